@@ -1,0 +1,108 @@
+# pam_phoneverify - build, test, install, demo.
+#
+#   make                 module, helper, CLI
+#   make check           every test (installs missing dependencies first)
+#   make demo            interactive login against the local simulator
+#   make install         DESTDIR-aware install
+#   make check-asan      the suites against an ASan+UBSan build
+#   make check-valgrind  the integration suite under valgrind
+
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+BUILD   ?= build
+SANITIZE ?=
+
+PREFIX      ?= /usr
+SYSCONFDIR  ?= /etc
+MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
+PAMDIR      ?= $(if $(wildcard /usr/lib/$(MULTIARCH)/security),/usr/lib/$(MULTIARCH)/security,/lib/security)
+LIBEXECDIR  ?= $(PREFIX)/libexec/pam_phoneverify
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/pam_phoneverify
+STATEDIR    ?= /var/lib/pam_phoneverify
+
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+           -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CSTD    := -std=c11 -D_GNU_SOURCE
+HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+OPT     ?= -O2 -g
+ifeq ($(SANITIZE),1)
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=undefined
+HARDEN  := -fstack-protector-strong
+SANLD   := -fsanitize=address,undefined
+endif
+CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"'
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(HARDEN) -fPIC
+LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
+
+SRC := pam_phoneverify
+LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_config.c pv_phone.c \
+            pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c pv_json.c \
+            pv_provider.c pv_send.c pv_verify.c pv_state.c pv_state_file.c pv_lockout.c \
+            pv_flow.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c
+LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
+LIB      := $(BUILD)/libpvcore.a
+LIB_LIBS := -lcjson -lcrypt
+
+MODULE := $(BUILD)/pam_phoneverify.so
+HELPER := $(BUILD)/phoneverify-http
+CLI    := $(BUILD)/phoneverify
+HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv_util.o pv_err.o)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all check check-unit check-integration deps deps-build install demo \
+        clean check-asan check-valgrind fuzz
+all: $(MODULE) $(HELPER) $(CLI)
+
+$(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
+	$(CC) -shared -o $@ $(BUILD)/obj/pam_phoneverify.o $(LIB) \
+	    -Wl,--version-script=$(SRC)/pam_phoneverify.map -Wl,--no-undefined \
+	    $(LDFLAGS) $(LIB_LIBS) -lpam
+
+$(HELPER): $(HELPER_OBJS)
+	$(CC) -o $@ $^ $(LDFLAGS) -pie -lcurl
+
+$(CLI): $(BUILD)/obj/phoneverify.o $(LIB)
+	$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
+	    $(LIB) $(LDFLAGS) $(LIB_LIBS) -lcmocka
+
+deps:
+	@scripts/install-deps
+
+deps-build:
+	@scripts/install-deps --build-only
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) check-integration
+
+check-unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+check-integration: all
+	PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+demo: deps
+	$(MAKE) all
+	PV_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/demo
+
+clean:
+	rm -rf build build-asan
+
+include mk/install.mk

@@ -1,0 +1,218 @@
+/* pam_phoneverify.c - the PAM glue.
+ *
+ * Reads the configuration, collects PAM items, adapts the PAM conversation
+ * to pv_conv, runs the flow, maps its result to a PAM code (in exactly one
+ * function, pv_result_to_pam) and writes the one log record.  Knows no
+ * JSON and no HTTP. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include "pv_config.h"
+#include "pv_flow.h"
+#include "pv_http.h"
+#include "pv_log.h"
+#include "pv_runtime.h"
+#include "pv_util.h"
+
+/* The one place a flow result becomes a PAM code (SPEC section 4). */
+static int pv_result_to_pam(enum pv_result r)
+{
+    switch (r) {
+    case PV_RESULT_SUCCESS:
+    case PV_RESULT_FAILOPEN:
+    case PV_RESULT_BREAKGLASS:
+        return PAM_SUCCESS;
+    case PV_RESULT_IGNORE:
+        return PAM_IGNORE;
+    case PV_RESULT_MAXTRIES:
+        return PAM_MAXTRIES;
+    case PV_RESULT_LOCKED:
+        return PAM_PERM_DENIED;
+    case PV_RESULT_UNAVAILABLE:
+        return PAM_AUTHINFO_UNAVAIL;
+    case PV_RESULT_CONFIG_ERROR:
+        return PAM_SERVICE_ERR;
+    case PV_RESULT_CONV_ERROR:
+        return PAM_CONV_ERR;
+    case PV_RESULT_DENIED:
+    default:
+        return PAM_AUTH_ERR;
+    }
+}
+
+static const char *pam_code_name(int code)
+{
+    switch (code) {
+    case PAM_SUCCESS: return "PAM_SUCCESS";
+    case PAM_IGNORE: return "PAM_IGNORE";
+    case PAM_MAXTRIES: return "PAM_MAXTRIES";
+    case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
+    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
+    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
+    case PAM_CONV_ERR: return "PAM_CONV_ERR";
+    default: return "PAM_AUTH_ERR";
+    }
+}
+
+static int log_priority(enum pv_result r)
+{
+    switch (r) {
+    case PV_RESULT_SUCCESS:
+    case PV_RESULT_IGNORE:
+        return LOG_NOTICE;
+    case PV_RESULT_CONFIG_ERROR:
+        return LOG_ERR;
+    default:
+        return LOG_WARNING;     /* refusals, fail-open, break-glass */
+    }
+}
+
+/* ---- conversation adapter --------------------------------------------- */
+
+static int converse(pam_handle_t *pamh, int style, const char *text,
+                    char **reply)
+{
+    const struct pam_conv *conv = NULL;
+    struct pam_message msg = { style, text };
+    const struct pam_message *msgs[1] = { &msg };
+    struct pam_response *resp = NULL;
+    int rc;
+
+    if (reply != NULL)
+        *reply = NULL;
+    if (pam_get_item(pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS ||
+        conv == NULL || conv->conv == NULL)
+        return -1;
+    rc = conv->conv(1, msgs, &resp, conv->appdata_ptr);
+    if (resp != NULL) {
+        if (reply != NULL)
+            *reply = resp[0].resp;          /* ownership passes on */
+        else
+            pv_free_secret(resp[0].resp);
+        free(resp);
+    }
+    if (rc != PAM_SUCCESS) {
+        if (reply != NULL) {
+            pv_free_secret(*reply);
+            *reply = NULL;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int conv_prompt(void *ctx, const char *msg, int echo, char **reply)
+{
+    return converse(ctx, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
+                    msg, reply);
+}
+
+static int conv_info(void *ctx, const char *msg)
+{
+    return converse(ctx, PAM_TEXT_INFO, msg, NULL);
+}
+
+static int conv_error(void *ctx, const char *msg)
+{
+    return converse(ctx, PAM_ERROR_MSG, msg, NULL);
+}
+
+/* ---- logger ----------------------------------------------------------- */
+
+static void log_to_syslog(void *ctx, int prio, const char *msg)
+{
+    pam_syslog(ctx, prio, "%s", msg);
+}
+
+static const char *item_string(pam_handle_t *pamh, int item)
+{
+    const void *v = NULL;
+
+    if (pam_get_item(pamh, item, &v) != PAM_SUCCESS)
+        return NULL;
+    return v;
+}
+
+/* Run the flow for an already-configured login. */
+static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
+                     const pv_login *login, pv_outcome *out)
+{
+    pv_flow_env env;
+
+    memset(&env, 0, sizeof(env));
+    env.conv.prompt = conv_prompt;
+    env.conv.info = conv_info;
+    env.conv.error = conv_error;
+    env.conv.ctx = pamh;
+    env.clock = pv_clock_system();
+    env.logger.log = log_to_syslog;
+    env.logger.ctx = pamh;
+    env.http = pv_http_from_config(cfg);
+    if (env.http == NULL) {
+        out->result = PV_RESULT_CONFIG_ERROR;
+        pv_strlcpy(out->reason, "out_of_memory", sizeof(out->reason));
+        return;
+    }
+    (void)pv_flow_run(cfg, login, &env, out);
+    pv_http_free(env.http);
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+                                   const char **argv)
+{
+    pv_config *cfg = NULL;
+    pv_outcome out;
+    pv_login login;
+    pv_err err;
+    const char *user = NULL;
+    char record[1024];
+    int pam_rc;
+
+    (void)flags;
+    memset(&out, 0, sizeof(out));
+    out.result = PV_RESULT_DENIED;          /* fail closed */
+    out.method = "-";
+    out.precheck_charged = -1;
+    memset(&login, 0, sizeof(login));
+    login.service = item_string(pamh, PAM_SERVICE);
+    login.rhost = item_string(pamh, PAM_RHOST);
+    pv_err_clear(&err);
+
+    if (pv_config_from_args(argc, argv, &cfg, &err) != 0) {
+        pam_syslog(pamh, LOG_ERR, "configuration error: %s", err.msg);
+        out.result = PV_RESULT_CONFIG_ERROR;
+        pv_strlcpy(out.reason, "configuration", sizeof(out.reason));
+        (void)conv_error(pamh, "Verification failed.");
+        goto done;
+    }
+    pam_rc = pam_get_user(pamh, &user, NULL);
+    if (pam_rc != PAM_SUCCESS || user == NULL) {
+        out.result = pam_rc == PAM_CONV_ERR ? PV_RESULT_CONV_ERROR
+                                            : PV_RESULT_DENIED;
+        pv_strlcpy(out.reason, "no_user", sizeof(out.reason));
+        goto done;
+    }
+    login.user = user;
+    run_flow(pamh, cfg, &login, &out);
+done:
+    pam_rc = pv_result_to_pam(out.result);
+    (void)pv_log_format_outcome(&login, &out, pam_code_name(pam_rc), record,
+                                sizeof(record));
+    pam_syslog(pamh, log_priority(out.result), "%s", record);
+    pv_config_free(cfg);
+    return pam_rc;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
+                              const char **argv)
+{
+    (void)pamh;
+    (void)flags;
+    (void)argc;
+    (void)argv;
+    return PAM_SUCCESS;
+}

@@ -1,0 +1,99 @@
+/* pv_flow.h - the authentication flow: scope, lookup, lockout, send,
+ * prompt, verify, fallback between methods.
+ *
+ * The flow knows neither PAM nor libcurl: it talks to the user through
+ * pv_conv, to providers through pv_http, to shared state through pv_state,
+ * reads the time through pv_clock, and returns a pv_outcome.  The PAM glue
+ * (pam_phoneverify.c) turns that into a PAM code in exactly one function;
+ * the CLI (`phoneverify test`) runs the same flow in a terminal. */
+#ifndef PV_FLOW_H
+#define PV_FLOW_H
+
+#include <stddef.h>
+#include <time.h>
+#include "pv_config.h"
+#include "pv_http.h"
+#include "pv_provider.h"
+#include "pv_state.h"
+
+#define PV_CODE_MAX 16               /* a code entry fits in 16 bytes */
+
+/* The user conversation.  prompt returns 0 with a malloc'd reply (which
+ * the flow bounds, copies, wipes and frees; NULL reply allowed), or -1
+ * when the conversation itself failed (no terminal, client gone). */
+typedef struct pv_conv {
+    int (*prompt)(void *ctx, const char *msg, int echo, char **reply);
+    int (*info)(void *ctx, const char *msg);
+    int (*error)(void *ctx, const char *msg);
+    void *ctx;
+} pv_conv;
+
+typedef struct pv_clock {
+    time_t (*now)(void *ctx);                    /* wall clock, seconds */
+    void (*sleep_ms)(void *ctx, unsigned ms);    /* numVerify polling */
+    void *ctx;
+} pv_clock;
+
+/* Log sink for the flow's debug and warning lines (never secrets). */
+typedef struct pv_logger {
+    void (*log)(void *ctx, int prio, const char *msg);
+    void *ctx;
+} pv_logger;
+
+/* Who is logging in. */
+typedef struct pv_login {
+    const char *user;
+    const char *service;
+    const char *rhost;               /* may be NULL */
+} pv_login;
+
+enum pv_result {
+    PV_RESULT_SUCCESS = 0,   /* code verified / numVerify true */
+    PV_RESULT_IGNORE,        /* not in scope, trusted rhost, nullok */
+    PV_RESULT_DENIED,        /* generic refusal (wrong user data, refusal
+                                by provider, pre-check failure, expiry) */
+    PV_RESULT_MAXTRIES,      /* max_tries wrong codes */
+    PV_RESULT_LOCKED,        /* user locked out */
+    PV_RESULT_UNAVAILABLE,   /* provider unavailable, failmode=secure */
+    PV_RESULT_FAILOPEN,      /* provider unavailable, failmode=safe */
+    PV_RESULT_BREAKGLASS,    /* provider unavailable, emergency code used */
+    PV_RESULT_CONFIG_ERROR,  /* configuration / local setup error */
+    PV_RESULT_CONV_ERROR,    /* the conversation failed */
+};
+
+/* What happened, for the one log record per decision. */
+typedef struct pv_outcome {
+    enum pv_result result;
+    const char *method;              /* "sms", "email", "numverify", "-" */
+    const char *to_kind;             /* "phone", "email" or NULL */
+    char to_masked[64];              /* masked phone/email, "" if none */
+    char id[PV_VERIFICATION_ID_MAX + 1];
+    char reason[PV_PROVIDER_MSG_MAX];/* short key: "wrong_code", ... */
+    int tries;                       /* code entries made */
+    int sends;                       /* codes sent */
+    int precheck_charged;            /* -1 no call, 0 free, 1 charged */
+    long elapsed_ms;
+} pv_outcome;
+
+typedef struct pv_flow_env {
+    pv_conv conv;
+    pv_clock clock;
+    pv_logger logger;
+    pv_http *http;                   /* transport for this login */
+    pv_state *state;                 /* NULL: opened by the flow from cfg */
+} pv_flow_env;
+
+/* Run the whole decision.  Always fills out; returns out->result. */
+enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,
+                           pv_flow_env *env, pv_outcome *out);
+
+/* Normalise a typed code: spaces and dashes dropped; anything else that is
+ * not a digit, or a length other than code_length, is a wrong entry.
+ * Returns 1 and fills out (NUL-terminated) when well-formed, 0 when wrong,
+ * -1 when empty (a resend request). */
+int pv_code_normalize(const char *entry, long code_length, char *out,
+                      size_t size);
+
+const char *pv_result_name(enum pv_result r);
+
+#endif

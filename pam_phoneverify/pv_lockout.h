@@ -1,0 +1,31 @@
+/* pv_lockout.h - where the lockout is decided.
+ *
+ * Pure functions over a state record and the clock (`now` is passed in):
+ * after lockout_failures failures within lockout_window seconds the user is
+ * refused for lockout_time seconds.  The flow asks pv_lockout_active before
+ * any API call and records every wrong code with pv_lockout_add_failure
+ * inside one atomic pv_state_update. */
+#ifndef PV_LOCKOUT_H
+#define PV_LOCKOUT_H
+
+#include <time.h>
+#include "pv_state.h"
+
+typedef struct pv_lockout_policy {
+    long failures;       /* lockout_failures; 0 disables */
+    long window;         /* lockout_window seconds */
+    long lock_time;      /* lockout_time seconds */
+} pv_lockout_policy;
+
+/* 1 when the user is locked out at now (*until receives the end). */
+int pv_lockout_active(const pv_state_record *rec,
+                      const pv_lockout_policy *pol, time_t now,
+                      time_t *until);
+/* Add one failure at now, drop failures older than the window, and start
+ * a lockout when the threshold is reached. */
+void pv_lockout_add_failure(pv_state_record *rec,
+                            const pv_lockout_policy *pol, time_t now);
+/* Forget failures and lockout (successful login, `phoneverify unlock`). */
+void pv_lockout_reset(pv_state_record *rec);
+
+#endif

@@ -1,0 +1,36 @@
+/* pv_provider.c - what every JSON provider client shares: build the body,
+ * POST it through the transport, and wipe the body (it may hold a code). */
+#include <stdlib.h>
+#include <string.h>
+#include "pv_json.h"
+#include "pv_provider.h"
+#include "pv_util.h"
+
+int pv_provider_post_json(pv_http *http, const pv_json_call *call,
+                          pv_http_response *resp, char *detail, size_t size)
+{
+    pv_http_request req;
+    char *body;
+    int rc;
+
+    memset(resp, 0, sizeof(*resp));
+    body = pv_json_build_strings(call->keys, call->values, call->n);
+    if (body == NULL) {
+        resp->status = PV_HTTP_E_OTHER;
+        pv_strlcpy(detail, "out_of_memory", size);
+        return -1;
+    }
+    memset(&req, 0, sizeof(req));
+    req.url = call->url;
+    req.content_type = "application/json";
+    req.authorization = call->authorization;
+    req.captcha_token = call->captcha_token;
+    req.body = body;
+    req.body_len = strlen(body);
+    rc = pv_http_post(http, &req, resp);
+    if (rc != 0)
+        pv_snprintf(detail, size, "transport_%s",
+                    pv_http_status_name(resp->status));
+    pv_free_secret(body);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* pv_send.c - the send-code API (SPEC 2.1): ask the provider to text or
+ * e-mail a one-time code.
+ *
+ * Answers are classified strictly: only a 200 with a well-formed
+ * verification_id and expires_in is a success; the four documented
+ * refusals are told apart (the flow treats them as user-provokable, never
+ * as an outage); everything else is "provider unavailable". */
+#include <stdlib.h>
+#include <string.h>
+#include "pv_json.h"
+#include "pv_provider.h"
+#include "pv_util.h"
+
+#define PV_SEND_MAX_EXPIRES 86400
+
+static const struct {
+    const char *error;
+    long code;
+    enum pv_send_result result;
+} send_refusals[] = {
+    { "rate_limit_exceeded", 4029, PV_SEND_RATE_LIMITED },
+    { "captcha_required", 4028, PV_SEND_CAPTCHA },
+    { "user_not_found", 4004, PV_SEND_USER_NOT_FOUND },
+    { "invalid_phone_number", 4001, PV_SEND_INVALID_NUMBER },
+};
+
+/* A verification id travels back to the provider in JSON and may be kept
+ * in the state file: printable ASCII without spaces, bounded. */
+static int id_acceptable(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    size_t i;
+
+    if (n == 0 || n > PV_VERIFICATION_ID_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static enum pv_send_result parse_success(const cJSON *obj, pv_send_reply *out)
+{
+    const char *id = pv_json_string(obj, "verification_id");
+    const cJSON *is_user = cJSON_GetObjectItemCaseSensitive(obj, "is_user");
+    long expires;
+
+    if (!id_acceptable(id)) {
+        pv_strlcpy(out->detail, "bad_verification_id", sizeof(out->detail));
+        return PV_SEND_UNAVAILABLE;
+    }
+    if (pv_json_long(obj, "expires_in", 1, PV_SEND_MAX_EXPIRES, &expires) != 0) {
+        pv_strlcpy(out->detail, "bad_expires_in", sizeof(out->detail));
+        return PV_SEND_UNAVAILABLE;
+    }
+    /* Optional, but when present it must be what the API documents. */
+    if (is_user != NULL && !cJSON_IsBool(is_user) && !cJSON_IsNull(is_user)) {
+        pv_strlcpy(out->detail, "bad_is_user", sizeof(out->detail));
+        return PV_SEND_UNAVAILABLE;
+    }
+    pv_strlcpy(out->id, id, sizeof(out->id));
+    out->expires_in = expires;
+    pv_strlcpy(out->detail, "sent", sizeof(out->detail));
+    return PV_SEND_OK;
+}
+
+static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
+{
+    const char *error = pv_json_string(obj, "error");
+    const cJSON *code_item = cJSON_GetObjectItemCaseSensitive(obj, "error_code");
+    long code = -1;
+    size_t i;
+
+    if (error == NULL)
+        return PV_SEND_UNAVAILABLE;
+    if (code_item != NULL &&
+        pv_json_long(obj, "error_code", 0, 99999, &code) != 0)
+        return PV_SEND_UNAVAILABLE;
+    pv_sanitize(out->detail, sizeof(out->detail), error);
+    for (i = 0; i < sizeof(send_refusals) / sizeof(send_refusals[0]); i++) {
+        if (strcmp(error, send_refusals[i].error) != 0)
+            continue;
+        /* An error_code that contradicts the error name is not an answer
+         * we understand. */
+        if (code != -1 && code != send_refusals[i].code)
+            return PV_SEND_UNAVAILABLE;
+        return send_refusals[i].result;
+    }
+    return PV_SEND_UNAVAILABLE;     /* credentials, bad request, ... */
+}
+
+enum pv_send_result pv_send_parse(long http_code, const char *body,
+                                  size_t len, pv_send_reply *out)
+{
+    enum pv_send_result res = PV_SEND_UNAVAILABLE;
+    cJSON *obj;
+
+    memset(out, 0, sizeof(*out));
+    pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
+    if (http_code != 200 && (http_code < 400 || http_code > 499))
+        return PV_SEND_UNAVAILABLE;
+    obj = pv_json_parse_object(body, len);
+    if (obj == NULL) {
+        pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
+        return PV_SEND_UNAVAILABLE;
+    }
+    res = http_code == 200 ? parse_success(obj, out) : parse_refusal(obj, out);
+    pv_json_free(obj);
+    return res;
+}
+
+static const char *target_name(enum pv_send_target t)
+{
+    switch (t) {
+    case PV_TARGET_USER:
+        return "USER";
+    case PV_TARGET_NOT_USER:
+        return "NOT_USER";
+    case PV_TARGET_ANY:
+    default:
+        return "ANY";
+    }
+}
+
+enum pv_send_result pv_send_code(const pv_config *cfg, pv_http *http,
+                                 const char *phone, const char *email,
+                                 pv_send_reply *out)
+{
+    const char *keys[2] = { phone ? "phone_number" : "email", "target" };
+    const char *values[2] = { phone ? phone : email,
+                              target_name(cfg->send_target) };
+    pv_json_call call = { cfg->send_url, cfg->send_auth.header,
+                          cfg->captcha_token, keys, values, 2 };
+    pv_http_response resp;
+    enum pv_send_result res = PV_SEND_UNAVAILABLE;
+
+    memset(out, 0, sizeof(*out));
+    if (pv_provider_post_json(http, &call, &resp, out->detail,
+                              sizeof(out->detail)) == 0)
+        res = pv_send_parse(resp.http_code, resp.body, resp.body_len, out);
+    pv_http_response_clear(&resp);
+    return res;
+}

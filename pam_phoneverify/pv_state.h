@@ -1,0 +1,98 @@
+/* pv_state.h - per-user state shared between logins: recent failures and
+ * lockout, the pending code (for reuse_code), the pre-check cache.
+ *
+ * The flow sees only this interface.  A backend implements read and
+ * atomic update of one user's record; `state = file` is pv_state_file.c
+ * (one file per user under state_dir, flock + write-temp/fsync/rename).
+ * A networked backend (redis://) plugs in behind the same ops later. */
+#ifndef PV_STATE_H
+#define PV_STATE_H
+
+#include <stddef.h>
+#include <time.h>
+#include "pv_config.h"
+#include "pv_err.h"
+#include "pv_phone.h"
+
+#define PV_STATE_MAX_FAILURES 64
+#define PV_STATE_ID_MAX 512
+#define PV_STATE_MAX_SIZE (16 * 1024)
+#define PV_STATE_TO_MAX 254
+/* Latest instant a record holds (9999-12-31T23:59:59Z); larger or negative
+ * times are refused as corrupt, so writers clamp to this. */
+#define PV_STATE_TIME_MAX ((time_t)253402300799LL)
+/* Longest user name the state accepts (LOGIN_NAME_MAX); longer: error. */
+#define PV_STATE_USER_MAX 256
+
+typedef struct pv_state_record {
+    /* failure instants (oldest first), at most PV_STATE_MAX_FAILURES */
+    time_t failures[PV_STATE_MAX_FAILURES];
+    size_t n_failures;
+    time_t locked_until;             /* 0: not locked */
+
+    /* pending code sent by this host (reuse_code) */
+    char pending_id[PV_STATE_ID_MAX + 1];   /* "" when none */
+    char pending_to[PV_STATE_TO_MAX + 1];
+    time_t pending_expires;
+
+    /* pre-check cache: hash of user+name+number, consistent until */
+    char precheck_key[65];           /* hex SHA-256, "" when none */
+    time_t precheck_until;
+} pv_state_record;
+
+typedef struct pv_state pv_state;
+
+/* Callback run with the record locked; return 0 to write it back, 1 to
+ * leave it unchanged, -1 to abort. */
+typedef int (*pv_state_update_fn)(pv_state_record *rec, void *ctx);
+
+struct pv_state_ops {
+    int (*read)(pv_state *st, const char *user, pv_state_record *rec,
+                pv_err *err);
+    int (*update)(pv_state *st, const char *user, pv_state_update_fn fn,
+                  void *ctx, pv_err *err);
+    void (*close)(pv_state *st);
+};
+
+struct pv_state {
+    const struct pv_state_ops *ops;
+    void *backend;
+    void (*log)(void *ctx, int prio, const char *msg);  /* corrupt records */
+    void *log_ctx;
+};
+
+/* Open the backend the configuration names (`state`, `state_dir`).
+ * 0 ok, -1 with err (a configuration error). */
+int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err);
+/* Releases the backend (ops->close frees st->backend only) and st. */
+void pv_state_close(pv_state *st);
+
+/* The file backend, as pv_state_open calls it for `state = file`:
+ * dir is state_dir (absolute; created 0700 when missing). */
+int pv_state_file_open(const char *dir, pv_state **out, pv_err *err);
+
+/* A missing record reads as empty.  A corrupt one reads as empty and is
+ * logged through st->log.  0 ok, -1 err (I/O, unsafe directory). */
+int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
+                  pv_err *err);
+int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
+                    void *ctx, pv_err *err);
+
+/* Record text format (one "key value" per line), used by the file backend
+ * and fuzzed: parse returns 0 ok, -1 corrupt (rec then empty). */
+int pv_state_record_parse(const char *text, size_t len, pv_state_record *rec);
+/* Serialise into a malloc'd buffer (holds the pending id: the caller wipes
+ * it); 0 ok, -1 ENOMEM or a field that would not parse back. */
+int pv_state_record_format(const pv_state_record *rec, char **out,
+                           size_t *len);
+void pv_state_record_clear(pv_state_record *rec);
+
+/* SHA-256 of len bytes as 64 lowercase hex digits and a NUL. */
+void pv_state_sha256_hex(const void *data, size_t len, char out[65]);
+/* precheck_key for user + name + national number: SHA-256 of the three,
+ * length-prefixed so that no two different triples share a key.  NULL
+ * counts as "". */
+void pv_state_precheck_key(const char *user, const char *name,
+                           const char *number, char out[65]);
+
+#endif

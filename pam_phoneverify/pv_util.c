@@ -1,0 +1,154 @@
+/* pv_util.c - small helpers with no knowledge of PAM, HTTP or JSON. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "pv_util.h"
+
+void pv_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0)
+        explicit_bzero(p, n);
+}
+
+void pv_free_secret(char *s)
+{
+    if (s == NULL)
+        return;
+    pv_wipe(s, strlen(s));
+    free(s);
+}
+
+char *pv_strdup(const char *s)
+{
+    return s == NULL ? NULL : strdup(s);
+}
+
+int pv_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n;
+
+    if (size == 0)
+        return -1;
+    n = strnlen(src, size);
+    if (n == size) {
+        memcpy(dst, src, size - 1);
+        dst[size - 1] = '\0';
+        return -1;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int pv_snprintf(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size)
+        return -1;
+    return n;
+}
+
+int pv_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    long v;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    /* strtol accepts leading spaces and signs we do not want: digits only,
+     * with an optional '-' when negatives are allowed. */
+    if (!(s[0] >= '0' && s[0] <= '9') && !(s[0] == '-' && min < 0))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int pv_parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
+    size_t i;
+
+    if (s == NULL)
+        return -1;
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int pv_base64(const unsigned char *in, size_t len, char *out, size_t outsize)
+{
+    static const char tbl[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = (len + 2) / 3 * 4 + 1;
+    size_t i, o = 0;
+
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 3 || outsize < need)
+        return -1;
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = tbl[(v >> 6) & 63];
+        out[o++] = tbl[v & 63];
+    }
+    if (i < len) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+void pv_sanitize(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+
+    if (size == 0)
+        return;
+    for (; src != NULL && *src != '\0' && o + 1 < size; src++) {
+        unsigned char c = (unsigned char)*src;
+
+        if (c < 0x20 || c >= 0x7f)
+            dst[o++] = '?';     /* control bytes and non-ASCII */
+        else if (c == ' ' || c == '"' || c == '\'' || c == '=' || c == '\\')
+            dst[o++] = '_';     /* would break key=value parsing */
+        else
+            dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+}
+
+int64_t pv_monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
