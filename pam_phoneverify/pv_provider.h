@@ -80,4 +80,69 @@ enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_http *http,
                                      const char *id, const char *code,
                                      pv_verify_reply *out);
 
+/* ---- 2.3 name + mobile consistency pre-check --------------------------- */
+enum pv_precheck_result {
+    PV_PRECHECK_CONSISTENT = 0,      /* result 0 (charged) */
+    PV_PRECHECK_INCONSISTENT,        /* result 1 (charged) */
+    PV_PRECHECK_NO_RECORD,           /* result -1 */
+    PV_PRECHECK_NAME_FAILED,         /* result -4 */
+    PV_PRECHECK_INVALID_MOBILE,      /* result -5 */
+    PV_PRECHECK_UNAVAILABLE,         /* -2, -3, -6, HTTP errors, malformed */
+};
+
+typedef struct pv_precheck_reply {
+    long code;                       /* the `result` value, or 99 */
+    int charged;                     /* 1 for results 0 and 1 */
+    char detail[PV_PROVIDER_MSG_MAX];
+} pv_precheck_reply;
+
+/* `result` may arrive as a JSON string ("0") or a number (0). */
+enum pv_precheck_result pv_precheck_parse(long http_code, const char *body,
+                                          size_t len, pv_precheck_reply *out);
+
+/* name and the national number (SPEC: the pre-check always gets the
+ * national number); cfg->precheck_encryption is passed when set. */
+enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_http *http,
+                                         const char *name, const char *mobile,
+                                         pv_precheck_reply *out);
+
+/* ---- 2.4 mobile network number verification (DQE numVerify) ---------- */
+#define PV_NV_TOKEN_MAX 512
+#define PV_NV_URL_MAX 1024
+
+enum pv_nv_result {
+    PV_NV_OK = 0,            /* AUTH: token; IDMOBILE: operator link */
+    PV_NV_PENDING,           /* GET: operator has not answered yet */
+    PV_NV_VERIFIED,          /* GET: numVerify true */
+    PV_NV_REFUSED,           /* numVerify false, errors 12, 20, 21 */
+    PV_NV_INELIGIBLE,        /* 09, 10, 13-17: try the next method */
+    PV_NV_UNAVAILABLE,       /* 01, 02, 04-07, 11, 18, 30, 99, transport,
+                                malformed */
+};
+
+typedef struct pv_nv_reply {
+    char token[PV_NV_TOKEN_MAX + 1];
+    char url[PV_NV_URL_MAX + 1];     /* operator link (https, or http to
+                                        loopback for the simulator) */
+    char operator_name[64];
+    char detail[PV_PROVIDER_MSG_MAX];
+} pv_nv_reply;
+
+enum pv_nv_step { PV_NV_STEP_AUTH, PV_NV_STEP_START, PV_NV_STEP_RESULT };
+
+/* Parse the answer of one step (strict: types, keys, error ids). */
+enum pv_nv_result pv_nv_parse(enum pv_nv_step step, long http_code,
+                              const char *body, size_t len, pv_nv_reply *out);
+
+/* Session token (POST {numverify_url}/AUTH/ with licence). */
+enum pv_nv_result pv_nv_auth(const pv_config *cfg, pv_http *http,
+                             pv_nv_reply *out);
+/* Step 1 (IDMOBILE): digits is the E.164 number without '+'. */
+enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_http *http,
+                              const char *token, const char *digits,
+                              pv_nv_reply *out);
+/* Step 2 (GET): pending, verified, refused... */
+enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_http *http,
+                                    const char *token, pv_nv_reply *out);
+
 #endif
