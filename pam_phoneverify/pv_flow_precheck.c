@@ -8,22 +8,7 @@
 #include "pv_flow_priv.h"
 #include "pv_log.h"
 #include "pv_provider.h"
-#include "pv_sha256.h"
 #include "pv_util.h"
-
-static void cache_key(const pv_flowctx *f, char out[65])
-{
-    unsigned char digest[32];
-    pv_sha256 c;
-
-    pv_sha256_init(&c);
-    /* NUL separators: ("ab","c") and ("a","bc") must not collide. */
-    pv_sha256_update(&c, f->login->user, strlen(f->login->user) + 1);
-    pv_sha256_update(&c, f->id.name, strlen(f->id.name) + 1);
-    pv_sha256_update(&c, f->id.phone.e164, strlen(f->id.phone.e164) + 1);
-    pv_sha256_final(&c, digest);
-    pv_sha256_hex(digest, out);
-}
 
 static int cached_consistent(pv_flowctx *f, const char *key)
 {
@@ -73,7 +58,7 @@ int pv_flow_precheck(pv_flowctx *f)
         return GO_ON;
     if (f->id.name[0] == '\0')
         return refuse(f, "precheck_no_name");
-    cache_key(f, key);
+    pv_state_precheck_key(f->login->user, f->id.name, f->id.phone.e164, key);
     if (cached_consistent(f, key)) {
         pv_flow_debug(f, "pre-check: consistent (cached)");
         f->precheck_done = 1;

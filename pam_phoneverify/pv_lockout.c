@@ -1,0 +1,117 @@
+/* pv_lockout.c - the lockout decision, pure functions of record + clock.
+ *
+ * A failure counts while now - failure < window.  The failure that brings
+ * the count to the threshold starts a lockout of lock_time seconds and
+ * empties the list, so a user whose lockout has run out starts afresh
+ * instead of being locked again by the next single mistake. */
+#include <string.h>
+
+#include "pv_lockout.h"
+
+/* Keep every stored time within what the record format accepts, so the
+ * update that records a failure can always be written back. */
+static time_t clamp_time(long long t)
+{
+    if (t < 0)
+        return 0;
+    if (t > (long long)PV_STATE_TIME_MAX)
+        return PV_STATE_TIME_MAX;
+    return (time_t)t;
+}
+
+/* The record holds at most PV_STATE_MAX_FAILURES entries, so a larger
+ * threshold could never be reached: cap it there. */
+static size_t threshold(const pv_lockout_policy *pol)
+{
+    if (pol->failures <= 0)
+        return 0;
+    if (pol->failures > PV_STATE_MAX_FAILURES)
+        return PV_STATE_MAX_FAILURES;
+    return (size_t)pol->failures;
+}
+
+/* now + lock_time without overflow (now is already clamped). */
+static time_t lock_end(time_t now, long lock_time)
+{
+    if (lock_time <= 0)
+        return now;
+    if (lock_time > (long long)PV_STATE_TIME_MAX - (long long)now)
+        return PV_STATE_TIME_MAX;
+    return now + (time_t)lock_time;
+}
+
+int pv_lockout_active(const pv_state_record *rec,
+                      const pv_lockout_policy *pol, time_t now,
+                      time_t *until)
+{
+    if (until != NULL)
+        *until = 0;
+    if (rec == NULL || pol == NULL || threshold(pol) == 0)
+        return 0;
+    if (now >= rec->locked_until)
+        return 0;
+    if (until != NULL)
+        *until = rec->locked_until;
+    return 1;
+}
+
+/* Drop failures outside the window (now - t >= window), keeping order.
+ * Written as t > now - window: with now clamped to [0, TIME_MAX] and
+ * window > 0 that cannot overflow. */
+static void drop_expired(pv_state_record *rec, long window, time_t now)
+{
+    long long cutoff = (long long)now - (window > 0 ? window : 0);
+    size_t i, kept = 0;
+
+    for (i = 0; i < rec->n_failures; i++) {
+        if (window > 0 && (long long)rec->failures[i] > cutoff)
+            rec->failures[kept++] = rec->failures[i];
+    }
+    for (i = kept; i < rec->n_failures; i++)
+        rec->failures[i] = 0;
+    rec->n_failures = kept;
+}
+
+static void append_failure(pv_state_record *rec, time_t t)
+{
+    if (rec->n_failures >= PV_STATE_MAX_FAILURES) {
+        /* full: forget the oldest */
+        memmove(rec->failures, rec->failures + 1,
+                (PV_STATE_MAX_FAILURES - 1) * sizeof rec->failures[0]);
+        rec->n_failures = PV_STATE_MAX_FAILURES - 1;
+    }
+    rec->failures[rec->n_failures++] = t;
+}
+
+static void clear_failures(pv_state_record *rec)
+{
+    memset(rec->failures, 0, sizeof rec->failures);
+    rec->n_failures = 0;
+}
+
+void pv_lockout_add_failure(pv_state_record *rec,
+                            const pv_lockout_policy *pol, time_t now)
+{
+    size_t limit;
+
+    if (rec == NULL || pol == NULL)
+        return;
+    now = clamp_time((long long)now);
+    if (rec->locked_until != 0 && now >= rec->locked_until)
+        rec->locked_until = 0;               /* an expired lockout */
+    drop_expired(rec, pol->window, now);
+    append_failure(rec, now);
+    limit = threshold(pol);
+    if (limit == 0 || rec->n_failures < limit)
+        return;
+    rec->locked_until = lock_end(now, pol->lock_time);
+    clear_failures(rec);
+}
+
+void pv_lockout_reset(pv_state_record *rec)
+{
+    if (rec == NULL)
+        return;
+    clear_failures(rec);
+    rec->locked_until = 0;
+}

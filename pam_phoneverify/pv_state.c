@@ -1,0 +1,476 @@
+/* pv_state.c - backend dispatch, the record text format, SHA-256.
+ *
+ * Record format (every line ends in '\n', nothing after "end"):
+ *
+ *   pv-state 1
+ *   fail <epoch>                      0..PV_STATE_MAX_FAILURES times
+ *   locked_until <epoch>              at most once
+ *   pending <id> <expires> <to>       at most once
+ *   precheck <64 hex> <until>         at most once
+ *   end
+ *
+ * The trailing "end" line makes a record cut at a line boundary detectable.
+ * Parsing is strict: anything else is corrupt and the record reads empty. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pv_sha256.h"
+#include "pv_state.h"
+#include "pv_util.h"
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+/* One entry per `state` scheme.  open == NULL: known but not built. */
+struct backend_entry {
+    const char *prefix;      /* matched against the start of cfg->state */
+    int exact;               /* 1: whole value must equal prefix */
+    const char *name;
+    int (*open)(const pv_config *cfg, pv_state **out, pv_err *err);
+};
+
+static int open_file_backend(const pv_config *cfg, pv_state **out,
+                             pv_err *err)
+{
+    if (cfg->state_dir == NULL || cfg->state_dir[0] == '\0') {
+        pv_err_set(err, "state_dir is not set");
+        return -1;
+    }
+    return pv_state_file_open(cfg->state_dir, out, err);
+}
+
+static const struct backend_entry backends[] = {
+    { "file", 1, "file", open_file_backend },
+    { "redis://", 0, "redis", NULL },
+};
+
+static int backend_matches(const struct backend_entry *b, const char *v)
+{
+    if (b->exact)
+        return strcmp(v, b->prefix) == 0;
+    return strncmp(v, b->prefix, strlen(b->prefix)) == 0;
+}
+
+int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err)
+{
+    const char *v;
+    size_t i;
+
+    if (out == NULL || cfg == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    *out = NULL;
+    v = cfg->state != NULL ? cfg->state : "file";
+    for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        if (!backend_matches(&backends[i], v))
+            continue;
+        if (backends[i].open == NULL) {
+            pv_err_set(err, "state backend %s is not available in this "
+                       "build", backends[i].name);
+            return -1;
+        }
+        return backends[i].open(cfg, out, err);
+    }
+    pv_err_set(err, "state: unknown backend (want file or redis://...)");
+    return -1;
+}
+
+void pv_state_close(pv_state *st)
+{
+    if (st == NULL)
+        return;
+    if (st->ops != NULL && st->ops->close != NULL)
+        st->ops->close(st);
+    free(st);
+}
+
+int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
+                  pv_err *err)
+{
+    if (rec == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    pv_state_record_clear(rec);
+    if (st == NULL || st->ops == NULL || user == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    if (st->ops->read(st, user, rec, err) != 0) {
+        /* never hand back half-read content */
+        pv_state_record_clear(rec);
+        return -1;
+    }
+    return 0;
+}
+
+int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
+                    void *ctx, pv_err *err)
+{
+    if (st == NULL || st->ops == NULL || user == NULL || fn == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    /* cleared so that a message the callback leaves through ctx shows */
+    pv_err_clear(err);
+    return st->ops->update(st, user, fn, ctx, err);
+}
+
+/* ---- record parsing ---------------------------------------------------- */
+
+#define MAX_FIELDS 4
+#define TIME_DIGITS_MAX 12       /* digits of PV_STATE_TIME_MAX */
+
+/* the "at most once" keys */
+#define SEEN_LOCKED   1u
+#define SEEN_PENDING  2u
+#define SEEN_PRECHECK 4u
+
+struct field {
+    const char *p;
+    size_t n;
+};
+
+static int field_is(const struct field *f, const char *word)
+{
+    size_t n = strlen(word);
+
+    return f->n == n && memcmp(f->p, word, n) == 0;
+}
+
+/* Split on single spaces; an empty field (double, leading or trailing
+ * space) or more than max fields is corrupt. */
+static int split_fields(const char *line, size_t n, struct field *f,
+                        size_t max)
+{
+    size_t count = 0, start = 0, i;
+
+    for (i = 0; i <= n; i++) {
+        if (i < n && line[i] != ' ')
+            continue;
+        if (i == start || count == max)
+            return -1;
+        f[count].p = line + start;
+        f[count].n = i - start;
+        count++;
+        start = i + 1;
+    }
+    return (int)count;
+}
+
+/* Canonical decimal in [0, PV_STATE_TIME_MAX]: no sign, no leading zero. */
+static int parse_time(const struct field *f, time_t *out)
+{
+    long long v = 0;
+    size_t i;
+
+    if (f->n == 0 || f->n > TIME_DIGITS_MAX || (f->n > 1 && f->p[0] == '0'))
+        return -1;
+    for (i = 0; i < f->n; i++) {
+        if (f->p[i] < '0' || f->p[i] > '9')
+            return -1;
+        v = v * 10 + (f->p[i] - '0');
+    }
+    if (v > (long long)PV_STATE_TIME_MAX)
+        return -1;
+    *out = (time_t)v;
+    return 0;
+}
+
+/* Printable ASCII without space: what ids and addresses may hold here. */
+static int token_ok(const char *p, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static int copy_token(const struct field *f, char *dst, size_t size)
+{
+    if (f->n >= size || !token_ok(f->p, f->n))
+        return -1;
+    memcpy(dst, f->p, f->n);
+    dst[f->n] = '\0';
+    return 0;
+}
+
+static int hex64_ok(const char *p, size_t n)
+{
+    size_t i;
+
+    if (n != 64)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+static int once(unsigned *seen, unsigned bit)
+{
+    if (*seen & bit)
+        return -1;
+    *seen |= bit;
+    return 0;
+}
+
+static int parse_pending(pv_state_record *rec, const struct field *f)
+{
+    if (copy_token(&f[1], rec->pending_id, sizeof rec->pending_id) != 0 ||
+        parse_time(&f[2], &rec->pending_expires) != 0 ||
+        copy_token(&f[3], rec->pending_to, sizeof rec->pending_to) != 0)
+        return -1;
+    return 0;
+}
+
+static int parse_precheck(pv_state_record *rec, const struct field *f)
+{
+    if (!hex64_ok(f[1].p, f[1].n) ||
+        parse_time(&f[2], &rec->precheck_until) != 0)
+        return -1;
+    memcpy(rec->precheck_key, f[1].p, 64);
+    rec->precheck_key[64] = '\0';
+    return 0;
+}
+
+static int parse_line(pv_state_record *rec, const char *line, size_t n,
+                      unsigned *seen)
+{
+    struct field f[MAX_FIELDS];
+    int nf = split_fields(line, n, f, MAX_FIELDS);
+
+    if (nf == 2 && field_is(&f[0], "fail")) {
+        if (rec->n_failures >= PV_STATE_MAX_FAILURES)
+            return -1;
+        return parse_time(&f[1], &rec->failures[rec->n_failures++]);
+    }
+    if (nf == 2 && field_is(&f[0], "locked_until"))
+        return once(seen, SEEN_LOCKED) != 0 ? -1
+               : parse_time(&f[1], &rec->locked_until);
+    if (nf == 4 && field_is(&f[0], "pending"))
+        return once(seen, SEEN_PENDING) != 0 ? -1 : parse_pending(rec, f);
+    if (nf == 3 && field_is(&f[0], "precheck"))
+        return once(seen, SEEN_PRECHECK) != 0 ? -1 : parse_precheck(rec, f);
+    return -1;
+}
+
+static int line_is(const char *line, size_t n, const char *word)
+{
+    return n == strlen(word) && memcmp(line, word, n) == 0;
+}
+
+static int parse_all(const char *text, size_t len, pv_state_record *rec)
+{
+    size_t pos = 0, lineno = 0;
+    unsigned seen = 0;
+    int ended = 0;
+
+    if (text == NULL || len == 0 || len > PV_STATE_MAX_SIZE ||
+        memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
+        return -1;
+    while (pos < len) {
+        /* found: the text ends in '\n' */
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = (size_t)(nl - (text + pos));
+
+        if (ended)
+            return -1;                       /* data after "end" */
+        if (lineno == 0) {
+            if (!line_is(text + pos, n, "pv-state 1"))
+                return -1;
+        } else if (line_is(text + pos, n, "end")) {
+            ended = 1;
+        } else if (parse_line(rec, text + pos, n, &seen) != 0) {
+            return -1;
+        }
+        pos += n + 1;
+        lineno++;
+    }
+    return ended ? 0 : -1;
+}
+
+int pv_state_record_parse(const char *text, size_t len, pv_state_record *rec)
+{
+    if (rec == NULL)
+        return -1;
+    pv_state_record_clear(rec);
+    if (parse_all(text, len, rec) != 0) {
+        pv_state_record_clear(rec);
+        return -1;
+    }
+    return 0;
+}
+
+void pv_state_record_clear(pv_state_record *rec)
+{
+    if (rec == NULL)
+        return;
+    /* pv_wipe for the id it may hold; memset because callers rely on the
+     * record being all zero afterwards, whatever pattern pv_wipe uses */
+    pv_wipe(rec, sizeof *rec);
+    memset(rec, 0, sizeof *rec);
+}
+
+/* ---- record formatting ------------------------------------------------- */
+
+/* Upper bound of a formatted record: the buffer is allocated once. */
+#define LINE_TIME (TIME_DIGITS_MAX + 1)
+#define FORMAT_MAX (sizeof "pv-state 1\n" + \
+                    PV_STATE_MAX_FAILURES * (sizeof "fail " + LINE_TIME) + \
+                    sizeof "locked_until " + LINE_TIME + \
+                    sizeof "pending " + PV_STATE_ID_MAX + 1 + LINE_TIME + \
+                    PV_STATE_TO_MAX + 1 + \
+                    sizeof "precheck " + 64 + 1 + LINE_TIME + sizeof "end\n")
+_Static_assert(FORMAT_MAX < PV_STATE_MAX_SIZE, "record bound too large");
+
+struct outbuf {
+    char *p;
+    size_t len;
+};
+
+__attribute__((format(printf, 2, 3)))
+static int put(struct outbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(b->p + b->len, FORMAT_MAX - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= FORMAT_MAX - b->len)
+        return -1;
+    b->len += (size_t)n;
+    return 0;
+}
+
+static int time_ok(time_t t)
+{
+    return t >= 0 && t <= PV_STATE_TIME_MAX;
+}
+
+/* NUL-terminated within size and a valid token. */
+static int str_token_ok(const char *s, size_t size)
+{
+    size_t n = strnlen(s, size);
+
+    return n < size && token_ok(s, n);
+}
+
+static int record_valid(const pv_state_record *rec)
+{
+    size_t i;
+
+    if (rec->n_failures > PV_STATE_MAX_FAILURES || !time_ok(rec->locked_until))
+        return 0;
+    for (i = 0; i < rec->n_failures; i++) {
+        if (!time_ok(rec->failures[i]))
+            return 0;
+    }
+    if (rec->pending_id[0] != '\0' &&
+        (!str_token_ok(rec->pending_id, sizeof rec->pending_id) ||
+         !str_token_ok(rec->pending_to, sizeof rec->pending_to) ||
+         !time_ok(rec->pending_expires)))
+        return 0;
+    if (rec->precheck_key[0] != '\0' &&
+        (strnlen(rec->precheck_key, sizeof rec->precheck_key) != 64 ||
+         !hex64_ok(rec->precheck_key, 64) || !time_ok(rec->precheck_until)))
+        return 0;
+    return 1;
+}
+
+static int format_body(const pv_state_record *rec, struct outbuf *b)
+{
+    size_t i;
+    int rc = put(b, "pv-state 1\n");
+
+    for (i = 0; rc == 0 && i < rec->n_failures; i++)
+        rc = put(b, "fail %lld\n", (long long)rec->failures[i]);
+    if (rc == 0 && rec->locked_until != 0)
+        rc = put(b, "locked_until %lld\n", (long long)rec->locked_until);
+    if (rc == 0 && rec->pending_id[0] != '\0')
+        rc = put(b, "pending %s %lld %s\n", rec->pending_id,
+                 (long long)rec->pending_expires, rec->pending_to);
+    if (rc == 0 && rec->precheck_key[0] != '\0')
+        rc = put(b, "precheck %s %lld\n", rec->precheck_key,
+                 (long long)rec->precheck_until);
+    if (rc == 0)
+        rc = put(b, "end\n");
+    return rc;
+}
+
+int pv_state_record_format(const pv_state_record *rec, char **out,
+                           size_t *len)
+{
+    struct outbuf b;
+
+    if (rec == NULL || out == NULL || len == NULL)
+        return -1;
+    *out = NULL;
+    *len = 0;
+    if (!record_valid(rec))
+        return -1;
+    b.p = malloc(FORMAT_MAX);
+    b.len = 0;
+    if (b.p == NULL)
+        return -1;
+    if (format_body(rec, &b) != 0) {
+        pv_wipe(b.p, FORMAT_MAX);
+        free(b.p);
+        return -1;
+    }
+    *out = b.p;
+    *len = b.len;
+    return 0;
+}
+
+/* ---- hashes for keys and file names ----------------------------------- */
+
+void pv_state_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char digest[32];
+    pv_sha256 c;
+
+    pv_sha256_init(&c);
+    pv_sha256_update(&c, data, len);
+    pv_sha256_final(&c, digest);
+    pv_sha256_hex(digest, out);
+}
+
+/* "<decimal length>:<bytes>," - a netstring, so the fields cannot run
+ * into each other ("ab"+"c" and "a"+"bc" hash differently). */
+static void sha256_netstring(pv_sha256 *c, const char *s)
+{
+    char len[32];
+    size_t n = s != NULL ? strlen(s) : 0;
+    int k = snprintf(len, sizeof len, "%zu:", n);
+
+    pv_sha256_update(c, len, (size_t)k);
+    if (n > 0)
+        pv_sha256_update(c, s, n);
+    pv_sha256_update(c, ",", 1);
+}
+
+void pv_state_precheck_key(const char *user, const char *name,
+                           const char *number, char out[65])
+{
+    unsigned char digest[32];
+    pv_sha256 c;
+
+    pv_sha256_init(&c);
+    pv_sha256_update(&c, "pv-precheck 1\n", 14);
+    sha256_netstring(&c, user);
+    sha256_netstring(&c, name);
+    sha256_netstring(&c, number);
+    pv_sha256_final(&c, digest);
+    pv_sha256_hex(digest, out);
+}

@@ -1,0 +1,1147 @@
+/* test_state.c - the state record format and the file backend. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pv_state.h"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+struct fixture {
+    char base[64];          /* mkdtemp directory, removed afterwards */
+    char dir[128];          /* base/state */
+};
+
+struct logcap {
+    int count;
+    int prio;
+    char last[PV_ERR_MAX];
+};
+
+static void capture_log(void *ctx, int prio, const char *msg)
+{
+    struct logcap *lc = ctx;
+
+    lc->count++;
+    lc->prio = prio;
+    snprintf(lc->last, sizeof lc->last, "%s", msg);
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+
+    assert_non_null(fx);
+    strcpy(fx->base, "/tmp/pv-test-state.XXXXXX");
+    assert_non_null(mkdtemp(fx->base));
+    snprintf(fx->dir, sizeof fx->dir, "%s/state", fx->base);
+    *state = fx;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+
+    nftw(fx->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+static pv_state *open_state(const char *dir, struct logcap *lc)
+{
+    pv_config cfg;
+    pv_state *st = NULL;
+    pv_err err = { "" };
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.state = (char *)"file";
+    cfg.state_dir = (char *)dir;
+    if (pv_state_open(&cfg, &st, &err) != 0)
+        fail_msg("pv_state_open: %s", err.msg);
+    if (lc != NULL) {
+        st->log = capture_log;
+        st->log_ctx = lc;
+    }
+    return st;
+}
+
+static int open_error(const char *state, const char *dir, pv_err *err)
+{
+    pv_config cfg;
+    pv_state *st = NULL;
+    int rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.state = (char *)state;
+    cfg.state_dir = (char *)dir;
+    rc = pv_state_open(&cfg, &st, err);
+    assert_null(st);
+    return rc;
+}
+
+static int append_cb(pv_state_record *rec, void *ctx)
+{
+    const time_t *t = ctx;
+
+    if (rec->n_failures >= PV_STATE_MAX_FAILURES)
+        return -1;
+    rec->failures[rec->n_failures++] = *t;
+    return 0;
+}
+
+static int ret_cb(pv_state_record *rec, void *ctx)
+{
+    (void)rec;
+    return *(const int *)ctx;
+}
+
+static void add_failure(pv_state *st, const char *user, time_t t)
+{
+    pv_err err = { "" };
+
+    if (pv_state_update(st, user, append_cb, &t, &err) != 0)
+        fail_msg("update %s: %s", user, err.msg);
+}
+
+static size_t read_count(pv_state *st, const char *user)
+{
+    pv_state_record rec;
+    pv_err err = { "" };
+
+    if (pv_state_read(st, user, &rec, &err) != 0)
+        fail_msg("read: %s", err.msg);
+    return rec.n_failures;
+}
+
+static void write_file(int dirfd, const char *name, const char *data,
+                       size_t len, mode_t mode)
+{
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                    mode);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static int is_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (b[i] != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void full_record(pv_state_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->failures[0] = 0;
+    rec->failures[1] = 1700000000;
+    rec->failures[2] = PV_STATE_TIME_MAX;
+    rec->n_failures = 3;
+    rec->locked_until = 1700000900;
+    strcpy(rec->pending_id, "ab12-CD34_ef:56/=+");
+    strcpy(rec->pending_to, "+8613800138000");
+    rec->pending_expires = 1700000600;
+    pv_state_precheck_key("alice", "Alice Liddell", "13800138000",
+                          rec->precheck_key);
+    rec->precheck_until = 1700086400;
+}
+
+static void assert_same_record(const pv_state_record *a,
+                               const pv_state_record *b)
+{
+    size_t i;
+
+    assert_int_equal(a->n_failures, b->n_failures);
+    for (i = 0; i < a->n_failures; i++)
+        assert_int_equal(a->failures[i], b->failures[i]);
+    assert_int_equal(a->locked_until, b->locked_until);
+    assert_string_equal(a->pending_id, b->pending_id);
+    assert_string_equal(a->pending_to, b->pending_to);
+    assert_int_equal(a->pending_expires, b->pending_expires);
+    assert_string_equal(a->precheck_key, b->precheck_key);
+    assert_int_equal(a->precheck_until, b->precheck_until);
+}
+
+/* Parse must fail and leave the record all zero. */
+static void assert_corrupt(const char *text, size_t len)
+{
+    pv_state_record rec;
+
+    memset(&rec, 0xAA, sizeof rec);
+    if (pv_state_record_parse(text, len, &rec) != -1)
+        fail_msg("accepted corrupt record: %.*s", (int)(len > 80 ? 80 : len),
+                 text);
+    assert_true(is_zero(&rec, sizeof rec));
+}
+
+/* ---- record format ----------------------------------------------------- */
+
+static void test_round_trip(void **state)
+{
+    pv_state_record a, b;
+    char *text;
+    size_t len;
+
+    (void)state;
+    full_record(&a);
+    assert_int_equal(pv_state_record_format(&a, &text, &len), 0);
+    assert_int_equal(strlen(text), len);
+    assert_int_equal(strncmp(text, "pv-state 1\nfail 0\nfail 1700000000\n",
+                             34), 0);
+    assert_int_equal(pv_state_record_parse(text, len, &b), 0);
+    assert_same_record(&a, &b);
+    free(text);
+}
+
+static void test_round_trip_empty(void **state)
+{
+    pv_state_record a, b;
+    char *text;
+    size_t len;
+
+    (void)state;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(pv_state_record_format(&a, &text, &len), 0);
+    assert_string_equal(text, "pv-state 1\nend\n");
+    memset(&b, 0x55, sizeof b);
+    assert_int_equal(pv_state_record_parse(text, len, &b), 0);
+    assert_true(is_zero(&b, sizeof b));
+    free(text);
+}
+
+static void test_parse_limits(void **state)
+{
+    char buf[4096], id[PV_STATE_ID_MAX + 2];
+    pv_state_record rec;
+    size_t len, i;
+
+    (void)state;
+    len = (size_t)sprintf(buf, "pv-state 1\n");
+    for (i = 0; i < PV_STATE_MAX_FAILURES; i++)
+        len += (size_t)sprintf(buf + len, "fail %zu\n", i);
+    strcpy(buf + len, "end\n");
+    assert_int_equal(pv_state_record_parse(buf, len + 4, &rec), 0);
+    assert_int_equal(rec.n_failures, PV_STATE_MAX_FAILURES);
+    /* one more is corrupt */
+    strcpy(buf + len, "fail 1\nend\n");
+    assert_corrupt(buf, len + 11);
+
+    /* the longest id is accepted, one byte more is not */
+    memset(id, 'x', PV_STATE_ID_MAX);
+    id[PV_STATE_ID_MAX] = '\0';
+    len = (size_t)sprintf(buf, "pv-state 1\npending %s 5 +1555\nend\n", id);
+    assert_int_equal(pv_state_record_parse(buf, len, &rec), 0);
+    assert_int_equal(strlen(rec.pending_id), PV_STATE_ID_MAX);
+    pv_state_record_clear(&rec);
+    assert_true(is_zero(&rec, sizeof rec));
+    strcat(id, "x");
+    len = (size_t)sprintf(buf, "pv-state 1\npending %s 5 +1555\nend\n", id);
+    assert_corrupt(buf, len);
+}
+
+static void test_parse_corrupt_table(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "\n",
+        "garbage",
+        "end\n",                               /* missing header */
+        "fail 1\nend\n",
+        "pv-state 2\nend\n",
+        "pv-state 1\n",                        /* no end */
+        "pv-state 1\nend",                     /* no final newline */
+        "pv-state 1\nend\nfail 1\n",           /* after end */
+        "pv-state 1\nend\nend\n",
+        "pv-state 1\n\nend\n",                 /* empty line */
+        "pv-state 1\r\nend\r\n",
+        "pv-state  1\nend\n",
+        " pv-state 1\nend\n",
+        "pv-state 1\nfail\nend\n",
+        "pv-state 1\nfail \nend\n",
+        "pv-state 1\nfail  1\nend\n",
+        "pv-state 1\nfail 1 \nend\n",
+        "pv-state 1\nfail -1\nend\n",
+        "pv-state 1\nfail +1\nend\n",
+        "pv-state 1\nfail 01\nend\n",
+        "pv-state 1\nfail 1x\nend\n",
+        "pv-state 1\nfail 0x10\nend\n",
+        "pv-state 1\nfail 253402300800\nend\n", /* past PV_STATE_TIME_MAX */
+        "pv-state 1\nfail 99999999999999999999999\nend\n",
+        "pv-state 1\nfail 1 2\nend\n",
+        "pv-state 1\nFAIL 1\nend\n",
+        "pv-state 1\nunknown 1\nend\n",
+        "pv-state 1\nlocked_until 5\nlocked_until 6\nend\n",
+        "pv-state 1\nlocked_until\nend\n",
+        "pv-state 1\npending id 5\nend\n",
+        "pv-state 1\npending id 5 +1 extra\nend\n",
+        "pv-state 1\npending id x +1\nend\n",
+        "pv-state 1\npending i\x01" "d 5 +1\nend\n",
+        "pv-state 1\npending id 5 +1\x7f\nend\n",
+        "pv-state 1\npending \xc3\xa9 5 +1\nend\n",
+        "pv-state 1\npending id 5 +1\npending id 6 +1\nend\n",
+        "pv-state 1\nprecheck abc 5\nend\n",
+        "pv-state 1\nprecheck "
+        "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
+        " 5\nend\n",
+        "pv-state 1\nprecheck "
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"
+        " 5\nend\n",
+        "pv-state 1\nprecheck "
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+        "end\n",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_corrupt(bad[i], strlen(bad[i]));
+    assert_corrupt(NULL, 0);
+    assert_int_equal(pv_state_record_parse("pv-state 1\nend\n", 15, NULL), -1);
+}
+
+/* Every proper prefix of a record is corrupt (the "end" trailer). */
+static void test_parse_truncated(void **state)
+{
+    pv_state_record a;
+    char *text;
+    size_t len, i;
+
+    (void)state;
+    full_record(&a);
+    assert_int_equal(pv_state_record_format(&a, &text, &len), 0);
+    for (i = 0; i < len; i++)
+        assert_corrupt(text, i);
+    free(text);
+}
+
+static void test_parse_nul(void **state)
+{
+    pv_state_record a;
+    char *text;
+    size_t len, i;
+
+    (void)state;
+    full_record(&a);
+    assert_int_equal(pv_state_record_format(&a, &text, &len), 0);
+    for (i = 0; i < len; i++) {
+        char saved = text[i];
+
+        text[i] = '\0';
+        assert_corrupt(text, len);
+        text[i] = saved;
+    }
+    free(text);
+}
+
+static void test_parse_many_fails(void **state)
+{
+    size_t cap = 16 + 1000 * 16, len, i;
+    char *buf = malloc(cap);
+
+    (void)state;
+    assert_non_null(buf);
+    len = (size_t)sprintf(buf, "pv-state 1\n");
+    for (i = 0; i < 1000; i++)
+        len += (size_t)sprintf(buf + len, "fail %zu\n", 1000 + i);
+    len += (size_t)sprintf(buf + len, "end\n");
+    assert_corrupt(buf, len);
+    free(buf);
+
+    /* larger than PV_STATE_MAX_SIZE, even if well formed up to there */
+    buf = calloc(1, PV_STATE_MAX_SIZE + 64);
+    assert_non_null(buf);
+    len = (size_t)sprintf(buf, "pv-state 1\n");
+    memset(buf + len, 'x', PV_STATE_MAX_SIZE);
+    assert_corrupt(buf, PV_STATE_MAX_SIZE + 1);
+    free(buf);
+}
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+/* Random bytes and mutated records: never a crash; whatever parses must
+ * format again (the parser only accepts what the writer can write). */
+static void test_parse_fuzz(void **state)
+{
+    char *text, *out, buf[512];
+    pv_state_record a, rec;
+    size_t len, olen, i, j;
+    uint32_t seed = 12345;
+
+    (void)state;
+    full_record(&a);
+    assert_int_equal(pv_state_record_format(&a, &text, &len), 0);
+    for (i = 0; i < 20000; i++) {
+        char *m = malloc(len);
+
+        assert_non_null(m);
+        memcpy(m, text, len);
+        for (j = 0; j < 1 + lcg(&seed) % 3; j++)
+            m[lcg(&seed) % len] = (char)lcg(&seed);
+        if (pv_state_record_parse(m, len, &rec) == 0) {
+            assert_int_equal(pv_state_record_format(&rec, &out, &olen), 0);
+            free(out);
+        }
+        free(m);
+    }
+    for (i = 0; i < 2000; i++) {
+        size_t n = lcg(&seed) % sizeof buf;
+
+        for (j = 0; j < n; j++)
+            buf[j] = (char)lcg(&seed);
+        if (pv_state_record_parse(buf, n, &rec) != 0)
+            assert_true(is_zero(&rec, sizeof rec));
+    }
+    free(text);
+}
+
+static void test_format_refuses_invalid(void **state)
+{
+    pv_state_record a;
+    char *text = (char *)"sentinel";
+    size_t len = 99;
+
+    (void)state;
+    full_record(&a);
+    strcpy(a.pending_id, "has space");
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+    assert_null(text);
+    assert_int_equal(len, 0);
+
+    full_record(&a);
+    a.pending_to[0] = '\0';
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+
+    full_record(&a);
+    strcpy(a.pending_to, "+1\n555");
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+
+    full_record(&a);
+    a.failures[1] = -5;
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+
+    full_record(&a);
+    a.n_failures = PV_STATE_MAX_FAILURES + 1;
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+
+    full_record(&a);
+    a.precheck_key[63] = '\0';
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+
+    full_record(&a);
+    a.locked_until = PV_STATE_TIME_MAX + 1;
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+
+    /* no NUL inside the id array at all */
+    full_record(&a);
+    memset(a.pending_id, 'a', sizeof a.pending_id);
+    assert_int_equal(pv_state_record_format(&a, &text, &len), -1);
+}
+
+static void test_sha256(void **state)
+{
+    char hex[65], k1[65], k2[65];
+    char *big = malloc(1000000);
+
+    (void)state;
+    pv_state_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+                             "27ae41e4649b934ca495991b7852b855");
+    pv_state_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
+                             "b00361a396177a9cb410ff61f20015ad");
+    pv_state_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnop"
+                        "nopq", 56, hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039"
+                             "a33ce45964ff2167f6ecedd419db06c1");
+    assert_non_null(big);
+    memset(big, 'a', 1000000);
+    pv_state_sha256_hex(big, 1000000, hex);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67"
+                             "f1809a48a497200e046d39ccc7112cd0");
+    free(big);
+
+    pv_state_precheck_key("u", "ab", "c", k1);
+    pv_state_precheck_key("u", "a", "bc", k2);
+    assert_int_equal(strlen(k1), 64);
+    assert_string_not_equal(k1, k2);
+    pv_state_precheck_key("u", NULL, "c", k1);
+    pv_state_precheck_key("u", "", "c", k2);
+    assert_string_equal(k1, k2);
+}
+
+/* ---- backend selection and state_dir checks ---------------------------- */
+
+static void test_open_dispatch(void **state)
+{
+    struct fixture *fx = *state;
+    pv_err err = { "" };
+    pv_state *st = NULL;
+    pv_config cfg;
+
+    assert_int_equal(open_error("redis://127.0.0.1:6379/0", fx->dir, &err),
+                     -1);
+    assert_string_equal(err.msg,
+                        "state backend redis is not available in this build");
+    assert_int_equal(open_error("memcached", fx->dir, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown"));
+    assert_int_equal(open_error("file", NULL, &err), -1);
+    assert_int_equal(open_error("file", "relative/state", &err), -1);
+    assert_non_null(strstr(err.msg, "absolute"));
+
+    /* state unset means file */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.state_dir = fx->dir;
+    assert_int_equal(pv_state_open(&cfg, &st, &err), 0);
+    assert_non_null(st);
+    pv_state_close(st);
+    pv_state_close(NULL);
+}
+
+static void test_dir_created(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st;
+    struct stat sb;
+    mode_t old = umask(022);
+
+    st = open_state(fx->dir, NULL);
+    umask(old);
+    assert_int_equal(lstat(fx->dir, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 07777, 0700);
+    pv_state_close(st);
+}
+
+static void test_dir_parent_missing(void **state)
+{
+    struct fixture *fx = *state;
+    char dir[256];
+    pv_err err = { "" };
+
+    snprintf(dir, sizeof dir, "%s/nope/state", fx->base);
+    assert_int_equal(open_error("file", dir, &err), -1);
+    assert_non_null(strstr(err.msg, "parent"));
+}
+
+static void test_dir_permissions(void **state)
+{
+    struct fixture *fx = *state;
+    pv_err err = { "" };
+    pv_state *st;
+
+    assert_int_equal(mkdir(fx->dir, 0700), 0);
+    assert_int_equal(chmod(fx->dir, 0770), 0);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+    assert_non_null(strstr(err.msg, "writable"));
+    assert_int_equal(chmod(fx->dir, 0702), 0);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+    assert_int_equal(chmod(fx->dir, 0777), 0);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+    /* readable is fine, writable is what matters */
+    assert_int_equal(chmod(fx->dir, 0755), 0);
+    st = open_state(fx->dir, NULL);
+    pv_state_close(st);
+}
+
+static void test_dir_symlink(void **state)
+{
+    struct fixture *fx = *state;
+    char real[256];
+    pv_err err = { "" };
+
+    snprintf(real, sizeof real, "%s/real", fx->base);
+    assert_int_equal(mkdir(real, 0700), 0);
+    assert_int_equal(symlink(real, fx->dir), 0);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+    assert_non_null(strstr(err.msg, "symlink"));
+}
+
+static void test_dir_not_directory(void **state)
+{
+    struct fixture *fx = *state;
+    pv_err err = { "" };
+    int fd = open(fx->dir, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+}
+
+static void test_dir_foreign_owner(void **state)
+{
+    struct fixture *fx = *state;
+    pv_err err = { "" };
+
+    if (geteuid() != 0)
+        skip();
+    assert_int_equal(mkdir(fx->dir, 0700), 0);
+    assert_int_equal(chown(fx->dir, 4242, 4242), 0);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+    assert_non_null(strstr(err.msg, "owned"));
+}
+
+/* ---- reading and updating records -------------------------------------- */
+
+static void test_update_read(void **state)
+{
+    struct fixture *fx = *state;
+    struct logcap lc = { 0, 0, "" };
+    pv_state *st = open_state(fx->dir, &lc);
+    pv_err err = { "" };
+    struct stat sb;
+    char path[256];
+    int r;
+
+    assert_int_equal(read_count(st, "alice"), 0);   /* missing: empty */
+    add_failure(st, "alice", 100);
+    add_failure(st, "alice", 200);
+    assert_int_equal(read_count(st, "alice"), 2);
+    assert_int_equal(read_count(st, "bob"), 0);
+    snprintf(path, sizeof path, "%s/u-alice", fx->dir);
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_int_equal(sb.st_mode & 07777, 0600);
+
+    /* 1: leave unchanged (no record created) */
+    r = 1;
+    assert_int_equal(pv_state_update(st, "carol", ret_cb, &r, &err), 0);
+    snprintf(path, sizeof path, "%s/u-carol", fx->dir);
+    assert_int_equal(lstat(path, &sb), -1);
+    /* -1: abort, reported */
+    r = -1;
+    assert_int_equal(pv_state_update(st, "alice", ret_cb, &r, &err), -1);
+    assert_true(err.msg[0] != '\0');
+    assert_int_equal(read_count(st, "alice"), 2);
+    assert_int_equal(pv_state_update(st, "alice", NULL, NULL, &err), -1);
+    assert_int_equal(lc.count, 0);
+    pv_state_close(st);
+}
+
+static int copy_cb(pv_state_record *rec, void *ctx)
+{
+    *rec = *(const pv_state_record *)ctx;
+    return 0;
+}
+
+static void test_full_record_round_trip(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    pv_state_record a, b;
+    pv_err err = { "" };
+
+    full_record(&a);
+    assert_int_equal(pv_state_update(st, "dave", copy_cb, &a, &err), 0);
+    assert_int_equal(pv_state_read(st, "dave", &b, &err), 0);
+    assert_same_record(&a, &b);
+    /* a record that would not parse back is not written */
+    strcpy(a.pending_id, "bad id");
+    assert_int_equal(pv_state_update(st, "dave", copy_cb, &a, &err), -1);
+    assert_int_equal(pv_state_read(st, "dave", &b, &err), 0);
+    assert_string_equal(b.pending_id, "ab12-CD34_ef:56/=+");
+    pv_state_close(st);
+}
+
+static void test_record_symlink(void **state)
+{
+    struct fixture *fx = *state;
+    struct logcap lc = { 0, 0, "" };
+    pv_state *st = open_state(fx->dir, &lc);
+    char target[256], link[256], buf[64];
+    pv_state_record rec;
+    pv_err err = { "" };
+    time_t t = 5;
+    struct stat sb;
+    int fd;
+
+    add_failure(st, "alice", 100);
+    snprintf(target, sizeof target, "%s/precious", fx->base);
+    snprintf(link, sizeof link, "%s/u-alice", fx->dir);
+    fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "precious\n", 9), 9);
+    close(fd);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink(target, link), 0);
+
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), -1);
+    assert_non_null(strstr(err.msg, "symlink"));
+    assert_true(is_zero(&rec, sizeof rec));
+    assert_int_equal(lc.count, 1);
+    assert_int_equal(lc.prio, LOG_ERR);
+    err.msg[0] = '\0';
+    assert_int_equal(pv_state_update(st, "alice", append_cb, &t, &err), -1);
+    assert_non_null(strstr(err.msg, "symlink"));
+
+    /* the target is untouched and the link is still a link */
+    fd = open(target, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(read(fd, buf, sizeof buf - 1), 9);
+    close(fd);
+    assert_string_equal(buf, "precious\n");
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    pv_state_close(st);
+}
+
+static void test_lock_symlink(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    char target[256], link[256];
+    pv_err err = { "" };
+    struct stat sb;
+    time_t t = 5;
+
+    snprintf(target, sizeof target, "%s/elsewhere", fx->base);
+    snprintf(link, sizeof link, "%s/u-alice.lock", fx->dir);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(pv_state_update(st, "alice", append_cb, &t, &err), -1);
+    assert_non_null(strstr(err.msg, "symlink"));
+    assert_int_equal(lstat(target, &sb), -1);        /* not created */
+    pv_state_close(st);
+}
+
+static void test_corrupt_record_logged(void **state)
+{
+    static const char junk[] = "pv-state 1\npending SECRET-ID-42 5 +1555\n"
+                               "garbage line\nend\n";
+    struct fixture *fx = *state;
+    struct logcap lc = { 0, 0, "" };
+    pv_state *st = open_state(fx->dir, &lc);
+    pv_state_record rec;
+    pv_err err = { "" };
+    int dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    assert_true(dfd >= 0);
+    write_file(dfd, "u-alice", junk, sizeof junk - 1, 0600);
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), 0);
+    assert_true(is_zero(&rec, sizeof rec));
+    assert_int_equal(lc.count, 1);
+    assert_int_equal(lc.prio, LOG_WARNING);
+    assert_non_null(strstr(lc.last, "corrupt"));
+    assert_null(strstr(lc.last, "SECRET"));
+
+    /* an update starts from empty and replaces it */
+    add_failure(st, "alice", 7);
+    assert_int_equal(lc.count, 2);
+    assert_int_equal(read_count(st, "alice"), 1);
+    assert_int_equal(lc.count, 2);
+
+    /* truncated by a crash mid-write: also empty, also logged */
+    write_file(dfd, "u-alice", "pv-state 1\nfail 5\nfa", 20, 0600);
+    assert_int_equal(read_count(st, "alice"), 0);
+    assert_int_equal(lc.count, 3);
+    close(dfd);
+    pv_state_close(st);
+}
+
+static void test_oversized_record(void **state)
+{
+    struct fixture *fx = *state;
+    struct logcap lc = { 0, 0, "" };
+    pv_state *st = open_state(fx->dir, &lc);
+    char *big = malloc(PV_STATE_MAX_SIZE + 100);
+    int dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    assert_non_null(big);
+    assert_true(dfd >= 0);
+    memset(big, '\n', PV_STATE_MAX_SIZE + 100);
+    write_file(dfd, "u-alice", big, PV_STATE_MAX_SIZE + 100, 0600);
+    assert_int_equal(read_count(st, "alice"), 0);
+    assert_int_equal(lc.count, 1);
+    assert_int_equal(lc.prio, LOG_WARNING);
+    free(big);
+    close(dfd);
+    pv_state_close(st);
+}
+
+static void test_record_not_private(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    pv_state_record rec;
+    pv_err err = { "" };
+    char path[256];
+
+    add_failure(st, "alice", 1);
+    snprintf(path, sizeof path, "%s/u-alice", fx->dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), -1);
+    assert_true(err.msg[0] != '\0');
+    assert_int_equal(chmod(path, 0600), 0);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(path, 4242, 4242), 0);
+        assert_int_equal(pv_state_read(st, "alice", &rec, &err), -1);
+    }
+    /* a directory where the record should be */
+    snprintf(path, sizeof path, "%s/u-bob", fx->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(pv_state_read(st, "bob", &rec, &err), -1);
+    pv_state_close(st);
+}
+
+static void test_stale_tmp(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    int dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    assert_true(dfd >= 0);
+    write_file(dfd, "u-alice.tmp", "left over", 9, 0600);
+    add_failure(st, "alice", 1);
+    assert_int_equal(read_count(st, "alice"), 1);
+    assert_int_equal(faccessat(dfd, "u-alice.tmp", F_OK, 0), -1);
+    close(dfd);
+    pv_state_close(st);
+}
+
+/* ---- concurrency ------------------------------------------------------- */
+
+#define N_PROCS 50
+
+static void child_add(const char *dir, int go_fd, int i)
+{
+    pv_config cfg;
+    pv_state *st = NULL;
+    pv_err err = { "" };
+    time_t t = 1000 + i;
+    char c;
+    int rc;
+
+    /* wait for the start signal so that all children race */
+    while (read(go_fd, &c, 1) < 0 && errno == EINTR)
+        ;
+    close(go_fd);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.state = (char *)"file";
+    cfg.state_dir = (char *)dir;
+    rc = pv_state_open(&cfg, &st, &err);
+    if (rc == 0)
+        rc = pv_state_update(st, "alice", append_cb, &t, &err);
+    if (rc != 0)
+        fprintf(stderr, "child %d: %s\n", i, err.msg);
+    pv_state_close(st);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+static void test_concurrent_updates(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st;
+    pid_t pids[N_PROCS];
+    int go[2], seen[N_PROCS] = { 0 };
+    pv_state_record rec;
+    pv_err err = { "" };
+    int i, status;
+
+    assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+    for (i = 0; i < N_PROCS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            child_add(fx->dir, go[0], i);
+        }
+    }
+    close(go[0]);
+    close(go[1]);                    /* EOF on the pipe: start */
+    for (i = 0; i < N_PROCS; i++) {
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    /* opened only now, so that no child inherits it */
+    st = open_state(fx->dir, NULL);
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), 0);
+    assert_int_equal(rec.n_failures, N_PROCS);
+    for (i = 0; i < N_PROCS; i++) {
+        long k = (long)rec.failures[i] - 1000;
+
+        assert_true(k >= 0 && k < N_PROCS);
+        assert_int_equal(seen[k], 0);
+        seen[k] = 1;
+    }
+    pv_state_close(st);
+}
+
+static void test_lock_timeout(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    char path[256];
+    pv_err err = { "" };
+    time_t t = 1;
+    struct timespec a, b;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/u-bob.lock", fx->dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(pv_state_update(st, "bob", append_cb, &t, &err), -1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_true(b.tv_sec - a.tv_sec >= 4);
+    assert_true(b.tv_sec - a.tv_sec <= 10);
+    assert_non_null(strstr(err.msg, "still held"));
+    close(fd);
+    /* released: works again */
+    add_failure(st, "bob", 1);
+    assert_int_equal(read_count(st, "bob"), 1);
+    pv_state_close(st);
+}
+
+/* ---- hostile names, fds ------------------------------------------------ */
+
+static int name_safe(const char *n)
+{
+    size_t i;
+
+    if (strncmp(n, "u-", 2) != 0 && strncmp(n, "h-", 2) != 0)
+        return 0;
+    for (i = 0; n[i] != '\0'; i++) {
+        char c = n[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '%' ||
+              c == '.'))
+            return 0;
+    }
+    return i <= 255;
+}
+
+static void assert_dir_clean(const struct fixture *fx)
+{
+    struct dirent *e;
+    DIR *d = opendir(fx->dir);
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (!name_safe(e->d_name))
+            fail_msg("unsafe file name in state_dir: %s", e->d_name);
+        n++;
+    }
+    closedir(d);
+    assert_true(n > 0);
+    /* and nothing beside state_dir */
+    d = opendir(fx->base);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            assert_string_equal(e->d_name, "state");
+    }
+    closedir(d);
+}
+
+static void test_hostile_names(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    char n256[PV_STATE_USER_MAX + 1], hi[PV_STATE_USER_MAX + 1];
+    char n300[301], n257[PV_STATE_USER_MAX + 2];
+    const char *ok[] = { "../../etc/passwd", "a\nb", "a%0Ab", "a/b", ".",
+                         "..", "-rf", "x.lock", "u-x", "\xff\xfe", " ",
+                         n256, hi, "A", "a" };
+    const char *bad[] = { "", n300, n257 };
+    pv_state_record rec;
+    pv_err err = { "" };
+    time_t t = 1;
+    size_t i, k;
+
+    memset(n256, 'n', PV_STATE_USER_MAX);
+    n256[PV_STATE_USER_MAX] = '\0';
+    memset(hi, '\xe9', PV_STATE_USER_MAX);
+    hi[PV_STATE_USER_MAX] = '\0';
+    memset(n300, 'x', 300);
+    n300[300] = '\0';
+    memset(n257, 'y', PV_STATE_USER_MAX + 1);
+    n257[PV_STATE_USER_MAX + 1] = '\0';
+
+    /* user i gets i+1 failures: any collision would show */
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        for (k = 0; k <= i; k++)
+            add_failure(st, ok[i], (time_t)k);
+    }
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        assert_int_equal(read_count(st, ok[i]), i + 1);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(pv_state_update(st, bad[i], append_cb, &t, &err), -1);
+        assert_int_equal(pv_state_read(st, bad[i], &rec, &err), -1);
+    }
+    assert_dir_clean(fx);
+    assert_int_equal(pv_state_read(st, NULL, &rec, &err), -1);
+    pv_state_close(st);
+}
+
+#define FD_SCAN 4096
+
+/* Mark the fds open now (some may be inherited from whoever runs us). */
+static void mark_open_fds(unsigned char *open_fds)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+
+        if (e->d_name[0] != '.' && fd < FD_SCAN && fd != dirfd(d))
+            open_fds[fd] = 1;
+    }
+    closedir(d);
+}
+
+struct cloexec_check {
+    const unsigned char *before;
+    int bad, fresh;
+};
+
+/* Every fd the state code holds while the callback runs (dir, lock) is
+ * close-on-exec. */
+static int check_cloexec_cb(pv_state_record *rec, void *ctx)
+{
+    struct cloexec_check *cc = ctx;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    (void)rec;
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+
+        if (e->d_name[0] == '.' || fd == dirfd(d) ||
+            (fd < FD_SCAN && cc->before[fd]))
+            continue;
+        cc->fresh++;
+        if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+            cc->bad++;
+    }
+    closedir(d);
+    return 0;
+}
+
+static void test_no_fd_leak(void **state)
+{
+    struct fixture *fx = *state;
+    static unsigned char open_fds[FD_SCAN];
+    struct cloexec_check cc = { open_fds, 0, 0 };
+    int before = count_fds(), r = -1;
+    pv_state *st;
+    pv_state_record rec;
+    pv_err err = { "" };
+    char link[256];
+
+    mark_open_fds(open_fds);
+    st = open_state(fx->dir, NULL);
+    assert_int_equal(pv_state_update(st, "alice", check_cloexec_cb, &cc,
+                                     &err), 0);
+    assert_true(cc.fresh >= 2);    /* state_dir, lock (+ valgrind's own) */
+    assert_int_equal(cc.bad, 0);
+    add_failure(st, "alice", 3);
+    (void)read_count(st, "alice");
+    (void)pv_state_update(st, "alice", ret_cb, &r, &err);
+    snprintf(link, sizeof link, "%s/u-bob", fx->dir);
+    assert_int_equal(symlink("/etc/hostname", link), 0);
+    assert_int_equal(pv_state_read(st, "bob", &rec, &err), -1);
+    pv_state_close(st);
+    assert_int_equal(count_fds(), before);
+    assert_int_equal(open_error("redis://x", fx->dir, &err), -1);
+    assert_int_equal(chmod(fx->dir, 0777), 0);
+    assert_int_equal(open_error("file", fx->dir, &err), -1);
+    assert_int_equal(count_fds(), before);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip_empty),
+        cmocka_unit_test(test_parse_limits),
+        cmocka_unit_test(test_parse_corrupt_table),
+        cmocka_unit_test(test_parse_truncated),
+        cmocka_unit_test(test_parse_nul),
+        cmocka_unit_test(test_parse_many_fails),
+        cmocka_unit_test(test_parse_fuzz),
+        cmocka_unit_test(test_format_refuses_invalid),
+        cmocka_unit_test(test_sha256),
+        T(test_open_dispatch),
+        T(test_dir_created),
+        T(test_dir_parent_missing),
+        T(test_dir_permissions),
+        T(test_dir_symlink),
+        T(test_dir_not_directory),
+        T(test_dir_foreign_owner),
+        T(test_update_read),
+        T(test_full_record_round_trip),
+        T(test_record_symlink),
+        T(test_lock_symlink),
+        T(test_corrupt_record_logged),
+        T(test_oversized_record),
+        T(test_record_not_private),
+        T(test_stale_tmp),
+        T(test_concurrent_updates),
+        T(test_lock_timeout),
+        T(test_hostile_names),
+        T(test_no_fd_leak),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
