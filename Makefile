@@ -93,7 +93,7 @@ check: deps
 	$(MAKE) check-integration
 
 check-unit: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; PV_BUILD=$(abspath $(BUILD)) $$t; done
 
 check-integration: all
 	PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)

@@ -9,7 +9,8 @@
  * pv_helper_proto.h for the wire format between the two.
  *
  * Every wait on the helper is bounded (timeout + a margin); a helper that
- * misbehaves is killed and reported as PV_HTTP_E_HELPER. */
+ * misbehaves is killed and reported as PV_HTTP_E_HELPER (PV_HTTP_E_TIMEOUT
+ * when it missed the deadline). */
 #ifndef PV_HTTP_H
 #define PV_HTTP_H
 

@@ -1,0 +1,596 @@
+/* phoneverify_http.c - the network helper run by pam_phoneverify.
+ *
+ * Started by the module (pv_http.c) with an empty environment and one
+ * AF_UNIX socket as fd 0 and fd 1.  Reads one "setup" message, then
+ * answers "request" messages one at a time with libcurl, using ONE easy
+ * handle for the whole login so the send and verify calls to the same
+ * host share a TCP connection and a TLS handshake.
+ *
+ * Exit status: 0 socket closed or idle limit, 1 start-up failure,
+ * 2 protocol violation from the socket, 3 cannot answer. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "pv_helper_proto.h"
+#include "pv_http.h"
+#include "pv_util.h"
+
+#define SETUP_WAIT_MS 10000L     /* the module sends setup right away */
+#define IDLE_MS 600000L          /* a code lives 600 s; the module simply
+                                  * starts a new helper if we are gone */
+#define ANSWER_WAIT_MS 10000L    /* the module is waiting for us */
+#define MAX_SECONDS 3600L
+#define FORM_TYPE "application/x-www-form-urlencoded"
+
+enum { EXIT_PROTO = 2, EXIT_ANSWER = 3 };
+
+struct body_buf {
+    char *data;                  /* PV_HTTP_MAX_RESPONSE + 1 bytes */
+    size_t len;
+    int toobig;                  /* our cap, not a libcurl failure */
+};
+
+struct session {
+    CURL *curl;
+    long connects;               /* running CURLINFO_NUM_CONNECTS sum */
+    struct body_buf body;
+};
+
+struct result {
+    enum pv_http_status status;
+    long http_code;
+    long elapsed_ms;
+    const char *error;           /* static text, never secrets */
+};
+
+/* ---- small checks ---------------------------------------------------- */
+
+/* A field that will be used as a C string must not hide a NUL. */
+static const char *field_str(const pv_proto_msg *m, uint8_t tag)
+{
+    const pv_proto_field *f = pv_proto_get(m, tag);
+
+    if (f == NULL || strlen(f->value) != f->len)
+        return NULL;
+    return f->value;
+}
+
+static int is_msg(const pv_proto_msg *m, const char *name)
+{
+    const char *v = field_str(m, PV_F_MSG);
+
+    return v != NULL && strcmp(v, name) == 0;
+}
+
+static int tags_within(const pv_proto_msg *m, const uint8_t *allowed,
+                       size_t n_allowed)
+{
+    size_t i, j;
+
+    for (i = 0; i < m->n; i++) {
+        for (j = 0; j < n_allowed; j++)
+            if (m->fields[i].tag == allowed[j])
+                break;
+        if (j == n_allowed)
+            return 0;
+    }
+    return 1;
+}
+
+/* A header value must not smuggle CR/LF (header injection) or other
+ * control bytes into the request. */
+static int header_value_ok(const pv_proto_field *f)
+{
+    uint32_t i;
+
+    for (i = 0; i < f->len; i++) {
+        unsigned char c = (unsigned char)f->value[i];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Plain http is for the local simulator and tests only. */
+static int host_is_loopback(const char *host)
+{
+    unsigned char a[16];
+    char v6[64];
+    size_t n = strlen(host);
+
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (n < 3 || n - 2 >= sizeof(v6) || host[0] != '[' || host[n - 1] != ']')
+        return 0;
+    memcpy(v6, host + 1, n - 2);
+    v6[n - 2] = '\0';
+    return inet_pton(AF_INET6, v6, a) == 1 &&
+           memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+}
+
+/* Parse the URL with libcurl's own parser (the same one that will fetch
+ * it) and decide before any connection is made.  A fresh CURLU each
+ * time: a reused one would resolve a relative URL against the last. */
+static CURLU *checked_url(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    int ok = 0;
+
+    if (u == NULL || url == NULL ||
+        curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        goto out;
+    ok = strcasecmp(scheme, "https") == 0 ||
+         (strcasecmp(scheme, "http") == 0 && host_is_loopback(host));
+out:
+    curl_free(scheme);
+    curl_free(host);
+    if (!ok) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    return u;
+}
+
+/* ---- session set-up --------------------------------------------------- */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct body_buf *b = ud;
+    size_t n = size * nmemb;
+
+    /* Abort the transfer past the cap (bodies without Content-Length,
+     * or a server lying about it): returning short is a write error. */
+    if (n > PV_HTTP_MAX_RESPONSE - b->len) {
+        b->toobig = 1;
+        return 0;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return n;
+}
+
+#define SET(c, opt, val) \
+    do { if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK) return -1; } \
+    while (0)
+
+/* Options that hold for every request of the session.  Any refusal is
+ * fatal: running with a security option silently missing is worse. */
+static int set_fixed(CURL *c, struct body_buf *b)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    /* "" is refused by libcurl; redirects are never followed anyway. */
+    SET(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+    SET(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+    SET(c, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+    SET(c, CURLOPT_FOLLOWLOCATION, 0L);
+    SET(c, CURLOPT_NOSIGNAL, 1L);
+    SET(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    SET(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+    SET(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PV_HTTP_MAX_RESPONSE);
+    SET(c, CURLOPT_WRITEFUNCTION, on_body);
+    SET(c, CURLOPT_WRITEDATA, b);
+    SET(c, CURLOPT_USERAGENT, "pam_phoneverify");
+    SET(c, CURLOPT_POST, 1L);
+    return 0;
+}
+
+static int set_limits(CURL *c, const pv_proto_msg *m)
+{
+    long t, ct;
+
+    if (pv_parse_long(field_str(m, PV_F_TIMEOUT), 1, MAX_SECONDS, &t) < 0 ||
+        pv_parse_long(field_str(m, PV_F_CONNECT_TIMEOUT), 1, MAX_SECONDS,
+                      &ct) < 0)
+        return -1;
+    SET(c, CURLOPT_TIMEOUT, t);
+    SET(c, CURLOPT_CONNECTTIMEOUT, ct);
+    /* A trickling server must not stretch a request: the whole transfer
+     * ends within `timeout`, and a stall ends sooner. */
+    SET(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SET(c, CURLOPT_LOW_SPEED_TIME, t < 5 ? t : 5L);
+    return 0;
+}
+
+/* Set a string option from a setup field when present; an embedded NUL
+ * is a protocol violation. */
+static int set_opt_field(CURL *c, CURLoption opt, const pv_proto_msg *m,
+                         uint8_t tag)
+{
+    const pv_proto_field *f = pv_proto_get(m, tag);
+    const char *v = field_str(m, tag);
+
+    if (f == NULL)
+        return 0;
+    if (v == NULL || curl_easy_setopt(c, opt, v) != CURLE_OK)
+        return -1;
+    return 0;
+}
+
+/* With the environment empty libcurl would not see proxy variables
+ * anyway; "" and NOPROXY "*" make "no proxy" explicit regardless. */
+static int set_proxy(CURL *c, const pv_proto_msg *m)
+{
+    if (pv_proto_get(m, PV_F_PROXY) == NULL) {
+        SET(c, CURLOPT_PROXY, "");
+        SET(c, CURLOPT_NOPROXY, "*");
+        return 0;
+    }
+    if (set_opt_field(c, CURLOPT_PROXY, m, PV_F_PROXY) < 0)
+        return -1;
+    /* Loopback (the local simulator) can only mean this machine. */
+    SET(c, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+    return 0;
+}
+
+/* 0 ready, EXIT_PROTO not a setup message, 1 libcurl refused an option
+ * (or no memory). */
+static int session_setup(struct session *s, const pv_proto_msg *m)
+{
+    static const uint8_t allowed[] = {
+        PV_F_MSG, PV_F_TIMEOUT, PV_F_CONNECT_TIMEOUT, PV_F_CAFILE,
+        PV_F_CAPATH, PV_F_PINNED, PV_F_CLIENT_CERT, PV_F_CLIENT_KEY,
+        PV_F_PROXY,
+    };
+
+    if (!is_msg(m, "setup") || !tags_within(m, allowed, sizeof(allowed)))
+        return EXIT_PROTO;
+    s->body.data = malloc(PV_HTTP_MAX_RESPONSE + 1);
+    s->curl = curl_easy_init();
+    if (s->body.data == NULL || s->curl == NULL ||
+        set_fixed(s->curl, &s->body) < 0 || set_limits(s->curl, m) < 0 ||
+        set_opt_field(s->curl, CURLOPT_CAINFO, m, PV_F_CAFILE) < 0 ||
+        set_opt_field(s->curl, CURLOPT_CAPATH, m, PV_F_CAPATH) < 0 ||
+        set_opt_field(s->curl, CURLOPT_PINNEDPUBLICKEY, m, PV_F_PINNED) < 0 ||
+        set_opt_field(s->curl, CURLOPT_SSLCERT, m, PV_F_CLIENT_CERT) < 0 ||
+        set_opt_field(s->curl, CURLOPT_SSLKEY, m, PV_F_CLIENT_KEY) < 0 ||
+        set_proxy(s->curl, m) < 0)
+        return 1;
+    return 0;
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+/* Wipe and free a curl_slist (it holds the authorization header). */
+static void free_headers(struct curl_slist *l)
+{
+    struct curl_slist *p;
+
+    for (p = l; p != NULL; p = p->next)
+        pv_wipe(p->data, strlen(p->data));
+    curl_slist_free_all(l);
+}
+
+static int add_header(struct curl_slist **l, const char *name,
+                      const pv_proto_field *f, const char *dflt)
+{
+    const char *v = f != NULL ? f->value : dflt;
+    size_t n;
+    char *line;
+    struct curl_slist *nl;
+
+    if (v == NULL)
+        return 0;
+    if (f != NULL && (!header_value_ok(f) || strlen(v) != f->len))
+        return -1;
+    n = strlen(name) + 2 + strlen(v) + 1;
+    line = malloc(n);
+    if (line == NULL || pv_snprintf(line, n, "%s: %s", name, v) < 0) {
+        free(line);
+        return -1;
+    }
+    nl = curl_slist_append(*l, line);   /* copies */
+    pv_free_secret(line);
+    if (nl == NULL)
+        return -1;
+    *l = nl;
+    return 0;
+}
+
+static struct curl_slist *build_headers(const pv_proto_msg *m, int form)
+{
+    struct curl_slist *l = NULL;
+    const pv_proto_field *ct = form ? NULL : pv_proto_get(m, PV_F_CONTENT_TYPE);
+
+    if (add_header(&l, "Content-Type", ct,
+                   form ? FORM_TYPE : "application/json") < 0 ||
+        add_header(&l, "Accept", NULL, "application/json") < 0 ||
+        add_header(&l, "Authorization",
+                   pv_proto_get(m, PV_F_AUTHORIZATION), NULL) < 0 ||
+        add_header(&l, "X-Captcha-Token",
+                   pv_proto_get(m, PV_F_CAPTCHA), NULL) < 0 ||
+        (l = curl_slist_append(l, "Expect:")) == NULL) {
+        free_headers(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* Append src (n bytes) to the growing body; -1 on ENOMEM. */
+static int append(char **buf, size_t *len, const char *src, size_t n)
+{
+    char *nb = malloc(*len + n + 1);
+
+    if (nb == NULL)
+        return -1;
+    if (*len > 0)
+        memcpy(nb, *buf, *len);
+    memcpy(nb + *len, src, n);
+    nb[*len + n] = '\0';
+    if (*buf != NULL) {
+        pv_wipe(*buf, *len);   /* old copies held the licence/token */
+        free(*buf);
+    }
+    *buf = nb;
+    *len += n;
+    return 0;
+}
+
+static int append_escaped(CURL *c, char **buf, size_t *len,
+                          const pv_proto_field *f)
+{
+    char *e = curl_easy_escape(c, f->value, (int)f->len);
+    int rc;
+
+    if (e == NULL)
+        return -1;
+    rc = append(buf, len, e, strlen(e));
+    pv_wipe(e, strlen(e));
+    curl_free(e);
+    return rc;
+}
+
+/* name=value&name=value with libcurl's escaping; the pairs must arrive
+ * strictly as NAME, VALUE, NAME, VALUE... */
+static int build_form(CURL *c, const pv_proto_msg *m, char **buf,
+                      size_t *len)
+{
+    size_t i;
+    int pairs = 0;
+
+    for (i = 0; i < m->n; i++) {
+        const pv_proto_field *f = &m->fields[i];
+
+        if (f->tag != PV_F_FORM_NAME)
+            continue;
+        if (i + 1 >= m->n || m->fields[i + 1].tag != PV_F_FORM_VALUE)
+            return -1;
+        if ((pairs++ > 0 && append(buf, len, "&", 1) < 0) ||
+            append_escaped(c, buf, len, f) < 0 ||
+            append(buf, len, "=", 1) < 0 ||
+            append_escaped(c, buf, len, &m->fields[i + 1]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int count_tag(const pv_proto_msg *m, uint8_t tag)
+{
+    size_t i;
+    int n = 0;
+
+    for (i = 0; i < m->n; i++)
+        n += m->fields[i].tag == tag;
+    return n;
+}
+
+/* The request body: either BODY as is, or the form.  An empty body is
+ * still a POST. */
+static int build_body(CURL *c, const pv_proto_msg *m, char **buf,
+                      size_t *len)
+{
+    const pv_proto_field *b = pv_proto_get(m, PV_F_BODY);
+
+    *buf = NULL;
+    *len = 0;
+    if (count_tag(m, PV_F_FORM_NAME) > 0)
+        return build_form(c, m, buf, len);
+    if (b != NULL)
+        return append(buf, len, b->value, b->len);
+    return append(buf, len, "", 0);
+}
+
+static enum pv_http_status map_curl(CURLcode rc, int toobig)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return PV_HTTP_OK;
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING:
+        return PV_HTTP_E_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return PV_HTTP_E_TIMEOUT;
+    case CURLE_WRITE_ERROR:
+        return toobig ? PV_HTTP_E_TOOBIG : PV_HTTP_E_OTHER;
+    case CURLE_FILESIZE_EXCEEDED:
+        return PV_HTTP_E_TOOBIG;
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND: case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED: case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE: case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CLIENTCERT:
+        return PV_HTTP_E_TLS;
+    case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT:
+        return PV_HTTP_E_URL;
+    default:
+        return PV_HTTP_E_OTHER;
+    }
+}
+
+/* Run the transfer with the per-request options in place, then detach
+ * them so the handle never points at freed (wiped) memory. */
+static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
+                    const char *body, size_t body_len, struct result *r)
+{
+    CURL *c = s->curl;
+    int64_t t0 = pv_monotonic_ms();
+    long code = 0, conns = 0;
+    CURLcode rc;
+
+    s->body.len = 0;
+    s->body.toobig = 0;
+    if (curl_easy_setopt(c, CURLOPT_CURLU, u) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)body_len) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK)
+        rc = CURLE_FAILED_INIT;
+    else
+        rc = curl_easy_perform(c);
+    r->elapsed_ms = (long)(pv_monotonic_ms() - t0);
+    r->status = map_curl(rc, s->body.toobig);
+    r->error = rc == CURLE_OK ? NULL : curl_easy_strerror(rc);
+    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK &&
+        conns > 0)
+        s->connects += conns;
+    if (rc == CURLE_OK &&
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
+        r->http_code = code;
+    (void)curl_easy_setopt(c, CURLOPT_CURLU, NULL);
+    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+}
+
+/* 1 a well-formed request message, 0 a protocol violation. */
+static int request_shape_ok(const pv_proto_msg *m)
+{
+    static const uint8_t allowed[] = {
+        PV_F_MSG, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
+        PV_F_CAPTCHA, PV_F_BODY, PV_F_FORM_NAME, PV_F_FORM_VALUE,
+    };
+    static const uint8_t once[] = {
+        PV_F_MSG, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
+        PV_F_CAPTCHA, PV_F_BODY,
+    };
+    size_t i;
+
+    if (!is_msg(m, "request") || !tags_within(m, allowed, sizeof(allowed)) ||
+        pv_proto_get(m, PV_F_URL) == NULL ||
+        count_tag(m, PV_F_FORM_NAME) != count_tag(m, PV_F_FORM_VALUE) ||
+        (count_tag(m, PV_F_FORM_NAME) > 0 && pv_proto_get(m, PV_F_BODY)))
+        return 0;
+    for (i = 0; i < sizeof(once); i++)
+        if (count_tag(m, once[i]) > 1)
+            return 0;
+    return 1;
+}
+
+static void handle_request(struct session *s, const pv_proto_msg *m,
+                           struct result *r)
+{
+    CURLU *u = checked_url(field_str(m, PV_F_URL));
+    struct curl_slist *hdrs = NULL;
+    char *body = NULL;
+    size_t body_len = 0;
+    int form = count_tag(m, PV_F_FORM_NAME) > 0;
+
+    memset(r, 0, sizeof(*r));
+    r->status = PV_HTTP_E_OTHER;
+    if (u == NULL) {
+        r->status = PV_HTTP_E_URL;   /* refused before any connection */
+        r->error = "URL refused (https only; http only to loopback)";
+        return;
+    }
+    hdrs = build_headers(m, form);
+    if (hdrs == NULL || build_body(s->curl, m, &body, &body_len) < 0)
+        r->error = "bad request headers or body";
+    else
+        perform(s, u, hdrs, body, body_len, r);
+    free_headers(hdrs);
+    if (body != NULL) {
+        pv_wipe(body, body_len);
+        free(body);
+    }
+    curl_url_cleanup(u);
+}
+
+/* ---- main loop -------------------------------------------------------- */
+
+static int send_answer(struct session *s, const struct result *r)
+{
+    pv_proto_msg a;
+    int rc = -1;
+
+    memset(&a, 0, sizeof(a));
+    if (pv_proto_add_str(&a, PV_F_MSG, "response") == 0 &&
+        pv_proto_add_long(&a, PV_F_STATUS, (long)r->status) == 0 &&
+        pv_proto_add_long(&a, PV_F_HTTP_CODE, r->http_code) == 0 &&
+        pv_proto_add_long(&a, PV_F_ELAPSED_MS, r->elapsed_ms) == 0 &&
+        pv_proto_add_long(&a, PV_F_CONNECTS, s->connects) == 0 &&
+        (r->status != PV_HTTP_OK ||
+         pv_proto_add(&a, PV_F_RESP_BODY, s->body.data, s->body.len) == 0) &&
+        (r->error == NULL || pv_proto_add_str(&a, PV_F_ERROR, r->error) == 0))
+        rc = pv_proto_send(1, &a, pv_monotonic_ms() + ANSWER_WAIT_MS);
+    pv_proto_clear(&a);
+    pv_wipe(s->body.data, s->body.len);   /* tokens, verification ids */
+    s->body.len = 0;
+    return rc;
+}
+
+static int serve(struct session *s)
+{
+    for (;;) {
+        pv_proto_msg m;
+        struct result r;
+        int rc;
+
+        if (pv_proto_recv(0, &m, pv_monotonic_ms() + IDLE_MS) < 0)
+            return errno == 0 || errno == ETIMEDOUT ? 0 : EXIT_PROTO;
+        if (!request_shape_ok(&m)) {
+            pv_proto_clear(&m);
+            return EXIT_PROTO;
+        }
+        handle_request(s, &m, &r);
+        pv_proto_clear(&m);   /* wipes authorization and body */
+        rc = send_answer(s, &r);
+        if (rc < 0)
+            return EXIT_ANSWER;
+    }
+}
+
+int main(void)
+{
+    struct session s;
+    pv_proto_msg setup;
+    int rc = 1;
+
+    /* Our own process: a peer that vanished must be an error return from
+     * send, not a death by SIGPIPE (libcurl writes to sockets too). */
+    signal(SIGPIPE, SIG_IGN);
+    memset(&s, 0, sizeof(s));
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    if (pv_proto_recv(0, &setup, pv_monotonic_ms() + SETUP_WAIT_MS) < 0) {
+        rc = errno == 0 ? 0 : EXIT_PROTO;
+    } else {
+        rc = session_setup(&s, &setup);
+        if (rc == 0)
+            rc = serve(&s);
+        pv_proto_clear(&setup);
+    }
+    if (s.curl != NULL)
+        curl_easy_cleanup(s.curl);
+    if (s.body.data != NULL) {
+        pv_wipe(s.body.data, PV_HTTP_MAX_RESPONSE + 1);
+        free(s.body.data);
+    }
+    curl_global_cleanup();
+    return rc;
+}

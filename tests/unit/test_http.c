@@ -1,0 +1,916 @@
+/* test_http.c - pv_http driving the real build/phoneverify-http against a
+ * tiny HTTP/1.1 server forked by the test (keep-alive, canned answers).
+ * PV_BUILD names the build directory (default ./build). */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "pv_helper_proto.h"
+#include "pv_http.h"
+#include "pv_util.h"
+
+static char g_helper[PATH_MAX];
+static pid_t g_server = -1;
+static int g_port;
+static char g_url[128];
+static pv_http *g_h;   /* freed by the teardown when a test fails early */
+
+/* ---- the toy server (runs in forked children) ------------------------ */
+
+static void say(int c, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(c, s, n);
+
+        if (w <= 0)
+            _exit(0);
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void answer(int c, const char *status, const char *extra,
+                   const char *body, size_t len)
+{
+    char h[512];
+    int n = snprintf(h, sizeof(h), "HTTP/1.1 %s\r\nContent-Length: %zu\r\n"
+                     "Content-Type: application/json\r\n%s\r\n",
+                     status, len, extra);
+
+    say(c, h, (size_t)n);
+    say(c, body, len);
+}
+
+static void answer_filled(int c, size_t len, int chunked)
+{
+    char *b = malloc(len);
+    char h[64];
+    size_t off;
+
+    memset(b, 'a', len);
+    if (!chunked) {
+        answer(c, "200 OK", "", b, len);
+        free(b);
+        return;
+    }
+    say(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 47);
+    for (off = 0; off < len; off += 8192) {
+        size_t k = len - off < 8192 ? len - off : 8192;
+        int n = snprintf(h, sizeof(h), "%zx\r\n", k);
+
+        say(c, h, (size_t)n);
+        say(c, b + off, k);
+        say(c, "\r\n", 2);
+    }
+    say(c, "0\r\n\r\n", 5);
+    free(b);
+}
+
+/* Read one request (headers + Content-Length body) into buf. */
+static size_t read_request(int c, char *buf, size_t size)
+{
+    size_t len = 0, need = 0;
+    char *end = NULL;
+
+    for (;;) {
+        ssize_t r;
+
+        if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+            char *cl = strcasestr(buf, "\r\ncontent-length:");
+
+            need = (size_t)(end + 4 - buf) +
+                   (cl != NULL && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+        }
+        if (end != NULL && len >= need)
+            return len;
+        if (len + 1 >= size)
+            _exit(0);
+        r = read(c, buf + len, size - 1 - len);
+        if (r <= 0)
+            _exit(0);
+        len += (size_t)r;
+        buf[len] = '\0';
+    }
+}
+
+static void serve_one(int c, const char *req, size_t len)
+{
+    char loc[160];
+
+    if (strncmp(req, "POST /echo ", 11) == 0) {
+        answer(c, "200 OK", "", req, len);
+    } else if (strncmp(req, "POST /ok ", 9) == 0) {
+        answer(c, "200 OK", "", "{\"ok\":true}", 11);
+    } else if (strncmp(req, "POST /redirect ", 15) == 0) {
+        snprintf(loc, sizeof(loc), "Location: %s/ok\r\n", g_url);
+        answer(c, "302 Found", loc, "", 0);
+    } else if (strncmp(req, "POST /big ", 10) == 0) {
+        answer_filled(c, PV_HTTP_MAX_RESPONSE + 4000, 0);
+    } else if (strncmp(req, "POST /bigchunked ", 17) == 0) {
+        answer_filled(c, PV_HTTP_MAX_RESPONSE + 4000, 1);
+    } else if (strncmp(req, "POST /exact ", 12) == 0) {
+        answer_filled(c, PV_HTTP_MAX_RESPONSE, 1);
+    } else if (strncmp(req, "POST /hang ", 11) == 0) {
+        char b[256];
+
+        while (read(c, b, sizeof(b)) > 0)
+            ;   /* never answer; end when the client gives up */
+        _exit(0);
+    } else {
+        answer(c, "404 Not Found", "", "{}", 2);
+    }
+}
+
+static void serve_conn(int c)
+{
+    static char buf[256 * 1024];
+
+    alarm(20);   /* a safety net: never outlive the test */
+    for (;;) {
+        size_t len;
+
+        memset(buf, 0, sizeof(buf));
+        len = read_request(c, buf, sizeof(buf));
+        serve_one(c, buf, len);
+    }
+}
+
+static void server_main(int ls)
+{
+    signal(SIGCHLD, SIG_IGN);   /* connection children reap themselves */
+    alarm(60);
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+
+        if (c < 0)
+            continue;
+        if (fork() == 0) {
+            close(ls);
+            serve_conn(c);
+        }
+        close(c);
+    }
+}
+
+static int group_setup(void **state)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    const char *b = getenv("PV_BUILD");
+    char path[PATH_MAX];
+    int ls;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/phoneverify-http", b ? b : "./build");
+    if (realpath(path, g_helper) == NULL) {
+        fprintf(stderr, "helper %s not found\n", path);
+        return -1;
+    }
+    ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        listen(ls, 16) < 0 ||
+        getsockname(ls, (struct sockaddr *)&a, &alen) < 0)
+        return -1;
+    g_port = ntohs(a.sin_port);
+    snprintf(g_url, sizeof(g_url), "http://127.0.0.1:%d", g_port);
+    g_server = fork();
+    if (g_server == 0)
+        server_main(ls);
+    close(ls);
+    return g_server < 0 ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_server > 0) {
+        kill(g_server, SIGKILL);
+        waitpid(g_server, NULL, 0);
+    }
+    return 0;
+}
+
+/* ---- process bookkeeping ---------------------------------------------- */
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Children of this process other than the test server, or -1 if none;
+ * *count gets how many there are (zombies included). */
+static pid_t other_child(int *count)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = -1;
+
+    assert_non_null(d);
+    *count = 0;
+    while ((e = readdir(d)) != NULL) {
+        char p[64], st[512], *rp;
+        long pid = strtol(e->d_name, NULL, 10), ppid;
+        FILE *f;
+
+        if (pid <= 0 || pid == g_server)
+            continue;
+        snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+        f = fopen(p, "re");
+        if (f == NULL)
+            continue;
+        if (fgets(st, sizeof(st), f) != NULL &&
+            (rp = strrchr(st, ')')) != NULL &&
+            sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == getpid()) {
+            (*count)++;
+            found = (pid_t)pid;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static void assert_no_child(void)
+{
+    int n;
+
+    (void)other_child(&n);
+    assert_int_equal(n, 0);
+}
+
+/* ---- helpers for the tests --------------------------------------------- */
+
+static pv_http *new_http(long timeout, const char *helper)
+{
+    pv_http_opts o;
+    pv_http *h;
+
+    memset(&o, 0, sizeof(o));
+    o.helper = helper != NULL ? helper : g_helper;
+    o.timeout = timeout;
+    o.connect_timeout = timeout < 5 ? timeout : 5;
+    h = pv_http_new(&o);
+    assert_non_null(h);
+    g_h = h;
+    return h;
+}
+
+static void done(pv_http *h)
+{
+    pv_http_free(h);
+    g_h = NULL;
+}
+
+static int test_teardown(void **state)
+{
+    (void)state;
+    done(g_h);
+    return 0;
+}
+
+static void url_for(char *buf, size_t size, const char *path)
+{
+    snprintf(buf, size, "%s%s", g_url, path);
+}
+
+static enum pv_http_status post(pv_http *h, const char *path,
+                                pv_http_response *resp)
+{
+    char url[256];
+    pv_http_request req;
+
+    memset(&req, 0, sizeof(req));
+    url_for(url, sizeof(url), path);
+    req.url = url;
+    req.content_type = "application/json";
+    req.body = "{}";
+    req.body_len = 2;
+    (void)pv_http_post(h, &req, resp);
+    return resp->status;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_round_trip_headers(void **state)
+{
+    int fds = count_fds();
+    pv_http *h = new_http(5, NULL);
+    pv_http_request req;
+    pv_http_response r;
+    char url[256];
+    static const char body[] = "{\"phone_number\": \"+86 13800138000\"}";
+
+    (void)state;
+    memset(&req, 0, sizeof(req));
+    url_for(url, sizeof(url), "/echo");
+    req.url = url;
+    req.content_type = "application/json";
+    req.authorization = "Bearer tok-123";
+    req.captcha_token = "cap-9";
+    req.body = body;
+    req.body_len = sizeof(body) - 1;
+    assert_int_equal(pv_http_post(h, &req, &r), 0);
+    assert_int_equal(r.status, PV_HTTP_OK);
+    assert_int_equal(r.http_code, 200);
+    assert_non_null(r.body);
+    assert_int_equal(strlen(r.body), r.body_len);
+    assert_non_null(strstr(r.body, "POST /echo HTTP/1.1\r\n"));
+    assert_non_null(strstr(r.body, "\r\nContent-Type: application/json\r\n"));
+    assert_non_null(strstr(r.body, "\r\nAccept: application/json\r\n"));
+    assert_non_null(strstr(r.body, "\r\nAuthorization: Bearer tok-123\r\n"));
+    assert_non_null(strstr(r.body, "\r\nX-Captcha-Token: cap-9\r\n"));
+    assert_null(strcasestr(r.body, "\r\nExpect:"));
+    assert_null(strcasestr(r.body, "\r\nAccept-Encoding:"));
+    assert_non_null(strstr(r.body, body));
+    assert_true(r.elapsed_ms >= 0 && r.elapsed_ms < 5000);
+    pv_http_response_clear(&r);
+    assert_null(r.body);
+    done(h);
+    assert_int_equal(count_fds(), fds);
+    assert_no_child();
+}
+
+/* Header values cannot smuggle extra headers. */
+static void test_header_injection(void **state)
+{
+    pv_http *h = new_http(5, NULL);
+    pv_http_request req;
+    pv_http_response r;
+    char url[256];
+
+    (void)state;
+    memset(&req, 0, sizeof(req));
+    url_for(url, sizeof(url), "/echo");
+    req.url = url;
+    req.authorization = "Bearer x\r\nX-Evil: 1";
+    assert_int_equal(pv_http_post(h, &req, &r), -1);
+    assert_int_equal(r.status, PV_HTTP_E_OTHER);
+    assert_int_equal(pv_http_connects(h), 0);
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
+static void test_form(void **state)
+{
+    static const char *const names[] = { "licence", "number", "scope" };
+    static const char *const values[] = { "a b&c=d", "33612345678",
+                                          "numVerify" };
+    pv_http *h = new_http(5, NULL);
+    pv_http_request req;
+    pv_http_response r;
+    char url[256];
+
+    (void)state;
+    memset(&req, 0, sizeof(req));
+    url_for(url, sizeof(url), "/echo");
+    req.url = url;
+    req.content_type = "application/json";   /* forced to the form type */
+    req.body = "ignored";
+    req.body_len = 7;
+    req.form_names = names;
+    req.form_values = values;
+    req.n_form = 3;
+    assert_int_equal(pv_http_post(h, &req, &r), 0);
+    assert_non_null(strstr(r.body, "\r\nContent-Type: "
+                           "application/x-www-form-urlencoded\r\n"));
+    assert_non_null(strstr(r.body, "\r\n\r\nlicence=a%20b%26c%3Dd&"
+                           "number=33612345678&scope=numVerify"));
+    assert_null(strstr(r.body, "ignored"));
+    pv_http_response_clear(&r);
+    done(h);
+}
+
+static void test_connection_reuse(void **state)
+{
+    pv_http *h = new_http(5, NULL);
+    pv_http_response r;
+
+    (void)state;
+    assert_int_equal(pv_http_connects(h), 0);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+    assert_string_equal(r.body, "{\"ok\":true}");
+    pv_http_response_clear(&r);
+    assert_int_equal(post(h, "/echo", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(pv_http_connects(h), 1);
+    done(h);
+    assert_no_child();
+}
+
+static void test_redirect_not_followed(void **state)
+{
+    pv_http *h = new_http(5, NULL);
+    pv_http_response r;
+
+    (void)state;
+    assert_int_equal(post(h, "/redirect", &r), PV_HTTP_OK);
+    assert_int_equal(r.http_code, 302);
+    assert_int_equal(r.body_len, 0);          /* not /ok's body */
+    pv_http_response_clear(&r);
+    done(h);
+}
+
+static void test_too_big(void **state)
+{
+    pv_http *h = new_http(5, NULL);
+    pv_http_response r;
+
+    (void)state;
+    assert_int_equal(post(h, "/big", &r), PV_HTTP_E_TOOBIG);
+    assert_null(r.body);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(h, "/bigchunked", &r), PV_HTTP_E_TOOBIG);
+    assert_null(r.body);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(h, "/exact", &r), PV_HTTP_OK);   /* the limit */
+    assert_int_equal(r.body_len, PV_HTTP_MAX_RESPONSE);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);   /* still usable */
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
+static void test_timeout(void **state)
+{
+    pv_http *h = new_http(1, NULL);
+    pv_http_response r;
+    int64_t t0 = pv_monotonic_ms();
+
+    (void)state;
+    assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_TIMEOUT);
+    assert_true(pv_monotonic_ms() - t0 < 3000);   /* timeout + 2 s */
+    pv_http_response_clear(&r);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
+static void test_url_refused(void **state)
+{
+    static const char *const bad[] = {
+        "http://192.0.2.1/", "http://example.com/", "ftp://127.0.0.1/",
+        "file:///etc/passwd", "http://127.0.0.1.example.com/",
+        "http://[::ffff:127.0.0.1]/", "127.0.0.1/ok", "//127.0.0.1/",
+        "gopher://127.0.0.1/", "",
+    };
+    pv_http *h = new_http(5, NULL);
+    pv_http_request req;
+    pv_http_response r;
+    int64_t t0 = pv_monotonic_ms();
+    size_t i;
+
+    (void)state;
+    memset(&req, 0, sizeof(req));
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        req.url = bad[i];
+        assert_int_equal(pv_http_post(h, &req, &r), -1);
+        if (r.status != PV_HTTP_E_URL)
+            fail_msg("%s: %s", bad[i], pv_http_status_name(r.status));
+        pv_http_response_clear(&r);
+    }
+    assert_true(pv_monotonic_ms() - t0 < 1000);   /* nothing was tried */
+    assert_int_equal(pv_http_connects(h), 0);
+    done(h);
+}
+
+static void test_loopback_forms_allowed(void **state)
+{
+    pv_http *h = new_http(2, NULL);
+    pv_http_request req;
+    pv_http_response r;
+    char url[128];
+
+    (void)state;
+    memset(&req, 0, sizeof(req));
+    snprintf(url, sizeof(url), "http://localhost:%d/ok", g_port);
+    req.url = url;
+    assert_int_equal(pv_http_post(h, &req, &r), 0);
+    pv_http_response_clear(&r);
+    req.url = "http://127.0.0.1:1/";    /* allowed, nothing listens */
+    assert_int_equal(pv_http_post(h, &req, &r), -1);
+    assert_int_equal(r.status, PV_HTTP_E_CONNECT);
+    pv_http_response_clear(&r);
+    req.url = "http://[::1]:1/";
+    assert_int_equal(pv_http_post(h, &req, &r), -1);
+    assert_int_equal(r.status, PV_HTTP_E_CONNECT);
+    pv_http_response_clear(&r);
+    done(h);
+}
+
+static void test_helper_missing(void **state)
+{
+    static const char *const paths[] = {
+        "/nonexistent/phoneverify-http", "build/phoneverify-http",
+        "/dev/null", "/",
+    };
+    int fds = count_fds();
+    pv_http_response r;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        pv_http *h = new_http(2, paths[i]);
+
+        assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
+        pv_http_response_clear(&r);
+        assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);  /* again */
+        pv_http_response_clear(&r);
+        done(h);
+    }
+    assert_int_equal(count_fds(), fds);
+    assert_no_child();
+}
+
+/* The configured proxy is the one used (for remote hosts); loopback, the
+ * local simulator, never goes through it. */
+static void test_configured_proxy(void **state)
+{
+    pv_http_opts o;
+    pv_http *h;
+    pv_http_request req;
+    pv_http_response r;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.helper = g_helper;
+    o.timeout = 3;
+    o.connect_timeout = 3;
+    o.proxy = g_url;             /* our toy server: answers CONNECT 404 */
+    h = g_h = pv_http_new(&o);
+    assert_non_null(h);
+    memset(&req, 0, sizeof(req));
+    req.url = "https://pv-test.invalid/";   /* unresolvable if direct */
+    assert_int_equal(pv_http_post(h, &req, &r), -1);
+    assert_int_equal(pv_http_connects(h), 1);   /* reached the proxy */
+    pv_http_response_clear(&r);
+    done(h);
+
+    o.proxy = "http://127.0.0.1:1";   /* dead, and bypassed for loopback */
+    h = g_h = pv_http_new(&o);
+    assert_non_null(h);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
+/* A "helper" that echoes our own messages back is speaking nonsense. */
+static void test_helper_nonsense(void **state)
+{
+    pv_http *h = new_http(2, "/bin/cat");
+    pv_http_response r;
+
+    (void)state;
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
+    pv_http_response_clear(&r);
+    assert_no_child();   /* killed and reaped at once */
+    done(h);
+}
+
+static char *write_script(const char *text)
+{
+    char *path = strdup("/tmp/pv-test-helper-XXXXXX");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(fchmod(fd, 0700), 0);
+    close(fd);
+    return path;
+}
+
+/* A helper that never answers is killed at the module's own deadline. */
+static void test_helper_silent(void **state)
+{
+    char *script = write_script("#!/bin/sh\nexec /bin/sleep 30\n");
+    pv_http *h = new_http(1, script);
+    pv_http_response r;
+    int64_t t0 = pv_monotonic_ms();
+
+    (void)state;
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_TIMEOUT);
+    assert_true(pv_monotonic_ms() - t0 < 1000 * (1 + 1 + 2) + 1500);
+    pv_http_response_clear(&r);
+    assert_no_child();
+    done(h);
+    unlink(script);
+    free(script);
+}
+
+/* The caller's environment, signal mask and open descriptors do not
+ * reach the helper. */
+static void test_environment_ignored(void **state)
+{
+    char dead[64], p[64], buf[4096], link[PATH_MAX], keylog[64];
+    int fds = count_fds(), marker, n, fd;
+    pv_http *h = new_http(3, NULL);
+    pv_http_response r;
+    sigset_t blk, old;
+    pid_t pid;
+    FILE *f;
+    ssize_t len;
+    DIR *d;
+    struct dirent *e;
+    static const char *const vars[] = {
+        "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+        "ALL_PROXY", "all_proxy",
+    };
+    size_t i;
+
+    (void)state;
+    snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", 1);
+    for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        setenv(vars[i], dead, 1);
+    /* libcurl+OpenSSL would create this file at start-up if it saw it */
+    snprintf(keylog, sizeof(keylog), "/tmp/pv-test-keylog-%d", (int)getpid());
+    unlink(keylog);
+    setenv("SSLKEYLOGFILE", keylog, 1);
+    marker = open("/dev/zero", O_RDONLY);   /* deliberately not CLOEXEC */
+    assert_true(marker >= 0);
+    sigemptyset(&blk);
+    sigaddset(&blk, SIGTERM);
+    sigprocmask(SIG_BLOCK, &blk, &old);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);   /* went direct */
+    pv_http_response_clear(&r);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+
+    pid = other_child(&n);
+    assert_int_equal(n, 1);
+    snprintf(p, sizeof(p), "/proc/%d/environ", (int)pid);
+    f = fopen(p, "re");
+    assert_non_null(f);
+    assert_int_equal(fread(buf, 1, sizeof(buf), f), 0);   /* empty */
+    fclose(f);
+    snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+    f = fopen(p, "re");
+    assert_non_null(f);
+    n = 0;
+    while (fgets(buf, sizeof(buf), f) != NULL)
+        if (strcmp(buf, "SigBlk:\t0000000000000000\n") == 0)
+            n = 1;
+    fclose(f);
+    assert_int_equal(n, 1);
+    snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+    d = opendir(p);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char lp[PATH_MAX];
+
+        if (e->d_name[0] == '.')
+            continue;
+        fd = atoi(e->d_name);
+        snprintf(lp, sizeof(lp), "%s/%s", p, e->d_name);
+        len = readlink(lp, link, sizeof(link) - 1);
+        assert_true(len > 0);
+        link[len] = '\0';
+        if (fd == 2)
+            assert_string_equal(link, "/dev/null");
+        if (strcmp(link, "/dev/zero") == 0)
+            fail_msg("descriptor %d leaked into the helper", fd);
+    }
+    closedir(d);
+    if (access(keylog, F_OK) == 0) {
+        unlink(keylog);
+        fail_msg("the helper saw SSLKEYLOGFILE");
+    }
+
+    done(h);
+    close(marker);
+    for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    unsetenv("SSLKEYLOGFILE");
+    assert_int_equal(count_fds(), fds);
+    assert_no_child();
+}
+
+/* Applications that ignore SIGCHLD get children reaped by the kernel:
+ * waitpid then fails with ECHILD, which must not hang or confuse us. */
+static void test_sigchld_ignored(void **state)
+{
+    struct sigaction ign, old;
+    pv_http *h = new_http(3, NULL);
+    pv_http_response r;
+    int64_t t0;
+
+    (void)state;
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGCHLD, &ign, &old);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    t0 = pv_monotonic_ms();
+    done(h);
+    assert_true(pv_monotonic_ms() - t0 < 1500);
+    sigaction(SIGCHLD, &old, NULL);
+    assert_no_child();
+}
+
+/* ---- the helper on its own: garbage makes it exit non-zero ------------ */
+
+static pid_t run_helper(int *fd)
+{
+    int sv[2];
+    pid_t pid;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                     0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *const argv[] = { (char *)"phoneverify-http", NULL };
+        char *const envp[] = { NULL };
+
+        dup2(sv[1], 0);
+        dup2(sv[1], 1);
+        execve(g_helper, argv, envp);
+        _exit(127);
+    }
+    close(sv[1]);
+    *fd = sv[0];
+    return pid;
+}
+
+static int helper_exit(pid_t pid, int fd)
+{
+    int st = -1;
+
+    close(fd);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static void send_setup(int fd)
+{
+    pv_proto_msg m;
+
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "setup"), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_TIMEOUT, 2), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_CONNECT_TIMEOUT, 2), 0);
+    assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
+    pv_proto_clear(&m);
+}
+
+static void send_garbage(int fd, const char *g, size_t n)
+{
+    assert_int_equal(send(fd, g, n, MSG_NOSIGNAL), (ssize_t)n);
+    shutdown(fd, SHUT_WR);
+}
+
+static void test_helper_garbage(void **state)
+{
+    pv_proto_msg m;
+    int fd;
+    pid_t pid;
+
+    (void)state;
+    pid = run_helper(&fd);                     /* clean close: status 0 */
+    assert_int_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd);                     /* garbage instead of setup */
+    send_garbage(fd, "\xffGET / HTTP/1.1\r\n\r\n", 19);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd);                     /* setup, then garbage */
+    send_setup(fd);
+    send_garbage(fd, "\x1e\x00\x00\x00\x05http", 9);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd);                     /* a setup without limits */
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "setup"), 0);
+    assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
+    pv_proto_clear(&m);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd);                     /* a response where a */
+    send_setup(fd);                            /* request belongs */
+    assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "response"), 0);
+    assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
+    pv_proto_clear(&m);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+}
+
+/* Drive the helper by hand (its stderr is ours here, so a sanitizer
+ * report or a leak shows, and a leak makes the exit status non-zero). */
+static void direct(int fd, const char *path, const char *form_value,
+                   long want_status, size_t want_len)
+{
+    pv_proto_msg m;
+    char url[256];
+    long st;
+
+    memset(&m, 0, sizeof(m));
+    url_for(url, sizeof(url), path);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "request"), 0);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_URL, url), 0);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_AUTHORIZATION, "Basic eA=="),
+                     0);
+    if (form_value != NULL) {
+        assert_int_equal(pv_proto_add_str(&m, PV_F_FORM_NAME, "k"), 0);
+        assert_int_equal(pv_proto_add_str(&m, PV_F_FORM_VALUE, form_value),
+                         0);
+    } else {
+        assert_int_equal(pv_proto_add_str(&m, PV_F_BODY, "{}"), 0);
+    }
+    assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
+    pv_proto_clear(&m);
+    assert_int_equal(pv_proto_recv(fd, &m, pv_monotonic_ms() + 5000), 0);
+    assert_string_equal(pv_proto_get(&m, PV_F_MSG)->value, "response");
+    assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_STATUS)->value,
+                                   0, 99, &st), 0);
+    assert_int_equal(st, want_status);
+    if (want_status == PV_HTTP_OK && want_len != SIZE_MAX)
+        assert_int_equal(pv_proto_get(&m, PV_F_RESP_BODY)->len, want_len);
+    else if (want_status == PV_HTTP_OK)
+        assert_non_null(strstr(pv_proto_get(&m, PV_F_RESP_BODY)->value,
+                               "\r\n\r\nk=v%26%3D"));
+    else
+        assert_null(pv_proto_get(&m, PV_F_RESP_BODY));
+    assert_non_null(pv_proto_get(&m, PV_F_CONNECTS));
+    pv_proto_clear(&m);
+}
+
+static void test_helper_direct(void **state)
+{
+    int fd;
+    pid_t pid = run_helper(&fd);
+
+    (void)state;
+    send_setup(fd);
+    direct(fd, "/ok", NULL, PV_HTTP_OK, 11);
+    direct(fd, "/echo", "v&=", PV_HTTP_OK, SIZE_MAX);
+    direct(fd, "/big", NULL, PV_HTTP_E_TOOBIG, 0);
+    direct(fd, "/bigchunked", NULL, PV_HTTP_E_TOOBIG, 0);
+    direct(fd, "/exact", NULL, PV_HTTP_OK, PV_HTTP_MAX_RESPONSE);
+    direct(fd, "/redirect", NULL, PV_HTTP_OK, 0);
+    assert_int_equal(helper_exit(pid, fd), 0);
+}
+
+static void test_misc(void **state)
+{
+    pv_http_response r;
+
+    (void)state;
+    pv_http_free(NULL);
+    pv_http_response_clear(NULL);
+    assert_int_equal(pv_http_connects(NULL), 0);
+    assert_int_equal(pv_http_post(NULL, NULL, &r), -1);
+    assert_int_equal(r.status, PV_HTTP_E_HELPER);
+    assert_string_equal(pv_http_status_name(PV_HTTP_E_TOOBIG), "toobig");
+    assert_string_equal(pv_http_status_name(PV_HTTP_OK), "ok");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_round_trip_headers, test_teardown),
+        cmocka_unit_test_teardown(test_header_injection, test_teardown),
+        cmocka_unit_test_teardown(test_form, test_teardown),
+        cmocka_unit_test_teardown(test_connection_reuse, test_teardown),
+        cmocka_unit_test_teardown(test_redirect_not_followed, test_teardown),
+        cmocka_unit_test_teardown(test_too_big, test_teardown),
+        cmocka_unit_test_teardown(test_timeout, test_teardown),
+        cmocka_unit_test_teardown(test_url_refused, test_teardown),
+        cmocka_unit_test_teardown(test_loopback_forms_allowed, test_teardown),
+        cmocka_unit_test_teardown(test_helper_missing, test_teardown),
+        cmocka_unit_test_teardown(test_configured_proxy, test_teardown),
+        cmocka_unit_test_teardown(test_helper_nonsense, test_teardown),
+        cmocka_unit_test_teardown(test_helper_silent, test_teardown),
+        cmocka_unit_test_teardown(test_environment_ignored, test_teardown),
+        cmocka_unit_test_teardown(test_sigchld_ignored, test_teardown),
+        cmocka_unit_test_teardown(test_helper_garbage, test_teardown),
+        cmocka_unit_test_teardown(test_helper_direct, test_teardown),
+        cmocka_unit_test_teardown(test_misc, test_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
