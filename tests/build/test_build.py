@@ -1,0 +1,98 @@
+"""Build artefacts: exported symbols, make install, man pages."""
+import os
+import re
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("PV_BUILD", os.path.join(ROOT, "build"))
+MODULE = os.path.join(BUILD, "pam_phoneverify.so")
+
+
+def test_only_pam_entry_points_exported():
+    out = subprocess.run(["nm", "-D", "--defined-only", MODULE], check=True,
+                         capture_output=True, text=True).stdout
+    names = sorted(line.split()[-1] for line in out.splitlines()
+                   if line.split() and line.split()[-2] in ("T", "W", "D", "B", "R"))
+    assert names == ["pam_sm_authenticate", "pam_sm_setcred"]
+
+
+def test_no_reserved_or_unprefixed_globals_in_library():
+    """Every non-static symbol of the library carries the pv_ prefix."""
+    lib = os.path.join(BUILD, "libpvcore.a")
+    out = subprocess.run(["nm", "--defined-only", "-g", lib], check=True,
+                         capture_output=True, text=True).stdout
+    bad = [line.split()[-1] for line in out.splitlines()
+           if len(line.split()) == 3 and not line.split()[-1].startswith("pv_")]
+    assert bad == []
+
+
+def _install(destdir):
+    subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + BUILD, "install",
+                    "DESTDIR=" + destdir], check=True, capture_output=True)
+
+
+def test_make_install_destdir(tmp_path):
+    dest = str(tmp_path / "root")
+    _install(dest)
+    pamdirs = [d for d in ("usr/lib/x86_64-linux-gnu/security", "lib/security")
+               if os.path.exists(os.path.join(dest, d, "pam_phoneverify.so"))]
+    assert pamdirs, "module not installed into the PAM module directory"
+    expect = {
+        "usr/libexec/pam_phoneverify/phoneverify-http": 0o755,
+        "usr/sbin/phoneverify": 0o755,
+        "etc/security/pam_phoneverify.conf": 0o600,
+        "usr/share/man/man8/pam_phoneverify.8": 0o644,
+        "usr/share/man/man5/pam_phoneverify.conf.5": 0o644,
+        "usr/share/man/man1/phoneverify.1": 0o644,
+        "usr/share/doc/pam_phoneverify/examples/pam_phoneverify.conf": 0o644,
+        "usr/share/doc/pam_phoneverify/examples/pam.d-sshd": 0o644,
+        "usr/share/doc/pam_phoneverify/examples/sshd_config.snippet": 0o644,
+        "var/lib/pam_phoneverify": 0o700,
+    }
+    for rel, mode in expect.items():
+        st = os.stat(os.path.join(dest, rel))
+        assert stat.S_IMODE(st.st_mode) == mode, rel
+
+
+def test_install_keeps_live_configuration(tmp_path):
+    dest = str(tmp_path / "root")
+    _install(dest)
+    conf = os.path.join(dest, "etc/security/pam_phoneverify.conf")
+    with open(conf, "w") as f:
+        f.write("# edited by the administrator\n")
+    _install(dest)
+    with open(conf) as f:
+        assert f.read() == "# edited by the administrator\n"
+
+
+@pytest.mark.parametrize("page", ["pam_phoneverify.8", "pam_phoneverify.conf.5",
+                                  "phoneverify.1"])
+def test_man_pages_render_without_warnings(page):
+    if shutil.which("groff") is None:
+        pytest.skip("groff not installed")
+    res = subprocess.run(["groff", "-ww", "-man", "-Tutf8",
+                          os.path.join(ROOT, "man", page)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0
+    assert res.stderr == ""
+    text = re.sub(".\x08", "", res.stdout)     # drop grotty overstrikes
+    assert "NAME" in text and "SEE ALSO" in text
+
+
+def test_conf_man_page_documents_every_key():
+    """Every key of the shipped example is described in the man page."""
+    keys = set()
+    with open(os.path.join(ROOT, "conf", "pam_phoneverify.conf")) as f:
+        for line in f:
+            line = line.strip().lstrip("#").strip()
+            if "=" in line and " " not in line.split("=")[0].strip():
+                keys.add(line.split("=")[0].strip())
+    with open(os.path.join(ROOT, "man", "pam_phoneverify.conf.5")) as f:
+        page = f.read()
+    missing = [k for k in sorted(keys) if ".BR %s " % k not in page]
+    assert len(keys) >= 45
+    assert missing == []
