@@ -33,7 +33,10 @@ OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 HARDEN  := -fstack-protector-strong
 SANLD   := -fsanitize=address,undefined
 endif
-CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"'
+CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"' \
+            -DPV_DEFAULT_CONF='"$(SYSCONFDIR)/security/pam_phoneverify.conf"' \
+            -DPV_DEFAULT_USERS_FILE='"$(SYSCONFDIR)/security/phoneverify.users"' \
+            -DPV_DEFAULT_STATE_DIR='"$(STATEDIR)"'
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(HARDEN) -fPIC
 LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 
@@ -57,7 +60,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
         clean check-asan check-valgrind fuzz
 all: $(MODULE) $(HELPER) $(CLI)
 
-$(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:

@@ -54,7 +54,16 @@ static int load_config(cli *c)
 
     pv_err_clear(&err);
     if (c->conf != NULL) {
-        if (pv_snprintf(confarg, sizeof(confarg), "conf=%s", c->conf) < 0) {
+        char cwd[2048];
+
+        /* The module accepts only absolute conf= paths; so does the CLI,
+         * but a relative --conf is made absolute for convenience. */
+        if (c->conf[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+            cwd[0] = '\0';
+        if ((c->conf[0] == '/'
+                 ? pv_snprintf(confarg, sizeof(confarg), "conf=%s", c->conf)
+                 : pv_snprintf(confarg, sizeof(confarg), "conf=%s/%s", cwd,
+                               c->conf)) < 0) {
             fprintf(stderr, "phoneverify: --conf path too long\n");
             return -1;
         }

@@ -37,6 +37,12 @@ int pv_flow_finish(pv_flowctx *f, enum pv_result r, const char *reason)
     return DECIDED;
 }
 
+int pv_flow_refuse(pv_flowctx *f, enum pv_result r, const char *reason)
+{
+    pv_flow_say(f, 1, MSG_REFUSED);
+    return pv_flow_finish(f, r, reason);
+}
+
 void pv_flow_say(pv_flowctx *f, int error, const char *msg)
 {
     pv_conv *c = &f->env->conv;
@@ -141,9 +147,8 @@ static int try_breakglass(pv_flowctx *f, const char *detail)
     if (r == PV_BREAKGLASS_ERROR)
         pv_logf(&f->env->logger, LOG_ERR, "break-glass file: %s", err.msg);
     else if (pv_flow_record_failure(f) < 0)
-        return pv_flow_finish(f, PV_RESULT_CONFIG_ERROR, "state_error");
-    pv_flow_say(f, 1, MSG_REFUSED);
-    return pv_flow_finish(f, PV_RESULT_UNAVAILABLE, detail);
+        return pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
+    return pv_flow_refuse(f, PV_RESULT_UNAVAILABLE, detail);
 }
 
 /* The provider cannot be used: emergency code, then failmode. */
@@ -235,9 +240,9 @@ static int decide_scope(pv_flowctx *f)
         pv_rhost_trusted(f->cfg->trusted_rhosts, f->login->rhost))
         return pv_flow_finish(f, PV_RESULT_IGNORE, "trusted_rhost");
     if (!user_name_acceptable(f->login->user))
-        return pv_flow_finish(f, PV_RESULT_DENIED, "bad_user_name");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "bad_user_name");
     if (resolve_user(f, &gid) != 0)
-        return pv_flow_finish(f, PV_RESULT_DENIED, "unknown_user");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "unknown_user");
     if (!in_scope(f, gid))
         return pv_flow_finish(f, PV_RESULT_IGNORE, "not_in_groups");
     return GO_ON;
@@ -262,8 +267,7 @@ static int find_identity(pv_flowctx *f)
     if (!f->id.has_phone && f->id.email[0] == '\0') {
         if (f->cfg->nullok)
             return pv_flow_finish(f, PV_RESULT_IGNORE, "no_phone_nullok");
-        pv_flow_say(f, 1, MSG_REFUSED);
-        return pv_flow_finish(f, PV_RESULT_DENIED, "no_phone");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "no_phone");
     }
     return GO_ON;
 }
@@ -279,14 +283,14 @@ static int check_lockout(pv_flowctx *f)
     if (f->state == NULL) {
         if (pv_state_open(f->cfg, &f->state, &err) != 0) {
             pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
-            return pv_flow_finish(f, PV_RESULT_CONFIG_ERROR, "state_error");
+            return pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
         }
         f->state->log = f->env->logger.log;
         f->state->log_ctx = f->env->logger.ctx;
     }
     if (pv_state_read(f->state, f->login->user, &rec, &err) != 0) {
         pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
-        return pv_flow_finish(f, PV_RESULT_CONFIG_ERROR, "state_error");
+        return pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
     }
     locked = pv_lockout_active(&rec, &f->lockout, pv_flow_now(f), &until);
     pv_state_record_clear(&rec);
@@ -307,8 +311,7 @@ static int run_methods(pv_flowctx *f)
         pv_flow_debug(f, "method %s cannot serve this user",
               pv_method_name(f->cfg->methods[i]));
     }
-    pv_flow_say(f, 1, MSG_REFUSED);
-    return pv_flow_finish(f, PV_RESULT_DENIED, f->out->reason[0] != '\0'
+    return pv_flow_refuse(f, PV_RESULT_DENIED, f->out->reason[0] != '\0'
                                            ? f->out->reason
                                            : "no_usable_method");
 }

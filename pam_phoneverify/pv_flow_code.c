@@ -179,8 +179,7 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch)
         return SEND_STOP;
     case PV_SEND_CAPTCHA:
     case PV_SEND_USER_NOT_FOUND:
-        pv_flow_say(f, 1, MSG_REFUSED);
-        pv_flow_finish(f, PV_RESULT_DENIED, reply.detail);
+        pv_flow_refuse(f, PV_RESULT_DENIED, reply.detail);
         return SEND_STOP;
     case PV_SEND_INVALID_NUMBER:
         pv_strlcpy(f->out->reason, "invalid_phone_number",
@@ -205,7 +204,7 @@ static enum entry_outcome wrong_entry(pv_flowctx *f)
     int locked = pv_flow_record_failure(f);
 
     if (locked < 0) {
-        pv_flow_finish(f, PV_RESULT_CONFIG_ERROR, "state_error");
+        pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
         return ENTRY_DONE;
     }
     if (locked) {
@@ -214,8 +213,7 @@ static enum entry_outcome wrong_entry(pv_flowctx *f)
         return ENTRY_DONE;
     }
     if (left <= 0) {
-        pv_flow_say(f, 1, MSG_REFUSED);
-        pv_flow_finish(f, PV_RESULT_MAXTRIES, "max_tries");
+        pv_flow_refuse(f, PV_RESULT_MAXTRIES, "max_tries");
         return ENTRY_DONE;
     }
     pv_snprintf(msg, sizeof(msg), "Incorrect code, %ld %s left.", left,
@@ -236,8 +234,7 @@ static enum entry_outcome resend(pv_flowctx *f, channel *ch, const char *msg)
         pv_flow_say(f, 0, MSG_RESEND_WAIT);
         return ENTRY_AGAIN;
     case SEND_CANNOT_SERVE:
-        pv_flow_say(f, 1, MSG_REFUSED);
-        pv_flow_finish(f, PV_RESULT_DENIED, "invalid_phone_number");
+        pv_flow_refuse(f, PV_RESULT_DENIED, "invalid_phone_number");
         return ENTRY_DONE;
     case SEND_STOP:
     default:
@@ -267,8 +264,7 @@ static enum entry_outcome check_code(pv_flowctx *f, channel *ch, const char *cod
         f->out->tries--;    /* an expired code is not a guess */
         if (ch->resends_left > 0)
             return resend(f, ch, MSG_EXPIRED);
-        pv_flow_say(f, 1, MSG_REFUSED);
-        pv_flow_finish(f, PV_RESULT_DENIED, "code_expired");
+        pv_flow_refuse(f, PV_RESULT_DENIED, "code_expired");
         return ENTRY_DONE;
     case PV_VERIFY_UNAVAILABLE:
     default:

@@ -62,8 +62,7 @@ static int start(pv_flowctx *f, pv_nv_reply *rep)
         pv_strlcpy(f->out->reason, rep->detail, sizeof(f->out->reason));
         return -1;
     case PV_NV_REFUSED:
-        pv_flow_say(f, 1, MSG_REFUSED);
-        return pv_flow_finish(f, PV_RESULT_DENIED, rep->detail);
+        return pv_flow_refuse(f, PV_RESULT_DENIED, rep->detail);
     default:
         return pv_flow_provider_unavailable(f, rep->detail);
     }
@@ -83,16 +82,14 @@ static int wait_for_operator(pv_flowctx *f, const pv_nv_reply *link,
         case PV_NV_VERIFIED:
             return pv_flow_finish(f, PV_RESULT_SUCCESS, "numverify_true");
         case PV_NV_REFUSED:
-            pv_flow_say(f, 1, MSG_REFUSED);
-            return pv_flow_finish(f, PV_RESULT_DENIED, rep.detail);
+            return pv_flow_refuse(f, PV_RESULT_DENIED, rep.detail);
         case PV_NV_PENDING:
             break;
         default:
             return pv_flow_provider_unavailable(f, rep.detail);
         }
         if (pv_flow_now(f) + f->cfg->numverify_poll > deadline) {
-            pv_flow_say(f, 1, MSG_REFUSED);
-            return pv_flow_finish(f, PV_RESULT_DENIED, "numverify_timeout");
+            return pv_flow_refuse(f, PV_RESULT_DENIED, "numverify_timeout");
         }
         f->env->clock.sleep_ms(f->env->clock.ctx,
                                (unsigned)f->cfg->numverify_poll * 1000u);

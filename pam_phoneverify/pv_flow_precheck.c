@@ -4,9 +4,7 @@
  * seconds under a hash of user, name and number, so a changed name or
  * number asks again and a user does not pay a charged check each login. */
 #include <string.h>
-#include <syslog.h>
 #include "pv_flow_priv.h"
-#include "pv_log.h"
 #include "pv_provider.h"
 #include "pv_util.h"
 
@@ -40,14 +38,6 @@ static int remember_cb(pv_state_record *rec, void *ctx)
     return 0;
 }
 
-static int refuse(pv_flowctx *f, const char *reason)
-{
-    pv_logf(&f->env->logger, LOG_WARNING,
-            "pre-check refused user %s: %s", f->login->user, reason);
-    pv_flow_say(f, 1, MSG_REFUSED);
-    return pv_flow_finish(f, PV_RESULT_DENIED, reason);
-}
-
 int pv_flow_precheck(pv_flowctx *f)
 {
     pv_precheck_reply reply;
@@ -57,7 +47,7 @@ int pv_flow_precheck(pv_flowctx *f)
     if (f->cfg->precheck_url == NULL || f->precheck_done)
         return GO_ON;
     if (f->id.name[0] == '\0')
-        return refuse(f, "precheck_no_name");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_no_name");
     pv_state_precheck_key(f->login->user, f->id.name, f->id.phone.e164, key);
     if (cached_consistent(f, key)) {
         pv_flow_debug(f, "pre-check: consistent (cached)");
@@ -80,16 +70,16 @@ int pv_flow_precheck(pv_flowctx *f)
             f->precheck_done = 1;
             return GO_ON;
         }
-        return refuse(f, "precheck_no_record");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_no_record");
     case PV_PRECHECK_INCONSISTENT:
         f->out->precheck_charged = reply.charged;
-        return refuse(f, "precheck_inconsistent");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_inconsistent");
     case PV_PRECHECK_NAME_FAILED:
         f->out->precheck_charged = reply.charged;
-        return refuse(f, "precheck_name_failed");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_name_failed");
     case PV_PRECHECK_INVALID_MOBILE:
         f->out->precheck_charged = reply.charged;
-        return refuse(f, "precheck_invalid_mobile");
+        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_invalid_mobile");
     case PV_PRECHECK_UNAVAILABLE:
     default:
         f->out->precheck_charged = reply.charged;

@@ -45,6 +45,8 @@ time_t pv_flow_now(const pv_flowctx *f);
 /* Record the decision; returns DECIDED so steps can `return` it. */
 int pv_flow_finish(pv_flowctx *f, enum pv_result r, const char *reason);
 void pv_flow_say(pv_flowctx *f, int error, const char *msg);
+/* Show the generic refusal, then record the decision.  DECIDED. */
+int pv_flow_refuse(pv_flowctx *f, enum pv_result r, const char *reason);
 void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Ask once: 1 with a malloc'd reply (maybe NULL), 0 if the conversation

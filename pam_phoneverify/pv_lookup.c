@@ -1,0 +1,625 @@
+/* pv_lookup.c - where a user's phone number comes from: the users file,
+ * the GECOS field, or an administrator's lookup command.
+ *
+ * The user name reaching this code may be whatever a remote client typed,
+ * so it is treated as hostile: it is only ever compared, never parsed, and
+ * a name no account could have is simply not found. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "pv_lookup.h"
+#include "pv_safefile.h"
+#include "pv_util.h"
+
+#define USER_NAME_MAX 256               /* LOGIN_NAME_MAX on Linux */
+#define PHONE_TEXT_MAX 32               /* longest spelling worth parsing */
+#define CMD_TIMEOUT_MS 5000
+#define CMD_OUTPUT_MAX 4096
+#define CMD_FALLBACK_FD_MAX 65536       /* close loop bound without close_range */
+#define USERS_FIELDS_MAX 4
+
+/* A piece of a larger text; users-file text need not be NUL-terminated. */
+struct span {
+    const char *p;
+    size_t n;
+};
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+static struct span trim(struct span s)
+{
+    while (s.n > 0 && is_blank(s.p[0])) {
+        s.p++;
+        s.n--;
+    }
+    while (s.n > 0 && is_blank(s.p[s.n - 1]))
+        s.n--;
+    return s;
+}
+
+static int span_eq(struct span s, const char *str)
+{
+    return strlen(str) == s.n && memcmp(s.p, str, s.n) == 0;
+}
+
+/* No control bytes (NUL, tab and newline included): names and e-mail
+ * addresses end up in prompts, JSON bodies and log lines. */
+static int span_clean(struct span s)
+{
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Copy into dst as a string; dst is left "" when it does not fit. */
+static int span_copy(struct span s, char *dst, size_t size)
+{
+    if (s.n >= size) {
+        dst[0] = '\0';
+        return -1;
+    }
+    memcpy(dst, s.p, s.n);
+    dst[s.n] = '\0';
+    return 0;
+}
+
+static int span_phone(struct span s, pv_phone *out)
+{
+    char text[PHONE_TEXT_MAX];
+
+    if (!span_clean(s) || span_copy(s, text, sizeof text) != 0)
+        return -1;
+    return pv_phone_parse(text, out);
+}
+
+/* A name some account could have.  Anything else (empty, over-long,
+ * control characters, ':' or '/', a leading '-' that a lookup command
+ * would read as an option) is not looked up at all. */
+static int user_name_ok(const char *user)
+{
+    size_t n;
+
+    if (!user)
+        return 0;
+    n = strnlen(user, USER_NAME_MAX + 1);
+    if (n == 0 || n > USER_NAME_MAX || user[0] == '-')
+        return 0;
+    if (!span_clean((struct span){ user, n }))
+        return 0;
+    return strpbrk(user, ":/") == NULL;
+}
+
+/* ---- users file ---------------------------------------------------- */
+
+/* Split at ':' into at most USERS_FIELDS_MAX fields; returns the field
+ * count, or USERS_FIELDS_MAX + 1 when there are more. */
+static size_t split_fields(struct span line, struct span *f)
+{
+    size_t nf = 0;
+    const char *p = line.p, *end = line.p + line.n;
+
+    for (;;) {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        const char *stop = colon ? colon : end;
+
+        if (nf == USERS_FIELDS_MAX)
+            return USERS_FIELDS_MAX + 1;
+        f[nf++] = trim((struct span){ p, (size_t)(stop - p) });
+        if (!colon)
+            return nf;
+        p = colon + 1;
+    }
+}
+
+/* Fill id from the fields of the user's own line. */
+static enum pv_lookup_result users_entry(const struct span *f, size_t nf,
+                                         pv_identity *id)
+{
+    struct span none = { "", 0 };
+    struct span name = nf > 2 ? f[2] : none;
+    struct span email = nf > 3 ? f[3] : none;
+
+    if (nf < 2 || nf > USERS_FIELDS_MAX)
+        return PV_LOOKUP_ERROR;
+    if (f[1].n > 0) {
+        if (span_phone(f[1], &id->phone) != 0)
+            return PV_LOOKUP_ERROR;
+        id->has_phone = 1;
+    }
+    if (name.n > 0 && (!span_clean(name) ||
+                       span_copy(name, id->name, sizeof id->name) != 0))
+        return PV_LOOKUP_ERROR;
+    if (email.n > 0 && (span_copy(email, id->email, sizeof id->email) != 0 ||
+                        !pv_email_valid(id->email)))
+        return PV_LOOKUP_ERROR;
+    /* A line that names the user but gives nowhere to send a code is a
+     * mistake worth reporting, not an absent user. */
+    if (!id->has_phone && id->email[0] == '\0')
+        return PV_LOOKUP_ERROR;
+    return PV_LOOKUP_FOUND;
+}
+
+enum pv_lookup_result pv_users_find(const char *text, size_t len,
+                                    const char *user, pv_identity *id,
+                                    unsigned *bad_line)
+{
+    const char *p = text, *end;
+    unsigned lineno = 0;
+
+    memset(id, 0, sizeof *id);
+    if (bad_line)
+        *bad_line = 0;
+    if (!text || !user_name_ok(user))
+        return PV_LOOKUP_NOT_FOUND;
+    end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        struct span line = trim((struct span){ p, (size_t)((nl ? nl : end) - p) });
+        struct span f[USERS_FIELDS_MAX];
+        size_t nf;
+        enum pv_lookup_result r;
+
+        p = nl ? nl + 1 : end;
+        lineno++;
+        if (line.n == 0 || line.p[0] == '#')
+            continue;
+        nf = split_fields(line, f);
+        if (!span_eq(f[0], user))
+            continue;               /* other users' lines are not ours to judge */
+        r = users_entry(f, nf, id);  /* the first line for the user wins */
+        if (r == PV_LOOKUP_ERROR) {
+            memset(id, 0, sizeof *id);
+            if (bad_line)
+                *bad_line = lineno;
+        }
+        return r;
+    }
+    return PV_LOOKUP_NOT_FOUND;
+}
+
+/* ---- GECOS --------------------------------------------------------- */
+
+/* Field n (1-based) of a comma-separated GECOS string; p is NULL when the
+ * string has fewer fields. */
+static struct span gecos_field(const char *gecos, long n)
+{
+    const char *p = gecos;
+
+    for (long i = 1; i < n; i++) {
+        p = strchr(p, ',');
+        if (!p)
+            return (struct span){ NULL, 0 };
+        p++;
+    }
+    return (struct span){ p, strcspn(p, ",") };
+}
+
+enum pv_lookup_result pv_gecos_find(const char *gecos, long field,
+                                    pv_identity *id)
+{
+    struct span ph, name;
+
+    memset(id, 0, sizeof *id);
+    if (!gecos || field < 1)
+        return PV_LOOKUP_NOT_FOUND;
+    ph = gecos_field(gecos, field);
+    /* The phone fields of GECOS hold free text ("x1234", "none"): only a
+     * valid number counts, anything else means "not here". */
+    if (!ph.p || span_phone(trim(ph), &id->phone) != 0) {
+        memset(id, 0, sizeof *id);
+        return PV_LOOKUP_NOT_FOUND;
+    }
+    id->has_phone = 1;
+    if (field != 1) {
+        name = trim(gecos_field(gecos, 1));
+        if (span_clean(name))
+            (void)span_copy(name, id->name, sizeof id->name);
+    }
+    return PV_LOOKUP_FOUND;
+}
+
+/* ---- lookup command output ----------------------------------------- */
+
+static const char *first_blank(const char *p, const char *end)
+{
+    while (p < end && *p != ' ' && *p != '\t')
+        p++;
+    return p;
+}
+
+enum pv_lookup_result pv_command_output_parse(const char *out, size_t len,
+                                              pv_identity *id)
+{
+    const char *nl, *end, *cut;
+    struct span line, name;
+
+    memset(id, 0, sizeof *id);
+    if (!out || memchr(out, '\0', len))
+        return out ? PV_LOOKUP_ERROR : PV_LOOKUP_NOT_FOUND;
+    nl = memchr(out, '\n', len);
+    line = trim((struct span){ out, (size_t)((nl ? nl : out + len) - out) });
+    if (line.n == 0)
+        return PV_LOOKUP_NOT_FOUND;     /* the command does not know the user */
+    end = line.p + line.n;
+    cut = first_blank(line.p, end);
+    if (span_phone((struct span){ line.p, (size_t)(cut - line.p) },
+                   &id->phone) != 0) {
+        /* "+CC NATIONAL": a country code alone is never a number, so the
+         * next word belongs to the phone. */
+        cut = cut < end ? first_blank(cut + 1, end) : end;
+        if (span_phone((struct span){ line.p, (size_t)(cut - line.p) },
+                       &id->phone) != 0)
+            goto bad;
+    }
+    id->has_phone = 1;
+    name = trim((struct span){ cut, (size_t)(end - cut) });
+    if (name.n > 0 && (!span_clean(name) ||
+                       span_copy(name, id->name, sizeof id->name) != 0))
+        goto bad;
+    return PV_LOOKUP_FOUND;
+bad:
+    memset(id, 0, sizeof *id);
+    return PV_LOOKUP_ERROR;
+}
+
+/* ---- running the lookup command ------------------------------------ */
+
+/* Everything the child needs, prepared before fork so that the child only
+ * makes async-signal-safe calls (the caller may be multi-threaded). */
+struct cmd_run {
+    char *argv[3];
+    char *envp[1];
+    uid_t uid;
+    gid_t gid;
+    int change_id;                      /* 0: already that user (tests) */
+    int out_fd, null_fd;
+    int fd_max;
+};
+
+static int run_as_user(const char *name, struct cmd_run *c, pv_err *err)
+{
+    struct passwd pw, *res = NULL;
+    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+    size_t size = hint > 0 ? (size_t)hint : 1024;
+    char *buf = NULL;
+    int rc = ERANGE;
+
+    while (rc == ERANGE && size <= (1u << 20)) {
+        char *nbuf = realloc(buf, size);
+        if (!nbuf)
+            break;
+        buf = nbuf;
+        rc = getpwnam_r(name, &pw, buf, size, &res);
+        size *= 2;
+    }
+    if (rc == 0 && res) {
+        c->uid = pw.pw_uid;
+        c->gid = pw.pw_gid;
+    }
+    free(buf);
+    if (rc != 0 || !res) {
+        pv_err_set(err, rc == 0 ? "lookup_command_user '%.64s' does not exist"
+                                : "lookup_command_user '%.64s' cannot be "
+                                  "looked up", name);
+        return -1;
+    }
+    if (geteuid() == 0) {
+        c->change_id = 1;
+        return 0;
+    }
+    /* Without root the only possible identity is our own. */
+    if (c->uid == geteuid() && c->gid == getegid())
+        return 0;
+    pv_err_set(err, "cannot run lookup_command as '%.64s' without root", name);
+    return -1;
+}
+
+static int cmd_prepare(const pv_config *cfg, const char *user,
+                       struct cmd_run *c, pv_err *err)
+{
+    const char *path = cfg->lookup_command;
+    const char *as = cfg->lookup_command_user ? cfg->lookup_command_user
+                                              : "nobody";
+    struct rlimit rl;
+
+    memset(c, 0, sizeof *c);
+    if (!path || path[0] != '/') {
+        pv_err_set(err, "lookup_command must be an absolute path");
+        return -1;
+    }
+    if (pv_safe_check(path, PV_FILE_PUBLIC, 1, err) != 0 ||
+        run_as_user(as, c, err) != 0)
+        return -1;
+    c->argv[0] = (char *)path;
+    c->argv[1] = (char *)user;
+    c->argv[2] = NULL;
+    c->envp[0] = NULL;
+    c->fd_max = CMD_FALLBACK_FD_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < CMD_FALLBACK_FD_MAX)
+        c->fd_max = (int)rl.rlim_cur;
+    return 0;
+}
+
+/* In the child: stdio, descriptors, signals, identity, then exec. */
+static _Noreturn void cmd_child(const struct cmd_run *c)
+{
+    struct sigaction dfl;
+    sigset_t none;
+    /* Lift both descriptors above 2 first so no dup2 below can clobber
+     * the other or be a no-op that keeps FD_CLOEXEC. */
+    int out = fcntl(c->out_fd, F_DUPFD, 3);
+    int nul = fcntl(c->null_fd, F_DUPFD, 3);
+
+    if (out < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 ||
+        dup2(nul, 2) < 0)
+        _exit(127);
+    if (close_range(3, ~0U, 0) != 0)
+        for (int fd = 3; fd < c->fd_max; fd++)
+            (void)close(fd);
+    /* Dispositions and mask are inherited across exec; start clean. */
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+        (void)sigaction(s, &dfl, NULL);
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Own process group, so a timeout kills whatever the command forked. */
+    (void)setpgid(0, 0);
+    if (c->change_id &&
+        (setgroups(0, NULL) != 0 || setgid(c->gid) != 0 ||
+         setuid(c->uid) != 0))
+        _exit(127);
+    /* Belt and braces: the drop must be irreversible. */
+    if (c->change_id && c->uid != 0 && setuid(0) != -1)
+        _exit(127);
+    if (chdir("/") != 0)
+        _exit(127);
+    execve(c->argv[0], c->argv, c->envp);
+    _exit(127);
+}
+
+static void kill_group(pid_t pid)
+{
+    (void)kill(-pid, SIGKILL);
+    (void)kill(pid, SIGKILL);
+}
+
+/* Read stdout until EOF; -1 on timeout, overflow or read error. */
+static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
+                    pv_err *err)
+{
+    for (;;) {
+        int64_t left = deadline - pv_monotonic_ms();
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+        int ready;
+
+        if (left <= 0) {
+            pv_err_set(err, "timed out after %d s", CMD_TIMEOUT_MS / 1000);
+            return -1;
+        }
+        ready = poll(&pfd, 1, (int)left);
+
+        if (ready == 0 || (ready < 0 && errno == EINTR))
+            continue;                   /* the deadline is checked above */
+        if (ready < 0) {
+            pv_err_set(err, "poll: %s", strerror(errno));
+            return -1;
+        }
+        n = read(fd, buf + *len, CMD_OUTPUT_MAX + 1 - *len);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            pv_err_set(err, "read: %s", strerror(errno));
+            return -1;
+        }
+        *len += (size_t)n;
+        if (*len > CMD_OUTPUT_MAX) {
+            pv_err_set(err, "more than %d bytes of output", CMD_OUTPUT_MAX);
+            return -1;
+        }
+    }
+}
+
+/* Wait for the child until the deadline, then kill it.  Always reaps (no
+ * SIGCHLD handler may be installed, so this polls).  0 exited, 1 killed,
+ * -1 lost (somebody else reaped it). */
+static int cmd_reap(pid_t pid, int64_t deadline, int *status)
+{
+    const struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (pv_monotonic_ms() >= deadline)
+            break;
+        (void)nanosleep(&tick, NULL);
+    }
+    kill_group(pid);
+    while (waitpid(pid, status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return 1;
+}
+
+/* Fork the prepared command; *rfd is the read end of its stdout.
+ * Returns the pid, or -1 with err. */
+static pid_t cmd_start(struct cmd_run *c, int *rfd, pv_err *err)
+{
+    int pipefd[2];
+    pid_t pid;
+
+    c->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (c->null_fd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+        pv_err_set(err, "cannot set up: %s", strerror(errno));
+        if (c->null_fd >= 0)
+            close(c->null_fd);
+        return -1;
+    }
+    c->out_fd = pipefd[1];
+    pid = fork();
+    if (pid == 0)
+        cmd_child(c);
+    close(pipefd[1]);
+    close(c->null_fd);
+    if (pid < 0) {
+        pv_err_set(err, "fork: %s", strerror(errno));
+        close(pipefd[0]);
+        return -1;
+    }
+    (void)setpgid(pid, pid);    /* also here: kill_group may race the child */
+    *rfd = pipefd[0];
+    return pid;
+}
+
+/* Judge how the child ended (cmd_reap's answer and status). */
+static int cmd_status(int reaped, int status, pv_err *err)
+{
+    if (reaped < 0)
+        pv_err_set(err, "lost track of the process");
+    else if (reaped > 0)
+        pv_err_set(err, "timed out after %d s", CMD_TIMEOUT_MS / 1000);
+    else if (WIFSIGNALED(status))
+        pv_err_set(err, "killed by signal %d", WTERMSIG(status));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        pv_err_set(err, "exited with status %d", WEXITSTATUS(status));
+    else
+        return 0;
+    return -1;
+}
+
+/* Run the prepared command; out gets its stdout.  0 ok, -1 with err. */
+static int cmd_spawn(struct cmd_run *c, char *out, size_t *len, pv_err *err)
+{
+    int64_t deadline = pv_monotonic_ms() + CMD_TIMEOUT_MS;
+    int rfd = -1, status = 0, rc, reaped;
+    pid_t pid = cmd_start(c, &rfd, err);
+
+    if (pid < 0)
+        return -1;
+    rc = cmd_read(rfd, deadline, out, len, err);
+    close(rfd);
+    if (rc != 0)
+        kill_group(pid);
+    reaped = cmd_reap(pid, deadline, &status);
+    return rc != 0 ? -1 : cmd_status(reaped, status, err);
+}
+
+static enum pv_lookup_result lookup_command(const pv_config *cfg,
+                                            const char *user,
+                                            pv_identity *id, pv_err *err)
+{
+    struct cmd_run c;
+    char out[CMD_OUTPUT_MAX + 1];
+    size_t len = 0;
+    pv_err why;
+    enum pv_lookup_result r;
+
+    pv_err_clear(&why);
+    if (cmd_prepare(cfg, user, &c, err) != 0)
+        return PV_LOOKUP_ERROR;
+    if (cmd_spawn(&c, out, &len, &why) != 0) {
+        pv_err_set(err, "lookup_command %s: %s", c.argv[0], why.msg);
+        return PV_LOOKUP_ERROR;
+    }
+    r = pv_command_output_parse(out, len, id);
+    if (r == PV_LOOKUP_ERROR)
+        pv_err_set(err, "lookup_command %s: malformed output "
+                   "(want 'PHONE [NAME...]')", c.argv[0]);
+    return r;
+}
+
+/* ---- sources ------------------------------------------------------- */
+
+static enum pv_lookup_result lookup_file(const pv_config *cfg,
+                                         const char *user, pv_identity *id,
+                                         pv_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    unsigned bad = 0;
+    enum pv_lookup_result r;
+
+    if (!cfg->users_file || cfg->users_file[0] == '\0') {
+        pv_err_set(err, "users_file is not set");
+        return PV_LOOKUP_ERROR;
+    }
+    if (pv_safe_read(cfg->users_file, PV_FILE_PUBLIC, PV_USERS_MAX_SIZE,
+                     &text, &len, err) != 0)
+        return PV_LOOKUP_ERROR;
+    r = pv_users_find(text, len, user, id, &bad);
+    pv_wipe(text, len);
+    free(text);
+    if (r == PV_LOOKUP_ERROR)
+        pv_err_set(err, "%s:%u: malformed entry (want "
+                   "user:phone[:name[:email]])", cfg->users_file, bad);
+    return r;
+}
+
+enum pv_lookup_result pv_lookup_source(const pv_config *cfg,
+                                       enum pv_lookup_source src,
+                                       const char *user, const char *gecos,
+                                       pv_identity *id, pv_err *err)
+{
+    memset(id, 0, sizeof *id);
+    if (!user_name_ok(user))
+        return PV_LOOKUP_NOT_FOUND;
+    switch (src) {
+    case PV_LOOKUP_FILE:
+        return lookup_file(cfg, user, id, err);
+    case PV_LOOKUP_GECOS:
+        return pv_gecos_find(gecos, cfg->gecos_field, id);
+    case PV_LOOKUP_COMMAND:
+        return lookup_command(cfg, user, id, err);
+    }
+    pv_err_set(err, "unknown lookup source %d", (int)src);
+    return PV_LOOKUP_ERROR;
+}
+
+enum pv_lookup_result pv_lookup_user(const pv_config *cfg, const char *user,
+                                     const char *gecos, pv_identity *id,
+                                     pv_err *err)
+{
+    for (size_t i = 0; i < cfg->n_lookup && i < PV_MAX_LOOKUPS; i++) {
+        enum pv_lookup_result r =
+            pv_lookup_source(cfg, cfg->lookup[i], user, gecos, id, err);
+        if (r != PV_LOOKUP_NOT_FOUND)
+            return r;
+    }
+    memset(id, 0, sizeof *id);
+    return PV_LOOKUP_NOT_FOUND;
+}
+
+const char *pv_lookup_source_name(enum pv_lookup_source src)
+{
+    switch (src) {
+    case PV_LOOKUP_FILE:
+        return "file";
+    case PV_LOOKUP_GECOS:
+        return "gecos";
+    case PV_LOOKUP_COMMAND:
+        return "command";
+    }
+    return "unknown";
+}
