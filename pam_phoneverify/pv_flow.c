@@ -20,7 +20,6 @@
 #include "pv_policy.h"
 #include "pv_util.h"
 
-#define PV_USER_MAX 256
 
 /* ---- shared helpers ---------------------------------------------------- */
 
@@ -178,21 +177,6 @@ static enum pv_method_status run_method(pv_flowctx *f, enum pv_method m)
 
 /* ---- the decision ----------------------------------------------------- */
 
-/* A user name fit to reach NSS, state file names and log lines. */
-static int user_name_acceptable(const char *user)
-{
-    size_t n = user ? strnlen(user, PV_USER_MAX + 1) : 0;
-    size_t i;
-
-    if (n == 0 || n > PV_USER_MAX)
-        return 0;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)user[i] < 0x20 || user[i] == 0x7f ||
-            user[i] == '/' || user[i] == ':')
-            return 0;
-    return 1;
-}
-
 /* Resolve the user; fills f->gecos.  0 ok, -1 unknown. */
 static int resolve_user(pv_flowctx *f, gid_t *gid)
 {
@@ -239,7 +223,7 @@ static int decide_scope(pv_flowctx *f)
     if (f->cfg->trusted_rhosts != NULL && f->login->rhost != NULL &&
         pv_rhost_trusted(f->cfg->trusted_rhosts, f->login->rhost))
         return pv_flow_finish(f, PV_RESULT_IGNORE, "trusted_rhost");
-    if (!user_name_acceptable(f->login->user))
+    if (!pv_user_name_valid(f->login->user))
         return pv_flow_refuse(f, PV_RESULT_DENIED, "bad_user_name");
     if (resolve_user(f, &gid) != 0)
         return pv_flow_refuse(f, PV_RESULT_DENIED, "unknown_user");

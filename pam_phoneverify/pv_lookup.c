@@ -91,7 +91,7 @@ static int span_phone(struct span s, pv_phone *out)
 /* A name some account could have.  Anything else (empty, over-long,
  * control characters, ':' or '/', a leading '-' that a lookup command
  * would read as an option) is not looked up at all. */
-static int user_name_ok(const char *user)
+int pv_user_name_valid(const char *user)
 {
     size_t n;
 
@@ -165,7 +165,7 @@ enum pv_lookup_result pv_users_find(const char *text, size_t len,
     memset(id, 0, sizeof *id);
     if (bad_line)
         *bad_line = 0;
-    if (!text || !user_name_ok(user))
+    if (!text || !pv_user_name_valid(user))
         return PV_LOOKUP_NOT_FOUND;
     end = text + len;
     while (p < end) {
@@ -583,7 +583,7 @@ enum pv_lookup_result pv_lookup_source(const pv_config *cfg,
                                        pv_identity *id, pv_err *err)
 {
     memset(id, 0, sizeof *id);
-    if (!user_name_ok(user))
+    if (!pv_user_name_valid(user))
         return PV_LOOKUP_NOT_FOUND;
     switch (src) {
     case PV_LOOKUP_FILE:

@@ -56,4 +56,9 @@ enum pv_lookup_result pv_command_output_parse(const char *out, size_t len,
 
 const char *pv_lookup_source_name(enum pv_lookup_source src);
 
+/* 1 when user is a name some account could have: 1..256 bytes, no control
+ * characters, no ':' or '/', no leading '-'.  Anything else is never
+ * looked up, never reaches a path, a header or a command line. */
+int pv_user_name_valid(const char *user);
+
 #endif

@@ -27,7 +27,7 @@ static int field_ok(const char *s, size_t max)
 static int validate(const char *user, const char *phone, const char *name,
                     const char *email, pv_phone *p, pv_err *err)
 {
-    if (user[0] == '\0' || !field_ok(user, 256) || user[0] == '#') {
+    if (!pv_user_name_valid(user) || user[0] == '#') {
         pv_err_set(err, "invalid user name");
         return -1;
     }
