@@ -98,8 +98,16 @@ check: deps
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; PV_BUILD=$(abspath $(BUILD)) $$t; done
 
+PYTEST = PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
+
+# Build artefacts, simulator, CLI; the module through pamtester + pam_wrapper
+# over HTTP and then HTTPS (test CA made at run time); real sshd and sudo
+# (root only: skipped with a message otherwise).
 check-integration: all
-	PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+	$(PYTEST) tests/build tests/sim tests/cli
+	$(PYTEST) tests/integration
+	$(PYTEST) tests/integration --pv-tls
+	$(PYTEST) tests/e2e
 
 demo: deps
 	$(MAKE) all

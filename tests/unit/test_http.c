@@ -552,8 +552,8 @@ static void test_helper_missing(void **state)
     assert_no_child();
 }
 
-/* The configured proxy is the one used (for remote hosts); loopback, the
- * local simulator, never goes through it. */
+/* The configured proxy is the only proxy and is used for every request,
+ * loopback included (SPEC 3). */
 static void test_configured_proxy(void **state)
 {
     pv_http_opts o;
@@ -576,10 +576,10 @@ static void test_configured_proxy(void **state)
     pv_http_response_clear(&r);
     done(h);
 
-    o.proxy = "http://127.0.0.1:1";   /* dead, and bypassed for loopback */
+    o.proxy = "http://127.0.0.1:1";   /* dead: even loopback goes through it */
     h = g_h = pv_http_new(&o);
     assert_non_null(h);
-    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_CONNECT);
     pv_http_response_clear(&r);
     done(h);
     assert_no_child();
