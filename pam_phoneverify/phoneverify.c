@@ -4,15 +4,21 @@
  * check-config calls pv_config_from_args exactly as pam_sm_authenticate
  * does, `test` runs pv_flow_run with a terminal conversation.
  *
+ * Options (--conf PATH, --help) may stand before or after the command;
+ * `--` ends them, so that an argument starting with '-' can follow.
+ *
  * Exit codes: 0 success; 1 the operation failed or was refused (invalid
  * configuration, login refused, user unknown); 2 usage error. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include "pv_breakglass.h"
@@ -33,6 +39,7 @@
 typedef struct cli {
     const char *conf;           /* --conf PATH or NULL (default file) */
     pv_config *cfg;
+    char *created;              /* file this run created; removed on failure */
 } cli;
 
 typedef struct command {
@@ -45,25 +52,35 @@ typedef struct command {
 
 /* ---- shared ------------------------------------------------------------ */
 
+/* The absolute path of the configuration file: --conf (a relative one
+ * made absolute for convenience: the module accepts only absolute conf=
+ * paths) or the default.  0 ok, -1 too long. */
+static int conf_path(const cli *c, char *buf, size_t size)
+{
+    char cwd[2048];
+
+    if (c->conf == NULL)
+        return pv_strlcpy(buf, PV_DEFAULT_CONF, size);
+    if (c->conf[0] == '/')
+        return pv_snprintf(buf, size, "%s", c->conf) < 0 ? -1 : 0;
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        cwd[0] = '\0';
+    return pv_snprintf(buf, size, "%s/%s", cwd, c->conf) < 0 ? -1 : 0;
+}
+
+/* The configuration, exactly as the module reads it from its PAM line
+ * `conf=PATH` (or no argument at all for the default file). */
 static int load_config(cli *c)
 {
-    char confarg[4096];
+    char confarg[4096 + 5];
     const char *argv[1];
     int argc = 0;
     pv_err err;
 
     pv_err_clear(&err);
     if (c->conf != NULL) {
-        char cwd[2048];
-
-        /* The module accepts only absolute conf= paths; so does the CLI,
-         * but a relative --conf is made absolute for convenience. */
-        if (c->conf[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
-            cwd[0] = '\0';
-        if ((c->conf[0] == '/'
-                 ? pv_snprintf(confarg, sizeof(confarg), "conf=%s", c->conf)
-                 : pv_snprintf(confarg, sizeof(confarg), "conf=%s/%s", cwd,
-                               c->conf)) < 0) {
+        if (pv_strlcpy(confarg, "conf=", sizeof(confarg)) != 0 ||
+            conf_path(c, confarg + 5, sizeof(confarg) - 5) != 0) {
             fprintf(stderr, "phoneverify: --conf path too long\n");
             return -1;
         }
@@ -74,6 +91,52 @@ static int load_config(cli *c)
         return -1;
     }
     return 0;
+}
+
+enum named_file { NAMED_USERS_FILE, NAMED_BREAKGLASS_FILE };
+
+/* enroll and breakglass write a file the configuration names, and the
+ * configuration check (rightly, for the module) refuses a named file that
+ * does not exist.  So before the check, create the missing file empty,
+ * with the mode it will keep (O_EXCL|O_NOFOLLOW: never an existing file
+ * or a symlink); main removes it again when the command fails.  Anything
+ * unusual (the file cannot be read, the key is not set) is left for
+ * load_config to report.  0 ok, -1 the file could not be created. */
+static int create_missing(cli *c, enum named_file which, mode_t mode)
+{
+    char conf[4096];
+    pv_config *cfg = pv_config_new();
+    const char *path;
+    pv_err err;
+    int fd, rc = 0;
+
+    pv_err_clear(&err);
+    if (cfg == NULL || conf_path(c, conf, sizeof(conf)) != 0 ||
+        pv_config_load_file(cfg, conf, &err) != 0)
+        goto out;
+    path = which == NAMED_USERS_FILE ? cfg->users_file : cfg->breakglass_file;
+    if (path == NULL || path[0] != '/')
+        goto out;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY |
+                        O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno != EEXIST) {
+            fprintf(stderr, "phoneverify: cannot create %s: %s\n", path,
+                    strerror(errno));
+            rc = -1;
+        }
+        goto out;
+    }
+    (void)fchmod(fd, mode);             /* whatever the umask */
+    close(fd);
+    c->created = strdup(path);
+    if (c->created == NULL) {
+        (void)unlink(path);
+        rc = -1;
+    }
+out:
+    pv_config_free(cfg);
+    return rc;
 }
 
 static void print_line(void *ctx, const char *text)
@@ -154,20 +217,42 @@ static int cmd_lookup(cli *c, int argc, char **argv)
         print_identity(pv_lookup_source_name(c->cfg->lookup[i]), r, &id, &err);
         found |= r == PV_LOOKUP_FOUND;
     }
+    if (!found)
+        fprintf(stderr, "phoneverify: %s: no source has a phone number or "
+                        "e-mail address\n", argv[0]);
     return found ? 0 : EXIT_REFUSED;
 }
 
-/* Terminal conversation for `phoneverify test`. */
+/* Terminal conversation for `phoneverify test`.  An echo-off prompt
+ * (echo_code = no, the break-glass prompt) turns the terminal's echo off
+ * while the answer is typed, as the module's PAM application would. */
 static int term_prompt(void *ctx, const char *msg, int echo, char **reply)
 {
     char line[256];
+    struct termios saved, quiet;
+    int restore = 0, ok;
     size_t n;
 
     (void)ctx;
-    (void)echo;         /* a one-time code need not be hidden */
+    *reply = NULL;
     fputs(msg, stdout);
     fflush(stdout);
-    if (fgets(line, sizeof(line), stdin) == NULL)
+    if (!echo && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        restore = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+    }
+    ok = fgets(line, sizeof(line), stdin) != NULL;
+    if (ok && strchr(line, '\n') == NULL) {
+        int ch;                 /* drop the rest of an over-long line */
+
+        while ((ch = getchar()) != EOF && ch != '\n')
+            ;
+    }
+    if (restore)
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    if (!ok)
         return -1;
     n = strcspn(line, "\r\n");
     line[n] = '\0';
@@ -206,8 +291,10 @@ static int cmd_test(cli *c, int argc, char **argv)
     env.clock = pv_clock_system();
     env.logger = (pv_logger){ log_stderr, NULL };
     env.http = pv_http_from_config(c->cfg);
-    if (env.http == NULL)
+    if (env.http == NULL) {
+        fprintf(stderr, "phoneverify: out of memory\n");
         return EXIT_REFUSED;
+    }
     r = pv_flow_run(c->cfg, &login, &env, &out);
     pv_http_free(env.http);
     (void)pv_log_format_outcome(&login, &out, "-", record, sizeof(record));
@@ -249,28 +336,151 @@ static void print_status(const pv_config *cfg, const char *user,
     printf("\n");
 }
 
+static int status_one(cli *c, pv_state *st, const char *user)
+{
+    pv_state_record rec;
+    pv_err err;
+
+    pv_err_clear(&err);
+    if (pv_state_read(st, user, &rec, &err) != 0) {
+        fprintf(stderr, "phoneverify: %s\n", err.msg);
+        return -1;
+    }
+    print_status(c->cfg, user, &rec);
+    pv_state_record_clear(&rec);
+    return 0;
+}
+
+/* A byte the file backend keeps as it is in a record's file name. */
+static int kept_byte(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* The user name of a record file of the file backend (pv_state_file.c:
+ * "u-" + the name with every byte outside [A-Za-z0-9_-] as %XX).  Only
+ * the exact form that backend writes is accepted; anything else (a .lock
+ * or .tmp file, "h-" + hash for over-long names) is not a record name.
+ * The name found is then read through pv_state_read like any other. */
+static int record_user(const char *file, char *user, size_t size)
+{
+    size_t o = 0;
+    const char *p;
+
+    if (strncmp(file, "u-", 2) != 0 || file[2] == '\0')
+        return -1;
+    for (p = file + 2; *p != '\0'; o++) {
+        unsigned char ch = (unsigned char)*p;
+
+        if (o + 1 >= size)
+            return -1;
+        if (kept_byte(ch)) {
+            user[o] = (char)ch;
+            p++;
+        } else if (ch == '%' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
+            ch = (unsigned char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
+            /* not the canonical form, or a control character no user
+             * name has (and that must not reach the terminal) */
+            if (ch < 0x20 || ch == 0x7f || kept_byte(ch))
+                return -1;
+            user[o] = (char)ch;
+            p += 3;
+        } else {
+            return -1;
+        }
+    }
+    user[o] = '\0';
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every user with a record under state_dir (file backend only). */
+static int status_all(cli *c, pv_state *st)
+{
+    DIR *d;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0, hashed = 0, i;
+    int rc = 0;
+
+    if (c->cfg->state == NULL || strcmp(c->cfg->state, "file") != 0) {
+        fprintf(stderr, "phoneverify: status needs a USER with this state "
+                        "backend\n");
+        return EXIT_USAGE;
+    }
+    d = opendir(c->cfg->state_dir);
+    if (d == NULL) {
+        fprintf(stderr, "phoneverify: %s: %s\n", c->cfg->state_dir,
+                strerror(errno));
+        return EXIT_REFUSED;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char user[PV_STATE_USER_MAX + 1];
+
+        if (strncmp(e->d_name, "h-", 2) == 0 && !strchr(e->d_name, '.')) {
+            hashed++;
+            continue;
+        }
+        if (record_user(e->d_name, user, sizeof(user)) != 0)
+            continue;
+        if (n == cap) {
+            char **more = realloc(names, (cap ? cap * 2 : 16) * sizeof(*more));
+
+            if (more == NULL)
+                break;
+            names = more;
+            cap = cap ? cap * 2 : 16;
+        }
+        if ((names[n] = strdup(user)) == NULL)
+            break;
+        n++;
+    }
+    if (e != NULL) {
+        fprintf(stderr, "phoneverify: out of memory\n");
+        rc = EXIT_REFUSED;
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), cmp_names);
+    for (i = 0; i < n; i++) {
+        if (rc == 0 && status_one(c, st, names[i]) != 0)
+            rc = EXIT_REFUSED;
+        free(names[i]);
+    }
+    free(names);
+    if (rc == 0 && n == 0 && hashed == 0)
+        printf("no state recorded in %s\n", c->cfg->state_dir);
+    if (hashed > 0)
+        printf("%zu record(s) of over-long user names (stored under a hash) "
+               "not listed: ask for them by name\n", hashed);
+    return rc;
+}
+
 static int cmd_status(cli *c, int argc, char **argv)
 {
     pv_state *st = NULL;
-    pv_state_record rec;
-    pv_err err;
-    int rc = EXIT_REFUSED;
+    int rc;
 
-    if (argc == 0) {
-        fprintf(stderr, "phoneverify: status needs a USER with this "
-                        "state backend\n");
-        return EXIT_USAGE;
-    }
     if (open_state(c, &st) != 0)
         return EXIT_REFUSED;
-    pv_err_clear(&err);
-    if (pv_state_read(st, argv[0], &rec, &err) == 0) {
-        print_status(c->cfg, argv[0], &rec);
-        pv_state_record_clear(&rec);
-        rc = 0;
-    } else {
-        fprintf(stderr, "phoneverify: %s\n", err.msg);
-    }
+    if (argc == 0)
+        rc = status_all(c, st);
+    else
+        rc = status_one(c, st, argv[0]) == 0 ? 0 : EXIT_REFUSED;
     pv_state_close(st);
     return rc;
 }
@@ -305,7 +515,8 @@ static int cmd_enroll(cli *c, int argc, char **argv)
 {
     pv_err err;
 
-    if (load_config(c) != 0)
+    if (create_missing(c, NAMED_USERS_FILE, 0644) != 0 ||
+        load_config(c) != 0)
         return EXIT_REFUSED;
     pv_err_clear(&err);
     if (pv_users_set(c->cfg->users_file, argv[0], argv[1],
@@ -315,6 +526,10 @@ static int cmd_enroll(cli *c, int argc, char **argv)
         return EXIT_REFUSED;
     }
     printf("%s: enrolled in %s\n", argv[0], c->cfg->users_file);
+    if (getpwnam(argv[0]) == NULL)
+        fprintf(stderr, "phoneverify: warning: %s is not a known user (yet); "
+                        "the module refuses users it cannot resolve\n",
+                argv[0]);
     return 0;
 }
 
@@ -329,7 +544,18 @@ static int cmd_breakglass(cli *c, int argc, char **argv)
         fprintf(stderr, "phoneverify: breakglass: N must be 1..20\n");
         return EXIT_USAGE;
     }
-    if (load_config(c) != 0)
+    /* Codes for a name the module would never resolve could never be
+     * used: a typo here would surface only during the outage. */
+    if (!pv_user_name_valid(argv[0])) {
+        fprintf(stderr, "phoneverify: breakglass: invalid user name\n");
+        return EXIT_REFUSED;
+    }
+    if (getpwnam(argv[0]) == NULL) {
+        fprintf(stderr, "phoneverify: %s: no such user\n", argv[0]);
+        return EXIT_REFUSED;
+    }
+    if (create_missing(c, NAMED_BREAKGLASS_FILE, 0600) != 0 ||
+        load_config(c) != 0)
         return EXIT_REFUSED;
     if (c->cfg->breakglass_file == NULL) {
         fprintf(stderr, "phoneverify: breakglass_file is not configured\n");
@@ -361,7 +587,8 @@ static const command commands[] = {
       1, 1, cmd_lookup },
     { "test", "USER", "run the whole verification for USER in this "
       "terminal, through the module's code", 1, 1, cmd_test },
-    { "status", "USER", "show USER's lockout state", 0, 1, cmd_status },
+    { "status", "[USER]", "show USER's lockout state (without USER: every "
+      "user with a record)", 0, 1, cmd_status },
     { "unlock", "USER", "clear USER's failures and lockout", 1, 1,
       cmd_unlock },
     { "enroll", "USER PHONE [NAME [EMAIL]]", "validate and write USER's "
@@ -382,50 +609,92 @@ static void usage(FILE *fp)
         fprintf(fp, "  %-12s %-26s %s\n", commands[i].name, commands[i].args,
                 commands[i].help);
     fprintf(fp, "\n'phoneverify COMMAND --help' describes one command.\n"
+                "--conf PATH names a configuration file other than %s.\n"
+                "'--' ends the options (for an argument that starts with "
+                "'-').\n"
                 "exit status: 0 success, 1 failed or refused, 2 usage "
-                "error.\n");
+                "error.\n", PV_DEFAULT_CONF);
 }
 
-static int run_command(cli *c, const command *cmd, int argc, char **argv)
+static void command_usage(FILE *fp, const command *cmd)
 {
-    if (argc > 0 && (strcmp(argv[0], "--help") == 0 ||
-                     strcmp(argv[0], "-h") == 0)) {
-        printf("usage: phoneverify [--conf PATH] %s %s\n  %s\n", cmd->name,
-               cmd->args, cmd->help);
-        return 0;
-    }
-    if (argc < cmd->min_args || argc > cmd->max_args) {
-        fprintf(stderr, "usage: phoneverify [--conf PATH] %s %s\n",
-                cmd->name, cmd->args);
-        return EXIT_USAGE;
-    }
-    return cmd->run(c, argc, argv);
+    fprintf(fp, "usage: phoneverify [--conf PATH] %s%s%s\n", cmd->name,
+            cmd->args[0] ? " " : "", cmd->args);
 }
 
 int main(int argc, char **argv)
 {
-    cli c = { NULL, NULL };
-    int i = 1, rc = EXIT_USAGE;
+    cli c = { NULL, NULL, NULL };
+    char **pos;
+    int i, npos = 0, help = 0, options = 1, rc;
+    const command *cmd = NULL;
     size_t k;
 
-    if (argc > i + 1 && strcmp(argv[i], "--conf") == 0) {
-        c.conf = argv[i + 1];
-        i += 2;
+    pos = calloc((size_t)argc + 1, sizeof(*pos));
+    if (pos == NULL) {
+        fprintf(stderr, "phoneverify: out of memory\n");
+        return EXIT_REFUSED;
     }
-    if (i >= argc || strcmp(argv[i], "--help") == 0 ||
-        strcmp(argv[i], "-h") == 0) {
-        usage(i >= argc ? stderr : stdout);
-        return i >= argc ? EXIT_USAGE : 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (options && strcmp(a, "--") == 0) {
+            options = 0;
+        } else if (options && (strcmp(a, "--help") == 0 ||
+                               strcmp(a, "-h") == 0)) {
+            help = 1;
+        } else if (options && (strcmp(a, "--conf") == 0 ||
+                               strncmp(a, "--conf=", 7) == 0)) {
+            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i]
+                                                                : NULL);
+
+            if (v == NULL || v[0] == '\0' || c.conf != NULL) {
+                fprintf(stderr, "phoneverify: %s\n",
+                        c.conf != NULL ? "--conf is given more than once"
+                                       : "--conf needs a PATH");
+                free(pos);
+                return EXIT_USAGE;
+            }
+            c.conf = v;
+        } else if (options && a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "phoneverify: unknown option '%s' (use '--' "
+                            "before an argument that starts with '-')\n", a);
+            free(pos);
+            return EXIT_USAGE;
+        } else {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos == 0) {
+        usage(help ? stdout : stderr);
+        free(pos);
+        return help ? 0 : EXIT_USAGE;
     }
     for (k = 0; k < N_COMMANDS; k++)
-        if (strcmp(argv[i], commands[k].name) == 0)
-            break;
-    if (k == N_COMMANDS) {
-        fprintf(stderr, "phoneverify: unknown command '%s'\n", argv[i]);
+        if (strcmp(pos[0], commands[k].name) == 0)
+            cmd = &commands[k];
+    if (cmd == NULL) {
+        fprintf(stderr, "phoneverify: unknown command '%s'\n", pos[0]);
         usage(stderr);
+        free(pos);
         return EXIT_USAGE;
     }
-    rc = run_command(&c, &commands[k], argc - i - 1, argv + i + 1);
+    if (help) {
+        command_usage(stdout, cmd);
+        printf("  %s\n", cmd->help);
+        free(pos);
+        return 0;
+    }
+    if (npos - 1 < cmd->min_args || npos - 1 > cmd->max_args) {
+        command_usage(stderr, cmd);
+        free(pos);
+        return EXIT_USAGE;
+    }
+    rc = cmd->run(&c, npos - 1, pos + 1);
+    if (rc != 0 && c.created != NULL)
+        (void)unlink(c.created);        /* created by this failed run */
+    free(c.created);
     pv_config_free(c.cfg);
+    free(pos);
     return rc;
 }

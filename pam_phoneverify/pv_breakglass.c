@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "pv_breakglass.h"
+#include "pv_lookup.h"
 #include "pv_safefile.h"
 #include "pv_util.h"
 
@@ -268,17 +269,43 @@ int pv_breakglass_issue(const char *path, const char *user, size_t n,
 {
     char **list = calloc(n + 1, sizeof(*list));
     size_t i;
-    int fd = -1, rc = -1;
+    int fd = -1, rc = -1, tries;
 
     if (list == NULL || code_len < 6 || code_len > BG_CODE_MAX || n == 0) {
         pv_err_set(err, "invalid request");
         goto out;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-              0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        pv_err_set(err, "%s: %s", path, strerror(errno));
+    if (!pv_user_name_valid(user)) {
+        pv_err_set(err, "invalid user name");
         goto out;
+    }
+    /* Lock the file the path names now: a login consuming a code replaces
+     * it by rename while holding the lock, so after waiting make sure the
+     * locked inode is still the one the path names (or the new codes
+     * would go to the unlinked old file). */
+    for (tries = 0;; tries++) {
+        struct stat fst, pst;
+
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+                            O_CLOEXEC, 0600);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &fst) != 0) {
+            pv_err_set(err, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0) {
+            pv_err_set(err, "%s: must be a regular file not writable by "
+                       "group and not accessible by others", path);
+            goto out;
+        }
+        if (lstat(path, &pst) == 0 && pst.st_ino == fst.st_ino &&
+            pst.st_dev == fst.st_dev)
+            break;
+        close(fd);
+        fd = -1;
+        if (tries + 1 >= BG_LOCK_TRIES) {
+            pv_err_set(err, "%s: could not lock", path);
+            goto out;
+        }
     }
     for (i = 0; i < n; i++) {
         char *hash;

@@ -21,8 +21,10 @@ enum pv_breakglass_result pv_breakglass_consume(const char *path,
                                                 const char *code,
                                                 pv_err *err);
 
-/* Generate n fresh codes for user (digits, code_len long), append their
- * hashes to path, and return the clear codes in a malloc'd array the
+/* Generate n fresh codes for user (a valid user name: pv_user_name_valid;
+ * digits, code_len long), append their hashes to path (created 0600 when
+ * missing; under the same lock as consume, on the file the path names
+ * once the lock is held), and return the clear codes in a malloc'd array the
  * caller prints once and wipes.  0 ok, -1 err. */
 int pv_breakglass_issue(const char *path, const char *user, size_t n,
                         size_t code_len, char ***codes, pv_err *err);

@@ -1279,8 +1279,11 @@ static int validate_keys(const pv_config *cfg, pv_err *err)
 
 /* How each file the configuration names is checked.  F_NEWDIR: a
  * directory that is created when missing (state_dir), so only an existing
- * one is checked. */
-enum file_kind { F_PUBLIC, F_SECRET, F_EXEC, F_DIR, F_NEWDIR };
+ * one is checked.  F_SECRET_MAYBE: a secret file whose absence is a state,
+ * not an error (breakglass_file before any code was issued: no emergency
+ * codes, and logins go on as usual). */
+enum file_kind { F_PUBLIC, F_SECRET, F_SECRET_MAYBE, F_EXEC, F_DIR,
+                 F_NEWDIR };
 
 static int check_named(const char *key, const char *path,
                        enum file_kind kind, pv_err *err)
@@ -1296,10 +1299,14 @@ static int check_named(const char *key, const char *path,
         r = pv_safe_check_dir(path, &inner);
         if (r < 0 && kind == F_NEWDIR && errno == ENOENT)
             r = 0;
-    } else
-        r = pv_safe_check(path, kind == F_SECRET ? PV_FILE_SECRET
-                                                 : PV_FILE_PUBLIC,
+    } else {
+        errno = 0;
+        r = pv_safe_check(path, kind == F_SECRET || kind == F_SECRET_MAYBE
+                                    ? PV_FILE_SECRET : PV_FILE_PUBLIC,
                           kind == F_EXEC, &inner);
+        if (r < 0 && kind == F_SECRET_MAYBE && errno == ENOENT)
+            r = 0;
+    }
     if (r < 0)
         pv_err_set(err, "%s: %s", key, inner.msg);
     return r;
@@ -1322,7 +1329,7 @@ static int validate_files(const pv_config *cfg, pv_err *err)
           F_PUBLIC },
         { "client_cert", cfg->client_cert, F_PUBLIC },
         { "client_key", cfg->client_key, F_SECRET },
-        { "breakglass_file", cfg->breakglass_file, F_SECRET },
+        { "breakglass_file", cfg->breakglass_file, F_SECRET_MAYBE },
         { "helper", cfg->helper, F_EXEC },
         { "state_dir",
           cfg->state != NULL && strcmp(cfg->state, "file") == 0

@@ -27,8 +27,11 @@ static int field_ok(const char *s, size_t max)
 static int validate(const char *user, const char *phone, const char *name,
                     const char *email, pv_phone *p, pv_err *err)
 {
-    if (!pv_user_name_valid(user) || user[0] == '#') {
-        pv_err_set(err, "invalid user name");
+    if (!pv_user_name_valid(user) || user[0] == '#' ||
+        strpbrk(user, " \t") != NULL) {
+        pv_err_set(err, "invalid user name (it must not be empty, start "
+                   "with '-' or '#', or contain ':', '/', blanks or control "
+                   "characters)");
         return -1;
     }
     if (pv_phone_parse(phone, p) != 0) {
@@ -40,19 +43,47 @@ static int validate(const char *user, const char *phone, const char *name,
         pv_err_set(err, "the name must not contain ':' or control characters");
         return -1;
     }
-    if (email[0] != '\0' && !pv_email_valid(email)) {
+    /* ':' is the field separator: an address holding one would make the
+     * line unreadable (pv_users_find refuses a fifth field). */
+    if (email[0] != '\0' &&
+        (!pv_email_valid(email) || strchr(email, ':') != NULL)) {
         pv_err_set(err, "'%s' is not a valid e-mail address", email);
         return -1;
     }
     return 0;
 }
 
-/* Existing text without user's lines, then the new line. */
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Whether the line p[0..n) is user's, by the rule pv_users_find reads it
+ * with: the first ':'-separated field, blanks trimmed, equals user. */
+static int line_is_users(const char *p, size_t n, const char *user)
+{
+    const char *end = p + n, *colon;
+
+    while (p < end && blank(*p))
+        p++;
+    if (p == end || *p == '#' || (colon = memchr(p, ':', (size_t)(end - p)))
+                                     == NULL)
+        return 0;
+    while (colon > p && blank(colon[-1]))
+        colon--;
+    return (size_t)(colon - p) == strlen(user) &&
+           memcmp(p, user, (size_t)(colon - p)) == 0;
+}
+
+/* The existing text with user's first line replaced by line (or line
+ * appended when there is none) and any further lines of user dropped:
+ * other lines, comments and their order are kept. */
 static char *rebuild(const char *old, const char *user, const char *line)
 {
-    size_t ulen = strlen(user), cap = strlen(old) + strlen(line) + 2, o = 0;
+    size_t cap = strlen(old) + strlen(line) + 2, o = 0, llen = strlen(line);
     char *out = malloc(cap);
     const char *p = old;
+    int placed = 0;
 
     if (out == NULL)
         return NULL;
@@ -60,16 +91,45 @@ static char *rebuild(const char *old, const char *user, const char *line)
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
 
-        if (!(strncmp(p, user, ulen) == 0 && p[ulen] == ':')) {
+        if (!line_is_users(p, eol ? n - 1 : n, user)) {
             memcpy(out + o, p, n);
             o += n;
             if (eol == NULL)
                 out[o++] = '\n';
+        } else if (!placed) {
+            memcpy(out + o, line, llen);
+            o += llen;
+            placed = 1;
         }
         p += n;
     }
-    memcpy(out + o, line, strlen(line) + 1);
+    if (!placed) {
+        memcpy(out + o, line, llen);
+        o += llen;
+    }
+    out[o] = '\0';
     return out;
+}
+
+/* Make the rename durable: fsync the directory holding path. */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    char *slash;
+    int fd;
+
+    if (pv_strlcpy(dir, path, sizeof(dir)) != 0 ||
+        (slash = strrchr(dir, '/')) == NULL)
+        return;
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
 }
 
 static int write_atomically(const char *path, const char *text, pv_err *err)
@@ -101,6 +161,7 @@ static int write_atomically(const char *path, const char *text, pv_err *err)
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
+    sync_dir(path);
     return 0;
 fail:
     pv_err_set(err, "%s: cannot write: %s", path, strerror(errno));
@@ -127,8 +188,14 @@ int pv_users_set(const char *path, const char *user, const char *phone,
                           err) != 0)
         return -1;
     if (old == NULL ||
-        pv_snprintf(line, sizeof(line), "%s:%s:%s:%s\n", user, p.e164, name,
-                    email) < 0 ||
+        (email[0] != '\0'
+             ? pv_snprintf(line, sizeof(line), "%s:%s:%s:%s\n", user, p.e164,
+                           name, email)
+             : name[0] != '\0'
+                   ? pv_snprintf(line, sizeof(line), "%s:%s:%s\n", user,
+                                 p.e164, name)
+                   : pv_snprintf(line, sizeof(line), "%s:%s\n", user,
+                                 p.e164)) < 0 ||
         (text = rebuild(old, user, line)) == NULL) {
         pv_err_set(err, "out of memory or line too long");
         goto out;

@@ -6,10 +6,13 @@
 
 #include "pv_err.h"
 
-/* Validate the fields (phone E.164, name without ':' or control
- * characters, e-mail plausible or empty), then write `user:phone:name:email`
- * in place of user's existing line (or append it): temporary file in the
- * same directory, fsync, rename; mode 0644.  0 ok, -1 with err. */
+/* Validate the fields (user name as pv_user_name_valid and not starting
+ * with '#', phone E.164, name without ':' or control characters, e-mail
+ * plausible or empty), then write `user:+E164[:name[:email]]` (trailing
+ * empty fields left out) in place of user's first existing line, dropping
+ * any later ones, or append it; every other line is kept as it is.
+ * Temporary file in the same directory, fsync, rename, fsync of the
+ * directory; mode 0644.  0 ok, -1 with err. */
 int pv_users_set(const char *path, const char *user, const char *phone,
                  const char *name, const char *email, pv_err *err);
 

@@ -1,0 +1,56 @@
+"""Fixtures of the `phoneverify` CLI tests (see test_cli.py and
+cliworld.py)."""
+
+import os
+import shutil
+
+import pytest
+
+from cliworld import ARTIFACTS, BUILD, SIM, Sim, SimServer, World
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    """(cli, module, helper): a snapshot of the build, so that a rebuild
+    during the run cannot hand a test a half-written file."""
+    missing = [a for a in ARTIFACTS if not (BUILD / a).exists()]
+    if missing:
+        pytest.fail("not built: %s (run `make all`)" % ", ".join(missing))
+    d = tmp_path_factory.mktemp("build")
+    os.chmod(d, 0o755)
+    out = []
+    for a in ARTIFACTS:
+        shutil.copyfile(BUILD / a, d / a)
+        os.chmod(d / a, 0o755)
+        out.append(d / a)
+    return tuple(out)
+
+
+@pytest.fixture(scope="session")
+def sim_server():
+    if not SIM.exists():
+        pytest.fail("simulator %s missing" % SIM)
+    server = SimServer(None)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim(sim_server):
+    assert sim_server.proc.poll() is None, "simulator died"
+    s = Sim(sim_server)
+    s.reset()
+    return s
+
+
+@pytest.fixture
+def world(tmp_path, artifacts):
+    """A world whose provider URLs point at a closed port (no simulator
+    needed: configuration, lookup, state, enroll, break-glass)."""
+    return World(tmp_path, artifacts)
+
+
+@pytest.fixture
+def sim_world(tmp_path, artifacts, sim):
+    """A world whose provider is the simulator."""
+    return World(tmp_path, artifacts, sim.server)
