@@ -26,8 +26,9 @@ static void show_link(pv_flowctx *f, const pv_nv_reply *rep)
 
     pv_phone_mask(&f->id.phone, " ", masked, sizeof(masked));
     pv_snprintf(msg, sizeof(msg),
-                "Open this link on the phone %s, over its mobile network "
-                "(not Wi-Fi), or scan the code below:\n%s", masked, rep->url);
+                "Open this link on the phone %s over its mobile\n"
+                "network (not Wi-Fi), or scan the code below:\n%s", masked,
+                rep->url);
     pv_flow_say(f, 0, msg);
     if (pv_qr_render(rep->url, &qr, NULL) == 0) {
         pv_flow_say(f, 0, qr);

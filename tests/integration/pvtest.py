@@ -36,6 +36,8 @@ PYTHON = "/usr/bin/python3"
 
 SEND_AUTH = "bearer:sim-send-token"
 VERIFY_AUTH = "basic:sim-user:sim-secret"
+PRECHECK_AUTH = "bearer:sim-precheck-token"
+NV_LICENCE = "SIM-LICENCE"
 
 # Every test uses these short network limits so that fault tests are fast.
 TIMEOUT = 2
@@ -280,6 +282,48 @@ class Sim:
 
     def register_user(self, to):
         return self._call("POST", "/_sim/users", {"to": to})
+
+    # -- pre-check and numVerify (SIMULATOR_API.md) -------------------------
+    def precheck_register(self, mobile, result, name=None, as_number=None):
+        """Register the pre-check answer for a national number."""
+        body = {"mobile": mobile, "result": result}
+        if name is not None:
+            body["name"] = name
+        if as_number is not None:
+            body["as_number"] = as_number
+        return self._call("POST", "/_sim/precheck", body)
+
+    def numverify_number(self, number, eligible=None, error_id=None,
+                         operator=None):
+        """Configure IDMOBILE's answer for a number (E.164 digits)."""
+        body = {"number": number}
+        if eligible is not None:
+            body["eligible"] = eligible
+        if error_id is not None:
+            body["error_id"] = error_id
+        if operator is not None:
+            body["operator"] = operator
+        return self._call("POST", "/_sim/numverify", body)
+
+    def numverify_open(self, number=None, token=None, from_number=None,
+                       decline=None, numverify=None):
+        """Play the phone opening the operator link (latest session of
+        `number`, or the session of `token`)."""
+        body = {}
+        if number is not None:
+            body["number"] = number
+        if token is not None:
+            body["token"] = token
+        if from_number is not None:
+            body["from_number"] = from_number
+        if decline is not None:
+            body["decline"] = decline
+        if numverify is not None:
+            body["numverify"] = numverify
+        return self._call("POST", "/_sim/numverify/open", body)
+
+    def numverify_sessions(self):
+        return self._call("GET", "/_sim/numverify/sessions")["sessions"]
 
     def latest_code(self, to=None):
         msgs = [m for m in self.outbox() if to is None or m["to"] == to]
