@@ -2,31 +2,58 @@
  *
  * cJSON alone is lenient where an authentication module must not be: it
  * stops at the first complete value (so "{...}garbage" parses), it reads up
- * to a NUL, and it accepts duplicate keys (whichever one a lookup finds
- * first "wins").  These checks run around it. */
+ * to a NUL, it decodes \u0000 into a C string it thereby truncates, and it
+ * accepts duplicate keys (whichever one a lookup finds first "wins").
+ * These checks run around it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pv_json.h"
 #include "pv_util.h"
 
-/* Nesting depth of the text, counted before cJSON sees it, so 100k nested
- * brackets cost one linear scan and no recursion. */
-static int depth_ok(const char *s, size_t len)
+static int is_hex(char c)
 {
-    int depth = 0, in_string = 0, escaped = 0;
-    size_t i;
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+/* A string escape at s[i] (the byte after the backslash): one of the JSON
+ * escapes, and \u with exactly four hex digits that are not 0000 - cJSON
+ * would turn \u0000 into a NUL that silently cuts the C string short
+ * ("id\u0000evil" compared equal to "id").  Returns the escape's length
+ * after the backslash, or 0 when refused. */
+static size_t escape_len(const char *s, size_t i, size_t len)
+{
+    if (i >= len)
+        return 0;
+    if (strchr("\"\\/bfnrt", s[i]) != NULL && s[i] != '\0')
+        return 1;
+    if (s[i] != 'u' || i + 4 >= len || !is_hex(s[i + 1]) ||
+        !is_hex(s[i + 2]) || !is_hex(s[i + 3]) || !is_hex(s[i + 4]))
+        return 0;
+    if (strncmp(s + i + 1, "0000", 4) == 0)
+        return 0;
+    return 5;
+}
+
+/* One linear scan before cJSON sees the text: nesting depth (so 100k
+ * nested brackets cost no recursion) and string escapes. */
+static int scan_ok(const char *s, size_t len)
+{
+    int depth = 0, in_string = 0;
+    size_t i, n;
 
     for (i = 0; i < len; i++) {
         char c = s[i];
 
         if (in_string) {
-            if (escaped)
-                escaped = 0;
-            else if (c == '\\')
-                escaped = 1;
-            else if (c == '"')
+            if (c == '\\') {
+                if ((n = escape_len(s, i + 1, len)) == 0)
+                    return 0;
+                i += n;
+            } else if (c == '"') {
                 in_string = 0;
+            }
             continue;
         }
         if (c == '"')
@@ -72,7 +99,7 @@ cJSON *pv_json_parse_object(const char *body, size_t len)
 
     if (body == NULL || len == 0 || memchr(body, '\0', len) != NULL)
         return NULL;
-    if (!depth_ok(body, len))
+    if (!scan_ok(body, len))
         return NULL;
     root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (root == NULL)

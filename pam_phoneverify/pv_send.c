@@ -77,6 +77,8 @@ static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
         pv_json_long(obj, "error_code", 0, 99999, &code) != 0)
         return PV_SEND_UNAVAILABLE;
     pv_sanitize(out->detail, sizeof(out->detail), error);
+    if (out->detail[0] == '\0')
+        pv_strlcpy(out->detail, "empty_error", sizeof(out->detail));
     for (i = 0; i < sizeof(send_refusals) / sizeof(send_refusals[0]); i++) {
         if (strcmp(error, send_refusals[i].error) != 0)
             continue;

@@ -68,6 +68,8 @@ static const struct {
     { "send/truncated.json", 200, PV_SEND_UNAVAILABLE },
     { "send/html.json", 200, PV_SEND_UNAVAILABLE },
     { "send/nul.json", 200, PV_SEND_UNAVAILABLE },
+    { "send/escaped_nul.json", 200, PV_SEND_UNAVAILABLE },
+    { "send/empty_error.json", 400, PV_SEND_UNAVAILABLE },
 };
 
 static void test_send_samples(void **state)
@@ -142,6 +144,11 @@ static const struct {
     { "verify/trailing.json", 200, PV_VERIFY_UNAVAILABLE },
     { "verify/nested.json", 200, PV_VERIFY_UNAVAILABLE },
     { "verify/nul.json", 200, PV_VERIFY_UNAVAILABLE },
+    /* cJSON would decode \u0000 and cut the id short: "...712" == "...712" */
+    { "verify/escaped_nul_id.json", 200, PV_VERIFY_UNAVAILABLE },
+    { "verify/bad_u_escape.json", 200, PV_VERIFY_UNAVAILABLE },
+    { "verify/bad_escape.json", 200, PV_VERIFY_UNAVAILABLE },
+    { "verify/good_escapes.json", 200, PV_VERIFY_OK },
 };
 
 static void test_verify_samples(void **state)
@@ -163,6 +170,17 @@ static void test_verify_samples(void **state)
     }
 }
 
+static void test_send_empty_error_has_detail(void **state)
+{
+    const char *body = "{\"error\": \"\"}";
+    pv_send_reply r;
+
+    (void)state;
+    assert_int_equal(pv_send_parse(400, body, strlen(body), &r),
+                     PV_SEND_UNAVAILABLE);
+    assert_string_not_equal(r.detail, "");
+}
+
 static void test_verify_empty_body(void **state)
 {
     pv_verify_reply r;
@@ -180,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_send_samples),
         cmocka_unit_test(test_send_ok_fields),
         cmocka_unit_test(test_send_detail_sanitised),
+        cmocka_unit_test(test_send_empty_error_has_detail),
         cmocka_unit_test(test_verify_samples),
         cmocka_unit_test(test_verify_empty_body),
     };
