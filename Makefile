@@ -84,6 +84,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
 	    $(LIB) $(LDFLAGS) $(LIB_LIBS) -lcmocka
 
+# A tiny PAM application for the hardening tests (fd leaks, reaping, 100
+# loads in one process); plain flags so it stays uninstrumented even in a
+# SANITIZE=1 build.
+PAMAPP := $(BUILD)/pv_pamapp
+$(PAMAPP): tests/pamapp/pv_pamapp.c | $(BUILD)/obj
+	$(CC) $(CSTD) $(WARN) -O1 -g -o $@ $< -lpam
+
 deps:
 	@scripts/install-deps
 
@@ -103,7 +110,7 @@ PYTEST = PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 # Build artefacts, simulator, CLI; the module through pamtester + pam_wrapper
 # over HTTP and then HTTPS (test CA made at run time); real sshd and sudo
 # (root only: skipped with a message otherwise).
-check-integration: all
+check-integration: all $(PAMAPP)
 	$(PYTEST) tests/build tests/sim tests/cli
 	$(PYTEST) tests/integration
 	$(PYTEST) tests/integration --pv-tls
@@ -117,3 +124,5 @@ clean:
 	rm -rf build build-asan
 
 include mk/install.mk
+include mk/fuzz.mk
+include mk/sanitize.mk

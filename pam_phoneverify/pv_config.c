@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "pv_config.h"
+#include "pv_state.h"
 #include "pv_policy.h"
 #include "pv_safefile.h"
 #include "pv_util.h"
@@ -861,7 +862,7 @@ static const struct pv_key keys[] = {
     K_LONG(max_tries, "3", 1, 10),
     K_LONG(resend, "1", 0, 5),
     K_LONG(code_length, "6", 4, 10),
-    K_LONG(lockout_failures, "10", 0, 1000),
+    K_LONG(lockout_failures, "10", 0, PV_STATE_MAX_FAILURES),
     K_LONG(lockout_window, "900", 1, 604800),
     K_LONG(lockout_time, "900", 1, 604800),
     K_STR(state, "file", check_state, KEY_REQUIRED),

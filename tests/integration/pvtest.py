@@ -44,7 +44,13 @@ TIMEOUT = 2
 CONNECT_TIMEOUT = 1
 # Optional command prefix for the PAM client (e.g. valgrind), and a factor
 # for the time bounds when running under such a tool.
-RUNNER = shlex.split(os.environ.get("PV_TEST_RUNNER", ""))
+RUNNER = shlex.split(os.environ.get("PV_TEST_WRAPPER")
+                     or os.environ.get("PV_TEST_RUNNER", ""))
+# Extra libraries (the ASan runtime) preloaded before the wrappers, and the
+# sanitizer settings passed through to the PAM client (mk/sanitize.mk).
+PRELOAD_EXTRA = os.environ.get("PV_TEST_PRELOAD", "").split()
+PASSENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "PYTHONMALLOC",
+           "PAM_WRAPPER_DISABLE_DEEPBIND")
 TIME_SCALE = float(os.environ.get("PV_TEST_TIME_SCALE", "1"))
 # SPEC: a fault must end in its failmode outcome within timeout + 2 s.
 FAULT_BOUND = (TIMEOUT + 2.0) * TIME_SCALE
@@ -739,13 +745,17 @@ class Login:
             "LANG": "C",
             "LC_ALL": "C",
             "TERM": "dumb",
-            "LD_PRELOAD": "libpam_wrapper.so libnss_wrapper.so",
+            "LD_PRELOAD": " ".join(PRELOAD_EXTRA + ["libpam_wrapper.so",
+                                                    "libnss_wrapper.so"]),
             "PAM_WRAPPER": "1",
             "PAM_WRAPPER_SERVICE_DIR": str(self.pamd),
             "PAM_WRAPPER_DEBUGLEVEL": str(debuglevel),
             "NSS_WRAPPER_PASSWD": str(self.passwd),
             "NSS_WRAPPER_GROUP": str(self.group),
         }
+        for k in PASSENV:
+            if k in os.environ:
+                env[k] = os.environ[k]
         env.update(self.env_extra)
         return env
 
@@ -797,7 +807,7 @@ class Login:
         replies misc_conv cannot produce (NULL, 1 MiB).  replies: list of
         dicts as pamconv.py documents, or CODE."""
         self._prepare(service, stack)
-        argv = [PYTHON, str(PAMCONV), service, user, rhost or ""]
+        argv = RUNNER + [PYTHON, str(PAMCONV), service, user, rhost or ""]
         t0 = time.monotonic()
         proc = subprocess.Popen(argv, env=self.env(), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -460,8 +460,8 @@ static const struct bad bad_values[] = {
     { "code_length", "3", "code_length must be an integer from 4 to 10", 0 },
     { "code_length", "11", "from 4 to 10", 0 },
     { "lockout_failures", "-1", "lockout_failures must be an integer from 0 "
-      "to 1000", 0 },
-    { "lockout_failures", "1001", "from 0 to 1000", 0 },
+      "to 64", 0 },
+    { "lockout_failures", "65", "from 0 to 64", 0 },
     { "lockout_window", "0", "lockout_window must be an integer from 1 to "
       "604800", 0 },
     { "lockout_window", "604801", "from 1 to 604800", 0 },

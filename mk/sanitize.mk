@@ -1,0 +1,152 @@
+# mk/sanitize.mk - the test suites under AddressSanitizer+UBSan and valgrind.
+#
+# Included by the top Makefile (after its variables are defined).
+#
+#   make check-asan                  both halves below
+#   make check-asan-unit             unit tests, build-asan/, ASan+UBSan
+#   make check-asan-integration      integration suite, build-asan/ module
+#                                    loaded into pamtester with libasan
+#                                    preloaded
+#   make check-valgrind              both halves below
+#   make check-valgrind-unit         unit tests under valgrind ($(BUILD))
+#   make check-valgrind-integration  pamtester under valgrind ($(BUILD))
+#
+# Contract with the integration suite (tests/integration), which must:
+#   PV_BUILD          read the build directory from it (existing);
+#   PV_TEST_PRELOAD   prepend it (space-separated libraries) to the
+#                     LD_PRELOAD of every PAM client it starts (pamtester,
+#                     pamconv.py), BEFORE libpam_wrapper/libnss_wrapper:
+#                     the ASan runtime must come first;
+#   PV_TEST_WRAPPER   split it like a shell would (shlex.split) and put it
+#                     in front of the pamtester command line (and of
+#                     pamconv.py's); empty or unset: no wrapper.  The suite
+#                     as first written calls this PV_TEST_RUNNER (pamtester
+#                     only); both names are set here until one is chosen;
+#   PV_TEST_TIME_SCALE  multiply its time bounds (existing; set to
+#                     $(VALGRIND_TIME_SCALE) under valgrind,
+#                     $(ASAN_TIME_SCALE) under ASan);
+#   and copy from its own environment into the PAM client's environment,
+#   when set: ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS PYTHONMALLOC
+#   PAM_WRAPPER_DISABLE_DEEPBIND.  See tests/fuzz/README.md.
+
+ASAN_BUILD      ?= build-asan
+# The ASan runtime of the compiler that builds build-asan (gcc-12's
+# libasan.so.8 with the default CC).  A module built with ASan can only be
+# loaded into an uninstrumented program (pamtester, python) with this
+# runtime preloaded first.
+ASAN_RUNTIME    ?= $(shell $(CC) -print-file-name=libasan.so)
+LSAN_SUPP       := $(abspath tests/lsan.supp)
+
+# abort_on_error: an ASan/LSan report kills the process with SIGABRT, so it
+# can never be mistaken for pamtester's own exit status 1 (auth failure).
+# color=never: reports end up in pty transcripts, keep them plain text.
+PV_ASAN_OPTIONS  ?= detect_leaks=1:abort_on_error=1:color=never
+PV_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1:color=never
+PV_LSAN_OPTIONS  ?= suppressions=$(LSAN_SUPP):print_suppressions=0
+ASAN_TIME_SCALE  ?= 2
+
+# libpam dlcloses the module in pam_end, before LeakSanitizer reports at
+# exit, so every module frame of a leak report would read "<unknown
+# module>".  This one-line library, preloaded after libasan, makes dlclose
+# a no-op for the test clients so the module stays mapped and its frames
+# are symbolised (pv_strdup pv_util.c:28 <- pam_sm_authenticate ...).
+# Trade-off: memory a module global still points to at exit would count as
+# reachable; the valgrind pass (real dlclose, --keep-debuginfo) covers that
+# case.  ASAN_KEEP_MODULES=0 turns the shim off.
+ASAN_KEEP_MODULES ?= 1
+ASAN_NODLCLOSE  := $(ASAN_BUILD)/pv-test-nodlclose.so
+ASAN_PRELOAD     = $(ASAN_RUNTIME) $(if $(filter 1,$(ASAN_KEEP_MODULES)),$(abspath $(ASAN_NODLCLOSE)))
+
+# PYTHONMALLOC=malloc: pamconv.py (python) gets libasan preloaded too; with
+# pymalloc, objects referenced only from pymalloc arenas (mmap, not scanned
+# by LeakSanitizer) are reported as leaks at exit.  With plain malloc
+# Python is leak-clean and nothing Python-related needs suppressing.
+# pam_wrapper dlopens with RTLD_DEEPBIND by default, which the sanitizer
+# runtimes (and valgrind) cannot work with.
+SAN_ENV = ASAN_OPTIONS=$(PV_ASAN_OPTIONS) \
+          UBSAN_OPTIONS=$(PV_UBSAN_OPTIONS) \
+          LSAN_OPTIONS=$(PV_LSAN_OPTIONS) \
+          PYTHONMALLOC=malloc \
+          PAM_WRAPPER_DISABLE_DEEPBIND=1
+
+VALGRIND        ?= valgrind
+VALGRIND_BUILD  ?= $(BUILD)
+VALGRIND_LOGDIR ?= $(VALGRIND_BUILD)/valgrind-logs
+VALGRIND_TIME_SCALE ?= 5
+# Distinct from pamtester's 0/1 so that a valgrind finding can never pass
+# for an expected authentication failure; the logs are scanned as well.
+VALGRIND_ERROR_EXITCODE ?= 99
+VALGRIND_FLAGS  ?= --leak-check=full --errors-for-leak-kinds=definite \
+                   --show-leak-kinds=definite \
+                   --error-exitcode=$(VALGRIND_ERROR_EXITCODE) \
+                   --trace-children=no --child-silent-after-fork=yes \
+                   --keep-debuginfo=yes --num-callers=40
+VALGRIND_UNIT_TESTS = $(patsubst tests/unit/%.c,$(VALGRIND_BUILD)/tests/%,\
+                        $(wildcard tests/unit/test_*.c))
+
+.PHONY: check-asan check-asan-unit check-asan-integration check-asan-build \
+        check-valgrind check-valgrind-unit check-valgrind-integration \
+        check-valgrind-build
+
+# ---- AddressSanitizer + UBSan ---------------------------------------------
+
+check-asan: check-asan-unit check-asan-integration
+
+$(ASAN_NODLCLOSE):
+	@mkdir -p $(@D)
+	printf 'int dlclose(void *h);\nint dlclose(void *h) { (void)h; return 0; }\n' | \
+	    $(CC) -shared -fPIC -O1 -x c -o $@ -
+
+# one build shared by both halves (safe under make -j)
+check-asan-build: $(ASAN_NODLCLOSE)
+	@test -f "$(ASAN_RUNTIME)" || { \
+	    echo "check-asan: no ASan runtime: '$(CC) -print-file-name=libasan.so'" \
+	         "gave '$(ASAN_RUNTIME)'; install libasan8 or set ASAN_RUNTIME" >&2; \
+	    exit 1; }
+	@test -f "$(LSAN_SUPP)" || { echo "check-asan: $(LSAN_SUPP) missing" >&2; exit 1; }
+	$(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 all
+
+check-asan-unit: check-asan-build
+	$(SAN_ENV) $(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 check-unit
+
+check-asan-integration: check-asan-build
+	$(SAN_ENV) PV_TEST_PRELOAD="$(ASAN_PRELOAD)" \
+	    PV_TEST_TIME_SCALE=$(ASAN_TIME_SCALE) \
+	    $(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 check-integration
+
+# ---- valgrind ---------------------------------------------------------------
+
+check-valgrind: check-valgrind-unit check-valgrind-integration
+
+check-valgrind-build:
+	@command -v $(VALGRIND) >/dev/null || { echo "check-valgrind: $(VALGRIND) not found" >&2; exit 1; }
+	$(MAKE) BUILD=$(VALGRIND_BUILD) all $(VALGRIND_UNIT_TESTS)
+
+check-valgrind-unit: check-valgrind-build
+	@set -e; for t in $(VALGRIND_UNIT_TESTS); do \
+	    echo "== valgrind $$t"; \
+	    $(VALGRIND) -q $(VALGRIND_FLAGS) $$t; \
+	done
+
+# pamtester runs under valgrind (PV_TEST_WRAPPER); the helper it starts is
+# not traced (--trace-children=no).  --keep-debuginfo: libpam dlcloses the
+# module before the leak check at exit; keep its symbols for the report.
+# valgrind writes one log per process (not into the pty transcript the
+# tests parse); afterwards every log with an error is shown and fails the
+# target, whatever the tests concluded.
+check-valgrind-integration: check-valgrind-build
+	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
+	@set +e; wrap="$(VALGRIND) $(VALGRIND_FLAGS) --log-file=$(abspath $(VALGRIND_LOGDIR))/vg.%p.log"; \
+	PAM_WRAPPER_DISABLE_DEEPBIND=1 PV_TEST_TIME_SCALE=$(VALGRIND_TIME_SCALE) \
+	PV_TEST_WRAPPER="$$wrap" PV_TEST_RUNNER="$$wrap" \
+	    $(MAKE) BUILD=$(VALGRIND_BUILD) check-integration; rc=$$?; \
+	bad=$$(grep -l -E 'ERROR SUMMARY: [1-9]' $(VALGRIND_LOGDIR)/*.log 2>/dev/null); \
+	n=$$(ls $(VALGRIND_LOGDIR) | wc -l); \
+	echo "valgrind: $$n process logs in $(VALGRIND_LOGDIR)"; \
+	if [ $$n -eq 0 ] && [ $$rc -eq 0 ]; then \
+	    echo "valgrind: no process ran under valgrind - does the suite honour PV_TEST_WRAPPER?" >&2; \
+	    rc=1; \
+	fi; \
+	for f in $$bad; do echo "==== $$f" >&2; cat $$f >&2; done; \
+	if [ -n "$$bad" ]; then echo "valgrind: errors in: $$bad" >&2; rc=1; fi; \
+	exit $$rc

@@ -1,0 +1,205 @@
+"""Helpers of test_hardening.py (kept apart from pvtest.py/conftest.py).
+
+- PAM clients started outside pexpect: many pamtester processes at once,
+  and tests/pamapp/pv_pamapp.c (one process, many logins);
+- the per-user state record (`phoneverify status`, the record file);
+- the environment those clients get: Login.env() plus the sanitizer
+  contract of mk/sanitize.mk (PV_TEST_PRELOAD first in LD_PRELOAD, the
+  *SAN_OPTIONS and PAM_WRAPPER_DISABLE_DEEPBIND passed through).
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from pvtest import BUILD, REPO, STARTED_PIDS, TIME_SCALE, parse_records, \
+    parse_syslog
+
+CLI = BUILD / "phoneverify"
+PAMAPP_SRC = REPO / "tests" / "pamapp" / "pv_pamapp.c"
+
+# copied from the test's environment into the PAM client's (sanitize.mk)
+PASS_THROUGH = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                "PYTHONMALLOC", "PAM_WRAPPER_DISABLE_DEEPBIND")
+
+STATUS_RE = re.compile(r"^(?P<user>.*): (?P<locked>LOCKED|not locked), "
+                       r"(?P<n>\d+) recent failure\(s\)", re.M)
+
+
+def client_env(login, extra=None, debuglevel=2):
+    """The environment of a PAM client for this world.  PV_TEST_PRELOAD
+    (e.g. the ASan runtime) goes first in LD_PRELOAD, once."""
+    env = login.env(debuglevel)
+    pre = os.environ.get("PV_TEST_PRELOAD", "").split()
+    libs = env.get("LD_PRELOAD", "").split()
+    env["LD_PRELOAD"] = " ".join([p for p in pre if p not in libs] + libs)
+    for k in PASS_THROUGH:
+        if k in os.environ and k not in env:
+            env[k] = os.environ[k]
+    if extra:
+        env.update(extra)
+    return env
+
+
+def wrapper():
+    return shlex.split(os.environ.get("PV_TEST_WRAPPER", ""))
+
+
+def write_world(login, service="sshd", stack="single"):
+    login.write_conf()
+    login.write_service(service, stack)
+
+
+# ---------------------------------------------------------------------------
+# many pamtester processes at once
+# ---------------------------------------------------------------------------
+
+class Batch:
+    """pamtester processes started together; stdin holds the answers (a
+    pipe: misc_conv reads it like a terminal line)."""
+
+    def __init__(self, login, users, answers, service="sshd",
+                 rhost="203.0.113.9"):
+        write_world(login, service)
+        env = client_env(login)
+        self.procs = []
+        for user in users:
+            argv = wrapper() + ["pamtester", "-v", "-I", "rhost=%s" % rhost,
+                                service, user, "authenticate"]
+            p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+            STARTED_PIDS.add(p.pid)
+            self.procs.append(p)
+        self.answers = "".join(a + "\n" for a in answers).encode()
+
+    def finish(self, timeout):
+        """[(rc, output)], after feeding every process its answers."""
+        out = []
+        deadline = time.monotonic() + timeout
+        # write all answers first so that every process runs concurrently
+        for p in self.procs:
+            try:
+                p.stdin.write(self.answers)
+                p.stdin.close()
+            except BrokenPipeError:
+                pass
+            p.stdin = None              # communicate() must not touch it
+        for p in self.procs:
+            try:
+                data, _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                data, _ = p.communicate()
+                data += b"\n<killed: timeout>"
+            out.append((p.returncode, data.decode("utf-8", "replace")))
+        return out
+
+
+def records_of(text):
+    return parse_records(parse_syslog(text.replace("\r\n", "\n")))
+
+
+# ---------------------------------------------------------------------------
+# the state record
+# ---------------------------------------------------------------------------
+
+def record_path(login, user):
+    """pv_state_file.c: "u-" + the name ([A-Za-z0-9_-] kept)."""
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", user), user
+    return Path(login.state_dir) / ("u-" + user)
+
+
+def file_failures(login, user):
+    """`fail <epoch>` lines in the user's record (0 when none)."""
+    p = record_path(login, user)
+    if not p.exists():
+        return 0
+    return sum(1 for line in p.read_text().split("\n")
+               if line.startswith("fail "))
+
+
+def cli_status(login, user):
+    """(locked, failures) as `phoneverify --conf CONF status USER` says."""
+    if not CLI.exists():
+        raise AssertionError("%s not built: run `make all`" % CLI)
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C", "LC_ALL": "C"}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    r = subprocess.run([str(CLI), "--conf", str(login.conf_path), "status",
+                        user], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30 * TIME_SCALE)
+    text = r.stdout.decode("utf-8", "replace")
+    m = STATUS_RE.search(text)
+    assert r.returncode == 0 and m, "phoneverify status: rc=%d\n%s" % (
+        r.returncode, text)
+    return m.group("locked") == "LOCKED", int(m.group("n"))
+
+
+# ---------------------------------------------------------------------------
+# tests/pamapp/pv_pamapp.c
+# ---------------------------------------------------------------------------
+
+def build_pamapp(dest):
+    """$PV_PAMAPP when set, else BUILD/pv_pamapp when newer than its source,
+    else compile the source into dest."""
+    given = os.environ.get("PV_PAMAPP")
+    if given:
+        return Path(given)
+    built = BUILD / "pv_pamapp"
+    if built.exists() and built.stat().st_mtime >= PAMAPP_SRC.stat().st_mtime:
+        return built
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise AssertionError("no C compiler (%s) to build %s" % (cc, PAMAPP_SRC))
+    out = Path(dest) / "pv_pamapp"
+    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
+                        "-Werror", "-O1", "-g", "-o", str(out),
+                        str(PAMAPP_SRC), "-lpam"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert r.returncode == 0, "building pv_pamapp failed:\n%s" % r.stdout.decode()
+    return out
+
+
+class PamappResult:
+    def __init__(self, rc, stdout, stderr, elapsed):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+        self.results = [line.split(" ", 1)[1] for line in stdout.split("\n")
+                        if re.fullmatch(r"\d+ PAM_\w+", line)]
+
+    def __str__(self):
+        return ("rc=%r elapsed=%.1fs results=%r\n---- stdout ----\n%s\n"
+                "---- stderr (last 4000 chars) ----\n%s" % (
+                    self.rc, self.elapsed, sorted(set(self.results)),
+                    self.stdout[-2000:], self.stderr[-4000:]))
+
+    __repr__ = __str__
+
+
+def run_pamapp(app, login, n, user="alice", answer="000000", extra_env=None,
+               debuglevel=1, timeout=120):
+    write_world(login)
+    env = client_env(login, extra_env, debuglevel=debuglevel)
+    env["PV_PAMAPP_ANSWER"] = answer
+    t0 = time.monotonic()
+    p = subprocess.Popen([str(app), "sshd", user, str(n), "203.0.113.9"],
+                         env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    STARTED_PIDS.add(p.pid)
+    try:
+        out, err = p.communicate(timeout=timeout * TIME_SCALE)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err += b"\n<killed: timeout>"
+    return PamappResult(p.returncode, out.decode("utf-8", "replace"),
+                        err.decode("utf-8", "replace"),
+                        time.monotonic() - t0)
