@@ -72,7 +72,10 @@ int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err)
                        "build", backends[i].name);
             return -1;
         }
-        return backends[i].open(cfg, out, err);
+        if (backends[i].open(cfg, out, err) != 0)
+            return -1;
+        (*out)->lock_wait_ms = PV_STATE_LOCK_WAIT_MS;
+        return 0;
     }
     pv_err_set(err, "state: unknown backend (want file or redis://...)");
     return -1;

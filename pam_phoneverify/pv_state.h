@@ -59,7 +59,12 @@ struct pv_state {
     void *backend;
     void (*log)(void *ctx, int prio, const char *msg);  /* corrupt records */
     void *log_ctx;
+    /* How long an update waits for another login's lock on the same user
+     * before giving up (PV_STATE_LOCK_WAIT_MS after pv_state_open). */
+    long lock_wait_ms;
 };
+
+#define PV_STATE_LOCK_WAIT_MS 30000
 
 /* Open the backend the configuration names (`state`, `state_dir`).
  * 0 ok, -1 with err (a configuration error). */

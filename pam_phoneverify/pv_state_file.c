@@ -28,8 +28,6 @@
 #include "pv_state.h"
 #include "pv_util.h"
 
-#define LOCK_WAIT_MS 5000        /* give up on a stuck lock after this;
-                                    the message in take_lock says 5 s */
 #define ENCODED_MAX 200          /* longest "u-..." name before hashing */
 #define NAME_BUF 256             /* encoded name + ".lock" + NUL */
 
@@ -318,9 +316,9 @@ static void sleep_ms(long ms)
 
 /* flock with a deadline: no signal handler (SPEC 5), so poll LOCK_NB with
  * a short backoff.  0 locked, -1 errno set (ETIMEDOUT on the deadline). */
-static int wait_lock(int fd)
+static int wait_lock(int fd, long wait_ms)
 {
-    int64_t deadline = pv_monotonic_ms() + LOCK_WAIT_MS;
+    int64_t deadline = pv_monotonic_ms() + wait_ms;
     long delay = 1;
 
     for (;;) {
@@ -355,10 +353,13 @@ static int take_lock(pv_state *st, const char *lockname, pv_err *err)
         close(fd);
         return -1;
     }
-    if (wait_lock(fd) != 0) {
-        pv_err_set(err, "state lock %s: %s", lockname,
-                   errno == ETIMEDOUT ? "still held after 5 s; giving up"
-                                      : errtext(errno, eb, sizeof eb));
+    if (wait_lock(fd, st->lock_wait_ms) != 0) {
+        if (errno == ETIMEDOUT)
+            pv_err_set(err, "state lock %s: still held after %ld ms; giving "
+                       "up", lockname, st->lock_wait_ms);
+        else
+            pv_err_set(err, "state lock %s: %s", lockname,
+                       errtext(errno, eb, sizeof eb));
         close(fd);
         return -1;
     }

@@ -930,6 +930,8 @@ static void test_lock_timeout(void **state)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(st->lock_wait_ms, PV_STATE_LOCK_WAIT_MS);
+    st->lock_wait_ms = 5000;
     clock_gettime(CLOCK_MONOTONIC, &a);
     assert_int_equal(pv_state_update(st, "bob", append_cb, &t, &err), -1);
     clock_gettime(CLOCK_MONOTONIC, &b);
