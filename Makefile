@@ -56,7 +56,7 @@ HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check check-unit check-integration deps deps-build install demo \
+.PHONY: all check check-unit check-integration check-pam deps deps-build install demo \
         clean check-asan check-valgrind fuzz
 all: $(MODULE) $(HELPER) $(CLI)
 
@@ -112,9 +112,14 @@ PYTEST = PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 # (root only: skipped with a message otherwise).
 check-integration: all $(PAMAPP)
 	$(PYTEST) tests/build tests/sim tests/cli
-	$(PYTEST) tests/integration
-	$(PYTEST) tests/integration --pv-tls
+	$(MAKE) check-pam
+	$(MAKE) check-pam PAM_PYTEST_ARGS=--pv-tls
 	$(PYTEST) tests/e2e
+
+# The module through pamtester + pam_wrapper: the suite that check-asan and
+# check-valgrind run again against their builds.
+check-pam: all $(PAMAPP)
+	$(PYTEST) tests/integration $(PAM_PYTEST_ARGS)
 
 demo: deps
 	$(MAKE) all

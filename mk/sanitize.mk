@@ -112,7 +112,7 @@ check-asan-unit: check-asan-build
 check-asan-integration: check-asan-build
 	$(SAN_ENV) PV_TEST_PRELOAD="$(ASAN_PRELOAD)" \
 	    PV_TEST_TIME_SCALE=$(ASAN_TIME_SCALE) \
-	    $(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 check-integration
+	    $(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 check-pam
 
 # ---- valgrind ---------------------------------------------------------------
 
@@ -139,7 +139,7 @@ check-valgrind-integration: check-valgrind-build
 	@set +e; wrap="$(VALGRIND) $(VALGRIND_FLAGS) --log-file=$(abspath $(VALGRIND_LOGDIR))/vg.%p.log"; \
 	PAM_WRAPPER_DISABLE_DEEPBIND=1 PV_TEST_TIME_SCALE=$(VALGRIND_TIME_SCALE) \
 	PV_TEST_WRAPPER="$$wrap" PV_TEST_RUNNER="$$wrap" \
-	    $(MAKE) BUILD=$(VALGRIND_BUILD) check-integration; rc=$$?; \
+	    $(MAKE) BUILD=$(VALGRIND_BUILD) check-pam; rc=$$?; \
 	bad=$$(grep -l -E 'ERROR SUMMARY: [1-9]' $(VALGRIND_LOGDIR)/*.log 2>/dev/null); \
 	n=$$(ls $(VALGRIND_LOGDIR) | wc -l); \
 	echo "valgrind: $$n process logs in $(VALGRIND_LOGDIR)"; \

@@ -491,8 +491,11 @@ def check_pamapp(r, sim, n):
     if GUESS in codes:              # the simulator issued the guess itself
         allowed.add("PAM_SUCCESS")
     assert set(r.results) <= allowed, str(r)
-    assert "UNLOADED %d" % n in r.stdout, \
-        "the module was not unloaded after every pam_end\n%s" % r
+    # Under check-asan a shim keeps modules loaded (so LeakSanitizer can
+    # name their frames); the unload is then proven by the plain passes.
+    if "nodlclose" not in os.environ.get("PV_TEST_PRELOAD", ""):
+        assert "UNLOADED %d" % n in r.stdout, \
+            "the module was not unloaded after every pam_end\n%s" % r
     assert sim.requests("send") == n
     assert sim.requests("verify") == n
 
