@@ -36,7 +36,8 @@ import pytest
 
 from hardening_util import (Batch, build_pamapp, cli_status, file_failures,
                             record_path, records_of, run_pamapp)
-from pvtest import (CODE, REPO, TIME_SCALE, Login, assert_pam, wrong_code)
+from pvtest import (CODE, REPO, RUNNER, TIME_SCALE, Login, assert_pam,
+                    wrong_code)
 
 LOCKED = "Too many failed attempts; try again later."
 NO_LIMITS = dict(per_number_seconds=0, per_ip_per_hour=1000000)
@@ -92,6 +93,9 @@ N_PARALLEL = 50
 GUESS = "000000"
 
 
+@pytest.mark.skipif(bool(RUNNER), reason="pam_wrapper has a few dozen "
+                    "/tmp/pam.X names: 50 slow clients under a wrapper "
+                    "(valgrind) exhaust them; the plain passes run this")
 def test_parallel_failures_all_recorded(new_login, sim):
     """50 pamtester processes for the same user at once, each typing one
     wrong code (max_tries=1): the user's record shows exactly 50 failures
