@@ -4,14 +4,13 @@ The CLI (build/phoneverify), the module and its helper run from a snapshot
 of the build taken at the start of the session, in a small test world per
 test (passwd/group through nss_wrapper, users file, configuration, state
 directory, pam.d for pam_wrapper), without root and without touching /etc.
-The provider simulator is started through the integration harness
-(tests/integration/pvtest.py: SimServer, Sim), over HTTP.  The fixtures
+The provider simulator is started through the simulator plumbing shared
+by the suites (tests/lib/pvsim.py: SimServer, Sim), over HTTP.  The fixtures
 are in conftest.py.
 """
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,10 @@ import pexpect
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "lib"))
 
-from pvtest import SIM, Sim, SimServer  # noqa: E402,F401 (harness; re-exported)
+from pvsim import (SIM, Sim, SimServer,  # noqa: E402,F401 (re-exported)
+                   closed_port, fresh_client, serve)
 
 BUILD = Path(os.environ.get("PV_BUILD") or (REPO / "build")).resolve()
 ARTIFACTS = ("phoneverify", "pam_phoneverify.so", "phoneverify-http")
@@ -60,15 +60,6 @@ PAM_MESSAGES = {
         "Authentication service cannot retrieve authentication info",
     "PAM_SERVICE_ERR": "Error in service module",
 }
-
-
-def closed_port():
-    """A loopback port nothing listens on (connections are refused)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class PamResult:

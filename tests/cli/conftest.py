@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from cliworld import ARTIFACTS, BUILD, SIM, Sim, SimServer, World
+from cliworld import ARTIFACTS, BUILD, World, fresh_client, serve
 
 
 @pytest.fixture(scope="session")
@@ -28,19 +28,12 @@ def artifacts(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sim_server():
-    if not SIM.exists():
-        pytest.fail("simulator %s missing" % SIM)
-    server = SimServer(None)
-    yield server
-    server.stop()
+    yield from serve(None)
 
 
 @pytest.fixture
 def sim(sim_server):
-    assert sim_server.proc.poll() is None, "simulator died"
-    s = Sim(sim_server)
-    s.reset()
-    return s
+    return fresh_client(sim_server)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ Root only: without root the whole suite is skipped.  Run it as
     PV_BUILD=/abs/build /usr/bin/python3 -m pytest -q tests/e2e
 
 Fixtures (tests use only these; there is no helper module to import, so that
-this directory can share one pytest run with tests/integration):
+this directory can share one pytest run with tests/integration; the simulator
+plumbing itself is the shared tests/lib/pvsim.py):
 
   e2e      session: paths, the test user, the simulators
   pv       per test: simulators reset, fresh state dir, pv.conf rewritten
@@ -29,20 +30,23 @@ this directory can share one pytest run with tests/integration):
   dead_port / proxy_trap   helpers for "provider down" and proxy tests
 """
 
-import json
 import os
 import pwd
 import re
 import signal
 import socket
-import ssl
 import subprocess
+import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from pvsim import (Sim, SimServer, free_port, make_tls,  # noqa: E402,F401
+                   stop_process, wrong_code)
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PV_BUILD") or (REPO / "build")).resolve()
@@ -121,13 +125,6 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def free_port():
-    """A loopback TCP port nobody listens on (closed right after the probe)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---------------------------------------------------------------------------
 # Root check (autouse: applies to every test in this directory only)
 # ---------------------------------------------------------------------------
@@ -163,81 +160,26 @@ def _e2e_requires_root():
 # The provider simulator
 # ---------------------------------------------------------------------------
 
-class SimProc:
-    """A running scripts/phoneverify-sim (HTTP or HTTPS)."""
+class SimProc(SimServer):
+    """A running scripts/phoneverify-sim (HTTP or HTTPS) in the clean
+    environment, with its control client (never through a proxy)."""
 
     def __init__(self, tls=None):
-        self.tls = tls
-        self.console = []
-        argv = [PYTHON, str(SIM_SCRIPT), "--host", "127.0.0.1", "--port", "0",
-                "--send-auth", SEND_AUTH, "--verify-auth", VERIFY_AUTH]
-        if tls:
-            argv += ["--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=BASE_ENV,
-                                     preexec_fn=_die_with_parent)
-        want = re.compile(r"^phoneverify-sim listening on (https?)://127\.0\.0\.1:(\d+)\s*$")
-        self.base = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            line = line.decode("utf-8", "replace").rstrip("\n")
-            self.console.append(line)
-            m = want.match(line)
-            if m:
-                self.scheme, self.port = m.group(1), int(m.group(2))
-                self.base = "%s://127.0.0.1:%d" % (self.scheme, self.port)
-                break
-        if self.base is None:
-            self.stop()
-            raise RuntimeError("simulator did not start: %r" % self.console)
-        threading.Thread(target=self._drain, daemon=True).start()
-        handlers = [urllib.request.ProxyHandler({})]      # never a proxy
-        if tls:
-            ctx = ssl.create_default_context(cafile=str(tls["ca"]))
-            handlers.append(urllib.request.HTTPSHandler(context=ctx))
-        self._opener = urllib.request.build_opener(*handlers)
-
-    def _drain(self):
-        for line in self.proc.stdout:
-            self.console.append(line.decode("utf-8", "replace").rstrip("\n"))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    @property
-    def send_url(self):
-        return self.base + "/auth/v1/verification"
-
-    @property
-    def verify_url(self):
-        return self.base + "/v1/verifications"
-
-    def _call(self, method, path, obj=None):
-        data = None if obj is None else json.dumps(obj).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
-        with self._opener.open(req, timeout=10) as r:
-            return json.loads(r.read().decode())
+        super().__init__(tls, args=["--host", "127.0.0.1",
+                                    "--send-auth", SEND_AUTH,
+                                    "--verify-auth", VERIFY_AUTH],
+                         env=BASE_ENV, preexec_fn=_die_with_parent)
+        self.client = Sim(self, proxies={})
 
     def reset(self):
-        assert self.proc.poll() is None, "simulator died: %s" % self.console[-20:]
-        return self._call("POST", "/_sim/reset", {})
+        self.assert_alive()
+        return self.client.reset()
 
     def outbox(self):
-        return self._call("GET", "/_sim/outbox")["messages"]
+        return self.client.outbox()
 
     def stats(self):
-        return self._call("GET", "/_sim/stats")["requests"]
+        return self.client.stats()["requests"]
 
     def wait_code(self, n=1, timeout=10):
         """The code of the n-th message (exactly n must arrive)."""
@@ -254,35 +196,10 @@ class SimProc:
         return m["code"]
 
 
-def wrong_code(code):
-    """A well-formed 6-digit code that is not `code`."""
-    return "%06d" % ((int(code) + 1) % 1000000)
-
-
-def _openssl(*args, cwd):
-    _run([OPENSSL] + list(args), cwd=cwd)
-
-
 def _make_tls(d):
     d.mkdir(mode=0o700)
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=pam_phoneverify e2e CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    (d / "server.ext").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=127.0.0.1", cwd=d)
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "2", "-out", "server.pem",
-             "-extfile", "server.ext", cwd=d)
-    for name, mode in (("ca.pem", 0o644), ("server.pem", 0o644),
-                       ("ca.key", 0o600), ("server.key", 0o600)):
-        os.chmod(d / name, mode)
-    return {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}
+    return make_tls(d, days=2, ca_cn="pam_phoneverify e2e CA", openssl=OPENSSL,
+                    env=BASE_ENV)
 
 
 # ---------------------------------------------------------------------------
@@ -586,13 +503,8 @@ class Sshd:
                 self.listening.set()
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def mark(self):
         """Position in the log; pass it to wait_log/log_since as `since`."""
@@ -614,8 +526,9 @@ class Sshd:
                 return None
             time.sleep(0.05)
 
-    def spawn_ssh(self, command="echo PV-E2E-OK"):
-        """`ssh pve2e@127.0.0.1 COMMAND` with the test key (a Session)."""
+    def spawn_ssh(self, command="echo PV-E2E-OK", env=None):
+        """`ssh pve2e@127.0.0.1 COMMAND` with the test key (a Session);
+        env adds to the client's clean environment (e.g. a UTF-8 locale)."""
         import pexpect
         argv = ["-F", "/dev/null", "-p", str(self.port), "-i", str(self.world.key),
                 "-o", "IdentitiesOnly=yes",
@@ -629,7 +542,8 @@ class Sshd:
                 "-o", "NumberOfPasswordPrompts=1",
                 "-o", "ConnectTimeout=10",
                 "%s@127.0.0.1" % USER, command]
-        return Session(pexpect.spawn(SSH, argv, env=BASE_ENV, encoding="utf-8",
+        return Session(pexpect.spawn(SSH, argv, env=dict(BASE_ENV, **(env or {})),
+                                     encoding="utf-8",
                                      codec_errors="replace", timeout=TIMEOUT,
                                      dimensions=(24, 200)))
 

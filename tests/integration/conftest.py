@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-from pvtest import (BUILD, HELPER, MODULE, SIM, Login, Sim, SimServer,
-                    cleanup_pam_dirs, make_ca, make_server_cert,
+from pvtest import (BUILD, HELPER, MODULE, Login, cleanup_pam_dirs,
+                    fresh_client, make_ca, make_server_cert, serve,
                     snapshot_artifacts)
 
 
@@ -71,21 +71,13 @@ def tls_material(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sim_server(tls_material):
-    if not SIM.exists():
-        pytest.fail("simulator %s missing" % SIM)
-    server = SimServer(tls_material)
-    yield server
-    server.stop()
+    yield from serve(tls_material)
 
 
 @pytest.fixture
 def sim(sim_server):
     """The simulator, reset to its initial state for this test."""
-    assert sim_server.proc.poll() is None, \
-        "simulator died: %s" % "\n".join(sim_server.console[-20:])
-    s = Sim(sim_server)
-    s.reset()
-    yield s
+    return fresh_client(sim_server)
 
 
 @pytest.fixture(scope="session")

@@ -14,25 +14,27 @@ import os
 import re
 import shlex
 import shutil
-import socket
-import ssl
 import subprocess
-import threading
+import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pexpect
 import pytest
 
+# The simulator plumbing shared with tests/cli and tests/e2e
+# (tests/lib/pvsim.py), re-exported from here.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from pvsim import (PYTHON, SIM, Sim, SimServer,  # noqa: E402,F401
+                   _openssl, closed_port, free_port, fresh_client, make_ca,
+                   make_server_cert, serve, wrong_code)
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PV_BUILD") or (REPO / "build")).resolve()
 MODULE = BUILD / "pam_phoneverify.so"
 HELPER = BUILD / "phoneverify-http"
-SIM = REPO / "scripts" / "phoneverify-sim"
 PAMCONV = Path(__file__).resolve().parent / "pamconv.py"
-PYTHON = "/usr/bin/python3"
 
 SEND_AUTH = "bearer:sim-send-token"
 VERIFY_AUTH = "basic:sim-user:sim-secret"
@@ -116,242 +118,6 @@ def masked_log(user):
     return masked_prompt(user).replace(" ", "")
 
 
-# ---------------------------------------------------------------------------
-# TLS material: a throw-away CA and a server certificate for 127.0.0.1
-# ---------------------------------------------------------------------------
-
-def _openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def make_ca(d, name):
-    """CA key+cert in directory d; returns the cert path."""
-    d.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", "%s.key" % name, "-out", "%s.pem" % name,
-             "-days", "3", "-subj", "/CN=pam_phoneverify test %s" % name,
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    os.chmod(d / ("%s.pem" % name), 0o644)
-    os.chmod(d / ("%s.key" % name), 0o600)
-    return d / ("%s.pem" % name)
-
-
-def make_server_cert(d, ca_name, name="server", san="IP:127.0.0.1"):
-    (d / ("%s.ext" % name)).write_text(
-        "subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" % san)
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", "%s.key" % name, "-out", "%s.csr" % name,
-             "-subj", "/CN=127.0.0.1", cwd=d)
-    _openssl("x509", "-req", "-in", "%s.csr" % name, "-CA", "%s.pem" % ca_name,
-             "-CAkey", "%s.key" % ca_name, "-CAcreateserial", "-days", "3",
-             "-out", "%s.pem" % name, "-extfile", "%s.ext" % name, cwd=d)
-    os.chmod(d / ("%s.pem" % name), 0o644)
-    os.chmod(d / ("%s.key" % name), 0o600)
-    return d / ("%s.pem" % name), d / ("%s.key" % name)
-
-
-# ---------------------------------------------------------------------------
-# The simulator
-# ---------------------------------------------------------------------------
-
-class SimServer:
-    """A running scripts/phoneverify-sim; console lines kept in .console."""
-
-    def __init__(self, tls):
-        self.tls = tls
-        self.console = []
-        argv = [str(SIM), "--port", "0"]
-        with open(SIM, "rb") as f:
-            first = f.readline()
-        if b"python" in first:
-            argv = [PYTHON] + argv
-        if tls:
-            argv += ["--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
-        env = dict(os.environ)
-        env.pop("LD_PRELOAD", None)
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env,
-                                     stdin=subprocess.DEVNULL)
-        self.base = None
-        deadline = time.monotonic() + 20
-        want = re.compile(r"^phoneverify-sim listening on (https?)://127\.0\.0\.1:(\d+)\s*$")
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            line = line.decode("utf-8", "replace").rstrip("\n")
-            self.console.append(line)
-            m = want.match(line)
-            if m:
-                self.scheme, self.port = m.group(1), int(m.group(2))
-                self.base = "%s://127.0.0.1:%d" % (self.scheme, self.port)
-                break
-        if self.base is None:
-            self.stop()
-            raise RuntimeError("simulator did not start: %r" % self.console)
-        assert self.scheme == ("https" if tls else "http"), self.console
-        # keep draining the console so the simulator never blocks on a pipe
-        self._drain = threading.Thread(target=self._read_console, daemon=True)
-        self._drain.start()
-        if tls:
-            self.ssl_ctx = ssl.create_default_context(cafile=str(tls["ca"]))
-        else:
-            self.ssl_ctx = None
-
-    def _read_console(self):
-        for line in self.proc.stdout:
-            self.console.append(line.decode("utf-8", "replace").rstrip("\n"))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    # URLs of the provider endpoints
-    @property
-    def send_url(self):
-        return self.base + "/auth/v1/verification"
-
-    @property
-    def verify_url(self):
-        return self.base + "/v1/verifications"
-
-    @property
-    def precheck_url(self):
-        return self.base + "/identity/phone/check-2e"
-
-    @property
-    def numverify_url(self):
-        return self.base + "/dqe"
-
-
-class Sim:
-    """Control client of the simulator (one fresh connection per call, so
-    every control call adds exactly one to /_sim/stats connections)."""
-
-    def __init__(self, server):
-        self.server = server
-        self.base = server.base
-        self.calls = 0          # control calls made (each one connection)
-
-    def _call(self, method, path, body=None):
-        self.calls += 1
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"content-type": "application/json",
-                                              "connection": "close"})
-        try:
-            with urllib.request.urlopen(req, timeout=10,
-                                        context=self.server.ssl_ctx) as r:
-                raw = r.read()
-        except urllib.error.HTTPError as e:
-            raise AssertionError("sim %s %s -> HTTP %d %s"
-                                 % (method, path, e.code, e.read()[:300]))
-        return json.loads(raw) if raw else {}
-
-    def reset(self):
-        return self._call("POST", "/_sim/reset", {})
-
-    def outbox(self):
-        return self._call("GET", "/_sim/outbox")["messages"]
-
-    def stats(self):
-        return self._call("GET", "/_sim/stats")
-
-    def requests(self, endpoint):
-        return self.stats()["requests"][endpoint]
-
-    def clock(self, advance):
-        return self._call("POST", "/_sim/clock", {"advance": advance})
-
-    def limits(self, **kw):
-        return self._call("POST", "/_sim/limits", kw)
-
-    def fault(self, endpoint, kind, count=None, seconds=None):
-        body = {"endpoint": endpoint, "kind": kind}
-        if count is not None:
-            body["count"] = count
-        if seconds is not None:
-            body["seconds"] = seconds
-        return self._call("POST", "/_sim/fault", body)
-
-    def clear_faults(self):
-        return self._call("POST", "/_sim/fault", {"clear": True})
-
-    def register_user(self, to):
-        return self._call("POST", "/_sim/users", {"to": to})
-
-    # -- pre-check and numVerify (SIMULATOR_API.md) -------------------------
-    def precheck_register(self, mobile, result, name=None, as_number=None):
-        """Register the pre-check answer for a national number."""
-        body = {"mobile": mobile, "result": result}
-        if name is not None:
-            body["name"] = name
-        if as_number is not None:
-            body["as_number"] = as_number
-        return self._call("POST", "/_sim/precheck", body)
-
-    def numverify_number(self, number, eligible=None, error_id=None,
-                         operator=None):
-        """Configure IDMOBILE's answer for a number (E.164 digits)."""
-        body = {"number": number}
-        if eligible is not None:
-            body["eligible"] = eligible
-        if error_id is not None:
-            body["error_id"] = error_id
-        if operator is not None:
-            body["operator"] = operator
-        return self._call("POST", "/_sim/numverify", body)
-
-    def numverify_open(self, number=None, token=None, from_number=None,
-                       decline=None, numverify=None):
-        """Play the phone opening the operator link (latest session of
-        `number`, or the session of `token`)."""
-        body = {}
-        if number is not None:
-            body["number"] = number
-        if token is not None:
-            body["token"] = token
-        if from_number is not None:
-            body["from_number"] = from_number
-        if decline is not None:
-            body["decline"] = decline
-        if numverify is not None:
-            body["numverify"] = numverify
-        return self._call("POST", "/_sim/numverify/open", body)
-
-    def numverify_sessions(self):
-        return self._call("GET", "/_sim/numverify/sessions")["sessions"]
-
-    def latest_code(self, to=None):
-        msgs = [m for m in self.outbox() if to is None or m["to"] == to]
-        assert msgs, "no message in the simulator outbox"
-        return msgs[-1]["code"]
-
-    def module_connections(self, fn):
-        """Run fn(); return (its result, TCP connections the simulator
-        accepted meanwhile that were not this client's control calls)."""
-        c0 = self.calls
-        before = self.stats()["connections"]
-        r = fn()
-        c1 = self.calls
-        after = self.stats()["connections"]
-        return r, after - before - (c1 - c0)
-
-    def latest(self):
-        msgs = self.outbox()
-        assert msgs, "no message in the simulator outbox"
-        return msgs[-1]
-
-
 def snapshot_artifacts(dest):
     """Copy the module and the helper out of the build directory so that a
     rebuild while the suite runs cannot hand a test a half-written file.
@@ -367,15 +133,6 @@ def snapshot_artifacts(dest):
         os.rename(tmp, dest / f.name)
         out.append(dest / f.name)
     return tuple(out)
-
-
-def closed_port():
-    """A loopback TCP port nobody listens on."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ---------------------------------------------------------------------------
@@ -850,9 +607,3 @@ class Login:
         res = Result(rc, text, t_end - t0, (t_end - t_answer) if t_answer else None,
                      prompts, events)
         return res
-
-
-def wrong_code(code):
-    """A well-formed code that is not `code`."""
-    return "%06d" % ((int(code) + 1) % 1000000) if len(code) == 6 else \
-        str((int(code) + 1) % (10 ** len(code))).zfill(len(code))
