@@ -26,15 +26,10 @@
 #include "pv_json.h"
 #include "pv_provider.h"
 
+#define FUZZ_NAME "fuzz_numverify"
+#include "fuzz_provider.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const long http_codes[] = { 200, 400, 401, 404, 429, 500 };
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "fuzz_numverify: %s\n", what);
-    abort();
-}
 
 /* NUL-terminated within size; printable ASCII; optionally no space and
  * none of the characters that would break a key=value log line. */

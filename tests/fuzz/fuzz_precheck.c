@@ -25,32 +25,11 @@
 #include "pv_provider.h"
 #include "pv_util.h"
 
+#define FUZZ_NAME "fuzz_precheck"
+#include "fuzz_provider.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const long http_codes[] = { 200, 400, 401, 404, 429, 500 };
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "fuzz_precheck: %s\n", what);
-    abort();
-}
-
-static void check_detail(const char *d, size_t size)
-{
-    size_t i, n;
-
-    if (memchr(d, '\0', size) == NULL)
-        fail("detail not terminated");
-    n = strlen(d);
-    if (n == 0)
-        fail("empty detail");
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)d[i];
-
-        if (c <= 0x20 || c >= 0x7f || strchr("\"'=\\", c) != NULL)
-            fail("detail would break a key=value log line");
-    }
-}
 
 static enum pv_precheck_result expected_class(long code)
 {

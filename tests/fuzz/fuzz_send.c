@@ -22,15 +22,10 @@
 #include "pv_json.h"
 #include "pv_provider.h"
 
+#define FUZZ_NAME "fuzz_send"
+#include "fuzz_provider.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const long http_codes[] = { 200, 400, 401, 404, 429, 500 };
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "fuzz_send: %s\n", what);
-    abort();
-}
 
 static void check_token(const char *s, size_t size, int allow_empty)
 {
@@ -47,15 +42,6 @@ static void check_token(const char *s, size_t size, int allow_empty)
         if (c <= 0x20 || c >= 0x7f)
             fail("control, space or non-ASCII byte in a token");
     }
-}
-
-static void check_detail(const char *d, size_t size)
-{
-    if (memchr(d, '\0', size) == NULL || d[0] == '\0')
-        fail("empty or unterminated detail (no reason to log)");
-    check_token(d, size, 0);
-    if (strpbrk(d, "\"'=\\") != NULL)
-        fail("detail would break a key=value log line");
 }
 
 /* Independent re-reading of an answer classified OK: the id and expiry

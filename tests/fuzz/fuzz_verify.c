@@ -23,36 +23,15 @@
 #include "pv_json.h"
 #include "pv_provider.h"
 
+#define FUZZ_NAME "fuzz_verify"
+#include "fuzz_provider.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const long http_codes[] = { 200, 400, 401, 404, 429, 500 };
 static const char *const expect_ids[] = {
     "1725407449772531712", "id-1", "e3b0c442-98fc-1c14-9afb-f4c8996fb924",
     NULL,
 };
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "fuzz_verify: %s\n", what);
-    abort();
-}
-
-static void check_detail(const char *d, size_t size)
-{
-    size_t i, n;
-
-    if (memchr(d, '\0', size) == NULL)
-        fail("detail not terminated");
-    n = strlen(d);
-    if (n == 0)
-        fail("empty detail");
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)d[i];
-
-        if (c <= 0x20 || c >= 0x7f || strchr("\"'=\\", c) != NULL)
-            fail("detail would break a key=value log line");
-    }
-}
 
 /* Independent re-reading of an answer classified OK/WRONG: it must be an
  * object whose message_id is the id we sent and whose verified is the
