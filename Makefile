@@ -21,6 +21,7 @@ SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 DOCDIR      ?= $(PREFIX)/share/doc/pam_phoneverify
 STATEDIR    ?= /var/lib/pam_phoneverify
+LOCALEDIR   ?= $(PREFIX)/share/locale
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -36,7 +37,8 @@ endif
 CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"' \
             -DPV_DEFAULT_CONF='"$(SYSCONFDIR)/security/pam_phoneverify.conf"' \
             -DPV_DEFAULT_USERS_FILE='"$(SYSCONFDIR)/security/phoneverify.users"' \
-            -DPV_DEFAULT_STATE_DIR='"$(STATEDIR)"'
+            -DPV_DEFAULT_STATE_DIR='"$(STATEDIR)"' \
+            -DPV_LOCALEDIR='"$(LOCALEDIR)"'
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(HARDEN) -fPIC
 LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 
@@ -44,7 +46,7 @@ SRC := pam_phoneverify
 LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c pv_phone.c \
             pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c pv_json.c \
             pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_lockout.c \
-            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c
+            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c pv_i18n.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 LIB      := $(BUILD)/libpvcore.a
 LIB_LIBS := -lcjson -lqrencode -lcrypt
@@ -56,9 +58,26 @@ HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check check-unit check-integration check-pam deps deps-build install demo \
+.PHONY: po-update all check check-unit check-integration check-pam deps deps-build install demo \
         clean check-asan check-valgrind fuzz
-all: $(MODULE) $(HELPER) $(CLI)
+# User-visible messages: po/LANG.po -> BUILD/locale/LANG/LC_MESSAGES/*.mo
+# (msgfmt -c checks that every translation keeps the printf conversions).
+LANGS    := $(patsubst po/%.po,%,$(wildcard po/*.po))
+CATALOGS := $(foreach l,$(LANGS),$(BUILD)/locale/$(l)/LC_MESSAGES/pam_phoneverify.mo)
+
+all: $(MODULE) $(HELPER) $(CLI) $(CATALOGS)
+
+$(BUILD)/locale/%/LC_MESSAGES/pam_phoneverify.mo: po/%.po
+	@mkdir -p $(@D)
+	msgfmt -c -o $@ $<
+
+# Regenerate the template from the sources and merge it into every .po
+# (a maintainer's step; the test suite checks the result is complete).
+po-update:
+	xgettext --language=C --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
+	    --package-name=pam_phoneverify --omit-header -o po/pam_phoneverify.pot \
+	    $(wildcard $(SRC)/*.c $(SRC)/*.h)
+	for l in $(LANGS); do msgmerge -q -U --backup=none po/$$l.po po/pam_phoneverify.pot; done
 
 $(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

@@ -13,6 +13,11 @@ install: all
 	    install -m 0600 conf/pam_phoneverify.conf $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	for l in $(LANGS); do \
+	    install -d -m 0755 $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
+	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/pam_phoneverify.mo \
+	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/; \
+	done
 	if [ -d man ] && ls man/*.[0-9] >/dev/null 2>&1; then \
 	    for m in man/*.[0-9]; do s=$${m##*.}; \
 	        install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$s; \
