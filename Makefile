@@ -8,6 +8,14 @@
 #   make check-valgrind  the integration suite under valgrind
 
 CC      ?= cc
+# Build lines are summarised ("  CC  build/obj/pv_flow.o"); V=1 shows the
+# whole commands.
+V       ?= 0
+ifeq ($(V),1)
+say      =
+else
+say      = @printf '  %-6s %s\n' $(1) $(2);
+endif
 PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
 SANITIZE ?=
@@ -69,7 +77,7 @@ all: $(MODULE) $(HELPER) $(CLI) $(CATALOGS)
 
 $(BUILD)/locale/%/LC_MESSAGES/pam_phoneverify.mo: po/%.po
 	@mkdir -p $(@D)
-	msgfmt -c -o $@ $<
+	$(call say,MSGFMT,$@)msgfmt -c -o $@ $<
 
 # Regenerate the template from the sources and merge it into every .po
 # (a maintainer's step; the test suite checks the result is complete).
@@ -80,27 +88,27 @@ po-update:
 	for l in $(LANGS); do msgmerge -q -U --backup=none po/$$l.po po/pam_phoneverify.pot; done
 
 $(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:
-	mkdir -p $@
+	@mkdir -p $@
 
 $(LIB): $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
-	$(CC) -shared -o $@ $(BUILD)/obj/pam_phoneverify.o $(LIB) \
+	$(call say,LD,$@)$(CC) -shared -o $@ $(BUILD)/obj/pam_phoneverify.o $(LIB) \
 	    -Wl,--version-script=$(SRC)/pam_phoneverify.map -Wl,--no-undefined \
 	    $(LDFLAGS) $(LIB_LIBS) -lpam
 
 $(HELPER): $(HELPER_OBJS)
-	$(CC) -o $@ $^ $(LDFLAGS) -pie -lcurl
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie -lcurl
 
 $(CLI): $(BUILD)/obj/phoneverify.o $(LIB)
-	$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
 	    $(LIB) $(LDFLAGS) $(LIB_LIBS) -lcmocka
 
 # A tiny PAM application for the hardening tests (fd leaks, reaping, 100
