@@ -101,6 +101,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-integration
+	$(MAKE) check-package
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; PV_BUILD=$(abspath $(BUILD)) $$t; done
@@ -131,3 +132,4 @@ clean:
 include mk/install.mk
 include mk/fuzz.mk
 include mk/sanitize.mk
+include mk/deb.mk
