@@ -79,6 +79,7 @@ FILES = {
     DOC + "/README.md.gz": 0o644,
     DOC + "/changelog.gz": 0o644,
     DOC + "/copyright": 0o644,
+    "/usr/share/lintian/overrides/" + PKG: 0o644,
 }
 FILES.update({"%s/examples/%s" % (DOC, f.name): 0o644
               for f in (REPO / "conf").iterdir() if f.is_file()})
@@ -145,6 +146,14 @@ def names_module(path):
 def user_exists(name):
     try:
         pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def group_exists(name):
+    try:
+        grp.getgrnam(name)
         return True
     except KeyError:
         return False
@@ -236,6 +245,21 @@ def _refuse_if_touched(deb_files):
                     % ", ".join(map(str, common)))
 
 
+def _remove_sysuser(problems):
+    """userdel/groupdel _phoneverify, retried while another process (a
+    concurrent useradd) holds the lock on /etc/passwd."""
+    for argv, exists in ((["userdel", SYSUSER], lambda: user_exists(SYSUSER)),
+                         (["groupdel", SYSUSER], lambda: group_exists(SYSUSER))):
+        deadline = time.monotonic() + 30
+        while exists():
+            p = run(argv, check=False)
+            if p.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        if exists():
+            problems.append("FAILED: %s: %s" % (" ".join(argv), p.stderr.strip()))
+
+
 def _restore(m):
     """Put back what the tests changed; returns a list of problems."""
     problems = []
@@ -243,7 +267,7 @@ def _restore(m):
     if pkg_status() not in ("", "not-installed"):
         p = dpkg("--purge", PKG, check=False)
         if p.returncode != 0:
-            problems.append("dpkg --purge: %s%s" % (p.stdout, p.stderr))
+            problems.append("FAILED: dpkg --purge: %s%s" % (p.stdout, p.stderr))
     for path, data in m.pam_before.items():
         now = path.read_bytes() if path.exists() else None
         if now != data:
@@ -255,13 +279,8 @@ def _restore(m):
                 tmp.write_bytes(data)
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, path)
-    if not m.sysuser_before and user_exists(SYSUSER):
-        run(["userdel", SYSUSER], check=False)
-        try:
-            grp.getgrnam(SYSUSER)
-            run(["groupdel", SYSUSER], check=False)
-        except KeyError:
-            pass
+    if not m.sysuser_before:
+        _remove_sysuser(problems)
     if STATEDIR.exists():
         shutil.rmtree(STATEDIR, ignore_errors=True)
         problems.append("removed %s" % STATEDIR)
@@ -299,6 +318,8 @@ def machine(tmp_path_factory):
         problems = _restore(m)
         signal.signal(signal.SIGTERM, previous)
         print("package test cleanup: %s" % ("; ".join(problems) or "nothing left over"))
+        failed = [p for p in problems if p.startswith("FAILED")]
+        assert not failed, "could not restore the machine: %s" % "; ".join(failed)
 
 
 # ---------------------------------------------------------------------------
