@@ -128,6 +128,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-integration
+	$(MAKE) check-package
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; PV_BUILD=$(abspath $(BUILD)) $$t; done
@@ -158,3 +159,4 @@ clean:
 include mk/install.mk
 include mk/fuzz.mk
 include mk/sanitize.mk
+include mk/deb.mk
