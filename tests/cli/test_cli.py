@@ -462,6 +462,8 @@ def test_lockout_status_unlock(sim_world, sim):
 def test_status_lists_escaped_names(world):
     """Names outside [A-Za-z0-9_-] are stored %XX-escaped: listed as
     they are."""
+    world.add_passwd("j.doe", 2001, "J Doe")
+    world.add_passwd("x y", 2002, "X Y")
     for u in ("j.doe", "x y"):
         assert world.cli("unlock", u).returncode == 0
     r = world.cli("status")
@@ -475,6 +477,108 @@ def test_status_unlock_config_error(world):
     for args in (["status", "alice"], ["status"], ["unlock", "alice"]):
         r = world.cli(*args)
         assert r.returncode == 1 and "configuration error" in r.stderr, r
+
+
+def _record_names(world):
+    return sorted(os.listdir(world.state_dir))
+
+
+def test_status_lists_every_user_past_bad_records(world):
+    """A FIFO, a symlink or a corrupt file in state_dir is reported in its
+    place; every other user is still listed (the FIFO must not hang)."""
+    for u in ("alice", "erin"):
+        assert world.cli("unlock", u).returncode == 0
+    os.mkfifo(world.state_dir / "u-bob", 0o600)
+    os.symlink("/etc/passwd", world.state_dir / "u-carol")
+    (world.state_dir / "u-dave").write_text("\x00garbage{{{")
+    os.chmod(world.state_dir / "u-dave", 0o600)
+    r = world.cli("status", timeout=10)
+    assert r.returncode == 1, r
+    lines = r.stdout.splitlines()
+    assert [l.split(":")[0] for l in lines] == \
+        ["alice", "bob", "carol", "dave", "erin"], r
+    assert lines[0].startswith("alice: not locked"), r
+    assert lines[1].startswith("bob: ERROR: ") and "regular file" in \
+        lines[1], r
+    assert lines[2].startswith("carol: ERROR: ") and "symlink" in lines[2], r
+    assert lines[3].startswith("dave: not locked"), r      # read as empty
+    assert "corrupt" in r.stderr, r
+    assert lines[4].startswith("erin: not locked"), r
+    assert "2 record(s) could not be read" in r.stderr, r
+    # one user: the error, on stderr
+    r = world.cli("status", "bob", timeout=10)
+    assert r.returncode == 1 and r.stdout == "" and "bob" in r.stderr, r
+
+
+@pytest.mark.parametrize("user", ["ghost", "mallory", "al ice", "../alice"])
+def test_unlock_refuses_names_that_are_not_users(world, user):
+    """mallory is in the users file but not in passwd, ghost nowhere."""
+    r = world.cli("unlock", "--", user)
+    assert r.returncode == 1, r
+    assert r.stdout == "" and "no such user" in r.stderr, r
+    assert _record_names(world) == []
+
+
+def test_unlock_known_user_keeps_working(world):
+    r = world.cli("unlock", "alice")
+    assert r.returncode == 0 and r.stdout == "alice: unlocked\n", r
+    assert _record_names(world) == ["u-alice", "u-alice.lock"]
+
+
+C1_RAW = b"\x9b"
+C1_UTF8 = b"\xc2\x9b"
+
+
+def _no_controls(out):
+    """No C0 (but newline) and no C1 control, raw or UTF-8 encoded."""
+    assert not re.search(rb"[\x00-\x09\x0b-\x1f\x7f]", out), out
+    assert C1_RAW not in out.replace(C1_UTF8, b""), out
+    assert C1_UTF8 not in out, out
+
+
+def test_lookup_escapes_outside_text(world):
+    """Names and e-mail from the users file, names from GECOS: a CSI (raw
+    or UTF-8) or an ESC is shown as \\xHH text, other UTF-8 is kept."""
+    world.users_path.write_bytes(
+        b"bob:+8613900139000:Bob\xc2\x9b2J \xe5\xbc\xa0\x9b" b"31m"
+        b":b\xc2\x9b@example.org\n")
+    world.add_passwd("frank", 2003,
+                     b"Fr\x9bank\xc2\x9b,,,,+8613700137000")
+    world.set(lookup="file gecos", gecos_field="5")
+    r = world.cli_bytes("lookup", "bob")
+    assert r.returncode == 0, r
+    _no_controls(r.stdout + r.stderr)
+    assert b"name=Bob\\xc2\\x9b2J \xe5\xbc\xa0\\x9b31m" in r.stdout, r
+    r = world.cli_bytes("lookup", "frank")
+    assert r.returncode == 0, r
+    _no_controls(r.stdout + r.stderr)
+    assert b"name=Fr\\x9bank\\xc2\\x9b" in r.stdout, r
+
+
+def test_status_escapes_record_names(world):
+    """A record whose (decoded) name holds a C1 control, e.g. planted in
+    state_dir or left by a login with a hostile name."""
+    assert world.cli("unlock", "alice").returncode == 0
+    src = world.state_dir / "u-alice"
+    for name in ("u-x%C2%9By", "u-z%9B"):
+        dst = world.state_dir / name
+        dst.write_bytes(src.read_bytes())
+        os.chmod(dst, 0o600)
+    r = world.cli_bytes("status")
+    assert r.returncode == 0, r
+    _no_controls(r.stdout + r.stderr)
+    lines = r.stdout.splitlines()
+    assert lines[1].startswith(b"x\\xc2\\x9by: not locked"), r
+    assert lines[2].startswith(b"z\\x9b: not locked"), r
+
+
+def test_enroll_escapes_names_it_prints(world):
+    r = world.cli_bytes("enroll", b"bob\xc2\x9b", "+8613900139000")
+    _no_controls(r.stdout + r.stderr)
+    r = world.cli_bytes("enroll", "bob", "+86139001390\x1b[2J")
+    assert r.returncode == 1, r
+    _no_controls(r.stdout + r.stderr)
+    assert b"\\x1b[2J" in r.stderr, r
 
 
 # ---------------------------------------------------------------------------
