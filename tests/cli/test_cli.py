@@ -646,6 +646,46 @@ def test_enroll_unknown_user_warns(world):
     assert "warning" in r.stderr and "ghost" in r.stderr
 
 
+def test_enroll_keeps_owner_and_mode(world):
+    """0640 root:nogroup stays 0640 root:nogroup (not 0644 root:root,
+    which would expose every phone and e-mail)."""
+    gid = 65534 if os.geteuid() == 0 else os.getegid()
+    os.chown(world.users_path, os.geteuid(), gid)
+    os.chmod(world.users_path, 0o640)
+    r = world.cli("enroll", "alice", "+8613800138001")
+    assert r.returncode == 0, r
+    st = world.users_path.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), gid)
+    assert "alice:+8613800138001" in world.users_path.read_text()
+
+
+def test_enroll_40_in_parallel_leaves_40_lines(world):
+    """Concurrent enrolls are serialised by the lock: none is lost (the
+    report saw 4 of 40 survive), owner and mode kept, no temporary file
+    left."""
+    gid = 65534 if os.geteuid() == 0 else os.getegid()
+    os.chown(world.users_path, os.geteuid(), gid)
+    os.chmod(world.users_path, 0o640)
+    before = world.users_path.read_text().splitlines()
+    entries = set(os.listdir(world.dir))
+    procs = [subprocess.Popen(
+        [str(world.cli_bin), "--conf", str(world.conf_path), "enroll",
+         "user%02d" % i, "+86138%08d" % i], env=world.env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(40)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    lines = world.users_path.read_text().splitlines()
+    assert lines[:len(before)] == before
+    added = sorted(lines[len(before):])
+    assert added == ["user%02d:+86138%08d" % (i, i) for i in range(40)]
+    st = world.users_path.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), gid)
+    assert set(os.listdir(world.dir)) == entries
+
+
 @pytest.mark.parametrize("args,rc", [
     (["alice", "12345"], 1),
     (["alice", "+86 1380013800x"], 1),
@@ -746,6 +786,39 @@ def test_breakglass_refuses_unsafe_file(world):
     r = world.cli("breakglass", "alice", "2")
     assert r.returncode == 1, r
     assert _codes(r.stdout) == [] and bg.read_text() == ""
+
+
+def test_check_config_reports_weak_breakglass_hashes(world):
+    """Only yescrypt/scrypt codes can match: check-config names every
+    other line with file and line (the module silently never matches
+    them)."""
+    bg = _bg_world(world)
+    r = world.cli("breakglass", "alice", "1")
+    assert r.returncode == 0, r
+    r = world.cli("check-config")
+    assert r.returncode == 0, r
+    with open(bg, "a") as f:
+        f.write("bob:ab1iBa.N.U2C6\n")                   # DES of 12345678
+        f.write("bob:$1$saltsalt$lBz0wTABKoZxHLDgjuMrF/\n")
+        f.write("bob:$6$saltsalt$x\n")
+    r = world.cli("check-config")
+    assert r.returncode == 1, r
+    assert "%s:2: DES hash refused" % bg in r.stderr, r
+    assert "%s:3: MD5-crypt hash refused" % bg in r.stderr, r
+    assert "%s:4: SHA-512-crypt hash refused" % bg in r.stderr, r
+    assert ":1:" not in r.stderr and "configuration OK" not in r.stderr, r
+
+
+def test_breakglass_weak_hash_never_logs_in(world):
+    """A DES hash of 12345678 matched the 10-digit 1234567890 before."""
+    bg = _bg_world(world)
+    world.set(failmode="secure")
+    bg.write_text("alice:ab1iBa.N.U2C6\n")
+    os.chmod(bg, 0o600)
+    res = world.pam("alice", ["12345-67890"],
+                    prompt=re.escape(BREAKGLASS_PROMPT))
+    assert res.pam_message == PAM_MESSAGES["PAM_AUTHINFO_UNAVAIL"], res
+    assert bg.read_text() == "alice:ab1iBa.N.U2C6\n"
 
 
 def _blocked_on(ino, timeout=10):
