@@ -373,15 +373,18 @@ int pv_breakglass_issue(const char *path, const char *user, size_t n,
     for (tries = 0;; tries++) {
         struct stat fst, pst;
 
+        /* O_NONBLOCK: a FIFO planted there fails instead of hanging */
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-                            O_CLOEXEC, 0600);
+                            O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
         if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &fst) != 0) {
             pv_err_set(err, "%s: %s", path, strerror(errno));
             goto out;
         }
-        if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0) {
-            pv_err_set(err, "%s: must be a regular file not writable by "
-                       "group and not accessible by others", path);
+        if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0 ||
+            (fst.st_uid != 0 && fst.st_uid != geteuid())) {
+            pv_err_set(err, "%s: must be a regular file owned by root, not "
+                       "writable by group and not accessible by others",
+                       path);
             goto out;
         }
         if (lstat(path, &pst) == 0 && pst.st_ino == fst.st_ino &&

@@ -821,6 +821,15 @@ def test_breakglass_weak_hash_never_logs_in(world):
     assert bg.read_text() == "alice:ab1iBa.N.U2C6\n"
 
 
+def test_breakglass_refuses_fifo(world):
+    """A FIFO planted as breakglass_file fails at once, never hangs."""
+    bg = _bg_world(world)
+    os.mkfifo(bg, 0o600)
+    r = world.cli("breakglass", "alice", "2", timeout=10)
+    assert r.returncode == 1, r
+    assert _codes(r.stdout) == []
+
+
 def _blocked_on(ino, timeout=10):
     """Wait until some process waits for a lock on inode ino."""
     deadline = time.monotonic() + timeout
