@@ -11,9 +11,9 @@
  * configuration, login refused, user unknown); 2 usage error. */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +73,9 @@ static void say(FILE *fp, const char *fmt, ...)
     va_start(ap, fmt);
     n = vasprintf(&text, fmt, ap);
     va_end(ap);
-    safe = n < 0 ? NULL : pv_term_escape_dup(text);
+    if (n < 0)
+        text = NULL;                /* undefined after a failure */
+    safe = text != NULL ? pv_term_escape_dup(text) : NULL;
     fprintf(fp, "%s\n", safe != NULL ? safe : "phoneverify: out of memory");
     free(safe);
     free(text);
@@ -186,7 +188,7 @@ static int create_missing(cli *c, enum named_file which, mode_t mode)
     if (fd < 0) {
         if (errno != EEXIST) {
             say(stderr, "phoneverify: cannot create %s: %s", path,
-                    strerror(errno));
+                strerror(errno));
             rc = -1;
         }
         goto out;
@@ -212,7 +214,7 @@ static void log_stderr(void *ctx, int prio, const char *msg)
 {
     (void)ctx;
     say(stderr, "phoneverify: %s%s",
-            prio <= LOG_ERR ? "error: " : "", msg);
+        prio <= LOG_ERR ? "error: " : "", msg);
 }
 
 static void print_identity(const char *source, enum pv_lookup_result r,
@@ -231,7 +233,7 @@ static void print_identity(const char *source, enum pv_lookup_result r,
     if (id->has_phone)
         pv_phone_mask(&id->phone, " ", masked, sizeof(masked));
     say(stdout, "%-8s phone=%s name=%s email=%s", source, masked,
-           id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
+        id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
 }
 
 /* ---- subcommands -------------------------------------------------------- */
@@ -309,7 +311,7 @@ static int cmd_lookup(cli *c, int argc, char **argv)
     }
     if (!found)
         say(stderr, "phoneverify: %s: no source has a phone number or "
-                        "e-mail address", argv[0]);
+            "e-mail address", argv[0]);
     return found ? 0 : EXIT_REFUSED;
 }
 
@@ -520,13 +522,13 @@ static int status_all(cli *c, pv_state *st)
 
     if (c->cfg->state == NULL || strcmp(c->cfg->state, "file") != 0) {
         say(stderr, "phoneverify: status needs a USER with this state "
-                        "backend");
+            "backend");
         return EXIT_USAGE;
     }
     d = opendir(c->cfg->state_dir);
     if (d == NULL) {
         say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
-                strerror(errno));
+            strerror(errno));
         return EXIT_REFUSED;
     }
     while ((e = readdir(d)) != NULL) {
@@ -567,8 +569,8 @@ static int status_all(cli *c, pv_state *st)
     if (rc == 0 && n == 0 && hashed == 0)
         say(stdout, "no state recorded in %s", c->cfg->state_dir);
     if (hashed > 0)
-        say(stdout, "%zu record(s) of over-long user names (stored under a hash) "
-               "not listed: ask for them by name", hashed);
+        say(stdout, "%zu record(s) of over-long user names (stored under "
+            "a hash) not listed: ask for them by name", hashed);
     if (bad > 0) {
         say(stderr, "phoneverify: %zu record(s) could not be read (listed "
             "with ERROR)", bad);
@@ -649,8 +651,8 @@ static int cmd_enroll(cli *c, int argc, char **argv)
     say(stdout, "%s: enrolled in %s", argv[0], c->cfg->users_file);
     if (find_user(argv[0], &pw, pwbuf, sizeof(pwbuf)) != 1)
         say(stderr, "phoneverify: warning: %s is not a known user (yet); "
-                        "the module refuses users it cannot resolve",
-                argv[0]);
+            "the module refuses users it cannot resolve",
+            argv[0]);
     return 0;
 }
 
@@ -690,7 +692,7 @@ static int cmd_breakglass(cli *c, int argc, char **argv)
         return EXIT_REFUSED;
     }
     say(stdout, "Emergency codes for %s (each works once, only while the "
-           "provider is unavailable; they are not shown again):", argv[0]);
+        "provider is unavailable; they are not shown again):", argv[0]);
     for (i = 0; i < (size_t)n; i++) {
         say(stdout, "  %.5s-%s", codes[i], codes[i] + 5);
         pv_free_secret(codes[i]);

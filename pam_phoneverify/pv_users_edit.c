@@ -297,7 +297,7 @@ fail:
     return -1;
 }
 
-/* ---- the users file ------------------------------------------------------ */
+/* ---- the users file --------------------------------------------------- */
 
 /* Create a missing users file empty, 0644 (never over an existing file
  * or through a symlink).  0 ok or already there, -1 with err. */
