@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "pv_phone.h"
 #include "pv_runtime.h"
 #include "pv_state.h"
+#include "pv_termtext.h"
 #include "pv_users_edit.h"
 #include "pv_util.h"
 
@@ -51,6 +53,70 @@ typedef struct command {
 } command;
 
 /* ---- shared ------------------------------------------------------------ */
+
+/* Every line the CLI prints goes through here: formatted, then escaped
+ * whole (pv_term_escape), so that no control character in text from
+ * outside (lookup output, GECOS, enrolled names, state records, provider
+ * messages, error texts quoting them) reaches the admin's terminal; the
+ * newline is added after escaping.  The CLI's own text has no control
+ * characters and no backslashes, so escaping the whole line changes only
+ * what came from outside. */
+static void say(FILE *fp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void say(FILE *fp, const char *fmt, ...)
+{
+    va_list ap;
+    char *text = NULL, *safe;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        text = NULL;                /* undefined after a failure */
+    safe = text != NULL ? pv_term_escape_dup(text) : NULL;
+    fprintf(fp, "%s\n", safe != NULL ? safe : "phoneverify: out of memory");
+    free(safe);
+    free(text);
+}
+
+/* A multi-line text (a conversation message: prompt, link and QR code)
+ * with each line escaped as say does; the line breaks are kept. */
+static void say_lines(FILE *fp, const char *text, int final_newline)
+{
+    const char *p = text;
+
+    for (;;) {
+        size_t n = strcspn(p, "\n");
+        char *line = strndup(p, n), *safe;
+
+        safe = line != NULL ? pv_term_escape_dup(line) : NULL;
+        fputs(safe != NULL ? safe : "?", fp);
+        free(safe);
+        free(line);
+        if (p[n] == '\0')
+            break;
+        fputc('\n', fp);
+        p += n + 1;
+    }
+    if (final_newline)
+        fputc('\n', fp);
+}
+
+/* The passwd entry of name (getpwnam_r into buf).  1 found, 0 no such
+ * user, -1 the lookup failed. */
+static int find_user(const char *name, struct passwd *pw, char *buf,
+                     size_t size)
+{
+    struct passwd *res = NULL;
+    int e = getpwnam_r(name, pw, buf, size, &res);
+
+    if (res != NULL)
+        return 1;
+    return (e == 0 || e == ENOENT || e == ESRCH || e == EBADF ||
+            e == EPERM) ? 0 : -1;
+}
 
 /* The absolute path of the configuration file: --conf (a relative one
  * made absolute for convenience: the module accepts only absolute conf=
@@ -81,13 +147,13 @@ static int load_config(cli *c)
     if (c->conf != NULL) {
         if (pv_strlcpy(confarg, "conf=", sizeof(confarg)) != 0 ||
             conf_path(c, confarg + 5, sizeof(confarg) - 5) != 0) {
-            fprintf(stderr, "phoneverify: --conf path too long\n");
+            say(stderr, "phoneverify: --conf path too long");
             return -1;
         }
         argv[argc++] = confarg;
     }
     if (pv_config_from_args(argc, argv, &c->cfg, &err) != 0) {
-        fprintf(stderr, "phoneverify: configuration error: %s\n", err.msg);
+        say(stderr, "phoneverify: configuration error: %s", err.msg);
         return -1;
     }
     return 0;
@@ -121,8 +187,8 @@ static int create_missing(cli *c, enum named_file which, mode_t mode)
                         O_CLOEXEC, mode);
     if (fd < 0) {
         if (errno != EEXIST) {
-            fprintf(stderr, "phoneverify: cannot create %s: %s\n", path,
-                    strerror(errno));
+            say(stderr, "phoneverify: cannot create %s: %s", path,
+                strerror(errno));
             rc = -1;
         }
         goto out;
@@ -141,14 +207,14 @@ out:
 
 static void print_line(void *ctx, const char *text)
 {
-    fprintf(ctx, "%s\n", text);
+    say((FILE *)ctx, "%s", text);
 }
 
 static void log_stderr(void *ctx, int prio, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "phoneverify: %s%s\n",
-            prio <= LOG_ERR ? "error: " : "", msg);
+    say(stderr, "phoneverify: %s%s",
+        prio <= LOG_ERR ? "error: " : "", msg);
 }
 
 static void print_identity(const char *source, enum pv_lookup_result r,
@@ -157,39 +223,65 @@ static void print_identity(const char *source, enum pv_lookup_result r,
     char masked[64] = "-";
 
     if (r == PV_LOOKUP_ERROR) {
-        printf("%-8s error: %s\n", source, err->msg);
+        say(stdout, "%-8s error: %s", source, err->msg);
         return;
     }
     if (r == PV_LOOKUP_NOT_FOUND) {
-        printf("%-8s not found\n", source);
+        say(stdout, "%-8s not found", source);
         return;
     }
     if (id->has_phone)
         pv_phone_mask(&id->phone, " ", masked, sizeof(masked));
-    printf("%-8s phone=%s name=%s email=%s\n", source, masked,
-           id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
+    say(stdout, "%-8s phone=%s name=%s email=%s", source, masked,
+        id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
 }
 
 /* ---- subcommands -------------------------------------------------------- */
 
+static void report_problem(void *ctx, const char *msg)
+{
+    (void)ctx;
+    say(stderr, "phoneverify: error: %s", msg);
+}
+
+/* Lines of the break-glass file that can never match (a DES, MD5 or
+ * SHA-crypt hash, a malformed line): the module ignores them, so only
+ * check-config can tell the admin that these codes would fail during the
+ * outage.  0 none, -1 some (reported). */
+static int check_breakglass_file(const cli *c)
+{
+    if (c->cfg->breakglass_file == NULL)
+        return 0;
+    return pv_breakglass_check(c->cfg->breakglass_file, report_problem,
+                               NULL) == 0 ? 0 : -1;
+}
+
 static int cmd_check_config(cli *c, int argc, char **argv)
 {
+    int bad;
+
     (void)argc;
     (void)argv;
     if (load_config(c) != 0)
         return EXIT_REFUSED;
     pv_config_dump(c->cfg, print_line, stdout);
-    fprintf(stderr, "phoneverify: configuration OK\n");
+    bad = check_breakglass_file(c) != 0;
+    if (bad) {
+        say(stderr, "phoneverify: configuration has errors (see above)");
+        return EXIT_REFUSED;
+    }
+    say(stderr, "phoneverify: configuration OK");
     return 0;
 }
 
 static int gecos_of(const char *user, char *buf, size_t size)
 {
-    struct passwd *pw = getpwnam(user);     /* the CLI is single-threaded */
+    struct passwd pw;
+    char pwbuf[16384];
 
-    if (pw == NULL)
+    if (find_user(user, &pw, pwbuf, sizeof(pwbuf)) != 1)
         return -1;
-    return pv_strlcpy(buf, pw->pw_gecos ? pw->pw_gecos : "", size);
+    return pv_strlcpy(buf, pw.pw_gecos ? pw.pw_gecos : "", size);
 }
 
 static int cmd_lookup(cli *c, int argc, char **argv)
@@ -202,7 +294,7 @@ static int cmd_lookup(cli *c, int argc, char **argv)
     if (load_config(c) != 0)
         return EXIT_REFUSED;
     if (gecos_of(argv[0], gecos, sizeof(gecos)) != 0) {
-        fprintf(stderr, "phoneverify: %s: no such user\n", argv[0]);
+        say(stderr, "phoneverify: %s: no such user", argv[0]);
         return EXIT_REFUSED;
     }
     for (i = 0; i < c->cfg->n_lookup; i++) {
@@ -218,8 +310,8 @@ static int cmd_lookup(cli *c, int argc, char **argv)
         found |= r == PV_LOOKUP_FOUND;
     }
     if (!found)
-        fprintf(stderr, "phoneverify: %s: no source has a phone number or "
-                        "e-mail address\n", argv[0]);
+        say(stderr, "phoneverify: %s: no source has a phone number or "
+            "e-mail address", argv[0]);
     return found ? 0 : EXIT_REFUSED;
 }
 
@@ -235,7 +327,7 @@ static int term_prompt(void *ctx, const char *msg, int echo, char **reply)
 
     (void)ctx;
     *reply = NULL;
-    fputs(msg, stdout);
+    say_lines(stdout, msg, 0);
     fflush(stdout);
     if (!echo && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
         quiet = saved;
@@ -264,14 +356,14 @@ static int term_prompt(void *ctx, const char *msg, int echo, char **reply)
 static int term_info(void *ctx, const char *msg)
 {
     (void)ctx;
-    printf("%s\n", msg);
+    say_lines(stdout, msg, 1);
     return 0;
 }
 
 static int term_error(void *ctx, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "%s\n", msg);
+    say_lines(stderr, msg, 1);
     return 0;
 }
 
@@ -292,13 +384,14 @@ static int cmd_test(cli *c, int argc, char **argv)
     env.logger = (pv_logger){ log_stderr, NULL };
     env.http = pv_http_from_config(c->cfg);
     if (env.http == NULL) {
-        fprintf(stderr, "phoneverify: out of memory\n");
+        say(stderr, "phoneverify: out of memory");
         return EXIT_REFUSED;
     }
     r = pv_flow_run(c->cfg, &login, &env, &out);
     pv_http_free(env.http);
     (void)pv_log_format_outcome(&login, &out, "-", record, sizeof(record));
-    printf("result: %s\n%s\n", pv_result_name(r), record);
+    say(stdout, "result: %s", pv_result_name(r));
+    say(stdout, "%s", record);
     return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE) ? 0
                                                              : EXIT_REFUSED;
 }
@@ -311,7 +404,7 @@ static int open_state(cli *c, pv_state **st)
     if (load_config(c) != 0)
         return -1;
     if (pv_state_open(c->cfg, st, &err) != 0) {
-        fprintf(stderr, "phoneverify: state: %s\n", err.msg);
+        say(stderr, "phoneverify: state: %s", err.msg);
         return -1;
     }
     (*st)->log = log_stderr;
@@ -326,24 +419,34 @@ static void print_status(const pv_config *cfg, const char *user,
     time_t now = time(NULL), until = 0;
     int locked = pv_lockout_active(rec, &pol, now, &until);
 
-    printf("%s: %s, %zu recent failure(s)", user,
-           locked ? "LOCKED" : "not locked", rec->n_failures);
+    char unlocks[64] = "", pending[64] = "";
+
     if (locked)
-        printf(", unlocks in %lld s", (long long)(until - now));
+        (void)pv_snprintf(unlocks, sizeof(unlocks), ", unlocks in %lld s",
+                          (long long)(until - now));
     if (rec->pending_id[0] != '\0' && rec->pending_expires > now)
-        printf(", code pending for %lld s",
-               (long long)(rec->pending_expires - now));
-    printf("\n");
+        (void)pv_snprintf(pending, sizeof(pending),
+                          ", code pending for %lld s",
+                          (long long)(rec->pending_expires - now));
+    say(stdout, "%s: %s, %zu recent failure(s)%s%s", user,
+        locked ? "LOCKED" : "not locked", rec->n_failures, unlocks, pending);
 }
 
-static int status_one(cli *c, pv_state *st, const char *user)
+/* One user's line.  A record that cannot be read (a FIFO, a symlink,
+ * a file someone else owns) is reported in its place: on stdout in the
+ * listing of every user, so the listing goes on; on stderr for one user.
+ * 0 shown, -1 reported. */
+static int status_one(cli *c, pv_state *st, const char *user, int listing)
 {
     pv_state_record rec;
     pv_err err;
 
     pv_err_clear(&err);
     if (pv_state_read(st, user, &rec, &err) != 0) {
-        fprintf(stderr, "phoneverify: %s\n", err.msg);
+        if (listing)
+            say(stdout, "%s: ERROR: %s", user, err.msg);
+        else
+            say(stderr, "phoneverify: %s", err.msg);
         return -1;
     }
     print_status(c->cfg, user, &rec);
@@ -414,18 +517,18 @@ static int status_all(cli *c, pv_state *st)
     DIR *d;
     struct dirent *e;
     char **names = NULL;
-    size_t n = 0, cap = 0, hashed = 0, i;
+    size_t n = 0, cap = 0, hashed = 0, bad = 0, i;
     int rc = 0;
 
     if (c->cfg->state == NULL || strcmp(c->cfg->state, "file") != 0) {
-        fprintf(stderr, "phoneverify: status needs a USER with this state "
-                        "backend\n");
+        say(stderr, "phoneverify: status needs a USER with this state "
+            "backend");
         return EXIT_USAGE;
     }
     d = opendir(c->cfg->state_dir);
     if (d == NULL) {
-        fprintf(stderr, "phoneverify: %s: %s\n", c->cfg->state_dir,
-                strerror(errno));
+        say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
+            strerror(errno));
         return EXIT_REFUSED;
     }
     while ((e = readdir(d)) != NULL) {
@@ -450,23 +553,29 @@ static int status_all(cli *c, pv_state *st)
         n++;
     }
     if (e != NULL) {
-        fprintf(stderr, "phoneverify: out of memory\n");
+        say(stderr, "phoneverify: out of memory");
         rc = EXIT_REFUSED;
     }
     closedir(d);
     if (n > 0)
         qsort(names, n, sizeof(*names), cmp_names);
+    /* every user is listed, whatever an earlier record held */
     for (i = 0; i < n; i++) {
-        if (rc == 0 && status_one(c, st, names[i]) != 0)
-            rc = EXIT_REFUSED;
+        if (status_one(c, st, names[i], 1) != 0)
+            bad++;
         free(names[i]);
     }
     free(names);
     if (rc == 0 && n == 0 && hashed == 0)
-        printf("no state recorded in %s\n", c->cfg->state_dir);
+        say(stdout, "no state recorded in %s", c->cfg->state_dir);
     if (hashed > 0)
-        printf("%zu record(s) of over-long user names (stored under a hash) "
-               "not listed: ask for them by name\n", hashed);
+        say(stdout, "%zu record(s) of over-long user names (stored under "
+            "a hash) not listed: ask for them by name", hashed);
+    if (bad > 0) {
+        say(stderr, "phoneverify: %zu record(s) could not be read (listed "
+            "with ERROR)", bad);
+        rc = EXIT_REFUSED;
+    }
     return rc;
 }
 
@@ -480,7 +589,7 @@ static int cmd_status(cli *c, int argc, char **argv)
     if (argc == 0)
         rc = status_all(c, st);
     else
-        rc = status_one(c, st, argv[0]) == 0 ? 0 : EXIT_REFUSED;
+        rc = status_one(c, st, argv[0], 0) == 0 ? 0 : EXIT_REFUSED;
     pv_state_close(st);
     return rc;
 }
@@ -492,27 +601,41 @@ static int unlock_cb(pv_state_record *rec, void *ctx)
     return 0;
 }
 
+/* unlock clears the record of a user the system knows, under the
+ * canonical name the module keys the state by (getpwnam_r's pw_name): a
+ * typo must not "succeed" and leave the real user locked out, nor
+ * create records for names that are not users. */
 static int cmd_unlock(cli *c, int argc, char **argv)
 {
     pv_state *st = NULL;
+    struct passwd pw;
+    char pwbuf[16384];
     pv_err err;
-    int rc;
+    int rc, known;
 
     (void)argc;
+    known = find_user(argv[0], &pw, pwbuf, sizeof(pwbuf));
+    if (known != 1) {
+        say(stderr, "phoneverify: unlock: %s: %s", argv[0],
+            known == 0 ? "no such user" : "user lookup failed");
+        return EXIT_REFUSED;
+    }
     if (open_state(c, &st) != 0)
         return EXIT_REFUSED;
     pv_err_clear(&err);
-    rc = pv_state_update(st, argv[0], unlock_cb, NULL, &err);
+    rc = pv_state_update(st, pw.pw_name, unlock_cb, NULL, &err);
     if (rc != 0)
-        fprintf(stderr, "phoneverify: %s\n", err.msg);
+        say(stderr, "phoneverify: %s", err.msg);
     else
-        printf("%s: unlocked\n", argv[0]);
+        say(stdout, "%s: unlocked", pw.pw_name);
     pv_state_close(st);
     return rc == 0 ? 0 : EXIT_REFUSED;
 }
 
 static int cmd_enroll(cli *c, int argc, char **argv)
 {
+    struct passwd pw;
+    char pwbuf[16384];
     pv_err err;
 
     if (create_missing(c, NAMED_USERS_FILE, 0644) != 0 ||
@@ -522,55 +645,56 @@ static int cmd_enroll(cli *c, int argc, char **argv)
     if (pv_users_set(c->cfg->users_file, argv[0], argv[1],
                      argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "",
                      &err) != 0) {
-        fprintf(stderr, "phoneverify: enroll: %s\n", err.msg);
+        say(stderr, "phoneverify: enroll: %s", err.msg);
         return EXIT_REFUSED;
     }
-    printf("%s: enrolled in %s\n", argv[0], c->cfg->users_file);
-    if (getpwnam(argv[0]) == NULL)
-        fprintf(stderr, "phoneverify: warning: %s is not a known user (yet); "
-                        "the module refuses users it cannot resolve\n",
-                argv[0]);
+    say(stdout, "%s: enrolled in %s", argv[0], c->cfg->users_file);
+    if (find_user(argv[0], &pw, pwbuf, sizeof(pwbuf)) != 1)
+        say(stderr, "phoneverify: warning: %s is not a known user (yet); "
+            "the module refuses users it cannot resolve",
+            argv[0]);
     return 0;
 }
 
 static int cmd_breakglass(cli *c, int argc, char **argv)
 {
-    char **codes = NULL;
+    char **codes = NULL, pwbuf[16384];
+    struct passwd pw;
     long n = 5;
     pv_err err;
     size_t i;
 
     if (argc > 1 && pv_parse_long(argv[1], 1, 20, &n) != 0) {
-        fprintf(stderr, "phoneverify: breakglass: N must be 1..20\n");
+        say(stderr, "phoneverify: breakglass: N must be 1..20");
         return EXIT_USAGE;
     }
     /* Codes for a name the module would never resolve could never be
      * used: a typo here would surface only during the outage. */
     if (!pv_user_name_valid(argv[0])) {
-        fprintf(stderr, "phoneverify: breakglass: invalid user name\n");
+        say(stderr, "phoneverify: breakglass: invalid user name");
         return EXIT_REFUSED;
     }
-    if (getpwnam(argv[0]) == NULL) {
-        fprintf(stderr, "phoneverify: %s: no such user\n", argv[0]);
+    if (find_user(argv[0], &pw, pwbuf, sizeof(pwbuf)) != 1) {
+        say(stderr, "phoneverify: %s: no such user", argv[0]);
         return EXIT_REFUSED;
     }
     if (create_missing(c, NAMED_BREAKGLASS_FILE, 0600) != 0 ||
         load_config(c) != 0)
         return EXIT_REFUSED;
     if (c->cfg->breakglass_file == NULL) {
-        fprintf(stderr, "phoneverify: breakglass_file is not configured\n");
+        say(stderr, "phoneverify: breakglass_file is not configured");
         return EXIT_REFUSED;
     }
     pv_err_clear(&err);
     if (pv_breakglass_issue(c->cfg->breakglass_file, argv[0], (size_t)n, 10,
                             &codes, &err) != 0) {
-        fprintf(stderr, "phoneverify: breakglass: %s\n", err.msg);
+        say(stderr, "phoneverify: breakglass: %s", err.msg);
         return EXIT_REFUSED;
     }
-    printf("Emergency codes for %s (each works once, only while the "
-           "provider is unavailable; they are not shown again):\n", argv[0]);
+    say(stdout, "Emergency codes for %s (each works once, only while the "
+        "provider is unavailable; they are not shown again):", argv[0]);
     for (i = 0; i < (size_t)n; i++) {
-        printf("  %.5s-%s\n", codes[i], codes[i] + 5);
+        say(stdout, "  %.5s-%s", codes[i], codes[i] + 5);
         pv_free_secret(codes[i]);
     }
     free(codes);

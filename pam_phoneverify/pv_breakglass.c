@@ -1,11 +1,19 @@
 /* pv_breakglass.c - one-time emergency codes (SPEC 3 `breakglass_file`).
  *
- * The file holds `user:HASH` lines, HASH a crypt(3) string (yescrypt by
- * default).  A matching code is consumed by rewriting the file without its
- * line: write a temporary file in the same directory, fsync, rename, all
- * under an exclusive flock.  A racing login that waited for the lock then
- * notices that the path now names a different file and starts again, so a
- * code can never be used twice. */
+ * The file holds `user:HASH` lines, HASH a crypt(3) string.  Only
+ * memory-hard schemes are accepted: yescrypt ($y$, and $gy$) and scrypt
+ * ($7$).  Anything else never matches (DES compares 8 characters of a
+ * 10-digit code; MD5 and SHA-crypt of a 10-digit code fall to an offline
+ * search) and is reported by `phoneverify check-config`.
+ *
+ * Consuming a code hashes without any lock (hashing every line of a
+ * user is the slow part, and a login must not wait behind others' wrong
+ * tries); only a match then takes the file's lock, with a deadline,
+ * re-reads the file and removes the matched line if it is still there
+ * (a parallel login may have used the same code first).  The removal is
+ * pv_edit_replace: temporary file, owner and mode kept, rename; a waiter
+ * whose locked file was replaced starts again (pv_edit_lock), so a code
+ * can never be used twice. */
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +27,18 @@
 #include "pv_breakglass.h"
 #include "pv_lookup.h"
 #include "pv_safefile.h"
+#include "pv_users_edit.h"
 #include "pv_util.h"
 
 #define BG_MAX_SIZE (1024 * 1024)
 #define BG_CODE_MAX 32
+#define BG_HASH_MAX 255
+/* user (LOGIN_NAME_MAX), colon, hash */
+#define BG_LINE_MAX (256 + 1 + BG_HASH_MAX + 1)
 #define BG_LOCK_TRIES 50
+/* How long a login with a matching code waits for the file's lock:
+ * holders only rewrite the file (no hashing under the lock). */
+#define BG_CONSUME_WAIT_MS 10000
 
 /* Digits of the entry, without the spaces and dashes people type. */
 static int normalize(const char *in, char *out, size_t size)
@@ -41,12 +56,43 @@ static int normalize(const char *in, char *out, size_t size)
     return n > 0 ? 0 : -1;
 }
 
+int pv_breakglass_hash_accepted(const char *hash)
+{
+    return strncmp(hash, "$y$", 3) == 0 || strncmp(hash, "$gy$", 4) == 0 ||
+           strncmp(hash, "$7$", 3) == 0;
+}
+
+/* A name for a refused scheme, for check-config's report. */
+static const char *scheme_name(const char *hash)
+{
+    static const struct { const char *prefix, *name; } known[] = {
+        { "$1$", "MD5-crypt" }, { "$5$", "SHA-256-crypt" },
+        { "$6$", "SHA-512-crypt" }, { "$2a$", "bcrypt" },
+        { "$2b$", "bcrypt" }, { "$2y$", "bcrypt" },
+        { "$sha1$", "SHA-1-crypt" }, { "$md5", "Sun MD5" },
+        { "_", "BSDi DES" }, { "$3$", "NT hash" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strncmp(hash, known[i].prefix, strlen(known[i].prefix)) == 0)
+            return known[i].name;
+    if (hash[0] == '\0')
+        return "empty";
+    if (hash[0] != '$' && strlen(hash) == 13)
+        return "DES";
+    return "unrecognised";
+}
+
 static int hash_matches(const char *code, const char *hash)
 {
-    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    struct crypt_data *cd;
     const char *h;
     int ok = 0;
 
+    if (!pv_breakglass_hash_accepted(hash))
+        return 0;
+    cd = calloc(1, sizeof(*cd));
     if (cd == NULL)
         return 0;
     h = crypt_rn(code, hash, cd, sizeof(*cd));
@@ -59,133 +105,126 @@ static int hash_matches(const char *code, const char *hash)
     return ok;
 }
 
-/* Find the line of user whose hash matches code; returns its offset and
- * length through start and len.  1 found, 0 not. */
-static int find_line(const char *text, const char *user, const char *code,
-                     size_t *start, size_t *len)
+/* The hash of line[0..n) when it is user's line ("user:HASH"), copied
+ * into hash; 1 yes, 0 not user's or too long. */
+static int users_hash(const char *line, size_t n, const char *user,
+                      char *hash, size_t size)
 {
-    size_t ulen = strlen(user);
+    size_t ulen = strlen(user), hlen;
+
+    if (n <= ulen + 1 || strncmp(line, user, ulen) != 0 || line[ulen] != ':')
+        return 0;
+    hlen = n - ulen - 1;
+    if (hlen >= size)
+        return 0;
+    memcpy(hash, line + ulen + 1, hlen);
+    hash[hlen] = '\0';
+    return 1;
+}
+
+/* Find the line of user whose hash matches code; its text (without the
+ * newline) goes to match.  1 found, 0 not. */
+static int find_match(const char *text, const char *user, const char *code,
+                      char *match, size_t size)
+{
     const char *line = text;
+    char hash[BG_HASH_MAX + 1];
 
     while (*line != '\0') {
         const char *eol = strchr(line, '\n');
         size_t n = eol ? (size_t)(eol - line) : strlen(line);
 
-        if (n > ulen + 1 && strncmp(line, user, ulen) == 0 &&
-            line[ulen] == ':') {
-            char hash[256];
-            size_t hlen = n - ulen - 1;
-
-            if (hlen < sizeof(hash)) {
-                memcpy(hash, line + ulen + 1, hlen);
-                hash[hlen] = '\0';
-                if (hash_matches(code, hash)) {
-                    *start = (size_t)(line - text);
-                    *len = eol ? n + 1 : n;
-                    return 1;
-                }
-            }
+        if (users_hash(line, n, user, hash, sizeof(hash)) &&
+            hash_matches(code, hash) && n < size) {
+            memcpy(match, line, n);
+            match[n] = '\0';
+            return 1;
         }
         line = eol ? eol + 1 : line + n;
     }
     return 0;
 }
 
-/* Replace path with data[0..len) atomically (same directory, 0600). */
-static int replace_file(const char *path, const char *data, size_t len,
-                        pv_err *err)
+/* Offset and length (newline included) of the first line of text equal
+ * to want.  1 found, 0 gone. */
+static int find_exact(const char *text, const char *want, size_t *start,
+                      size_t *len)
 {
-    char tmp[4096];
-    int fd;
-    ssize_t w;
-    size_t off = 0;
+    size_t wlen = strlen(want);
+    const char *line = text;
 
-    if (pv_snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) < 0) {
-        pv_err_set(err, "%s: path too long", path);
-        return -1;
-    }
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        pv_err_set(err, "%s: cannot create temporary file: %s", path,
-                   strerror(errno));
-        return -1;
-    }
-    (void)fchmod(fd, 0600);
-    while (off < len) {
-        w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto fail;
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        fd = -1;
-        goto fail;
+    while (*line != '\0') {
+        const char *eol = strchr(line, '\n');
+        size_t n = eol ? (size_t)(eol - line) : strlen(line);
+
+        if (n == wlen && memcmp(line, want, n) == 0) {
+            *start = (size_t)(line - text);
+            *len = eol ? n + 1 : n;
+            return 1;
+        }
+        line = eol ? eol + 1 : line + n;
     }
     return 0;
-fail:
-    pv_err_set(err, "%s: cannot rewrite: %s", path, strerror(errno));
-    if (fd >= 0)
+}
+
+static void free_text(char *text, size_t len)
+{
+    if (text != NULL) {
+        pv_wipe(text, len);
+        free(text);
+    }
+}
+
+/* Step 1, no lock: read the file as it is now and look for a match. */
+static enum pv_breakglass_result match_unlocked(const char *path,
+                                                const char *user,
+                                                const char *digits,
+                                                char *match, size_t size,
+                                                pv_err *err)
+{
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0;
+    int fd = pv_safe_open(path, PV_FILE_SECRET, &st, err), found;
+
+    if (fd < 0)
+        return PV_BREAKGLASS_ERROR;
+    if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0) {
         close(fd);
-    unlink(tmp);
-    return -1;
+        return PV_BREAKGLASS_ERROR;
+    }
+    close(fd);
+    found = find_match(text, user, digits, match, size);
+    free_text(text, len);
+    return found ? PV_BREAKGLASS_ACCEPTED : PV_BREAKGLASS_REJECTED;
 }
 
-/* Open and lock path, making sure the locked file is still the one the
- * path names.  Returns the fd or -1. */
-static int open_locked(const char *path, pv_err *err)
+/* Step 2, under the lock: remove the matched line if it is still there. */
+static enum pv_breakglass_result remove_line(const char *path,
+                                             const char *match, pv_err *err)
 {
-    int tries;
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0, start, llen;
+    enum pv_breakglass_result res = PV_BREAKGLASS_ERROR;
+    int fd = pv_edit_lock(path, PV_FILE_SECRET, BG_CONSUME_WAIT_MS, &st, err);
 
-    for (tries = 0; tries < BG_LOCK_TRIES; tries++) {
-        struct stat fst, pst;
-        int fd = pv_safe_open(path, PV_FILE_SECRET, &fst, err);
-
-        if (fd < 0)
-            return -1;
-        if (flock(fd, LOCK_EX) == 0 && stat(path, &pst) == 0 &&
-            pst.st_ino == fst.st_ino && pst.st_dev == fst.st_dev)
-            return fd;
-        close(fd);          /* replaced while we waited: start again */
+    if (fd < 0)
+        return PV_BREAKGLASS_ERROR;
+    if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0)
+        goto out;
+    if (!find_exact(text, match, &start, &llen)) {
+        res = PV_BREAKGLASS_REJECTED;   /* used by a parallel login */
+        goto out;
     }
-    pv_err_set(err, "%s: could not lock", path);
-    return -1;
-}
-
-static int read_fd(int fd, size_t max, char **out, size_t *len)
-{
-    char *buf = malloc(max + 1);
-    size_t n = 0;
-    ssize_t r;
-
-    if (buf == NULL)
-        return -1;
-    for (;;) {
-        r = read(fd, buf + n, max + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            break;
-        if (r == 0) {
-            buf[n] = '\0';
-            if (memchr(buf, '\0', n) != NULL)
-                break;
-            *out = buf;
-            *len = n;
-            return 0;
-        }
-        n += (size_t)r;
-        if (n > max)
-            break;
-    }
-    pv_wipe(buf, n);
-    free(buf);
-    return -1;
+    memmove(text + start, text + start + llen, len - start - llen + 1);
+    res = pv_edit_replace(path, text, len - llen, &st, err) == 0
+              ? PV_BREAKGLASS_ACCEPTED
+              : PV_BREAKGLASS_ERROR;
+out:
+    close(fd);                          /* releases the lock */
+    free_text(text, len);
+    return res;
 }
 
 enum pv_breakglass_result pv_breakglass_consume(const char *path,
@@ -194,38 +233,86 @@ enum pv_breakglass_result pv_breakglass_consume(const char *path,
                                                 pv_err *err)
 {
     char digits[BG_CODE_MAX + 1];
-    char *text = NULL;
-    size_t len = 0, start = 0, llen = 0;
-    enum pv_breakglass_result res = PV_BREAKGLASS_REJECTED;
-    int fd;
+    char match[BG_LINE_MAX];
+    enum pv_breakglass_result res;
 
-    if (path == NULL || normalize(code, digits, sizeof(digits)) != 0)
+    if (path == NULL || user == NULL ||
+        normalize(code, digits, sizeof(digits)) != 0)
         return PV_BREAKGLASS_REJECTED;
-    fd = open_locked(path, err);
-    if (fd < 0) {
-        res = PV_BREAKGLASS_ERROR;
-        goto out;
-    }
-    if (read_fd(fd, BG_MAX_SIZE, &text, &len) != 0) {
-        pv_err_set(err, "%s: unreadable, too large or contains NUL", path);
-        res = PV_BREAKGLASS_ERROR;
-        goto out;
-    }
-    if (find_line(text, user, digits, &start, &llen)) {
-        memmove(text + start, text + start + llen, len - start - llen + 1);
-        res = replace_file(path, text, len - llen, err) == 0
-                  ? PV_BREAKGLASS_ACCEPTED
-                  : PV_BREAKGLASS_ERROR;
-    }
-out:
-    if (fd >= 0)
-        close(fd);          /* releases the lock */
-    if (text != NULL) {
-        pv_wipe(text, len);
-        free(text);
-    }
+    res = match_unlocked(path, user, digits, match, sizeof(match), err);
+    if (res == PV_BREAKGLASS_ACCEPTED)
+        res = remove_line(path, match, err);
     pv_wipe(digits, sizeof(digits));
     return res;
+}
+
+/* ---- check-config ------------------------------------------------------ */
+
+/* The problem with one line, or NULL when it is fine (blank and '#'
+ * comment lines included). */
+static const char *line_problem(const char *line, size_t n, char *why,
+                                size_t size)
+{
+    char hash[BG_HASH_MAX + 1];
+    const char *colon = memchr(line, ':', n);
+    size_t hlen;
+
+    if (n == 0 || line[0] == '#')
+        return NULL;
+    if (colon == NULL || colon == line)
+        return "not a user:HASH line; it never matches";
+    hlen = n - (size_t)(colon + 1 - line);
+    if (hlen > BG_HASH_MAX)
+        return "hash too long; it never matches";
+    memcpy(hash, colon + 1, hlen);
+    hash[hlen] = '\0';
+    if (pv_breakglass_hash_accepted(hash))
+        return NULL;
+    (void)pv_snprintf(why, size, "%s hash refused (only yescrypt $y$/$gy$ "
+                      "and scrypt $7$ are accepted); it never matches: "
+                      "issue new codes with 'phoneverify breakglass'",
+                      scheme_name(hash));
+    return why;
+}
+
+int pv_breakglass_check(const char *path, pv_breakglass_report_fn report,
+                        void *ctx)
+{
+    struct stat st;
+    char *text = NULL, msg[PV_ERR_MAX], why[256];
+    const char *line;
+    size_t len = 0, lineno = 0;
+    pv_err err;
+    int fd, problems = 0;
+
+    pv_err_clear(&err);
+    fd = pv_safe_open(path, PV_FILE_SECRET, &st, &err);
+    if (fd < 0 && errno == ENOENT)
+        return 0;                       /* no codes issued yet */
+    if (fd < 0 || pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len,
+                               &err) != 0) {
+        if (fd >= 0)
+            close(fd);
+        report(ctx, err.msg);
+        return -1;
+    }
+    close(fd);
+    for (line = text; *line != '\0';) {
+        const char *eol = strchr(line, '\n');
+        size_t n = eol ? (size_t)(eol - line) : strlen(line);
+        const char *problem = line_problem(line, n, why, sizeof(why));
+
+        lineno++;
+        if (problem != NULL) {
+            (void)pv_snprintf(msg, sizeof(msg), "%s:%zu: %s", path, lineno,
+                              problem);
+            report(ctx, msg);
+            problems++;
+        }
+        line = eol ? eol + 1 : line + n;
+    }
+    free_text(text, len);
+    return problems;
 }
 
 /* A code of len random digits (rejection sampling: no modulo bias). */
@@ -286,15 +373,18 @@ int pv_breakglass_issue(const char *path, const char *user, size_t n,
     for (tries = 0;; tries++) {
         struct stat fst, pst;
 
+        /* O_NONBLOCK: a FIFO planted there fails instead of hanging */
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-                            O_CLOEXEC, 0600);
+                            O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
         if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &fst) != 0) {
             pv_err_set(err, "%s: %s", path, strerror(errno));
             goto out;
         }
-        if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0) {
-            pv_err_set(err, "%s: must be a regular file not writable by "
-                       "group and not accessible by others", path);
+        if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0 ||
+            (fst.st_uid != 0 && fst.st_uid != geteuid())) {
+            pv_err_set(err, "%s: must be a regular file owned by root, not "
+                       "writable by group and not accessible by others",
+                       path);
             goto out;
         }
         if (lstat(path, &pst) == 0 && pst.st_ino == fst.st_ino &&

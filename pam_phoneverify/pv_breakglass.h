@@ -14,12 +14,29 @@ enum pv_breakglass_result {
     PV_BREAKGLASS_ERROR = -1,       /* unsafe/unreadable file: err */
 };
 
-/* Check code against user's lines in path; on a match remove that line
- * (write-temp, fsync, rename under flock).  Constant work per line. */
+/* Check code against user's lines in path (only yescrypt/scrypt hashes
+ * can match), without any lock; on a match take the file's lock (10 s at
+ * most), re-read, and remove that line if it is still there (temporary
+ * file, owner and mode kept, fsync, rename).  A code used by a parallel
+ * login meanwhile is REJECTED. */
 enum pv_breakglass_result pv_breakglass_consume(const char *path,
                                                 const char *user,
                                                 const char *code,
                                                 pv_err *err);
+
+/* Whether a crypt(3) hash is of a scheme break-glass codes accept:
+ * yescrypt ($y$, $gy$) or scrypt ($7$).  1 yes, 0 never matches. */
+int pv_breakglass_hash_accepted(const char *hash);
+
+typedef void (*pv_breakglass_report_fn)(void *ctx, const char *msg);
+
+/* For `phoneverify check-config`: report(ctx, "PATH:LINE: problem") for
+ * every line of path that can never match (a refused hash scheme such as
+ * DES, MD5 or SHA-crypt, or not `user:HASH`).  Returns the number of such
+ * lines (0 also when the file does not exist yet), or -1 when the file
+ * is unsafe or unreadable (reported too). */
+int pv_breakglass_check(const char *path, pv_breakglass_report_fn report,
+                        void *ctx);
 
 /* Generate n fresh codes for user (a valid user name: pv_user_name_valid;
  * digits, code_len long), append their hashes to path (created 0600 when

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "pv_json.h"
 #include "pv_provider.h"
+#include "pv_url.h"
 #include "pv_util.h"
 
 /* What an error_id means for the login (the seed's tables, SPEC 2.4). */
@@ -39,21 +40,12 @@ static int token_ok(const char *s, size_t max)
     return 1;
 }
 
-/* The link is shown to the user: https, or http to loopback (simulator). */
+/* The link is shown to the user and put into a QR code: only one that
+ * libcurl's URL parser reads as https, or http to an exact loopback host
+ * (the simulator), with no userinfo (pv_url.c). */
 static int link_ok(const char *url)
 {
-    static const char *const loopback[] = { "http://127.", "http://localhost/",
-                                            "http://localhost:", "http://[::1]" };
-    size_t i;
-
-    if (!token_ok(url, PV_NV_URL_MAX))
-        return 0;
-    if (strncmp(url, "https://", 8) == 0 && url[8] != '\0')
-        return 1;
-    for (i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
-        if (strncmp(url, loopback[i], strlen(loopback[i])) == 0)
-            return 1;
-    return 0;
+    return pv_url_link_ok(url, PV_NV_URL_MAX);
 }
 
 static enum pv_nv_result parse_error(const cJSON *obj, pv_nv_reply *out)

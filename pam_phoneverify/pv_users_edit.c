@@ -1,9 +1,15 @@
-/* pv_users_edit.c - replace one user's line of the users file atomically. */
+/* pv_users_edit.c - replace one user's line of the users file atomically,
+ * and the locked, owner-keeping replace it shares with the break-glass
+ * file (see pv_users_edit.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "pv_lookup.h"
 #include "pv_phone.h"
@@ -111,6 +117,115 @@ static char *rebuild(const char *old, const char *user, const char *line)
     return out;
 }
 
+/* ---- locked, owner-keeping replace (users file, break-glass file) ---- */
+
+#define EDIT_POLL_MIN_MS 2
+#define EDIT_POLL_MAX_MS 50
+#define EDIT_LOCK_TRIES 50
+#define USERS_LOCK_WAIT_MS 30000
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* flock(LOCK_EX) on fd, polled until deadline_ms (monotonic): a blocking
+ * flock has no deadline and no signal handler may give it one here.
+ * 0 locked, -1 errno set (ETIMEDOUT when the deadline passed). */
+static int lock_until(int fd, int64_t deadline_ms)
+{
+    long pause = EDIT_POLL_MIN_MS;
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return -1;
+        if (pv_monotonic_ms() >= deadline_ms) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        sleep_ms(pause);
+        if (pause < EDIT_POLL_MAX_MS)
+            pause *= 2;
+    }
+}
+
+int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
+                 struct stat *st, pv_err *err)
+{
+    int64_t deadline = pv_monotonic_ms() + wait_ms;
+    int tries;
+
+    for (tries = 0; tries < EDIT_LOCK_TRIES; tries++) {
+        struct stat now;
+        int fd = pv_safe_open(path, rule, st, err), e;
+
+        if (fd < 0)
+            return -1;
+        if (lock_until(fd, deadline) != 0) {
+            e = errno;
+            pv_err_set(err, "%s: %s", path, e == ETIMEDOUT
+                       ? "still locked by another update; giving up"
+                       : strerror(e));
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        /* replaced while we waited: lock the file that is there now */
+        if (lstat(path, &now) == 0 && now.st_ino == st->st_ino &&
+            now.st_dev == st->st_dev)
+            return fd;
+        close(fd);
+    }
+    pv_err_set(err, "%s: replaced too often while waiting for its lock",
+               path);
+    errno = EAGAIN;
+    return -1;
+}
+
+int pv_edit_read(int fd, const char *path, size_t max, char **out,
+                 size_t *len, pv_err *err)
+{
+    char *buf = malloc(max + 1);
+    size_t n = 0;
+    ssize_t r;
+
+    if (buf == NULL || lseek(fd, 0, SEEK_SET) != 0)
+        goto fail;
+    for (;;) {
+        r = read(fd, buf + n, max + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max)
+            goto fail;
+    }
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n) != NULL)
+        goto fail;
+    *out = buf;
+    *len = n;
+    return 0;
+fail:
+    pv_err_set(err, "%s: unreadable, larger than %zu bytes or contains a "
+               "NUL byte", path, max);
+    if (buf != NULL) {
+        pv_wipe(buf, n);
+        free(buf);
+    }
+    return -1;
+}
+
 /* Make the rename durable: fsync the directory holding path. */
 static void sync_dir(const char *path)
 {
@@ -132,10 +247,26 @@ static void sync_dir(const char *path)
     }
 }
 
-static int write_atomically(const char *path, const char *text, pv_err *err)
+static int write_all(int fd, const char *text, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+int pv_edit_replace(const char *path, const char *text, size_t len,
+                    const struct stat *like, pv_err *err)
 {
     char tmp[4096];
-    size_t len = strlen(text), off = 0;
     int fd;
 
     if (pv_snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) < 0 ||
@@ -144,20 +275,15 @@ static int write_atomically(const char *path, const char *text, pv_err *err)
                    strerror(errno));
         return -1;
     }
-    if (fchmod(fd, 0644) != 0)
+    /* owner first: fchown may clear set-id bits that fchmod then sets */
+    if (fchown(fd, like->st_uid, like->st_gid) != 0 ||
+        fchmod(fd, like->st_mode & 07777) != 0 ||
+        write_all(fd, text, len) != 0 || fsync(fd) != 0)
         goto fail;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto fail;
-        off += (size_t)w;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
     }
-    if (fsync(fd) != 0)
-        goto fail;
-    close(fd);
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
@@ -171,37 +297,68 @@ fail:
     return -1;
 }
 
+/* ---- the users file --------------------------------------------------- */
+
+/* Create a missing users file empty, 0644 (never over an existing file
+ * or through a symlink).  0 ok or already there, -1 with err. */
+static int create_if_missing(const char *path, pv_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                            O_NOCTTY | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return 0;
+        pv_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
+    (void)fchmod(fd, 0644);             /* whatever the umask */
+    close(fd);
+    return 0;
+}
+
+static int format_line(char *line, size_t size, const char *user,
+                       const pv_phone *p, const char *name, const char *email)
+{
+    if (email[0] != '\0')
+        return pv_snprintf(line, size, "%s:%s:%s:%s\n", user, p->e164, name,
+                           email);
+    if (name[0] != '\0')
+        return pv_snprintf(line, size, "%s:%s:%s\n", user, p->e164, name);
+    return pv_snprintf(line, size, "%s:%s\n", user, p->e164);
+}
+
 int pv_users_set(const char *path, const char *user, const char *phone,
                  const char *name, const char *email, pv_err *err)
 {
     char line[1024];
     char *old = NULL, *text = NULL;
     size_t len = 0;
+    struct stat st;
     pv_phone p;
-    int rc = -1;
+    int fd = -1, rc = -1;
 
     if (validate(user, phone, name, email, &p, err) != 0)
         return -1;
-    if (access(path, F_OK) != 0 && errno == ENOENT)
-        old = strdup("");
-    else if (pv_safe_read(path, PV_FILE_PUBLIC, PV_USERS_MAX_SIZE, &old, &len,
-                          err) != 0)
+    if (format_line(line, sizeof(line), user, &p, name, email) < 0) {
+        pv_err_set(err, "line too long");
         return -1;
-    if (old == NULL ||
-        (email[0] != '\0'
-             ? pv_snprintf(line, sizeof(line), "%s:%s:%s:%s\n", user, p.e164,
-                           name, email)
-             : name[0] != '\0'
-                   ? pv_snprintf(line, sizeof(line), "%s:%s:%s\n", user,
-                                 p.e164, name)
-                   : pv_snprintf(line, sizeof(line), "%s:%s\n", user,
-                                 p.e164)) < 0 ||
-        (text = rebuild(old, user, line)) == NULL) {
-        pv_err_set(err, "out of memory or line too long");
+    }
+    if (create_if_missing(path, err) != 0)
+        return -1;
+    fd = pv_edit_lock(path, PV_FILE_PUBLIC, USERS_LOCK_WAIT_MS, &st, err);
+    if (fd < 0 || pv_edit_read(fd, path, PV_USERS_MAX_SIZE, &old, &len,
+                                err) != 0)
+        goto out;
+    text = rebuild(old, user, line);
+    if (text == NULL) {
+        pv_err_set(err, "out of memory");
         goto out;
     }
-    rc = write_atomically(path, text, err);
+    rc = pv_edit_replace(path, text, strlen(text), &st, err);
 out:
+    if (fd >= 0)
+        close(fd);                      /* releases the lock */
     free(old);
     free(text);
     return rc;

@@ -199,6 +199,24 @@ class World:
                               capture_output=True, text=True,
                               timeout=timeout)
 
+    def cli_bytes(self, *args):
+        """The CLI with this world's --conf, output kept as bytes (for
+        checking exactly which bytes reach the terminal)."""
+        argv = [str(self.cli_bin), "--conf", str(self.conf_path)]
+        argv += [a if isinstance(a, bytes) else str(a) for a in args]
+        return subprocess.run(argv, env=self.env(), capture_output=True,
+                              timeout=20)
+
+    def add_passwd(self, name, uid, gecos):
+        """One more passwd/group entry (bytes allowed in name and gecos)."""
+        def b(x):
+            return x if isinstance(x, bytes) else x.encode()
+        with open(self.passwd, "ab") as f:
+            f.write(b"%s:x:%d:%d:%s:/home/x:/bin/sh\n" % (b(name), uid, uid,
+                                                          b(gecos)))
+        with open(self.group, "ab") as f:
+            f.write(b"%s:x:%d:\n" % (b(name), uid))
+
     def spawn_cli(self, *args, echo=False):
         """The CLI on a pty (for `test`), driven through pexpect; with
         echo=True the terminal echoes what is typed (unless the CLI turns

@@ -465,6 +465,8 @@ def test_lockout_status_unlock(sim_world, sim):
 def test_status_lists_escaped_names(world):
     """Names outside [A-Za-z0-9_-] are stored %XX-escaped: listed as
     they are."""
+    world.add_passwd("j.doe", 2001, "J Doe")
+    world.add_passwd("x y", 2002, "X Y")
     for u in ("j.doe", "x y"):
         assert world.cli("unlock", u).returncode == 0
     r = world.cli("status")
@@ -478,6 +480,108 @@ def test_status_unlock_config_error(world):
     for args in (["status", "alice"], ["status"], ["unlock", "alice"]):
         r = world.cli(*args)
         assert r.returncode == 1 and "configuration error" in r.stderr, r
+
+
+def _record_names(world):
+    return sorted(os.listdir(world.state_dir))
+
+
+def test_status_lists_every_user_past_bad_records(world):
+    """A FIFO, a symlink or a corrupt file in state_dir is reported in its
+    place; every other user is still listed (the FIFO must not hang)."""
+    for u in ("alice", "erin"):
+        assert world.cli("unlock", u).returncode == 0
+    os.mkfifo(world.state_dir / "u-bob", 0o600)
+    os.symlink("/etc/passwd", world.state_dir / "u-carol")
+    (world.state_dir / "u-dave").write_text("\x00garbage{{{")
+    os.chmod(world.state_dir / "u-dave", 0o600)
+    r = world.cli("status", timeout=10)
+    assert r.returncode == 1, r
+    lines = r.stdout.splitlines()
+    assert [l.split(":")[0] for l in lines] == \
+        ["alice", "bob", "carol", "dave", "erin"], r
+    assert lines[0].startswith("alice: not locked"), r
+    assert lines[1].startswith("bob: ERROR: ") and "regular file" in \
+        lines[1], r
+    assert lines[2].startswith("carol: ERROR: ") and "symlink" in lines[2], r
+    assert lines[3].startswith("dave: not locked"), r      # read as empty
+    assert "corrupt" in r.stderr, r
+    assert lines[4].startswith("erin: not locked"), r
+    assert "2 record(s) could not be read" in r.stderr, r
+    # one user: the error, on stderr
+    r = world.cli("status", "bob", timeout=10)
+    assert r.returncode == 1 and r.stdout == "" and "bob" in r.stderr, r
+
+
+@pytest.mark.parametrize("user", ["ghost", "mallory", "al ice", "../alice"])
+def test_unlock_refuses_names_that_are_not_users(world, user):
+    """mallory is in the users file but not in passwd, ghost nowhere."""
+    r = world.cli("unlock", "--", user)
+    assert r.returncode == 1, r
+    assert r.stdout == "" and "no such user" in r.stderr, r
+    assert _record_names(world) == []
+
+
+def test_unlock_known_user_keeps_working(world):
+    r = world.cli("unlock", "alice")
+    assert r.returncode == 0 and r.stdout == "alice: unlocked\n", r
+    assert _record_names(world) == ["u-alice", "u-alice.lock"]
+
+
+C1_RAW = b"\x9b"
+C1_UTF8 = b"\xc2\x9b"
+
+
+def _no_controls(out):
+    """No C0 (but newline) and no C1 control, raw or UTF-8 encoded."""
+    assert not re.search(rb"[\x00-\x09\x0b-\x1f\x7f]", out), out
+    assert C1_RAW not in out.replace(C1_UTF8, b""), out
+    assert C1_UTF8 not in out, out
+
+
+def test_lookup_escapes_outside_text(world):
+    """Names and e-mail from the users file, names from GECOS: a CSI (raw
+    or UTF-8) or an ESC is shown as \\xHH text, other UTF-8 is kept."""
+    world.users_path.write_bytes(
+        b"bob:+8613900139000:Bob\xc2\x9b2J \xe5\xbc\xa0\x9b" b"31m"
+        b":b\xc2\x9b@example.org\n")
+    world.add_passwd("frank", 2003,
+                     b"Fr\x9bank\xc2\x9b,,,,+8613700137000")
+    world.set(lookup="file gecos", gecos_field="5")
+    r = world.cli_bytes("lookup", "bob")
+    assert r.returncode == 0, r
+    _no_controls(r.stdout + r.stderr)
+    assert b"name=Bob\\xc2\\x9b2J \xe5\xbc\xa0\\x9b31m" in r.stdout, r
+    r = world.cli_bytes("lookup", "frank")
+    assert r.returncode == 0, r
+    _no_controls(r.stdout + r.stderr)
+    assert b"name=Fr\\x9bank\\xc2\\x9b" in r.stdout, r
+
+
+def test_status_escapes_record_names(world):
+    """A record whose (decoded) name holds a C1 control, e.g. planted in
+    state_dir or left by a login with a hostile name."""
+    assert world.cli("unlock", "alice").returncode == 0
+    src = world.state_dir / "u-alice"
+    for name in ("u-x%C2%9By", "u-z%9B"):
+        dst = world.state_dir / name
+        dst.write_bytes(src.read_bytes())
+        os.chmod(dst, 0o600)
+    r = world.cli_bytes("status")
+    assert r.returncode == 0, r
+    _no_controls(r.stdout + r.stderr)
+    lines = r.stdout.splitlines()
+    assert lines[1].startswith(b"x\\xc2\\x9by: not locked"), r
+    assert lines[2].startswith(b"z\\x9b: not locked"), r
+
+
+def test_enroll_escapes_names_it_prints(world):
+    r = world.cli_bytes("enroll", b"bob\xc2\x9b", "+8613900139000")
+    _no_controls(r.stdout + r.stderr)
+    r = world.cli_bytes("enroll", "bob", "+86139001390\x1b[2J")
+    assert r.returncode == 1, r
+    _no_controls(r.stdout + r.stderr)
+    assert b"\\x1b[2J" in r.stderr, r
 
 
 # ---------------------------------------------------------------------------
@@ -543,6 +647,46 @@ def test_enroll_unknown_user_warns(world):
     r = world.cli("enroll", "ghost", "+8613800138000")
     assert r.returncode == 0, r
     assert "warning" in r.stderr and "ghost" in r.stderr
+
+
+def test_enroll_keeps_owner_and_mode(world):
+    """0640 root:nogroup stays 0640 root:nogroup (not 0644 root:root,
+    which would expose every phone and e-mail)."""
+    gid = 65534 if os.geteuid() == 0 else os.getegid()
+    os.chown(world.users_path, os.geteuid(), gid)
+    os.chmod(world.users_path, 0o640)
+    r = world.cli("enroll", "alice", "+8613800138001")
+    assert r.returncode == 0, r
+    st = world.users_path.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), gid)
+    assert "alice:+8613800138001" in world.users_path.read_text()
+
+
+def test_enroll_40_in_parallel_leaves_40_lines(world):
+    """Concurrent enrolls are serialised by the lock: none is lost (the
+    report saw 4 of 40 survive), owner and mode kept, no temporary file
+    left."""
+    gid = 65534 if os.geteuid() == 0 else os.getegid()
+    os.chown(world.users_path, os.geteuid(), gid)
+    os.chmod(world.users_path, 0o640)
+    before = world.users_path.read_text().splitlines()
+    entries = set(os.listdir(world.dir))
+    procs = [subprocess.Popen(
+        [str(world.cli_bin), "--conf", str(world.conf_path), "enroll",
+         "user%02d" % i, "+86138%08d" % i], env=world.env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(40)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    lines = world.users_path.read_text().splitlines()
+    assert lines[:len(before)] == before
+    added = sorted(lines[len(before):])
+    assert added == ["user%02d:+86138%08d" % (i, i) for i in range(40)]
+    st = world.users_path.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), gid)
+    assert set(os.listdir(world.dir)) == entries
 
 
 @pytest.mark.parametrize("args,rc", [
@@ -645,6 +789,48 @@ def test_breakglass_refuses_unsafe_file(world):
     r = world.cli("breakglass", "alice", "2")
     assert r.returncode == 1, r
     assert _codes(r.stdout) == [] and bg.read_text() == ""
+
+
+def test_check_config_reports_weak_breakglass_hashes(world):
+    """Only yescrypt/scrypt codes can match: check-config names every
+    other line with file and line (the module silently never matches
+    them)."""
+    bg = _bg_world(world)
+    r = world.cli("breakglass", "alice", "1")
+    assert r.returncode == 0, r
+    r = world.cli("check-config")
+    assert r.returncode == 0, r
+    with open(bg, "a") as f:
+        f.write("bob:ab1iBa.N.U2C6\n")                   # DES of 12345678
+        f.write("bob:$1$saltsalt$lBz0wTABKoZxHLDgjuMrF/\n")
+        f.write("bob:$6$saltsalt$x\n")
+    r = world.cli("check-config")
+    assert r.returncode == 1, r
+    assert "%s:2: DES hash refused" % bg in r.stderr, r
+    assert "%s:3: MD5-crypt hash refused" % bg in r.stderr, r
+    assert "%s:4: SHA-512-crypt hash refused" % bg in r.stderr, r
+    assert ":1:" not in r.stderr and "configuration OK" not in r.stderr, r
+
+
+def test_breakglass_weak_hash_never_logs_in(world):
+    """A DES hash of 12345678 matched the 10-digit 1234567890 before."""
+    bg = _bg_world(world)
+    world.set(failmode="secure")
+    bg.write_text("alice:ab1iBa.N.U2C6\n")
+    os.chmod(bg, 0o600)
+    res = world.pam("alice", ["12345-67890"],
+                    prompt=re.escape(BREAKGLASS_PROMPT))
+    assert res.pam_message == PAM_MESSAGES["PAM_AUTHINFO_UNAVAIL"], res
+    assert bg.read_text() == "alice:ab1iBa.N.U2C6\n"
+
+
+def test_breakglass_refuses_fifo(world):
+    """A FIFO planted as breakglass_file fails at once, never hangs."""
+    bg = _bg_world(world)
+    os.mkfifo(bg, 0o600)
+    r = world.cli("breakglass", "alice", "2", timeout=10)
+    assert r.returncode == 1, r
+    assert _codes(r.stdout) == []
 
 
 def _blocked_on(ino, timeout=10):

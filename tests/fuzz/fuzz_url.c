@@ -1,0 +1,136 @@
+/* fuzz_url.c - libFuzzer harness for pv_url_link_ok() (the numVerify
+ * operator link check, SPEC 5) and pv_term_escape() (text from outside
+ * printed by the CLI).
+ *
+ * Input: the link, copied into a NUL-terminated buffer of its length
+ * (the link reaches the check as a C string from the JSON layer).
+ *
+ * Checked, for an accepted link: at most PV_NV_URL_MAX bytes of printable
+ * ASCII without blanks or backslashes; "https://" with a non-empty
+ * authority, or "http://" with an authority that is a loopback dotted
+ * quad 127.x.y.z or [::1], optionally with ":port"; no '@' or '%' in the
+ * authority.  For the escape of the same bytes: the output fits
+ * PV_TERM_ESCAPE_RATIO times the input and is well-formed UTF-8 without
+ * any C0 control, DEL or C1 control (U+0080-U+009F). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pv_provider.h"
+#include "pv_termtext.h"
+#include "pv_url.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fail(const char *what, const char *input)
+{
+    fprintf(stderr, "fuzz_url: %s: %s\n", what, input);
+    abort();
+}
+
+/* 127.a.b.c with decimal octets, or [::1]. */
+static int loopback(const char *host, size_t n)
+{
+    unsigned a, b, c;
+    char tail;
+    char buf[64];
+
+    if (n == 5 && memcmp(host, "[::1]", 5) == 0)
+        return 1;
+    if (n >= sizeof(buf))
+        return 0;
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    return sscanf(buf, "127.%u.%u.%u%c", &a, &b, &c, &tail) == 3 &&
+           a < 256 && b < 256 && c < 256;
+}
+
+static void check_accepted(const char *url)
+{
+    size_t len = strlen(url), i, alen, hlen;
+    const char *auth, *colon;
+    int https = strncmp(url, "https://", 8) == 0;
+
+    if (len == 0 || len > PV_NV_URL_MAX)
+        fail("accepted length", url);
+    for (i = 0; i < len; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f ||
+            url[i] == '\\')
+            fail("accepted a byte outside printable ASCII", url);
+    if (!https && strncmp(url, "http://", 7) != 0)
+        fail("accepted another scheme", url);
+    auth = url + (https ? 8 : 7);
+    alen = strcspn(auth, "/?#");
+    if (alen == 0 || memchr(auth, '@', alen) || memchr(auth, '%', alen))
+        fail("accepted authority", url);
+    if (https)
+        return;
+    /* host: up to the port's colon (after a closing ']' for IPv6) */
+    colon = auth[0] == '[' ? memchr(auth, ']', alen) : auth;
+    if (colon == NULL)
+        fail("accepted an unclosed IPv6 host", url);
+    colon = memchr(colon, ':', alen - (size_t)(colon - auth));
+    hlen = colon ? (size_t)(colon - auth) : alen;
+    if (!loopback(auth, hlen))
+        fail("accepted http to a host that is not loopback", url);
+}
+
+/* Length of the well-formed UTF-8 character at o (1..4) and its code
+ * point, or 0 when malformed. */
+static size_t utf8_char(const unsigned char *o, unsigned long *cp)
+{
+    size_t n = o[0] < 0x80 ? 1 : o[0] >= 0xf0 ? 4 : o[0] >= 0xe0 ? 3 : 2, i;
+    unsigned long v = o[0] < 0x80 ? o[0] : o[0] & (0x3fu >> (n - 1));
+
+    if (o[0] >= 0x80 && (o[0] < 0xc2 || o[0] > 0xf4))
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((o[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (o[i] & 0x3fu);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10ffff ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+static void check_escape(const char *in, size_t len)
+{
+    size_t cap = len * PV_TERM_ESCAPE_RATIO + 1, i, n;
+    char *out = malloc(cap);
+    const unsigned char *o;
+    unsigned long cp;
+
+    if (out == NULL)
+        return;
+    if (pv_term_escape(out, cap, in) != 0)
+        fail("escape did not fit the worst-case size", in);
+    o = (const unsigned char *)out;
+    for (i = 0; o[i] != '\0'; i += n) {
+        n = utf8_char(o + i, &cp);
+        if (n == 0)
+            fail("malformed UTF-8 left in escaped text", in);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+            fail("control character left in escaped text", in);
+    }
+    free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+
+    if (s == NULL)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    if (pv_url_link_ok(s, PV_NV_URL_MAX))
+        check_accepted(s);
+    check_escape(s, strlen(s));
+    free(s);
+    return 0;
+}

@@ -1,0 +1,129 @@
+"""SPEC 5: the numVerify operator link is shown and put into the QR code
+only when libcurl's URL parser reads it as https, or http to an exact
+loopback host, with no user or password part (issue 9 item 6).
+
+The simulator always answers a good link, so these tests put a small fake
+DQE server in its place (plain HTTP on 127.0.0.1, form-encoded POSTs as
+SPEC 2.4): AUTH gives a token, IDMOBILE answers the link under test, GET
+stays pending.  Whatever the module then decides, a hostile link must not
+reach the user: no "Open this link", no QR code, no part of the link in
+anything the login printed, and no success.
+"""
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from pvtest import NV_LICENCE
+
+NV_PROMPT = "Press Enter once your phone shows the number is verified: "
+
+
+class FakeDqe:
+    """AUTH -> token, IDMOBILE -> `link`, GET -> pending."""
+
+    def __init__(self, link):
+        self.link = link
+        self.hits = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                owner.hits.append(self.path)
+                if self.path.endswith("/AUTH/"):
+                    body = {"token": "fake-token-1"}
+                elif self.path.endswith("/IDMOBILE/"):
+                    body = {"status": "success", "operator": "SFR",
+                            "url": owner.link}
+                else:
+                    body = {"status": "pending", "scope": "numVerify"}
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     Handler)
+        self.url = "http://127.0.0.1:%d/dqe" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def dqe():
+    servers = []
+
+    def make(link):
+        s = FakeDqe(link)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.close()
+
+
+def enable_fake_nv(login, server, failmode="secure"):
+    login.conf.update({
+        "methods": "numverify",
+        "numverify_url": server.url,
+        "numverify_licence": NV_LICENCE,
+        "numverify_partner": "pamtest",
+        "numverify_poll": "1",
+        "numverify_wait": "5",
+        "failmode": failmode,
+    })
+
+
+HOSTILE = [
+    "http://127.0.0.1.evil.example/operator/x",
+    "http://127.0.0.1@evil.example/operator/x",
+    "https://user@evil.example/operator/x",
+    "http://2130706433/evil.example",
+    "http://127.0.0.1%2eevil.example/",
+    "javascript:alert('evil.example')",
+]
+
+
+@pytest.mark.parametrize("link", HOSTILE)
+def test_hostile_operator_link_never_shown(login, dqe, link):
+    server = dqe(link)
+    enable_fake_nv(login, server)
+    res = login.run("alice", [])
+    assert any(h.endswith("/IDMOBILE/") for h in server.hits), \
+        "%r\n%s" % (server.hits, res)
+    assert res.prompts == [], str(res)
+    assert "Open this link" not in res.transcript, str(res)
+    assert "evil" not in res.transcript, str(res)
+    assert "\u2588" not in res.transcript, "a QR code was shown\n%s" % res
+    assert res.rc != 0 and res.record.get("pam") != "PAM_SUCCESS", str(res)
+
+
+def test_good_loopback_link_is_shown(login, dqe):
+    """The same fake server with a good link: shown (the check is not
+    refusing everything)."""
+    link = "http://127.0.0.1:9/operator/good-session"
+    server = dqe(link)
+    enable_fake_nv(login, server)
+    s = login.start("alice")
+    s.prompt_re = r"Press Enter once your phone shows the number is verified: "
+    assert s.expect_prompt() == NV_PROMPT
+    s.send("")
+    res = s.finish()
+    assert "Open this link" in res.transcript, str(res)
+    assert link in res.transcript, str(res)
+    assert res.record.get("pam") != "PAM_SUCCESS", str(res)    # never opened

@@ -1,0 +1,169 @@
+/* The numVerify operator link check (pv_url_link_ok) and the parser that
+ * uses it (pv_nv_parse, IDMOBILE step): only https, or http to an exact
+ * loopback host, with no userinfo, may be shown or put into a QR code. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "pv_provider.h"
+#include "pv_url.h"
+
+static const char *const good[] = {
+    "https://operator.example/verify/abc?x=1#f",
+    "https://operator.example:8443/v",
+    "https://OPERATOR.example/v",
+    "https://203.0.113.7/v",
+    "https://[2001:db8::1]/v",
+    "https://x",
+    "http://127.0.0.1:8080/operator/abc",
+    "http://127.0.0.1/",
+    "http://127.255.3.4/x",
+    "http://[::1]:9000/operator/x",
+    "http://[::1]",
+};
+
+static const char *const hostile[] = {
+    /* the reported bypasses of the old prefix test */
+    "http://127.0.0.1.evil.example/operator/x",
+    "http://127.0.0.1@evil.example/operator/x",
+    "http://127.0.0.1:80@evil.example/",
+    "http://127.0.0.1:pw@evil.example/",
+    /* userinfo, even on https */
+    "https://user@operator.example/",
+    "https://user:pw@operator.example/",
+    "https://:pw@operator.example/",
+    "https://@operator.example/",
+    "https://operator.example;login=x@y/",
+    /* plain http anywhere else */
+    "http://evil.example/",
+    "http://localhost/",
+    "http://localhost:8080/",
+    "http://10.0.0.1/",
+    "http://128.0.0.1/",
+    "http://[::2]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[0:0:0:0:0:0:0:1]/",
+    /* numeric forms a browser reads as loopback but that are not a
+     * plain dotted quad (and parsers disagree about) */
+    "http://2130706433/",
+    "http://0x7f.0.0.1/",
+    "http://0177.0.0.1/",
+    "http://127.1/",
+    "http://127.0.1/",
+    "http://127.000.0.1/",
+    "http://127.0.0.01/",
+    "http://127.0.0.256/",
+    "http://127.0.0.1./",
+    /* odd encodings and separators */
+    "http://127.0.0.1%2eevil.example/",
+    "http://127%2e0.0.1/",
+    "https://evil%2eexample/",
+    "http://127.0.0.1\\@evil.example/",
+    "https://operator.example\\@evil/",
+    "http://[::1%25lo]/",
+    "https://[fe80::1%25eth0]/",
+    "http:/127.0.0.1/",
+    "http:127.0.0.1/",
+    "http:///127.0.0.1/",
+    "https:///x",
+    "https://",
+    "https://:443/",
+    "HTTP://127.0.0.1/",
+    "Https://operator.example/",
+    " https://operator.example/",
+    "https://operator.example/ x",
+    "https://operator.example/\tx",
+    "https://operator.example/\x1b[2J",
+    "https://operator.example/\xc2\x9b" "2J",
+    "https://op\xc3\xa9rator.example/",
+    /* other schemes */
+    "javascript:alert(1)",
+    "ftp://operator.example/",
+    "file:///etc/passwd",
+    "httpx://127.0.0.1/",
+    "data:text/html,hi",
+    "",
+};
+
+static void test_good_links(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (!pv_url_link_ok(good[i], PV_NV_URL_MAX))
+            fail_msg("refused: %s", good[i]);
+    }
+}
+
+static void test_hostile_links(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        if (pv_url_link_ok(hostile[i], PV_NV_URL_MAX))
+            fail_msg("accepted: %s", hostile[i]);
+    }
+    assert_false(pv_url_link_ok(NULL, PV_NV_URL_MAX));
+}
+
+static void test_length_limit(void **state)
+{
+    char url[PV_NV_URL_MAX + 2];
+    size_t n;
+
+    (void)state;
+    strcpy(url, "https://operator.example/");
+    n = strlen(url);
+    memset(url + n, 'a', sizeof(url) - 1 - n);
+    url[PV_NV_URL_MAX] = '\0';                  /* exactly the limit */
+    assert_true(pv_url_link_ok(url, PV_NV_URL_MAX));
+    url[PV_NV_URL_MAX] = 'a';
+    url[PV_NV_URL_MAX + 1] = '\0';              /* one more */
+    assert_false(pv_url_link_ok(url, PV_NV_URL_MAX));
+}
+
+/* IDMOBILE answers as the provider sends them: a hostile link is an
+ * unusable answer (no link to show), a good one is passed on as it is. */
+static enum pv_nv_result start_answer(const char *url, pv_nv_reply *rep)
+{
+    char body[2048];
+
+    snprintf(body, sizeof(body), "{\"status\": \"success\", \"operator\": "
+             "\"SFR\", \"url\": \"%s\"}", url);
+    return pv_nv_parse(PV_NV_STEP_START, 200, body, strlen(body), rep);
+}
+
+static void test_parser_uses_link_check(void **state)
+{
+    pv_nv_reply rep;
+
+    (void)state;
+    assert_int_equal(start_answer("http://127.0.0.1:8080/operator/abc", &rep),
+                     PV_NV_OK);
+    assert_string_equal(rep.url, "http://127.0.0.1:8080/operator/abc");
+    assert_int_equal(start_answer("http://127.0.0.1.evil.example/op", &rep),
+                     PV_NV_UNAVAILABLE);
+    assert_string_equal(rep.url, "");
+    assert_int_equal(start_answer("http://127.0.0.1@evil.example/op", &rep),
+                     PV_NV_UNAVAILABLE);
+    assert_string_equal(rep.url, "");
+    assert_int_equal(start_answer("https://user@operator.example/", &rep),
+                     PV_NV_UNAVAILABLE);
+    assert_string_equal(rep.url, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_links),
+        cmocka_unit_test(test_hostile_links),
+        cmocka_unit_test(test_length_limit),
+        cmocka_unit_test(test_parser_uses_link_check),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
