@@ -34,75 +34,10 @@
 #include "pv_termtext.h"
 #include "pv_users_edit.h"
 #include "pv_util.h"
+#include "phoneverify_cli.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-
-typedef struct cli {
-    const char *conf;           /* --conf PATH or NULL (default file) */
-    pv_config *cfg;
-    char *created;              /* file this run created; removed on failure */
-} cli;
-
-typedef struct command {
-    const char *name;
-    const char *args;
-    const char *help;
-    int min_args, max_args;
-    int (*run)(cli *c, int argc, char **argv);
-} command;
 
 /* ---- shared ------------------------------------------------------------ */
-
-/* Every line the CLI prints goes through here: formatted, then escaped
- * whole (pv_term_escape), so that no control character in text from
- * outside (lookup output, GECOS, enrolled names, state records, provider
- * messages, error texts quoting them) reaches the admin's terminal; the
- * newline is added after escaping.  The CLI's own text has no control
- * characters and no backslashes, so escaping the whole line changes only
- * what came from outside. */
-static void say(FILE *fp, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void say(FILE *fp, const char *fmt, ...)
-{
-    va_list ap;
-    char *text = NULL, *safe;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        text = NULL;                /* undefined after a failure */
-    safe = text != NULL ? pv_term_escape_dup(text) : NULL;
-    fprintf(fp, "%s\n", safe != NULL ? safe : "phoneverify: out of memory");
-    free(safe);
-    free(text);
-}
-
-/* A multi-line text (a conversation message: prompt, link and QR code)
- * with each line escaped as say does; the line breaks are kept. */
-static void say_lines(FILE *fp, const char *text, int final_newline)
-{
-    const char *p = text;
-
-    for (;;) {
-        size_t n = strcspn(p, "\n");
-        char *line = strndup(p, n), *safe;
-
-        safe = line != NULL ? pv_term_escape_dup(line) : NULL;
-        fputs(safe != NULL ? safe : "?", fp);
-        free(safe);
-        free(line);
-        if (p[n] == '\0')
-            break;
-        fputc('\n', fp);
-        p += n + 1;
-    }
-    if (final_newline)
-        fputc('\n', fp);
-}
 
 /* The passwd entry of name (getpwnam_r into buf).  1 found, 0 no such
  * user, -1 the lookup failed. */
@@ -121,7 +56,7 @@ static int find_user(const char *name, struct passwd *pw, char *buf,
 /* The absolute path of the configuration file: --conf (a relative one
  * made absolute for convenience: the module accepts only absolute conf=
  * paths) or the default.  0 ok, -1 too long. */
-static int conf_path(const cli *c, char *buf, size_t size)
+int pv_cli_conf_path(const cli *c, char *buf, size_t size)
 {
     char cwd[2048];
 
@@ -136,7 +71,7 @@ static int conf_path(const cli *c, char *buf, size_t size)
 
 /* The configuration, exactly as the module reads it from its PAM line
  * `conf=PATH` (or no argument at all for the default file). */
-static int load_config(cli *c)
+int pv_cli_load_config(cli *c)
 {
     char confarg[4096 + 5];
     const char *argv[1];
@@ -146,14 +81,14 @@ static int load_config(cli *c)
     pv_err_clear(&err);
     if (c->conf != NULL) {
         if (pv_strlcpy(confarg, "conf=", sizeof(confarg)) != 0 ||
-            conf_path(c, confarg + 5, sizeof(confarg) - 5) != 0) {
-            say(stderr, "phoneverify: --conf path too long");
+            pv_cli_conf_path(c, confarg + 5, sizeof(confarg) - 5) != 0) {
+            pv_cli_say(stderr, "phoneverify: --conf path too long");
             return -1;
         }
         argv[argc++] = confarg;
     }
     if (pv_config_from_args(argc, argv, &c->cfg, &err) != 0) {
-        say(stderr, "phoneverify: configuration error: %s", err.msg);
+        pv_cli_say(stderr, "phoneverify: configuration error: %s", err.msg);
         return -1;
     }
     return 0;
@@ -177,7 +112,7 @@ static int create_missing(cli *c, enum named_file which, mode_t mode)
     int fd, rc = 0;
 
     pv_err_clear(&err);
-    if (cfg == NULL || conf_path(c, conf, sizeof(conf)) != 0 ||
+    if (cfg == NULL || pv_cli_conf_path(c, conf, sizeof(conf)) != 0 ||
         pv_config_load_file(cfg, conf, &err) != 0)
         goto out;
     path = which == NAMED_USERS_FILE ? cfg->users_file : cfg->breakglass_file;
@@ -187,7 +122,7 @@ static int create_missing(cli *c, enum named_file which, mode_t mode)
                         O_CLOEXEC, mode);
     if (fd < 0) {
         if (errno != EEXIST) {
-            say(stderr, "phoneverify: cannot create %s: %s", path,
+            pv_cli_say(stderr, "phoneverify: cannot create %s: %s", path,
                 strerror(errno));
             rc = -1;
         }
@@ -205,15 +140,15 @@ out:
     return rc;
 }
 
-static void print_line(void *ctx, const char *text)
+void pv_cli_print_line(void *ctx, const char *text)
 {
-    say((FILE *)ctx, "%s", text);
+    pv_cli_say((FILE *)ctx, "%s", text);
 }
 
-static void log_stderr(void *ctx, int prio, const char *msg)
+void pv_cli_log_stderr(void *ctx, int prio, const char *msg)
 {
     (void)ctx;
-    say(stderr, "phoneverify: %s%s",
+    pv_cli_say(stderr, "phoneverify: %s%s",
         prio <= LOG_ERR ? "error: " : "", msg);
 }
 
@@ -223,56 +158,20 @@ static void print_identity(const char *source, enum pv_lookup_result r,
     char masked[64] = "-";
 
     if (r == PV_LOOKUP_ERROR) {
-        say(stdout, "%-8s error: %s", source, err->msg);
+        pv_cli_say(stdout, "%-8s error: %s", source, err->msg);
         return;
     }
     if (r == PV_LOOKUP_NOT_FOUND) {
-        say(stdout, "%-8s not found", source);
+        pv_cli_say(stdout, "%-8s not found", source);
         return;
     }
     if (id->has_phone)
         pv_phone_mask(&id->phone, " ", masked, sizeof(masked));
-    say(stdout, "%-8s phone=%s name=%s email=%s", source, masked,
+    pv_cli_say(stdout, "%-8s phone=%s name=%s email=%s", source, masked,
         id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
 }
 
 /* ---- subcommands -------------------------------------------------------- */
-
-static void report_problem(void *ctx, const char *msg)
-{
-    (void)ctx;
-    say(stderr, "phoneverify: error: %s", msg);
-}
-
-/* Lines of the break-glass file that can never match (a DES, MD5 or
- * SHA-crypt hash, a malformed line): the module ignores them, so only
- * check-config can tell the admin that these codes would fail during the
- * outage.  0 none, -1 some (reported). */
-static int check_breakglass_file(const cli *c)
-{
-    if (c->cfg->breakglass_file == NULL)
-        return 0;
-    return pv_breakglass_check(c->cfg->breakglass_file, report_problem,
-                               NULL) == 0 ? 0 : -1;
-}
-
-static int cmd_check_config(cli *c, int argc, char **argv)
-{
-    int bad;
-
-    (void)argc;
-    (void)argv;
-    if (load_config(c) != 0)
-        return EXIT_REFUSED;
-    pv_config_dump(c->cfg, print_line, stdout);
-    bad = check_breakglass_file(c) != 0;
-    if (bad) {
-        say(stderr, "phoneverify: configuration has errors (see above)");
-        return EXIT_REFUSED;
-    }
-    say(stderr, "phoneverify: configuration OK");
-    return 0;
-}
 
 static int gecos_of(const char *user, char *buf, size_t size)
 {
@@ -291,10 +190,10 @@ static int cmd_lookup(cli *c, int argc, char **argv)
     int found = 0;
 
     (void)argc;
-    if (load_config(c) != 0)
+    if (pv_cli_load_config(c) != 0)
         return EXIT_REFUSED;
     if (gecos_of(argv[0], gecos, sizeof(gecos)) != 0) {
-        say(stderr, "phoneverify: %s: no such user", argv[0]);
+        pv_cli_say(stderr, "phoneverify: %s: no such user", argv[0]);
         return EXIT_REFUSED;
     }
     for (i = 0; i < c->cfg->n_lookup; i++) {
@@ -310,7 +209,7 @@ static int cmd_lookup(cli *c, int argc, char **argv)
         found |= r == PV_LOOKUP_FOUND;
     }
     if (!found)
-        say(stderr, "phoneverify: %s: no source has a phone number or "
+        pv_cli_say(stderr, "phoneverify: %s: no source has a phone number or "
             "e-mail address", argv[0]);
     return found ? 0 : EXIT_REFUSED;
 }
@@ -327,7 +226,7 @@ static int term_prompt(void *ctx, const char *msg, int echo, char **reply)
 
     (void)ctx;
     *reply = NULL;
-    say_lines(stdout, msg, 0);
+    pv_cli_say_lines(stdout, msg, 0);
     fflush(stdout);
     if (!echo && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
         quiet = saved;
@@ -356,14 +255,14 @@ static int term_prompt(void *ctx, const char *msg, int echo, char **reply)
 static int term_info(void *ctx, const char *msg)
 {
     (void)ctx;
-    say_lines(stdout, msg, 1);
+    pv_cli_say_lines(stdout, msg, 1);
     return 0;
 }
 
 static int term_error(void *ctx, const char *msg)
 {
     (void)ctx;
-    say_lines(stderr, msg, 1);
+    pv_cli_say_lines(stderr, msg, 1);
     return 0;
 }
 
@@ -376,22 +275,22 @@ static int cmd_test(cli *c, int argc, char **argv)
     enum pv_result r;
 
     (void)argc;
-    if (load_config(c) != 0)
+    if (pv_cli_load_config(c) != 0)
         return EXIT_REFUSED;
     memset(&env, 0, sizeof(env));
     env.conv = (pv_conv){ term_prompt, term_info, term_error, NULL };
     env.clock = pv_clock_system();
-    env.logger = (pv_logger){ log_stderr, NULL };
+    env.logger = (pv_logger){ pv_cli_log_stderr, NULL };
     env.http = pv_http_from_config(c->cfg);
     if (env.http == NULL) {
-        say(stderr, "phoneverify: out of memory");
+        pv_cli_say(stderr, "phoneverify: out of memory");
         return EXIT_REFUSED;
     }
     r = pv_flow_run(c->cfg, &login, &env, &out);
     pv_http_free(env.http);
     (void)pv_log_format_outcome(&login, &out, "-", record, sizeof(record));
-    say(stdout, "result: %s", pv_result_name(r));
-    say(stdout, "%s", record);
+    pv_cli_say(stdout, "result: %s", pv_result_name(r));
+    pv_cli_say(stdout, "%s", record);
     return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE) ? 0
                                                              : EXIT_REFUSED;
 }
@@ -401,13 +300,13 @@ static int open_state(cli *c, pv_state **st)
     pv_err err;
 
     pv_err_clear(&err);
-    if (load_config(c) != 0)
+    if (pv_cli_load_config(c) != 0)
         return -1;
     if (pv_state_open(c->cfg, st, &err) != 0) {
-        say(stderr, "phoneverify: state: %s", err.msg);
+        pv_cli_say(stderr, "phoneverify: state: %s", err.msg);
         return -1;
     }
-    (*st)->log = log_stderr;
+    (*st)->log = pv_cli_log_stderr;
     return 0;
 }
 
@@ -428,7 +327,7 @@ static void print_status(const pv_config *cfg, const char *user,
         (void)pv_snprintf(pending, sizeof(pending),
                           ", code pending for %lld s",
                           (long long)(rec->pending_expires - now));
-    say(stdout, "%s: %s, %zu recent failure(s)%s%s", user,
+    pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s", user,
         locked ? "LOCKED" : "not locked", rec->n_failures, unlocks, pending);
 }
 
@@ -444,9 +343,9 @@ static int status_one(cli *c, pv_state *st, const char *user, int listing)
     pv_err_clear(&err);
     if (pv_state_read(st, user, &rec, &err) != 0) {
         if (listing)
-            say(stdout, "%s: ERROR: %s", user, err.msg);
+            pv_cli_say(stdout, "%s: ERROR: %s", user, err.msg);
         else
-            say(stderr, "phoneverify: %s", err.msg);
+            pv_cli_say(stderr, "phoneverify: %s", err.msg);
         return -1;
     }
     print_status(c->cfg, user, &rec);
@@ -521,13 +420,13 @@ static int status_all(cli *c, pv_state *st)
     int rc = 0;
 
     if (c->cfg->state == NULL || strcmp(c->cfg->state, "file") != 0) {
-        say(stderr, "phoneverify: status needs a USER with this state "
+        pv_cli_say(stderr, "phoneverify: status needs a USER with this state "
             "backend");
         return EXIT_USAGE;
     }
     d = opendir(c->cfg->state_dir);
     if (d == NULL) {
-        say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
+        pv_cli_say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
             strerror(errno));
         return EXIT_REFUSED;
     }
@@ -553,7 +452,7 @@ static int status_all(cli *c, pv_state *st)
         n++;
     }
     if (e != NULL) {
-        say(stderr, "phoneverify: out of memory");
+        pv_cli_say(stderr, "phoneverify: out of memory");
         rc = EXIT_REFUSED;
     }
     closedir(d);
@@ -567,12 +466,12 @@ static int status_all(cli *c, pv_state *st)
     }
     free(names);
     if (rc == 0 && n == 0 && hashed == 0)
-        say(stdout, "no state recorded in %s", c->cfg->state_dir);
+        pv_cli_say(stdout, "no state recorded in %s", c->cfg->state_dir);
     if (hashed > 0)
-        say(stdout, "%zu record(s) of over-long user names (stored under "
+        pv_cli_say(stdout, "%zu record(s) of over-long user names (stored under "
             "a hash) not listed: ask for them by name", hashed);
     if (bad > 0) {
-        say(stderr, "phoneverify: %zu record(s) could not be read (listed "
+        pv_cli_say(stderr, "phoneverify: %zu record(s) could not be read (listed "
             "with ERROR)", bad);
         rc = EXIT_REFUSED;
     }
@@ -616,7 +515,7 @@ static int cmd_unlock(cli *c, int argc, char **argv)
     (void)argc;
     known = find_user(argv[0], &pw, pwbuf, sizeof(pwbuf));
     if (known != 1) {
-        say(stderr, "phoneverify: unlock: %s: %s", argv[0],
+        pv_cli_say(stderr, "phoneverify: unlock: %s: %s", argv[0],
             known == 0 ? "no such user" : "user lookup failed");
         return EXIT_REFUSED;
     }
@@ -625,9 +524,9 @@ static int cmd_unlock(cli *c, int argc, char **argv)
     pv_err_clear(&err);
     rc = pv_state_update(st, pw.pw_name, unlock_cb, NULL, &err);
     if (rc != 0)
-        say(stderr, "phoneverify: %s", err.msg);
+        pv_cli_say(stderr, "phoneverify: %s", err.msg);
     else
-        say(stdout, "%s: unlocked", pw.pw_name);
+        pv_cli_say(stdout, "%s: unlocked", pw.pw_name);
     pv_state_close(st);
     return rc == 0 ? 0 : EXIT_REFUSED;
 }
@@ -639,18 +538,18 @@ static int cmd_enroll(cli *c, int argc, char **argv)
     pv_err err;
 
     if (create_missing(c, NAMED_USERS_FILE, 0644) != 0 ||
-        load_config(c) != 0)
+        pv_cli_load_config(c) != 0)
         return EXIT_REFUSED;
     pv_err_clear(&err);
     if (pv_users_set(c->cfg->users_file, argv[0], argv[1],
                      argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "",
                      &err) != 0) {
-        say(stderr, "phoneverify: enroll: %s", err.msg);
+        pv_cli_say(stderr, "phoneverify: enroll: %s", err.msg);
         return EXIT_REFUSED;
     }
-    say(stdout, "%s: enrolled in %s", argv[0], c->cfg->users_file);
+    pv_cli_say(stdout, "%s: enrolled in %s", argv[0], c->cfg->users_file);
     if (find_user(argv[0], &pw, pwbuf, sizeof(pwbuf)) != 1)
-        say(stderr, "phoneverify: warning: %s is not a known user (yet); "
+        pv_cli_say(stderr, "phoneverify: warning: %s is not a known user (yet); "
             "the module refuses users it cannot resolve",
             argv[0]);
     return 0;
@@ -665,36 +564,36 @@ static int cmd_breakglass(cli *c, int argc, char **argv)
     size_t i;
 
     if (argc > 1 && pv_parse_long(argv[1], 1, 20, &n) != 0) {
-        say(stderr, "phoneverify: breakglass: N must be 1..20");
+        pv_cli_say(stderr, "phoneverify: breakglass: N must be 1..20");
         return EXIT_USAGE;
     }
     /* Codes for a name the module would never resolve could never be
      * used: a typo here would surface only during the outage. */
     if (!pv_user_name_valid(argv[0])) {
-        say(stderr, "phoneverify: breakglass: invalid user name");
+        pv_cli_say(stderr, "phoneverify: breakglass: invalid user name");
         return EXIT_REFUSED;
     }
     if (find_user(argv[0], &pw, pwbuf, sizeof(pwbuf)) != 1) {
-        say(stderr, "phoneverify: %s: no such user", argv[0]);
+        pv_cli_say(stderr, "phoneverify: %s: no such user", argv[0]);
         return EXIT_REFUSED;
     }
     if (create_missing(c, NAMED_BREAKGLASS_FILE, 0600) != 0 ||
-        load_config(c) != 0)
+        pv_cli_load_config(c) != 0)
         return EXIT_REFUSED;
     if (c->cfg->breakglass_file == NULL) {
-        say(stderr, "phoneverify: breakglass_file is not configured");
+        pv_cli_say(stderr, "phoneverify: breakglass_file is not configured");
         return EXIT_REFUSED;
     }
     pv_err_clear(&err);
     if (pv_breakglass_issue(c->cfg->breakglass_file, argv[0], (size_t)n, 10,
                             &codes, &err) != 0) {
-        say(stderr, "phoneverify: breakglass: %s", err.msg);
+        pv_cli_say(stderr, "phoneverify: breakglass: %s", err.msg);
         return EXIT_REFUSED;
     }
-    say(stdout, "Emergency codes for %s (each works once, only while the "
+    pv_cli_say(stdout, "Emergency codes for %s (each works once, only while the "
         "provider is unavailable; they are not shown again):", argv[0]);
     for (i = 0; i < (size_t)n; i++) {
-        say(stdout, "  %.5s-%s", codes[i], codes[i] + 5);
+        pv_cli_say(stdout, "  %.5s-%s", codes[i], codes[i] + 5);
         pv_free_secret(codes[i]);
     }
     free(codes);
@@ -704,9 +603,11 @@ static int cmd_breakglass(cli *c, int argc, char **argv)
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const command commands[] = {
-    { "check-config", "", "validate the configuration and every file it "
-      "names; print the effective settings (secrets masked)", 0, 0,
-      cmd_check_config },
+    { "check-config", "[--service NAME [--pam-dir DIR]]", "validate the "
+      "configuration and every file it names; print the effective "
+      "settings (secrets masked); with --service, the pam_phoneverify.so "
+      "rules of /etc/pam.d/NAME as the module gets them", 0, 0,
+      pv_cli_check_config },
     { "lookup", "USER", "show what each lookup source finds for USER",
       1, 1, cmd_lookup },
     { "test", "USER", "run the whole verification for USER in this "
@@ -734,6 +635,9 @@ static void usage(FILE *fp)
                 commands[i].help);
     fprintf(fp, "\n'phoneverify COMMAND --help' describes one command.\n"
                 "--conf PATH names a configuration file other than %s.\n"
+                "--service NAME (check-config): also check the "
+                "pam_phoneverify.so rules\n"
+                "  of /etc/pam.d/NAME (--pam-dir DIR: of DIR/NAME).\n"
                 "'--' ends the options (for an argument that starts with "
                 "'-').\n"
                 "exit status: 0 success, 1 failed or refused, 2 usage "
@@ -748,7 +652,7 @@ static void command_usage(FILE *fp, const command *cmd)
 
 int main(int argc, char **argv)
 {
-    cli c = { NULL, NULL, NULL };
+    cli c = { NULL, NULL, NULL, 0, NULL, NULL };
     char **pos;
     int i, npos = 0, help = 0, options = 1, rc;
     const command *cmd = NULL;
@@ -780,6 +684,16 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             c.conf = v;
+        } else if (options && (strcmp(a, "--service") == 0 ||
+                               strcmp(a, "--pam-dir") == 0)) {
+            const char **slot = a[2] == 's' ? &c.service : &c.pam_dir;
+
+            if (i + 1 >= argc || argv[i + 1][0] == '\0' || *slot != NULL) {
+                fprintf(stderr, "phoneverify: %s needs one value\n", a);
+                free(pos);
+                return EXIT_USAGE;
+            }
+            *slot = argv[++i];
         } else if (options && a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "phoneverify: unknown option '%s' (use '--' "
                             "before an argument that starts with '-')\n", a);
