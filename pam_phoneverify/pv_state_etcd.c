@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pv_base64.h"
@@ -26,6 +28,8 @@
 #define INT64_DIGITS_MAX 19
 #define EMPTY_RECORD "pv-state 1\nend\n"
 #define PROBE_LEASE_TTL 60L
+#define BACKOFF_FIRST_MS 4L      /* after the first conflict, doubling */
+#define BACKOFF_MAX_MS 128L
 
 struct etcd_backend {
     pv_http *http;
@@ -39,6 +43,7 @@ struct etcd_backend {
     pv_state *local;             /* file store once degraded */
     int degraded;
     int pinned;                  /* probe: only endpoint `good` */
+    int lease_gone;              /* etcd said: requested lease not found */
     long requests;
 };
 
@@ -167,10 +172,13 @@ static int json_int64(const cJSON *obj, const char *key, long long *out)
 
 /* ---- one request, endpoints in order ---------------------------------- */
 
-static void describe_failure(const pv_http_response *resp, const char *url,
-                             pv_err *err)
+/* Fills err; returns 1 when etcd said the lease is gone (revoked, or
+ * expired under a long login), 0 otherwise. */
+static int describe_failure(const pv_http_response *resp, const char *url,
+                            pv_err *err)
 {
     char detail[160] = "";
+    int lease_gone = 0;
 
     switch (resp->status) {
     case PV_HTTP_OK:
@@ -179,19 +187,19 @@ static void describe_failure(const pv_http_response *resp, const char *url,
         pv_err_set(err, "etcd %s: TLS failure (does the server certificate "
                    "verify against state_cafile, and does etcd accept "
                    "state_client_cert?)", url);
-        return;
+        return 0;
     case PV_HTTP_E_CONNECT:
         pv_err_set(err, "etcd %s: connection failed or closed (etcd not "
                    "running there, or it refused the client certificate: "
                    "check state_client_cert/state_client_key)", url);
-        return;
+        return 0;
     case PV_HTTP_E_TIMEOUT:
         pv_err_set(err, "etcd %s: no answer within state_timeout", url);
-        return;
+        return 0;
     default:
         pv_err_set(err, "etcd %s: %s", url,
                    pv_http_status_name(resp->status));
-        return;
+        return 0;
     }
     if (resp->body != NULL) {
         cJSON *root = pv_json_parse_object(resp->body, resp->body_len);
@@ -199,12 +207,15 @@ static void describe_failure(const pv_http_response *resp, const char *url,
 
         if (m == NULL && root != NULL)
             m = pv_json_string(root, "error");
-        if (m != NULL)
+        if (m != NULL) {
+            lease_gone = strstr(m, "lease not found") != NULL;
             pv_sanitize(detail, sizeof detail, m);
+        }
         pv_json_free(root);
     }
     pv_err_set(err, "etcd %s: HTTP %ld%s%s", url, resp->http_code,
                detail[0] != '\0' ? ": " : "", detail);
+    return lease_gone;
 }
 
 /* POST body to endpoint i + path.  0 with *answer (a JSON object of a 200
@@ -236,8 +247,8 @@ static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
             rc = 0;
         else
             pv_err_set(err, "etcd %s: answer is not a JSON object", url);
-    } else {
-        describe_failure(&resp, url, err);
+    } else if (describe_failure(&resp, url, err)) {
+        b->lease_gone = 1;
     }
     pv_http_response_clear(&resp);
     return rc;
@@ -617,12 +628,37 @@ static enum attempt update_once(pv_state *st, const char *user,
     if (ensure_lease(b, why) != 0)
         return ATTEMPT_DOWN;
     lw->old_revision = revision;
+    b->lease_gone = 0;
     r = txn_write(b, key, revision, lw->value, lw->value_len, why);
+    if (r < 0 && b->lease_gone) {
+        /* revoked or expired under a long login: a new one, again */
+        b->lease_id[0] = '\0';
+        return ATTEMPT_CONFLICT;
+    }
     if (r < 0) {
         lw->ambiguous = 1;           /* it may have been applied */
         return ATTEMPT_DOWN;
     }
     return r == 1 ? ATTEMPT_DONE : ATTEMPT_CONFLICT;
+}
+
+/* Wait a random time in [0, bound) before the next attempt, the bound
+ * doubling per conflict: hosts that collided do not collide again in
+ * lockstep (many logins of one user at once all write one key). */
+static void conflict_backoff(int tries)
+{
+    long bound = BACKOFF_FIRST_MS << (tries < 6 ? tries : 6);
+    unsigned int r = 0;
+    struct timespec ts;
+
+    if (bound > BACKOFF_MAX_MS)
+        bound = BACKOFF_MAX_MS;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (unsigned int)getpid();
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(r % (unsigned long)(bound * 1000)) * 1000L;
+    while (nanosleep(&ts, &ts) != 0)
+        ;                        /* interrupted: sleep the rest */
 }
 
 static int etcd_update(pv_state *st, const char *user,
@@ -645,6 +681,7 @@ static int etcd_update(pv_state *st, const char *user,
         a = update_once(st, user, key, fn, ctx, &lw, &why, err);
         if (a != ATTEMPT_CONFLICT)
             break;
+        conflict_backoff(tries);
     }
     last_write_clear(&lw);
     free(key);

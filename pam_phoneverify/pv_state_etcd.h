@@ -28,8 +28,10 @@
 
 /* Most state_endpoints entries accepted. */
 #define PV_STATE_ETCD_MAX_ENDPOINTS 8
-/* Compare-and-swap attempts of one update before it reports an error. */
-#define PV_STATE_ETCD_CAS_TRIES 16
+/* Compare-and-swap attempts of one update before it reports an error
+ * (with a random, doubling pause between them: 50 logins of one user at
+ * once must all get through). */
+#define PV_STATE_ETCD_CAS_TRIES 32
 /* Added to the longest window a record serves to make the lease TTL: it
  * covers the length of one login (the lease is granted at its start). */
 #define PV_STATE_ETCD_LEASE_MARGIN 3600L

@@ -176,6 +176,8 @@ static void capture_log(void *ctx, int prio, const char *msg)
     size_t n = strlen(lc->all);
 
     (void)prio;
+    if (getenv("PV_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "log: %s\n", msg);
     lc->count++;
     snprintf(lc->all + n, sizeof lc->all - n, "%s\n", msg);
 }
@@ -472,6 +474,42 @@ static void test_concurrent_updates_count_exactly(void **state)
     pv_state_close(st);
 }
 
+/* A lease revoked (or expired) under a running handle: the next write
+ * takes a new lease instead of failing or degrading. */
+static void test_revoked_lease_is_replaced(void **state)
+{
+    char dir[128], out[4096], cmd[96];
+    const char *p;
+    pv_state *st;
+    pv_err err = { "" };
+    time_t t = 1700000600;
+    long long lease;
+    struct logcap lc;
+
+    (void)state;
+    state_dir(dir, sizeof dir, "lease");
+    memset(&lc, 0, sizeof lc);
+    st = open_etcd(etcd.endpoint, dir, &lc);
+    assert_int_equal(pv_state_update(st, "ls", append_cb, &t, &err), 0);
+    etcdctl("get /pvtest/user/ls -w json", out, sizeof out);
+    p = strstr(out, "\"lease\":");
+    assert_non_null(p);
+    lease = strtoll(p + strlen("\"lease\":"), NULL, 10);
+    assert_true(lease > 0);
+    snprintf(cmd, sizeof cmd, "lease revoke %llx", lease);
+    etcdctl(cmd, out, sizeof out);
+    /* revoking deleted the key; the handle still holds the old lease */
+    assert_int_equal(pv_state_update(st, "ls", append_cb, &t, &err), 0);
+    assert_int_equal(lc.count, 0);
+    assert_false(pv_state_etcd_degraded(st));
+    assert_int_equal(failures_of(st, "ls"), 1);
+    pv_state_close(st);
+    etcdctl("get /pvtest/user/ls -w json", out, sizeof out);
+    p = strstr(out, "\"lease\":");
+    assert_non_null(p);
+    assert_true(strtoll(p + strlen("\"lease\":"), NULL, 10) != lease);
+}
+
 /* ---- endpoints, degraded mode, probe ----------------------------------- */
 
 static void test_next_endpoint_on_failure(void **state)
@@ -595,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_abort_and_bad_user),
         cmocka_unit_test(test_corrupt_value_reads_empty),
         cmocka_unit_test(test_concurrent_updates_count_exactly),
+        cmocka_unit_test(test_revoked_lease_is_replaced),
         cmocka_unit_test(test_next_endpoint_on_failure),
         cmocka_unit_test(test_unreachable_is_degraded_to_file),
         cmocka_unit_test(test_probe),
