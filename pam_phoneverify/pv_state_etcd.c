@@ -31,6 +31,15 @@
 #define BACKOFF_FIRST_MS 4L      /* after the first conflict, doubling */
 #define BACKOFF_MAX_MS 128L
 
+/* One key as a range answer showed it. */
+struct etcd_kv {
+    int exists;
+    long long mod_revision;
+    char lease[LEASE_ID_MAX];    /* "" when none */
+    char *value;                 /* decoded, NUL-terminated, wiped */
+    size_t value_len;
+};
+
 struct etcd_backend {
     pv_http *http;
     char *endpoints[PV_STATE_ETCD_MAX_ENDPOINTS];
@@ -45,15 +54,11 @@ struct etcd_backend {
     int pinned;                  /* probe: only endpoint `good` */
     int lease_gone;              /* etcd said: requested lease not found */
     long requests;
-};
-
-/* One key as a range answer showed it. */
-struct etcd_kv {
-    int exists;
-    long long mod_revision;
-    char lease[LEASE_ID_MAX];    /* "" when none */
-    char *value;                 /* decoded, NUL-terminated, wiped */
-    size_t value_len;
+    /* The key as this handle last read or wrote it: an update right after
+     * (the usual case within one login) compares against it without a
+     * range first; a stale copy only costs a failed compare and a read. */
+    char *cache_key;             /* NULL: nothing cached */
+    struct etcd_kv cache;
 };
 
 /* What the last write of an update put, to recognise it after a lost
@@ -102,6 +107,57 @@ static void last_write_clear(struct last_write *lw)
         free(lw->value);
     }
     memset(lw, 0, sizeof *lw);
+}
+
+static void cache_drop(struct etcd_backend *b)
+{
+    free(b->cache_key);
+    b->cache_key = NULL;
+    kv_clear(&b->cache);
+}
+
+/* Remember key as holding value (NULL: absent) at mod_revision; on ENOMEM
+ * nothing is remembered, which is always safe. */
+static void cache_store(struct etcd_backend *b, const char *key,
+                        const char *value, size_t len, long long revision)
+{
+    cache_drop(b);
+    if (value != NULL && revision <= 0)
+        return;                      /* revision unknown: a read will do */
+    b->cache_key = pv_strdup(key);
+    if (b->cache_key == NULL)
+        return;
+    b->cache.exists = value != NULL;
+    b->cache.mod_revision = value != NULL ? revision : 0;
+    if (value == NULL)
+        return;
+    b->cache.value = malloc(len + 1);
+    if (b->cache.value == NULL) {
+        cache_drop(b);
+        return;
+    }
+    memcpy(b->cache.value, value, len);
+    b->cache.value[len] = '\0';
+    b->cache.value_len = len;
+}
+
+/* kv as cached for key; 0 when there is no usable copy. */
+static int cache_get(struct etcd_backend *b, const char *key,
+                     struct etcd_kv *kv)
+{
+    memset(kv, 0, sizeof *kv);
+    if (b->cache_key == NULL || strcmp(b->cache_key, key) != 0)
+        return 0;
+    if (!b->cache.exists)
+        return 1;
+    kv->value = malloc(b->cache.value_len + 1);
+    if (kv->value == NULL)
+        return 0;
+    memcpy(kv->value, b->cache.value, b->cache.value_len + 1);
+    kv->value_len = b->cache.value_len;
+    kv->mod_revision = b->cache.mod_revision;
+    kv->exists = 1;
+    return 1;
 }
 
 /* ---- base64 and JSON helpers ----------------------------------------- */
@@ -196,6 +252,10 @@ static int describe_failure(const pv_http_response *resp, const char *url,
     case PV_HTTP_E_TIMEOUT:
         pv_err_set(err, "etcd %s: no answer within state_timeout", url);
         return 0;
+    case PV_HTTP_E_OTHER:
+        pv_err_set(err, "etcd %s: transfer failed (a TLS alert from etcd: "
+                   "does it accept state_client_cert?)", url);
+        return 0;
     default:
         pv_err_set(err, "etcd %s: %s", url,
                    pv_http_status_name(resp->status));
@@ -247,7 +307,7 @@ static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
             rc = 0;
         else
             pv_err_set(err, "etcd %s: answer is not a JSON object", url);
-    } else if (describe_failure(&resp, url, err)) {
+    } else if (describe_failure(&resp, b->endpoints[i], err)) {
         b->lease_gone = 1;
     }
     pv_http_response_clear(&resp);
@@ -370,9 +430,13 @@ static int range_key(struct etcd_backend *b, const char *key,
     pv_json_free(answer);
     if (rc != 0) {
         kv_clear(kv);
+        cache_drop(b);
         pv_err_set(err, "etcd: unusable range answer");
+        return -1;
     }
-    return rc;
+    cache_store(b, key, kv->exists ? kv->value : NULL, kv->value_len,
+                kv->mod_revision);
+    return 0;
 }
 
 static int grant_lease(struct etcd_backend *b, long ttl, char *id,
@@ -455,10 +519,11 @@ err_attached:
     return NULL;
 }
 
-/* 1 applied, 0 compare failed, -1 err (no answer). */
+/* 1 applied (*new_rev: the store's revision after it, 0 if not shown),
+ * 0 compare failed, -1 err (no answer). */
 static int txn_write(struct etcd_backend *b, const char *key,
                      long long revision, const char *value, size_t len,
-                     pv_err *err)
+                     long long *new_rev, pv_err *err)
 {
     cJSON *req = cJSON_CreateObject(), *answer = NULL;
     cJSON *compare = cJSON_AddArrayToObject(req, "compare");
@@ -484,6 +549,9 @@ static int txn_write(struct etcd_backend *b, const char *key,
         pv_err_set(err, "etcd: unusable txn answer");
         return -1;
     }
+    if (json_int64(cJSON_GetObjectItemCaseSensitive(answer, "header"),
+                   "revision", new_rev) != 0)
+        *new_rev = 0;
     pv_json_free(answer);
     return ok ? 1 : 0;
 }
@@ -602,10 +670,10 @@ static enum attempt update_once(pv_state *st, const char *user,
     struct etcd_backend *b = backend(st);
     struct etcd_kv kv;
     pv_state_record rec;
-    long long revision;
+    long long revision, new_rev = 0;
     int r;
 
-    if (range_key(b, key, &kv, why) != 0)
+    if (!cache_get(b, key, &kv) && range_key(b, key, &kv, why) != 0)
         return ATTEMPT_DOWN;
     if (own_write_landed(b, lw, &kv)) {
         kv_clear(&kv);
@@ -629,17 +697,24 @@ static enum attempt update_once(pv_state *st, const char *user,
         return ATTEMPT_DOWN;
     lw->old_revision = revision;
     b->lease_gone = 0;
-    r = txn_write(b, key, revision, lw->value, lw->value_len, why);
+    r = txn_write(b, key, revision, lw->value, lw->value_len, &new_rev,
+                  why);
     if (r < 0 && b->lease_gone) {
         /* revoked or expired under a long login: a new one, again */
         b->lease_id[0] = '\0';
+        cache_drop(b);
         return ATTEMPT_CONFLICT;
     }
+    if (r <= 0)
+        cache_drop(b);               /* the next attempt reads afresh */
     if (r < 0) {
         lw->ambiguous = 1;           /* it may have been applied */
         return ATTEMPT_DOWN;
     }
-    return r == 1 ? ATTEMPT_DONE : ATTEMPT_CONFLICT;
+    if (r == 0)
+        return ATTEMPT_CONFLICT;
+    cache_store(b, key, lw->value, lw->value_len, new_rev);
+    return ATTEMPT_DONE;
 }
 
 /* Wait a random time in [0, bound) before the next attempt, the bound
@@ -714,6 +789,7 @@ static void backend_free(struct etcd_backend *b)
     free(b->prefix);
     free(b->state_dir);
     pv_state_close(b->local);
+    cache_drop(b);
     free(b);
 }
 
@@ -907,6 +983,7 @@ static int probe_write(struct etcd_backend *b, size_t i, pv_err *err)
     char host[256] = "host", key[512], lease[LEASE_ID_MAX];
     cJSON *del = cJSON_CreateObject(), *answer = NULL;
     char *body = NULL;
+    long long rev;
     int rc = -1;
 
     (void)gethostname(host, sizeof host - 1);
@@ -921,7 +998,7 @@ static int probe_write(struct etcd_backend *b, size_t i, pv_err *err)
     if (grant_lease(b, PROBE_LEASE_TTL, lease, sizeof lease, err) != 0)
         goto done;
     memcpy(b->lease_id, lease, sizeof lease);
-    if (txn_write(b, key, 0, "probe\n", 6, err) < 0 ||
+    if (txn_write(b, key, 0, "probe\n", 6, &rev, err) < 0 ||
         call_endpoint(b, i, "/v3/kv/deleterange", body, &answer, err) != 0)
         goto done;
     rc = 0;
@@ -951,7 +1028,9 @@ int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size)
     for (i = 0; i < b->n_endpoints; i++) {
         if (probe_count(b, i, &count, &err) != 0 ||
             probe_write(b, i, &err) != 0) {
-            (void)pv_snprintf(msg, size, "state: %s", err.msg);
+            (void)pv_snprintf(msg, size, "state: %s%s", err.msg,
+                              cfg->state_client_cert == NULL
+                                  ? " [state_client_cert is not set]" : "");
             backend_free(b);
             return -1;
         }
