@@ -57,7 +57,7 @@ HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all check check-unit check-integration check-pam deps deps-build install demo \
-        clean check-asan check-valgrind fuzz
+        clean check-asan check-valgrind fuzz check-fleet
 all: $(MODULE) $(HELPER) $(CLI)
 
 $(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
@@ -115,6 +115,11 @@ check-integration: all $(PAMAPP)
 	$(MAKE) check-pam
 	$(MAKE) check-pam PAM_PYTEST_ARGS=--pv-tls
 	$(PYTEST) tests/e2e
+
+# state = etcd: the module on two "hosts" sharing a 3-member etcd cluster
+# (TLS, client certificates) that the tests start on loopback and stop.
+check-fleet: all
+	$(PYTEST) tests/fleet
 
 # The module through pamtester + pam_wrapper: the suite that check-asan and
 # check-valgrind run again against their builds.

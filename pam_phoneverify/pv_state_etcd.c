@@ -54,6 +54,7 @@ struct etcd_backend {
     int pinned;                  /* probe: only endpoint `good` */
     int lease_gone;              /* etcd said: requested lease not found */
     long requests;
+    long failed_calls;           /* requests without a usable answer */
     /* The key as this handle last read or wrote it: an update right after
      * (the usual case within one login) compares against it without a
      * range first; a stale copy only costs a failed compare and a read. */
@@ -310,6 +311,8 @@ static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
     } else if (describe_failure(&resp, b->endpoints[i], err)) {
         b->lease_gone = 1;
     }
+    if (rc != 0)
+        b->failed_calls++;
     pv_http_response_clear(&resp);
     return rc;
 }
@@ -671,6 +674,7 @@ static enum attempt update_once(pv_state *st, const char *user,
     struct etcd_kv kv;
     pv_state_record rec;
     long long revision, new_rev = 0;
+    long failed_before;
     int r;
 
     if (!cache_get(b, key, &kv) && range_key(b, key, &kv, why) != 0)
@@ -697,8 +701,13 @@ static enum attempt update_once(pv_state *st, const char *user,
         return ATTEMPT_DOWN;
     lw->old_revision = revision;
     b->lease_gone = 0;
+    failed_before = b->failed_calls;
     r = txn_write(b, key, revision, lw->value, lw->value_len, &new_rev,
                   why);
+    /* an endpoint that gave no answer may have applied it before the next
+     * one answered (then with a failed compare) */
+    if (b->failed_calls != failed_before)
+        lw->ambiguous = 1;
     if (r < 0 && b->lease_gone) {
         /* revoked or expired under a long login: a new one, again */
         b->lease_id[0] = '\0';
@@ -707,10 +716,8 @@ static enum attempt update_once(pv_state *st, const char *user,
     }
     if (r <= 0)
         cache_drop(b);               /* the next attempt reads afresh */
-    if (r < 0) {
-        lw->ambiguous = 1;           /* it may have been applied */
+    if (r < 0)
         return ATTEMPT_DOWN;
-    }
     if (r == 0)
         return ATTEMPT_CONFLICT;
     cache_store(b, key, lw->value, lw->value_len, new_rev);
