@@ -825,6 +825,7 @@ static long lease_ttl(const pv_config *cfg)
     long t = max_long(cfg->lockout_window, cfg->lockout_time);
 
     t = max_long(t, cfg->precheck_cache);
+    t = max_long(t, cfg->send_window);
     return max_long(t, 0) + PV_STATE_ETCD_LEASE_MARGIN;
 }
 

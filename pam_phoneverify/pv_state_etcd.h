@@ -26,8 +26,8 @@
 #include "pv_err.h"
 #include "pv_state.h"
 
-/* Most state_endpoints entries accepted. */
-#define PV_STATE_ETCD_MAX_ENDPOINTS 8
+/* Most state_endpoints entries accepted (as pv_config checks). */
+#define PV_STATE_ETCD_MAX_ENDPOINTS PV_MAX_ENDPOINTS
 /* Compare-and-swap attempts of one update before it reports an error
  * (with a random, doubling pause between them: 50 logins of one user at
  * once must all get through). */

@@ -404,10 +404,14 @@ def test_cost_per_login(host, cluster, prefix):
     for the issue note; bounded so a regression (a request per prompt, a
     lease per write) shows."""
     h = host("host-a")
+    etcd = {k: v for k, v in h.conf.items() if k.startswith("state_")
+            and k != "state_dir"}
+    for k in etcd:
+        del h.conf[k]                        # refused with state = file
     h.conf["state"] = "file"
     timed_logins(h, 2)                       # warm caches
     file_ms = timed_logins(h, LOGINS)
-    h.conf["state"] = "etcd"
+    h.conf.update(etcd, state="etcd")
     timed_logins(h, 2)
     before = cluster.grpc_calls()
     etcd_ms = timed_logins(h, LOGINS)
