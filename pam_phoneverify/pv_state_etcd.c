@@ -946,74 +946,80 @@ int pv_state_etcd_degraded(const pv_state *st)
 
 /* ---- probe -------------------------------------------------------------- */
 
-/* Number of user records under the prefix (a read the role must allow). */
+/* POST req (then freed) to endpoint i only. */
+static int call_endpoint_json(struct etcd_backend *b, size_t i,
+                              const char *path, cJSON *req, cJSON **answer,
+                              pv_err *err)
+{
+    char *body = req != NULL ? cJSON_PrintUnformatted(req) : NULL;
+    int rc;
+
+    pv_json_free(req);
+    *answer = NULL;
+    if (body == NULL) {
+        pv_err_set(err, "etcd: out of memory");
+        return -1;
+    }
+    rc = call_endpoint(b, i, path, body, answer, err);
+    pv_free_secret(body);
+    return rc;
+}
+
+/* Number of user records under the prefix: a read of the whole range
+ * <prefix>user/ .. <prefix>user0 ('/' + 1), counted by etcd. */
 static int probe_count(struct etcd_backend *b, size_t i, long long *count,
                        pv_err *err)
 {
-    char *from = NULL, *to = NULL;
+    char from[PV_ERR_MAX], to[PV_ERR_MAX];
     cJSON *req = cJSON_CreateObject(), *answer = NULL;
-    size_t n;
-    int rc = -1;
+    int n = pv_snprintf(from, sizeof from, "%suser/", b->prefix);
+    int rc;
 
-    if (req == NULL || (from = user_key(b, "x", err)) == NULL)
-        goto done;
-    n = strlen(from) - 1;            /* "<prefix>user/" */
-    to = pv_strdup(from);
-    if (to == NULL)
-        goto done;
-    to[n - 1] = '0';                 /* '/' + 1: the end of the range */
-    if (add_b64(req, "key", from, n) != 0 ||
-        add_b64(req, "range_end", to, n) != 0 ||
-        !cJSON_AddItemToObject(req, "count_only", cJSON_CreateTrue()))
-        goto done;
-    {
-        char *body = cJSON_PrintUnformatted(req);
-
-        if (body != NULL)
-            rc = call_endpoint(b, i, "/v3/kv/range", body, &answer, err);
-        free(body);
+    if (n < 0 || pv_snprintf(to, sizeof to, "%suser0", b->prefix) < 0 ||
+        req == NULL || add_b64(req, "key", from, (size_t)n) != 0 ||
+        add_b64(req, "range_end", to, (size_t)n) != 0 ||
+        cJSON_AddTrueToObject(req, "count_only") == NULL) {
+        pv_json_free(req);
+        pv_err_set(err, "state: state_prefix too long or out of memory");
+        return -1;
     }
+    rc = call_endpoint_json(b, i, "/v3/kv/range", req, &answer, err);
     if (rc == 0 && json_int64(answer, "count", count) != 0) {
         pv_err_set(err, "etcd %s: unusable range answer", b->endpoints[i]);
         rc = -1;
     }
-done:
-    pv_json_free(req);
     pv_json_free(answer);
-    free(from);
-    free(to);
     return rc;
 }
 
 /* Write and delete <prefix>probe/<host> with a short lease. */
 static int probe_write(struct etcd_backend *b, size_t i, pv_err *err)
 {
-    char host[256] = "host", key[512], lease[LEASE_ID_MAX];
+    char host[256] = "host", key[PV_ERR_MAX];
     cJSON *del = cJSON_CreateObject(), *answer = NULL;
-    char *body = NULL;
     long long rev;
-    int rc = -1;
+    int rc;
 
     (void)gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
-    b->good = i;
-    b->pinned = 1;
     if (del == NULL ||
         pv_snprintf(key, sizeof key, "%sprobe/%s", b->prefix, host) < 0 ||
-        add_b64(del, "key", key, strlen(key)) != 0 ||
-        (body = cJSON_PrintUnformatted(del)) == NULL)
-        goto done;
-    if (grant_lease(b, PROBE_LEASE_TTL, lease, sizeof lease, err) != 0)
-        goto done;
-    memcpy(b->lease_id, lease, sizeof lease);
-    if (txn_write(b, key, 0, "probe\n", 6, &rev, err) < 0 ||
-        call_endpoint(b, i, "/v3/kv/deleterange", body, &answer, err) != 0)
-        goto done;
-    rc = 0;
-done:
-    pv_json_free(del);
+        add_b64(del, "key", key, strlen(key)) != 0) {
+        pv_json_free(del);
+        pv_err_set(err, "state: state_prefix too long or out of memory");
+        return -1;
+    }
+    b->good = i;
+    b->pinned = 1;
+    b->lease_id[0] = '\0';
+    if (grant_lease(b, PROBE_LEASE_TTL, b->lease_id, sizeof b->lease_id,
+                    err) != 0 ||
+        txn_write(b, key, 0, "probe\n", 6, &rev, err) < 0) {
+        pv_json_free(del);
+        return -1;
+    }
+    rc = call_endpoint_json(b, i, "/v3/kv/deleterange", del, &answer, err);
     pv_json_free(answer);
-    free(body);
     return rc;
 }
 
