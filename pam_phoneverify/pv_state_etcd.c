@@ -307,7 +307,8 @@ static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
         if (*answer != NULL)
             rc = 0;
         else
-            pv_err_set(err, "etcd %s: answer is not a JSON object", url);
+            pv_err_set(err, "etcd %s: answer to %s is not a JSON object",
+                       b->endpoints[i], path);
     } else if (describe_failure(&resp, b->endpoints[i], err)) {
         b->lease_gone = 1;
     }

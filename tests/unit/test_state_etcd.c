@@ -516,6 +516,229 @@ static void test_revoked_lease_is_replaced(void **state)
     assert_true(strtoll(p + strlen("\"lease\":"), NULL, 10) != lease);
 }
 
+/* ---- hostile or broken answers: a fake etcd ---------------------------- */
+
+struct canned {
+    const char *path;            /* request path it answers */
+    int status;
+    const char *body;
+};
+
+/* Read one request (headers and Content-Length body); the path into
+ * path.  0 ok, -1 on EOF or junk. */
+static int read_request(int fd, char *path, size_t size)
+{
+    char buf[65536];
+    size_t n = 0;
+    char *end, *cl;
+    long body = 0;
+
+    while ((end = memmem(buf, n, "\r\n\r\n", 4)) == NULL) {
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+    if (sscanf(buf, "POST %255s ", path) != 1 || size < 256)
+        return -1;
+    cl = strcasestr(buf, "content-length:");
+    if (cl != NULL)
+        body = strtol(cl + 15, NULL, 10);
+    body -= (long)(n - (size_t)(end + 4 - buf));
+    while (body > 0) {
+        ssize_t r = read(fd, buf, sizeof buf);
+
+        if (r <= 0)
+            return -1;
+        body -= r;
+    }
+    return 0;
+}
+
+static void serve_one(int fd, const struct canned *c, size_t nc)
+{
+    char path[256], head[256];
+    const struct canned *hit = NULL;
+    size_t i;
+
+    if (read_request(fd, path, sizeof path) != 0)
+        return;
+    for (i = 0; i < nc; i++) {
+        if (strcmp(c[i].path, path) == 0)
+            hit = &c[i];
+    }
+    if (hit == NULL) {
+        static const struct canned missing = { "", 404, "{}" };
+
+        hit = &missing;
+    }
+    snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Type: "
+             "application/json\r\nContent-Length: %zu\r\nConnection: "
+             "close\r\n\r\n", hit->status, strlen(hit->body));
+    if (write(fd, head, strlen(head)) < 0 ||
+        write(fd, hit->body, strlen(hit->body)) < 0)
+        return;
+}
+
+/* A process answering every request with the canned answer for its
+ * path; killed with fake_stop. */
+static pid_t fake_start(const struct canned *c, size_t nc, char *url,
+                        size_t size)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0);
+    pid_t pid;
+
+    assert_true(ls >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+    assert_int_equal(listen(ls, 16), 0);
+    snprintf(url, size, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (;;) {
+            int fd = accept(ls, NULL, NULL);
+
+            if (fd < 0)
+                _exit(0);
+            serve_one(fd, c, nc);
+            close(fd);
+        }
+    }
+    close(ls);
+    return pid;
+}
+
+static void fake_stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+#define OK_LEASE { "/v3/lease/grant", 200, "{\"ID\":\"7587\",\"TTL\":\"4500\"}" }
+#define OK_EMPTY_RANGE { "/v3/kv/range", 200, "{\"header\":{\"revision\":\"3\"}}" }
+#define OK_TXN { "/v3/kv/txn", 200, "{\"header\":{\"revision\":\"4\"}," \
+                 "\"succeeded\":true}" }
+
+/* Each answer below must make the handle go over to the local store
+ * (never crash, never read a half-parsed record, never pass). */
+static void check_degrades(const struct canned *c, size_t nc,
+                           const char *name, const char *why)
+{
+    char url[64], dir[128];
+    struct logcap lc;
+    pv_state *st;
+    pv_err err = { "" };
+    time_t t = 1700000700;
+    pid_t pid = fake_start(c, nc, url, sizeof url);
+
+    memset(&lc, 0, sizeof lc);
+    state_dir(dir, sizeof dir, name);
+    st = open_etcd(url, dir, &lc);
+    assert_int_equal(pv_state_update(st, "h", append_cb, &t, &err), 0);
+    assert_int_equal(failures_of(st, "h"), 1);
+    if (!pv_state_etcd_degraded(st))
+        fail_msg("%s: not degraded", name);
+    if (strstr(lc.all, why) == NULL)
+        fail_msg("%s: log has no '%s': %s", name, why, lc.all);
+    pv_state_close(st);
+    fake_stop(pid);
+}
+
+static void test_broken_answers_degrade(void **state)
+{
+    static const char big_body[] = "{\"header\":{},\"x\":\"";
+    char *big = malloc(80 * 1024);
+
+    (void)state;
+    assert_non_null(big);
+    {
+        const struct canned two_kvs[] = {
+            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+              "\"2\",\"value\":\"\"},{\"key\":\"Yg==\",\"mod_revision\":\"3\"}]}" },
+        };
+        const struct canned bad_b64[] = {
+            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+              "\"2\",\"value\":\"!!!!\"}]}" },
+        };
+        const struct canned bad_rev[] = {
+            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+              "\"-5\",\"value\":\"\"}]}" },
+        };
+        const struct canned zero_rev[] = {
+            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\"}]}" },
+        };
+        const struct canned http500[] = {
+            { "/v3/kv/range", 500, "{\"error\":\"boom\",\"message\":\"boom\"}" },
+        };
+        const struct canned not_json[] = {
+            { "/v3/kv/range", 200, "<html>proxy</html>" },
+        };
+        const struct canned bad_succeeded[] = {
+            OK_EMPTY_RANGE, OK_LEASE,
+            { "/v3/kv/txn", 200, "{\"succeeded\":\"yes\"}" },
+        };
+        const struct canned bad_lease[] = {
+            OK_EMPTY_RANGE, OK_TXN,
+            { "/v3/lease/grant", 200, "{\"ID\":\"0\"}" },
+        };
+        const struct canned too_big[] = {
+            { "/v3/kv/range", 200, big },
+        };
+
+        check_degrades(two_kvs, 1, "two_kvs", "unusable range answer");
+        check_degrades(bad_b64, 1, "bad_b64", "unusable range answer");
+        check_degrades(bad_rev, 1, "bad_rev", "unusable range answer");
+        check_degrades(zero_rev, 1, "zero_rev", "unusable range answer");
+        check_degrades(http500, 1, "http500", "HTTP 500: boom");
+        check_degrades(not_json, 1, "not_json", "not a JSON object");
+        check_degrades(bad_succeeded, 3, "bad_succeeded",
+                       "unusable txn answer");
+        check_degrades(bad_lease, 3, "bad_lease", "unusable lease grant");
+        memset(big, 'a', 80 * 1024 - 3);
+        memcpy(big, big_body, strlen(big_body));
+        memcpy(big + 80 * 1024 - 3, "\"}", 3);
+        check_degrades(too_big, 1, "too_big", "state=degraded");
+    }
+    free(big);
+}
+
+/* A well-formed fake etcd that always refuses the compare: the update
+ * gives up after PV_STATE_ETCD_CAS_TRIES attempts with an error (it does
+ * not degrade: etcd answers, another writer keeps winning). */
+static void test_endless_conflict_is_an_error(void **state)
+{
+    const struct canned c[] = {
+        OK_EMPTY_RANGE, OK_LEASE,
+        { "/v3/kv/txn", 200, "{\"header\":{\"revision\":\"9\"}}" },
+    };
+    char url[64], dir[128];
+    pv_state *st;
+    pv_err err = { "" };
+    time_t t = 1700000800;
+    pid_t pid = fake_start(c, 3, url, sizeof url);
+
+    (void)state;
+    state_dir(dir, sizeof dir, "conflict");
+    st = open_etcd(url, dir, NULL);
+    assert_int_equal(pv_state_update(st, "c", append_cb, &t, &err), -1);
+    assert_non_null(strstr(err.msg, "kept conflicting"));
+    assert_false(pv_state_etcd_degraded(st));
+    /* every try: a range (the cache is dropped on conflict) and a txn */
+    assert_int_equal(pv_state_etcd_requests(st),
+                     2 * PV_STATE_ETCD_CAS_TRIES + 1);
+    pv_state_close(st);
+    fake_stop(pid);
+}
+
 /* ---- endpoints, degraded mode, probe ----------------------------------- */
 
 static void test_next_endpoint_on_failure(void **state)
@@ -640,6 +863,8 @@ int main(void)
         cmocka_unit_test(test_corrupt_value_reads_empty),
         cmocka_unit_test(test_concurrent_updates_count_exactly),
         cmocka_unit_test(test_revoked_lease_is_replaced),
+        cmocka_unit_test(test_broken_answers_degrade),
+        cmocka_unit_test(test_endless_conflict_is_an_error),
         cmocka_unit_test(test_next_endpoint_on_failure),
         cmocka_unit_test(test_unreachable_is_degraded_to_file),
         cmocka_unit_test(test_probe),
