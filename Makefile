@@ -8,6 +8,14 @@
 #   make check-valgrind  the integration suite under valgrind
 
 CC      ?= cc
+# Build lines are summarised ("  CC  build/obj/pv_flow.o"); V=1 shows the
+# whole commands.
+V       ?= 0
+ifeq ($(V),1)
+say      =
+else
+say      = @printf '  %-6s %s\n' $(1) $(2);
+endif
 PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
 SANITIZE ?=
@@ -21,8 +29,12 @@ SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 DOCDIR      ?= $(PREFIX)/share/doc/pam_phoneverify
 STATEDIR    ?= /var/lib/pam_phoneverify
+LOCALEDIR   ?= $(PREFIX)/share/locale
 
-WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+# -Werror: on in `make check` and CI (WERROR=1), off by default so that a
+# distribution's newer compiler does not fail its build on a new warning.
+WERROR  ?= 0
+WARN    = -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wformat=2 -Wshadow -Wpointer-arith \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CSTD    := -std=c11 -D_GNU_SOURCE
 HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -36,7 +48,8 @@ endif
 CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"' \
             -DPV_DEFAULT_CONF='"$(SYSCONFDIR)/security/pam_phoneverify.conf"' \
             -DPV_DEFAULT_USERS_FILE='"$(SYSCONFDIR)/security/phoneverify.users"' \
-            -DPV_DEFAULT_STATE_DIR='"$(STATEDIR)"'
+            -DPV_DEFAULT_STATE_DIR='"$(STATEDIR)"' \
+            -DPV_LOCALEDIR='"$(LOCALEDIR)"'
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(HARDEN) -fPIC
 LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 
@@ -44,10 +57,16 @@ SRC := pam_phoneverify
 LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c pv_phone.c \
             pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c pv_json.c \
             pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_state_etcd.c pv_base64.c pv_lockout.c \
-            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c
+            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c pv_i18n.c pv_pamd.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 LIB      := $(BUILD)/libpvcore.a
-LIB_LIBS := -lcjson -lqrencode -lcrypt
+# Libraries through pkg-config (Debian 12 ships a .pc for each).
+PKG_CONFIG ?= pkg-config
+pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
+LIB_LIBS := $(call pkg_libs,libcjson libqrencode libcrypt)
+PAM_LIBS := $(call pkg_libs,pam)
+CURL_LIBS := $(call pkg_libs,libcurl)
+CMOCKA_LIBS := $(call pkg_libs,cmocka)
 
 MODULE := $(BUILD)/pam_phoneverify.so
 HELPER := $(BUILD)/phoneverify-http
@@ -56,40 +75,57 @@ HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check check-unit check-integration check-pam deps deps-build install demo \
+.PHONY: po-update all check check-unit check-integration check-pam deps deps-build install demo \
         clean check-asan check-valgrind fuzz check-fleet
-all: $(MODULE) $(HELPER) $(CLI)
+# User-visible messages: po/LANG.po -> BUILD/locale/LANG/LC_MESSAGES/*.mo
+# (msgfmt -c checks that every translation keeps the printf conversions).
+LANGS    := $(patsubst po/%.po,%,$(wildcard po/*.po))
+CATALOGS := $(foreach l,$(LANGS),$(BUILD)/locale/$(l)/LC_MESSAGES/pam_phoneverify.mo)
+
+all: $(MODULE) $(HELPER) $(CLI) $(CATALOGS)
+
+$(BUILD)/locale/%/LC_MESSAGES/pam_phoneverify.mo: po/%.po
+	@mkdir -p $(@D)
+	$(call say,MSGFMT,$@)msgfmt -c -o $@ $<
+
+# Regenerate the template from the sources and merge it into every .po
+# (a maintainer's step; the test suite checks the result is complete).
+po-update:
+	xgettext --language=C --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
+	    --package-name=pam_phoneverify --omit-header -o po/pam_phoneverify.pot \
+	    $(wildcard $(SRC)/*.c $(SRC)/*.h)
+	for l in $(LANGS); do msgmerge -q -U --backup=none po/$$l.po po/pam_phoneverify.pot; done
 
 $(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:
-	mkdir -p $@
+	@mkdir -p $@
 
 $(LIB): $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
-	$(CC) -shared -o $@ $(BUILD)/obj/pam_phoneverify.o $(LIB) \
+	$(call say,LD,$@)$(CC) -shared -o $@ $(BUILD)/obj/pam_phoneverify.o $(LIB) \
 	    -Wl,--version-script=$(SRC)/pam_phoneverify.map -Wl,--no-undefined \
-	    $(LDFLAGS) $(LIB_LIBS) -lpam
+	    $(LDFLAGS) $(LIB_LIBS) $(PAM_LIBS)
 
 $(HELPER): $(HELPER_OBJS)
-	$(CC) -o $@ $^ $(LDFLAGS) -pie -lcurl
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(CURL_LIBS)
 
 $(CLI): $(BUILD)/obj/phoneverify.o $(LIB)
-	$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
-	    $(LIB) $(LDFLAGS) $(LIB_LIBS) -lcmocka
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
+	    $(LIB) $(LDFLAGS) $(LIB_LIBS) $(CMOCKA_LIBS)
 
 # A tiny PAM application for the hardening tests (fd leaks, reaping, 100
 # loads in one process); plain flags so it stays uninstrumented even in a
 # SANITIZE=1 build.
 PAMAPP := $(BUILD)/pv_pamapp
 $(PAMAPP): tests/pamapp/pv_pamapp.c | $(BUILD)/obj
-	$(CC) $(CSTD) $(WARN) -O1 -g -o $@ $< -lpam
+	$(CC) $(CSTD) $(WARN) -O1 -g -o $@ $< $(PAM_LIBS)
 
 deps:
 	@scripts/install-deps
@@ -97,10 +133,14 @@ deps:
 deps-build:
 	@scripts/install-deps --build-only
 
+# The test targets build with -Werror (their sub-makes inherit it).
+check check-unit check-integration check-pam check-asan check-valgrind lint: export WERROR = 1
+
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-integration
+	$(MAKE) check-package
 
 check-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; PV_BUILD=$(abspath $(BUILD)) $$t; done
@@ -134,5 +174,7 @@ clean:
 	rm -rf build build-asan
 
 include mk/install.mk
+include mk/lint.mk
 include mk/fuzz.mk
 include mk/sanitize.mk
+include mk/deb.mk

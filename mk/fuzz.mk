@@ -33,7 +33,7 @@ FUZZ_DIR      := tests/fuzz
 
 # ---- the harnesses: tests/fuzz/fuzz_<name>.c + tests/fuzz/corpus/<name>/ ----
 # pure parsers of local input
-FUZZ_HARNESSES := config users gecos command_output state proto
+FUZZ_HARNESSES := config users gecos command_output state proto catalog
 # provider answers (SPEC 2.1, 2.2 and the strict JSON layer under them)
 FUZZ_HARNESSES += json send verify
 

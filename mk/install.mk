@@ -8,13 +8,49 @@ install: all
 	install -m 0644 conf/* $(DESTDIR)$(DOCDIR)/examples/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/security
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf ]; then \
-	    echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf"; \
+	    echo "kept the existing $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf"; \
 	else \
-	    install -m 0600 conf/pam_phoneverify.conf $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf; \
+	    install -m 0600 conf/pam_phoneverify.conf $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf && \
+	    echo "created $(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf (the commented example: edit it, then run phoneverify check-config)"; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	for l in $(LANGS); do \
+	    install -d -m 0755 $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
+	    install -m 0644 $(BUILD)/locale/$$l/LC_MESSAGES/pam_phoneverify.mo \
+	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/; \
+	done
 	if [ -d man ] && ls man/*.[0-9] >/dev/null 2>&1; then \
 	    for m in man/*.[0-9]; do s=$${m##*.}; \
 	        install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$s; \
 	        install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; \
 	fi
+
+# make uninstall: removes exactly what `make install` put down.  The
+# configuration file goes only while it is still the shipped example
+# (an edited one is the administrator's); the state directory only when
+# empty (it holds lockouts); the system user stays (files may carry its
+# uid; `userdel _phoneverify` removes it by hand).  Check first that no
+# PAM stack names the module any more.
+MANPAGES := $(wildcard man/*.[0-9])
+
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_phoneverify.so \
+	      $(DESTDIR)$(LIBEXECDIR)/phoneverify-http \
+	      $(DESTDIR)$(SBINDIR)/phoneverify
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+	for f in $(notdir $(wildcard conf/*)); do \
+	    rm -f $(DESTDIR)$(DOCDIR)/examples/$$f; done
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	for m in $(MANPAGES); do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	for l in $(LANGS); do \
+	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/pam_phoneverify.mo; done
+	@c=$(DESTDIR)$(SYSCONFDIR)/security/pam_phoneverify.conf; \
+	if [ -e $$c ] && cmp -s $$c conf/pam_phoneverify.conf; then \
+	    rm -f $$c && echo "removed $$c (unchanged example)"; \
+	elif [ -e $$c ]; then \
+	    echo "kept $$c: it was edited"; \
+	fi
+	@rmdir $(DESTDIR)$(STATEDIR) 2>/dev/null || \
+	    { [ -d $(DESTDIR)$(STATEDIR) ] && echo "kept $(DESTDIR)$(STATEDIR): it holds state records"; } || true

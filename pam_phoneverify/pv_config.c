@@ -25,6 +25,7 @@
 
 #include "pv_config.h"
 #include "pv_config_values.h"
+#include "pv_i18n.h"
 #include "pv_state.h"
 #include "pv_util.h"
 
@@ -530,6 +531,8 @@ static const struct pv_key keys[] = {
       NULL, 0, 0, NULL, 0, KEY_REQUIRED },
     K_BOOL(echo_code, "yes"),
     K_STR(breakglass_file, "", pv_cfgval_path, 0),
+    K_STR(language, "en", pv_cfgval_language, KEY_REQUIRED),
+    K_STR(locale_dir, PV_LOCALEDIR, pv_cfgval_path, KEY_REQUIRED),
     K_BOOL(debug, "no"),
     K_STR(helper_user, "_phoneverify", pv_cfgval_user, KEY_REQUIRED),
     K_STR(helper, PV_DEFAULT_HELPER, pv_cfgval_path, KEY_REQUIRED),

@@ -94,6 +94,8 @@ typedef struct pv_config {
     char *prompt;
     int echo_code;
     char *breakglass_file;
+    char *language;                 /* "en" or a catalogue's name */
+    char *locale_dir;               /* where catalogues are installed */
     int debug;
     char *helper_user;              /* the helper's unprivileged account */
     char *helper;

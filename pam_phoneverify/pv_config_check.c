@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pv_config.h"
+#include "pv_i18n.h"
 #include "pv_safefile.h"
 #include "pv_util.h"
 
@@ -260,6 +261,28 @@ static int validate_files(const pv_config *cfg, pv_err *err)
     return 0;
 }
 
+/* A language other than en needs its catalogue, checked like every file
+ * the module reads (the flow parses it at each login). */
+static int validate_language(const pv_config *cfg, pv_err *err)
+{
+    char path[4096];
+
+    if (cfg->language == NULL || strcmp(cfg->language, "en") == 0)
+        return 0;
+    if (pv_snprintf(path, sizeof(path), "%s/%s/LC_MESSAGES/%s.mo",
+                    cfg->locale_dir, cfg->language, PV_TEXT_DOMAIN) < 0) {
+        pv_err_set(err, "language: catalogue path too long");
+        return -1;
+    }
+    if (check_named("language", path, F_PUBLIC, err) < 0) {
+        if (errno == ENOENT)
+            pv_err_set(err, "language = %s: no catalogue %s (installed "
+                       "languages: see locale_dir)", cfg->language, path);
+        return -1;
+    }
+    return 0;
+}
+
 int pv_config_validate(const pv_config *cfg, pv_err *err)
 {
     if (cfg == NULL) {
@@ -267,7 +290,7 @@ int pv_config_validate(const pv_config *cfg, pv_err *err)
         return -1;
     }
     if (validate_keys(cfg, err) < 0 || validate_gecos_field(cfg, err) < 0
-        || validate_files(cfg, err) < 0)
+        || validate_files(cfg, err) < 0 || validate_language(cfg, err) < 0)
         return -1;
     return 0;
 }

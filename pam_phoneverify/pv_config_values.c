@@ -13,6 +13,7 @@
 
 #include "pv_config.h"
 #include "pv_config_values.h"
+#include "pv_i18n.h"
 #include "pv_policy.h"
 #include "pv_util.h"
 
@@ -452,5 +453,16 @@ int pv_cfgval_auth(const char *name, const char *v, char **header,
         return -1;
     }
     *header = h;
+    return 0;
+}
+
+/* en, or the name of a catalogue under locale_dir (zh_CN). */
+int pv_cfgval_language(const char *name, const char *v, pv_err *why)
+{
+    if (!pv_language_name_valid(v)) {
+        pv_err_set(why, "%s must be a language name such as en or zh_CN",
+                   name);
+        return -1;
+    }
     return 0;
 }

@@ -152,3 +152,10 @@ int64_t pv_monotonic_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* strerror(3) may format into a buffer shared by the process; the GNU
+ * strerror_r returns a static string or fills ours, never shared. */
+const char *pv_strerror(int e, char *buf, size_t size)
+{
+    return strerror_r(e, buf, size);
+}

@@ -69,6 +69,56 @@ def test_install_keeps_live_configuration(tmp_path):
         assert f.read() == "# edited by the administrator\n"
 
 
+def _make(target, destdir):
+    return subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + BUILD, target,
+                           "DESTDIR=" + destdir], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _files(root):
+    out = set()
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            out.add(os.path.relpath(os.path.join(d, n), root))
+    return out
+
+
+def test_install_says_which_configuration_it_created_or_kept(tmp_path):
+    dest = str(tmp_path / "root")
+    first = _make("install", dest)
+    assert "created %s/etc/security/pam_phoneverify.conf" % dest in first
+    second = _make("install", dest)
+    assert "kept the existing %s/etc/security/pam_phoneverify.conf" % dest \
+        in second
+
+
+def test_uninstall_removes_what_install_put_down(tmp_path):
+    """Everything goes but the directories install did not create and a
+    state directory holding records; an unchanged example configuration
+    goes, an edited one stays."""
+    dest = tmp_path / "root"
+    dest.mkdir()
+    before = _files(dest)
+    _make("install", str(dest))
+    installed = _files(dest) - before
+    assert len(installed) > 10
+    out = _make("uninstall", str(dest))
+    assert "removed %s/etc/security/pam_phoneverify.conf" % dest in out
+    left = _files(dest)
+    ours = [f for f in left if "phoneverify" in f]
+    assert ours == [], ours
+    # an edited configuration and a state record are kept
+    _make("install", str(dest))
+    conf = dest / "etc/security/pam_phoneverify.conf"
+    conf.write_text("# edited\n")
+    (dest / "var/lib/pam_phoneverify/u-alice").write_text("fail 1\n")
+    out = _make("uninstall", str(dest))
+    assert conf.read_text() == "# edited\n"
+    assert "kept %s: it was edited" % conf in out
+    assert (dest / "var/lib/pam_phoneverify/u-alice").exists()
+    assert not (dest / "usr/sbin/phoneverify").exists()
+
+
 @pytest.mark.parametrize("page", ["pam_phoneverify.8", "pam_phoneverify.conf.5",
                                   "phoneverify.1"])
 def test_man_pages_render_without_warnings(page):

@@ -36,3 +36,25 @@ def test_demo_accepts_printed_code_and_refuses_a_wrong_one():
         child.close(force=True)
     # the demo cleaned up after itself: no simulator left behind
     assert child.exitstatus is not None
+
+
+def test_make_demo_is_quiet_and_ctrl_c_ends_it_cleanly():
+    """`make demo` as a person runs it: build lines summarised, no
+    pam_wrapper error about a missing "other" service, and Ctrl-C at the
+    prompt ends the demo with status 0 and no "make: *** Interrupt"."""
+    child = pexpect.spawn("make", ["--no-print-directory", "-C", ROOT, "demo",
+                                   "BUILD=%s" % BUILD],
+                          env=dict(os.environ), encoding="utf-8", timeout=120)
+    try:
+        child.expect(r"Verification code sent to \+86 \*+8000: ")
+        before = child.before
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        out = before + child.before
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, (child.exitstatus, out)
+    assert "demo: stopped" in out, out
+    assert "Interrupt" not in out and "Error" not in out, out
+    assert "PWRAP_ERROR" not in out, out
+    assert "-DPV_DEFAULT_HELPER" not in out, "build lines are not summarised"

@@ -32,7 +32,8 @@ SPEC_KEYS = [
     "state_endpoints", "state_cafile", "state_client_cert",
     "state_client_key", "state_prefix", "state_timeout", "state_dir",
     "send_limit", "send_window", "reuse_code", "prompt", "echo_code",
-    "breakglass_file", "debug", "helper_user", "helper",
+    "breakglass_file", "language", "locale_dir", "debug", "helper_user",
+    "helper",
 ]
 
 COMMANDS = ["check-config", "lookup", "test", "status", "unlock", "enroll",

@@ -1,0 +1,24 @@
+# mk/lint.mk - the written style, checked (make lint; CI runs it):
+# clang-format --dry-run against .clang-format for every C file, and
+# scripts/checksrc (banned functions, the pv_ prefix, reserved names,
+# comments that cite files outside the repository) for the product's
+# sources.
+CLANG_FORMAT ?= clang-format
+LINT_SRC  := $(wildcard $(SRC)/*.c $(SRC)/*.h)
+LINT_FMT  := $(LINT_SRC) $(wildcard tests/unit/*.c tests/fuzz/*.c \
+                                    tests/fuzz/*.h tests/pamapp/*.c)
+
+.PHONY: lint lint-format lint-src format
+lint: lint-format lint-src
+
+lint-format:
+	@$(CLANG_FORMAT) --dry-run -Werror $(LINT_FMT) && \
+	    echo "lint: $(words $(LINT_FMT)) files formatted as .clang-format says"
+
+lint-src:
+	@$(PYTHON) scripts/checksrc $(LINT_SRC) && \
+	    echo "lint: $(words $(LINT_SRC)) sources pass scripts/checksrc"
+
+# Rewrite the files in place (a developer's step before committing).
+format:
+	$(CLANG_FORMAT) -i $(LINT_FMT)
