@@ -24,19 +24,19 @@
 #include "pv_state_etcd.h"
 #include "pv_util.h"
 
-#define LEASE_ID_MAX 24          /* decimal int64 and NUL */
+#define LEASE_ID_MAX 24 /* decimal int64 and NUL */
 #define INT64_DIGITS_MAX 19
 #define EMPTY_RECORD "pv-state 1\nend\n"
 #define PROBE_LEASE_TTL 60L
-#define BACKOFF_FIRST_MS 4L      /* after the first conflict, doubling */
+#define BACKOFF_FIRST_MS 4L /* after the first conflict, doubling */
 #define BACKOFF_MAX_MS 128L
 
 /* One key as a range answer showed it. */
 struct etcd_kv {
     int exists;
     long long mod_revision;
-    char lease[LEASE_ID_MAX];    /* "" when none */
-    char *value;                 /* decoded, NUL-terminated, wiped */
+    char lease[LEASE_ID_MAX]; /* "" when none */
+    char *value;              /* decoded, NUL-terminated, wiped */
     size_t value_len;
 };
 
@@ -44,29 +44,29 @@ struct etcd_backend {
     pv_http *http;
     char *endpoints[PV_STATE_ETCD_MAX_ENDPOINTS];
     size_t n_endpoints;
-    size_t good;                 /* endpoint that answered last */
+    size_t good; /* endpoint that answered last */
     char *prefix;
     char *state_dir;
     long lease_ttl;
     char lease_id[LEASE_ID_MAX]; /* "" until granted */
     pv_state *local;             /* file store once degraded */
     int degraded;
-    int pinned;                  /* probe: only endpoint `good` */
-    int lease_gone;              /* etcd said: requested lease not found */
+    int pinned;     /* probe: only endpoint `good` */
+    int lease_gone; /* etcd said: requested lease not found */
     long requests;
-    long failed_calls;           /* requests without a usable answer */
+    long failed_calls; /* requests without a usable answer */
     /* The key as this handle last read or wrote it: an update right after
      * (the usual case within one login) compares against it without a
      * range first; a stale copy only costs a failed compare and a read. */
-    char *cache_key;             /* NULL: nothing cached */
+    char *cache_key; /* NULL: nothing cached */
     struct etcd_kv cache;
 };
 
 /* What the last write of an update put, to recognise it after a lost
  * answer. */
 struct last_write {
-    int ambiguous;               /* an attempt may have been applied */
-    long long old_revision;      /* what that attempt compared against */
+    int ambiguous;          /* an attempt may have been applied */
+    long long old_revision; /* what that attempt compared against */
     char *value;
     size_t value_len;
 };
@@ -78,8 +78,8 @@ static struct etcd_backend *backend(pv_state *st)
     return st->backend;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void state_log(pv_state *st, int prio, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+state_log(pv_state *st, int prio, const char *fmt, ...)
 {
     char msg[PV_ERR_MAX];
     va_list ap;
@@ -124,7 +124,7 @@ static void cache_store(struct etcd_backend *b, const char *key,
 {
     cache_drop(b);
     if (value != NULL && revision <= 0)
-        return;                      /* revision unknown: a read will do */
+        return; /* revision unknown: a read will do */
     b->cache_key = pv_strdup(key);
     if (b->cache_key == NULL)
         return;
@@ -241,25 +241,30 @@ static int describe_failure(const pv_http_response *resp, const char *url,
     case PV_HTTP_OK:
         break;
     case PV_HTTP_E_TLS:
-        pv_err_set(err, "etcd %s: TLS failure (does the server certificate "
+        pv_err_set(err,
+                   "etcd %s: TLS failure (does the server certificate "
                    "verify against state_cafile, and does etcd accept "
-                   "state_client_cert?)", url);
+                   "state_client_cert?)",
+                   url);
         return 0;
     case PV_HTTP_E_CONNECT:
-        pv_err_set(err, "etcd %s: connection failed or closed (etcd not "
+        pv_err_set(err,
+                   "etcd %s: connection failed or closed (etcd not "
                    "running there, or it refused the client certificate: "
-                   "check state_client_cert/state_client_key)", url);
+                   "check state_client_cert/state_client_key)",
+                   url);
         return 0;
     case PV_HTTP_E_TIMEOUT:
         pv_err_set(err, "etcd %s: no answer within state_timeout", url);
         return 0;
     case PV_HTTP_E_OTHER:
-        pv_err_set(err, "etcd %s: transfer failed (a TLS alert from etcd: "
-                   "does it accept state_client_cert?)", url);
+        pv_err_set(err,
+                   "etcd %s: transfer failed (a TLS alert from etcd: "
+                   "does it accept state_client_cert?)",
+                   url);
         return 0;
     default:
-        pv_err_set(err, "etcd %s: %s", url,
-                   pv_http_status_name(resp->status));
+        pv_err_set(err, "etcd %s: %s", url, pv_http_status_name(resp->status));
         return 0;
     }
     if (resp->body != NULL) {
@@ -336,8 +341,8 @@ static int etcd_call(struct etcd_backend *b, const char *path,
 }
 
 /* Print req (then freed, wiping what it held) and call path. */
-static int etcd_call_json(struct etcd_backend *b, const char *path,
-                          cJSON *req, cJSON **answer, pv_err *err)
+static int etcd_call_json(struct etcd_backend *b, const char *path, cJSON *req,
+                          cJSON **answer, pv_err *err)
 {
     char *body = req != NULL ? cJSON_PrintUnformatted(req) : NULL;
     int rc;
@@ -368,8 +373,8 @@ static char *user_key(const struct etcd_backend *b, const char *user,
         return NULL;
     }
     key = malloc(size);
-    if (key == NULL || pv_snprintf(key, size, "%suser/%s", b->prefix,
-                                   user) < 0) {
+    if (key == NULL ||
+        pv_snprintf(key, size, "%suser/%s", b->prefix, user) < 0) {
         free(key);
         pv_err_set(err, "state: out of memory");
         return NULL;
@@ -443,15 +448,15 @@ static int range_key(struct etcd_backend *b, const char *key,
     return 0;
 }
 
-static int grant_lease(struct etcd_backend *b, long ttl, char *id,
-                       size_t size, pv_err *err)
+static int grant_lease(struct etcd_backend *b, long ttl, char *id, size_t size,
+                       pv_err *err)
 {
     cJSON *req = cJSON_CreateObject(), *answer = NULL;
     long long v = 0;
     int rc = -1;
 
-    if (req != NULL && cJSON_AddNumberToObject(req, "TTL", (double)ttl) ==
-        NULL) {
+    if (req != NULL &&
+        cJSON_AddNumberToObject(req, "TTL", (double)ttl) == NULL) {
         pv_json_free(req);
         req = NULL;
     }
@@ -485,9 +490,9 @@ static cJSON *compare_item(const char *key, long long revision)
         cJSON_AddStringToObject(c, "result", "EQUAL") == NULL ||
         cJSON_AddStringToObject(c, "target",
                                 revision > 0 ? "MOD" : "CREATE") == NULL ||
-        cJSON_AddStringToObject(c, revision > 0 ? "mod_revision"
-                                                : "create_revision",
-                                rev) == NULL) {
+        cJSON_AddStringToObject(
+            c, revision > 0 ? "mod_revision" : "create_revision", rev) ==
+            NULL) {
         pv_json_free(c);
         return NULL;
     }
@@ -504,9 +509,9 @@ static cJSON *write_op(const char *key, const char *value, size_t len,
 
     if (op == NULL || inner == NULL)
         goto err;
-    if (!cJSON_AddItemToObject(op, value != NULL ? "request_put"
-                                                 : "request_delete_range",
-                               inner)) {
+    if (!cJSON_AddItemToObject(
+            op, value != NULL ? "request_put" : "request_delete_range",
+            inner)) {
         goto err;
     }
     if (add_b64(inner, "key", key, strlen(key)) != 0)
@@ -586,8 +591,8 @@ static int degrade(pv_state *st, const pv_err *why, pv_err *err)
 /* ---- ops ---------------------------------------------------------------- */
 
 /* Parse kv into rec; a corrupt record reads as empty, logged. */
-static void kv_record(pv_state *st, const char *user,
-                      const struct etcd_kv *kv, pv_state_record *rec)
+static void kv_record(pv_state *st, const char *user, const struct etcd_kv *kv,
+                      pv_state_record *rec)
 {
     char safe[96];
 
@@ -596,8 +601,10 @@ static void kv_record(pv_state *st, const char *user,
         return;
     if (pv_state_record_parse(kv->value, kv->value_len, rec) != 0) {
         pv_sanitize(safe, sizeof safe, user);
-        state_log(st, LOG_WARNING, "state record of %s in etcd is corrupt; "
-                  "ignored (treated as empty)", safe);
+        state_log(st, LOG_WARNING,
+                  "state record of %s in etcd is corrupt; "
+                  "ignored (treated as empty)",
+                  safe);
     }
 }
 
@@ -634,7 +641,7 @@ static int own_write_landed(const struct etcd_backend *b,
 {
     if (!lw->ambiguous)
         return 0;
-    if (lw->value == NULL)           /* a delete */
+    if (lw->value == NULL) /* a delete */
         return !kv->exists && lw->old_revision > 0;
     return kv->exists && kv->mod_revision != lw->old_revision &&
            strcmp(kv->lease, b->lease_id) == 0 &&
@@ -663,13 +670,18 @@ static int prepare_write(const pv_state_record *rec, struct last_write *lw,
     return 0;
 }
 
-enum attempt { ATTEMPT_DONE, ATTEMPT_CONFLICT, ATTEMPT_ABORT, ATTEMPT_DOWN };
+enum attempt {
+    ATTEMPT_DONE,
+    ATTEMPT_CONFLICT,
+    ATTEMPT_ABORT,
+    ATTEMPT_DOWN
+};
 
 /* One read -> fn -> compare-and-swap round. */
 static enum attempt update_once(pv_state *st, const char *user,
                                 const char *key, pv_state_update_fn fn,
-                                void *ctx, struct last_write *lw,
-                                pv_err *why, pv_err *err)
+                                void *ctx, struct last_write *lw, pv_err *why,
+                                pv_err *err)
 {
     struct etcd_backend *b = backend(st);
     struct etcd_kv kv;
@@ -692,7 +704,7 @@ static enum attempt update_once(pv_state *st, const char *user,
         r = -1;
     pv_state_record_clear(&rec);
     if (r == 1 || (r == 0 && lw->value == NULL && revision == 0))
-        return ATTEMPT_DONE;         /* unchanged, or nothing to delete */
+        return ATTEMPT_DONE; /* unchanged, or nothing to delete */
     if (r != 0) {
         if (err != NULL && err->msg[0] == '\0')
             pv_err_set(err, "state update of %s aborted", key);
@@ -703,8 +715,7 @@ static enum attempt update_once(pv_state *st, const char *user,
     lw->old_revision = revision;
     b->lease_gone = 0;
     failed_before = b->failed_calls;
-    r = txn_write(b, key, revision, lw->value, lw->value_len, &new_rev,
-                  why);
+    r = txn_write(b, key, revision, lw->value, lw->value_len, &new_rev, why);
     /* an endpoint that gave no answer may have applied it before the next
      * one answered (then with a failed compare) */
     if (b->failed_calls != failed_before)
@@ -716,7 +727,7 @@ static enum attempt update_once(pv_state *st, const char *user,
         return ATTEMPT_CONFLICT;
     }
     if (r <= 0)
-        cache_drop(b);               /* the next attempt reads afresh */
+        cache_drop(b); /* the next attempt reads afresh */
     if (r < 0)
         return ATTEMPT_DOWN;
     if (r == 0)
@@ -741,11 +752,11 @@ static void conflict_backoff(int tries)
     ts.tv_sec = 0;
     ts.tv_nsec = (long)(r % (unsigned long)(bound * 1000)) * 1000L;
     while (nanosleep(&ts, &ts) != 0)
-        ;                        /* interrupted: sleep the rest */
+        ; /* interrupted: sleep the rest */
 }
 
-static int etcd_update(pv_state *st, const char *user,
-                       pv_state_update_fn fn, void *ctx, pv_err *err)
+static int etcd_update(pv_state *st, const char *user, pv_state_update_fn fn,
+                       void *ctx, pv_err *err)
 {
     struct etcd_backend *b = backend(st);
     struct last_write lw;
@@ -883,8 +894,8 @@ static pv_http *state_http(const pv_config *cfg)
 static struct etcd_backend *backend_new(const pv_config *cfg, pv_err *err)
 {
     struct etcd_backend *b = calloc(1, sizeof *b);
-    const char *prefix = cfg->state_prefix != NULL ? cfg->state_prefix
-                                                   : "/pam_phoneverify/";
+    const char *prefix =
+        cfg->state_prefix != NULL ? cfg->state_prefix : "/pam_phoneverify/";
 
     if (b == NULL) {
         pv_err_set(err, "state: out of memory");
@@ -1036,8 +1047,8 @@ int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size)
         return -1;
     msg[0] = '\0';
     if (cfg == NULL || (b = backend_new(cfg, &err)) == NULL) {
-        (void)pv_snprintf(msg, size, "%s", cfg != NULL ? err.msg
-                                                        : "state: no config");
+        (void)pv_snprintf(msg, size, "%s",
+                          cfg != NULL ? err.msg : "state: no config");
         return -1;
     }
     for (i = 0; i < b->n_endpoints; i++) {
@@ -1045,14 +1056,17 @@ int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size)
             probe_write(b, i, &err) != 0) {
             (void)pv_snprintf(msg, size, "state: %s%s", err.msg,
                               cfg->state_client_cert == NULL
-                                  ? " [state_client_cert is not set]" : "");
+                                  ? " [state_client_cert is not set]"
+                                  : "");
             backend_free(b);
             return -1;
         }
     }
-    (void)pv_snprintf(msg, size, "state: etcd ok on %zu endpoint%s (%lld "
-                      "user records under %suser/)", b->n_endpoints,
-                      b->n_endpoints == 1 ? "" : "s", count, b->prefix);
+    (void)pv_snprintf(msg, size,
+                      "state: etcd ok on %zu endpoint%s (%lld "
+                      "user records under %suser/)",
+                      b->n_endpoints, b->n_endpoints == 1 ? "" : "s", count,
+                      b->prefix);
     backend_free(b);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* pv_state_etcd.h - `state = etcd`: the state records of a fleet in one
- * etcd v3 cluster (SPEC section 8).
+ * etcd v3 cluster (pam_phoneverify.conf(5), FLEET DEPLOYMENT).
  *
  * Spoken through etcd's JSON gateway (POST /v3/kv/range, /v3/kv/txn,
  * /v3/lease/grant, /v3/kv/deleterange; keys and values base64) by the same

@@ -38,7 +38,7 @@
 struct etcd_proc {
     pid_t pid;
     int client_port;
-    char base[64];               /* mkdtemp: data dir, log, state dirs */
+    char base[64]; /* mkdtemp: data dir, log, state dirs */
     char endpoint[64];
     char helper[512];
 };
@@ -132,7 +132,8 @@ static int start_etcd(void **state)
         if (rc == 0)
             return 0;
         if (waitpid(etcd.pid, &st, WNOHANG) == etcd.pid) {
-            fprintf(stderr, "etcd exited (status %d; 127: not installed, "
+            fprintf(stderr,
+                    "etcd exited (status %d; 127: not installed, "
                     "run scripts/install-deps); see %s/etcd.log\n",
                     WEXITSTATUS(st), etcd.base);
             return -1;
@@ -276,8 +277,7 @@ static void test_base64_decode(void **state)
     /* refused: bad length, padding in the middle, stray bits, alphabet,
      * whitespace, too small an output */
     assert_int_equal(pv_base64_decode("YWJ", 3, out, sizeof out, &n), -1);
-    assert_int_equal(pv_base64_decode("YQ==YWJj", 8, out, sizeof out, &n),
-                     -1);
+    assert_int_equal(pv_base64_decode("YQ==YWJj", 8, out, sizeof out, &n), -1);
     assert_int_equal(pv_base64_decode("YR==", 4, out, sizeof out, &n), -1);
     assert_int_equal(pv_base64_decode("YWJ=", 4, out, sizeof out, &n), -1);
     assert_int_equal(pv_base64_decode("Y=Jj", 4, out, sizeof out, &n), -1);
@@ -297,8 +297,8 @@ static void test_base64_round_trip(void **state)
         for (size_t i = 0; i < len; i++)
             in[i] = (unsigned char)(i * 37 + len);
         assert_int_equal(pv_base64(in, len, text, sizeof text), 0);
-        assert_int_equal(pv_base64_decode(text, strlen(text), out,
-                                          sizeof out, &n), 0);
+        assert_int_equal(
+            pv_base64_decode(text, strlen(text), out, sizeof out, &n), 0);
         assert_int_equal(n, len);
         assert_memory_equal(in, out, len);
     }
@@ -380,8 +380,7 @@ static void test_unchanged_and_empty_record(void **state)
     assert_int_equal(pv_state_update(st, "gone", append_cb, &t, &err), 0);
     before = pv_state_etcd_requests(st);
     /* callback 1: read only, nothing written */
-    assert_int_equal(pv_state_update(st, "gone", unchanged_cb, NULL, &err),
-                     0);
+    assert_int_equal(pv_state_update(st, "gone", unchanged_cb, NULL, &err), 0);
     assert_int_equal(pv_state_etcd_requests(st), before);
     /* an empty record is deleted, not stored */
     assert_int_equal(pv_state_update(st, "gone", clear_cb, NULL, &err), 0);
@@ -445,7 +444,10 @@ static void test_corrupt_value_reads_empty(void **state)
 /* N processes x M updates at once on one key: every update counts. */
 static void test_concurrent_updates_count_exactly(void **state)
 {
-    enum { PROCS = 6, EACH = 5 };
+    enum {
+        PROCS = 6,
+        EACH = 5
+    };
     char dir[128];
     pv_state *st;
     pid_t pids[PROCS];
@@ -519,7 +521,7 @@ static void test_revoked_lease_is_replaced(void **state)
 /* ---- hostile or broken answers: a fake etcd ---------------------------- */
 
 struct canned {
-    const char *path;            /* request path it answers */
+    const char *path; /* request path it answers */
     int status;
     const char *body;
 };
@@ -574,9 +576,11 @@ static void serve_one(int fd, const struct canned *c, size_t nc)
 
         hit = &missing;
     }
-    snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Type: "
+    snprintf(head, sizeof head,
+             "HTTP/1.1 %d X\r\nContent-Type: "
              "application/json\r\nContent-Length: %zu\r\nConnection: "
-             "close\r\n\r\n", hit->status, strlen(hit->body));
+             "close\r\n\r\n",
+             hit->status, strlen(hit->body));
     if (write(fd, head, strlen(head)) < 0 ||
         write(fd, hit->body, strlen(hit->body)) < 0)
         return;
@@ -623,15 +627,25 @@ static void fake_stop(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-#define OK_LEASE { "/v3/lease/grant", 200, "{\"ID\":\"7587\",\"TTL\":\"4500\"}" }
-#define OK_EMPTY_RANGE { "/v3/kv/range", 200, "{\"header\":{\"revision\":\"3\"}}" }
-#define OK_TXN { "/v3/kv/txn", 200, "{\"header\":{\"revision\":\"4\"}," \
-                 "\"succeeded\":true}" }
+#define OK_LEASE                                                     \
+    {                                                                \
+        "/v3/lease/grant", 200, "{\"ID\":\"7587\",\"TTL\":\"4500\"}" \
+    }
+#define OK_EMPTY_RANGE                                           \
+    {                                                            \
+        "/v3/kv/range", 200, "{\"header\":{\"revision\":\"3\"}}" \
+    }
+#define OK_TXN                                  \
+    {                                           \
+        "/v3/kv/txn", 200,                      \
+            "{\"header\":{\"revision\":\"4\"}," \
+            "\"succeeded\":true}"               \
+    }
 
 /* Each answer below must make the handle go over to the local store
  * (never crash, never read a half-parsed record, never pass). */
-static void check_degrades(const struct canned *c, size_t nc,
-                           const char *name, const char *why)
+static void check_degrades(const struct canned *c, size_t nc, const char *name,
+                           const char *why)
 {
     char url[64], dir[128];
     struct logcap lc;
@@ -662,32 +676,39 @@ static void test_broken_answers_degrade(void **state)
     assert_non_null(big);
     {
         const struct canned two_kvs[] = {
-            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
-              "\"2\",\"value\":\"\"},{\"key\":\"Yg==\",\"mod_revision\":\"3\"}]}" },
+            { "/v3/kv/range", 200,
+              "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+              "\"2\",\"value\":\"\"},{\"key\":\"Yg==\",\"mod_revision\":\"3\"}"
+              "]}" },
         };
         const struct canned bad_b64[] = {
-            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+            { "/v3/kv/range", 200,
+              "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
               "\"2\",\"value\":\"!!!!\"}]}" },
         };
         const struct canned bad_rev[] = {
-            { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+            { "/v3/kv/range", 200,
+              "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
               "\"-5\",\"value\":\"\"}]}" },
         };
         const struct canned zero_rev[] = {
             { "/v3/kv/range", 200, "{\"kvs\":[{\"key\":\"YQ==\"}]}" },
         };
         const struct canned http500[] = {
-            { "/v3/kv/range", 500, "{\"error\":\"boom\",\"message\":\"boom\"}" },
+            { "/v3/kv/range", 500,
+              "{\"error\":\"boom\",\"message\":\"boom\"}" },
         };
         const struct canned not_json[] = {
             { "/v3/kv/range", 200, "<html>proxy</html>" },
         };
         const struct canned bad_succeeded[] = {
-            OK_EMPTY_RANGE, OK_LEASE,
+            OK_EMPTY_RANGE,
+            OK_LEASE,
             { "/v3/kv/txn", 200, "{\"succeeded\":\"yes\"}" },
         };
         const struct canned bad_lease[] = {
-            OK_EMPTY_RANGE, OK_TXN,
+            OK_EMPTY_RANGE,
+            OK_TXN,
             { "/v3/lease/grant", 200, "{\"ID\":\"0\"}" },
         };
         const struct canned too_big[] = {
@@ -717,7 +738,8 @@ static void test_broken_answers_degrade(void **state)
 static void test_endless_conflict_is_an_error(void **state)
 {
     const struct canned c[] = {
-        OK_EMPTY_RANGE, OK_LEASE,
+        OK_EMPTY_RANGE,
+        OK_LEASE,
         { "/v3/kv/txn", 200, "{\"header\":{\"revision\":\"9\"}}" },
     };
     char url[64], dir[128];
@@ -816,7 +838,8 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err.msg, "absolute state_dir"));
     pv_config_free(cfg);
     cfg = config_for("http://a http://b http://c http://d http://e "
-                     "http://f http://g http://h http://i", "/tmp/x");
+                     "http://f http://g http://h http://i",
+                     "/tmp/x");
     assert_int_equal(pv_state_open(cfg, &st, &err), -1);
     assert_non_null(strstr(err.msg, "more than 8"));
     pv_config_free(cfg);
