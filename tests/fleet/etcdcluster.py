@@ -9,6 +9,7 @@ request counters the cost measurement reads).  Every member runs in its own
 process group; stop() kills the groups and reaps them.
 """
 
+import ctypes
 import os
 import shutil
 import signal
@@ -28,6 +29,18 @@ NAMES = ("m0", "m1", "m2")
 # short raft timers: a lost member or leader is noticed within a second on
 # loopback (the defaults, 100/1000 ms, are for real networks)
 RAFT = ["--heartbeat-interval", "50", "--election-timeout", "500"]
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the member between fork and exec: a new session (so that
+    kill_member can kill the group) and SIGKILL when pytest itself dies,
+    so no member outlives a killed test run."""
+    os.setsid()
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def make_cert(d, ca_name, name, eku, cn=None, san="IP:127.0.0.1"):
@@ -136,7 +149,7 @@ class Cluster:
         with open(m.log, "ab") as log:
             m.proc = subprocess.Popen(self._argv(m), stdin=subprocess.DEVNULL,
                                       stdout=log, stderr=subprocess.STDOUT,
-                                      env=env, start_new_session=True)
+                                      env=env, preexec_fn=_die_with_parent)
 
     def kill_member(self, m, sig=signal.SIGKILL):
         """Kill m's process group and reap it."""

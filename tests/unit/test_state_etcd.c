@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -72,6 +73,9 @@ static void exec_etcd(int peer_port)
     snprintf(purl, sizeof purl, "http://127.0.0.1:%d", peer_port);
     snprintf(cluster, sizeof cluster, "unit=%s", purl);
     snprintf(logf, sizeof logf, "%s/etcd.log", etcd.base);
+    /* dies with the test even when the test crashes before teardown */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        _exit(126);
     fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
         _exit(126);
@@ -608,6 +612,8 @@ static pid_t fake_start(const struct canned *c, size_t nc, char *url,
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            _exit(1);
         for (;;) {
             int fd = accept(ls, NULL, NULL);
 
