@@ -56,7 +56,7 @@ LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 SRC := pam_phoneverify
 LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c pv_phone.c \
             pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c pv_json.c \
-            pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_lockout.c \
+            pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_state_etcd.c pv_base64.c pv_lockout.c \
             pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c pv_i18n.c pv_pamd.c pv_url.c pv_termtext.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 LIB      := $(BUILD)/libpvcore.a
@@ -78,7 +78,7 @@ HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: po-update all check check-unit check-integration check-pam deps deps-build install demo \
-        clean check-asan check-valgrind fuzz
+        clean check-asan check-valgrind fuzz check-fleet
 # User-visible messages: po/LANG.po -> BUILD/locale/LANG/LC_MESSAGES/*.mo
 # (msgfmt -c checks that every translation keeps the printf conversions).
 LANGS    := $(patsubst po/%.po,%,$(wildcard po/*.po))
@@ -137,7 +137,7 @@ deps-build:
 	@scripts/install-deps --build-only
 
 # The test targets build with -Werror (their sub-makes inherit it).
-check check-unit check-integration check-pam check-asan check-valgrind lint: export WERROR = 1
+check check-unit check-integration check-pam check-fleet check-asan check-valgrind lint: export WERROR = 1
 
 check: deps
 	$(MAKE) all
@@ -158,6 +158,12 @@ check-integration: all $(PAMAPP)
 	$(MAKE) check-pam
 	$(MAKE) check-pam PAM_PYTEST_ARGS=--pv-tls
 	$(PYTEST) tests/e2e
+	$(MAKE) check-fleet
+
+# state = etcd: the module on two "hosts" sharing a 3-member etcd cluster
+# (TLS, client certificates) that the tests start on loopback and stop.
+check-fleet: all
+	$(PYTEST) tests/fleet
 
 # The module through pamtester + pam_wrapper: the suite that check-asan and
 # check-valgrind run again against their builds.

@@ -19,11 +19,12 @@
 
 #include "pv_sha256.h"
 #include "pv_state.h"
+#include "pv_state_etcd.h"
 #include "pv_util.h"
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-/* One entry per `state` scheme.  open == NULL: known but not built. */
+/* One entry per `state` value. */
 struct backend_entry {
     const char *prefix;      /* matched against the start of cfg->state */
     int exact;               /* 1: whole value must equal prefix */
@@ -43,7 +44,7 @@ static int open_file_backend(const pv_config *cfg, pv_state **out,
 
 static const struct backend_entry backends[] = {
     { "file", 1, "file", open_file_backend },
-    { "redis://", 0, "redis", NULL },
+    { "etcd", 1, "etcd", pv_state_etcd_open },
 };
 
 static int backend_matches(const struct backend_entry *b, const char *v)
@@ -67,17 +68,12 @@ int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err)
     for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         if (!backend_matches(&backends[i], v))
             continue;
-        if (backends[i].open == NULL) {
-            pv_err_set(err, "state backend %s is not available in this "
-                       "build", backends[i].name);
-            return -1;
-        }
         if (backends[i].open(cfg, out, err) != 0)
             return -1;
         (*out)->lock_wait_ms = PV_STATE_LOCK_WAIT_MS;
         return 0;
     }
-    pv_err_set(err, "state: unknown backend (want file or redis://...)");
+    pv_err_set(err, "state: unknown backend (want file or etcd)");
     return -1;
 }
 

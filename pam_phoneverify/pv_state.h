@@ -3,8 +3,8 @@
  *
  * The flow sees only this interface.  A backend implements read and
  * atomic update of one user's record; `state = file` is pv_state_file.c
- * (one file per user under state_dir, flock + write-temp/fsync/rename).
- * A networked backend (redis://) plugs in behind the same ops later. */
+ * (one file per user under state_dir, flock + write-temp/fsync/rename);
+ * `state = etcd` is pv_state_etcd.c (compare-and-swap, shared by a fleet). */
 #ifndef PV_STATE_H
 #define PV_STATE_H
 
@@ -43,7 +43,9 @@ typedef struct pv_state_record {
 typedef struct pv_state pv_state;
 
 /* Callback run with the record locked; return 0 to write it back, 1 to
- * leave it unchanged, -1 to abort. */
+ * leave it unchanged, -1 to abort.  The etcd backend runs it again on a
+ * fresh copy when another host changed the record first: it must compute
+ * from rec alone and only overwrite what it reports through ctx. */
 typedef int (*pv_state_update_fn)(pv_state_record *rec, void *ctx);
 
 struct pv_state_ops {
