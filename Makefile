@@ -131,3 +131,4 @@ clean:
 include mk/install.mk
 include mk/fuzz.mk
 include mk/sanitize.mk
+include mk/bench.mk
