@@ -182,3 +182,4 @@ include mk/lint.mk
 include mk/fuzz.mk
 include mk/sanitize.mk
 include mk/deb.mk
+include mk/bench.mk

@@ -27,6 +27,7 @@
 #define CMD_OUTPUT_MAX 4096
 #define CMD_FALLBACK_FD_MAX 65536       /* close loop bound without close_range */
 #define USERS_FIELDS_MAX 4
+#define USERS_CHUNK (64 * 1024)         /* read size; longest line kept */
 
 /* A piece of a larger text; users-file text need not be NUL-terminated. */
 struct span {
@@ -48,11 +49,6 @@ static struct span trim(struct span s)
     while (s.n > 0 && is_blank(s.p[s.n - 1]))
         s.n--;
     return s;
-}
-
-static int span_eq(struct span s, const char *str)
-{
-    return strlen(str) == s.n && memcmp(s.p, str, s.n) == 0;
 }
 
 /* No control bytes (NUL, tab and newline included): names and e-mail
@@ -127,70 +123,322 @@ static size_t split_fields(struct span line, struct span *f)
     }
 }
 
-/* Fill id from the fields of the user's own line. */
-static enum pv_lookup_result users_entry(const struct span *f, size_t nf,
-                                         pv_identity *id)
+/* The phone field of the user's own line, or why it is refused. */
+static const char *users_phone(struct span s, pv_phone *out)
+{
+    if (s.p[0] != '+')
+        return "phone must start with + and a country code";
+    if (span_phone(s, out) != 0)
+        return "phone is not a valid number (want +CC NATIONAL, e.g. "
+               "+86 13800138000)";
+    return NULL;
+}
+
+/* Fill id from the fields of the user's own line; NULL, or why the line
+ * is refused (for the administrator: file and line are added). */
+static const char *users_entry(const struct span *f, size_t nf,
+                               pv_identity *id)
 {
     struct span none = { "", 0 };
     struct span name = nf > 2 ? f[2] : none;
     struct span email = nf > 3 ? f[3] : none;
+    const char *why;
 
-    if (nf < 2 || nf > USERS_FIELDS_MAX)
-        return PV_LOOKUP_ERROR;
+    if (nf < 2)
+        return "no phone field (want user:phone[:name[:email]])";
+    if (nf > USERS_FIELDS_MAX)
+        return "too many fields (want user:phone[:name[:email]])";
     if (f[1].n > 0) {
-        if (span_phone(f[1], &id->phone) != 0)
-            return PV_LOOKUP_ERROR;
+        why = users_phone(f[1], &id->phone);
+        if (why)
+            return why;
         id->has_phone = 1;
     }
     if (name.n > 0 && (!span_clean(name) ||
                        span_copy(name, id->name, sizeof id->name) != 0))
-        return PV_LOOKUP_ERROR;
+        return "name has control characters or is too long";
     if (email.n > 0 && (span_copy(email, id->email, sizeof id->email) != 0 ||
                         !pv_email_valid(id->email)))
-        return PV_LOOKUP_ERROR;
+        return "not a valid e-mail address";
     /* A line that names the user but gives nowhere to send a code is a
      * mistake worth reporting, not an absent user. */
     if (!id->has_phone && id->email[0] == '\0')
-        return PV_LOOKUP_ERROR;
-    return PV_LOOKUP_FOUND;
+        return "neither a phone nor an e-mail address";
+    return NULL;
+}
+
+/* Whether the line starting at line (ending at end or '\n') is user's:
+ * after leading blanks, the name, blanks, then ':' or the end of the
+ * line, as split_fields() and trim() would read it.  A '#' line is a
+ * comment whatever follows. */
+static int line_is_users(const char *line, const char *end,
+                         const char *user, size_t ulen)
+{
+    const char *p = line;
+
+    while (p < end && is_blank(*p))
+        p++;
+    if (p == end || *p == '#' || (size_t)(end - p) < ulen ||
+        memcmp(p, user, ulen) != 0)
+        return 0;
+    p += ulen;
+    while (p < end && is_blank(*p))
+        p++;
+    return p == end || *p == ':' || *p == '\n';
+}
+
+/* Start of the first line of user's in buf[0..len), which holds whole
+ * lines and starts at the start of one; NULL when none is.  memmem finds
+ * the candidates, so the other lines are never split into fields. */
+static const char *users_line_in(const char *buf, size_t len,
+                                 const char *user, size_t ulen)
+{
+    const char *end = buf + len, *p = buf;
+
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), user, ulen);
+        const char *start;
+
+        if (!hit)
+            return NULL;
+        start = hit;
+        while (start > buf && is_blank(start[-1]))
+            start--;
+        if ((start == buf || start[-1] == '\n') &&
+            line_is_users(start, end, user, ulen))
+            return start;
+        p = hit + 1;
+    }
+    return NULL;
+}
+
+/* Judge the user's line at line (up to '\n' or end). */
+static enum pv_lookup_result users_judge(const char *line, const char *end,
+                                         pv_identity *id, const char **why)
+{
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    struct span f[USERS_FIELDS_MAX];
+    size_t nf = split_fields(trim((struct span){
+                                 line, (size_t)((nl ? nl : end) - line) }), f);
+
+    *why = users_entry(f, nf, id);
+    if (*why == NULL)
+        return PV_LOOKUP_FOUND;
+    memset(id, 0, sizeof *id);
+    return PV_LOOKUP_ERROR;
+}
+
+static unsigned count_lines(const char *p, size_t n)
+{
+    unsigned lines = 0;
+    const char *end = p + n;
+
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        lines++;
+        p++;
+    }
+    return lines;
+}
+
+enum pv_lookup_result pv_users_find_why(const char *text, size_t len,
+                                        const char *user, pv_identity *id,
+                                        unsigned *bad_line, const char **why)
+{
+    const char *line, *reason = NULL;
+    enum pv_lookup_result r;
+
+    memset(id, 0, sizeof *id);
+    if (bad_line)
+        *bad_line = 0;
+    if (why)
+        *why = NULL;
+    if (!text || !pv_user_name_valid(user))
+        return PV_LOOKUP_NOT_FOUND;
+    line = users_line_in(text, len, user, strlen(user));
+    if (!line)
+        return PV_LOOKUP_NOT_FOUND;
+    r = users_judge(line, text + len, id, &reason);
+    if (r == PV_LOOKUP_ERROR) {
+        if (bad_line)
+            *bad_line = count_lines(text, (size_t)(line - text)) + 1;
+        if (why)
+            *why = reason;
+    }
+    return r;
 }
 
 enum pv_lookup_result pv_users_find(const char *text, size_t len,
                                     const char *user, pv_identity *id,
                                     unsigned *bad_line)
 {
-    const char *p = text, *end;
-    unsigned lineno = 0;
+    return pv_users_find_why(text, len, user, id, bad_line, NULL);
+}
 
-    memset(id, 0, sizeof *id);
-    if (bad_line)
-        *bad_line = 0;
-    if (!text || !pv_user_name_valid(user))
-        return PV_LOOKUP_NOT_FOUND;
-    end = text + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        struct span line = trim((struct span){ p, (size_t)((nl ? nl : end) - p) });
-        struct span f[USERS_FIELDS_MAX];
-        size_t nf;
-        enum pv_lookup_result r;
+/* ---- reading the users file ----------------------------------------- */
 
-        p = nl ? nl + 1 : end;
-        lineno++;
-        if (line.n == 0 || line.p[0] == '#')
-            continue;
-        nf = split_fields(line, f);
-        if (!span_eq(f[0], user))
-            continue;               /* other users' lines are not ours to judge */
-        r = users_entry(f, nf, id);  /* the first line for the user wins */
-        if (r == PV_LOOKUP_ERROR) {
-            memset(id, 0, sizeof *id);
-            if (bad_line)
-                *bad_line = lineno;
-        }
+/* Streaming state: buf holds [0, fill) of the file from offset base on,
+ * always starting at the start of a line.  Lines are not counted while
+ * reading (that would touch every line): an error's line number is
+ * counted afterwards, from bad_off. */
+struct users_reader {
+    int fd;
+    char *buf;
+    size_t fill;
+    unsigned long long base;
+    unsigned long long bad_off;         /* start of the refused line */
+    int skipping;                       /* inside an over-long line */
+};
+
+static ssize_t read_some(int fd, char *p, size_t n)
+{
+    for (;;) {
+        ssize_t got = read(fd, p, n);
+
+        if (got >= 0 || errno != EINTR)
+            return got;
+    }
+}
+
+/* Drop the first n bytes of buf (whole lines). */
+static void users_consume(struct users_reader *u, size_t n)
+{
+    memmove(u->buf, u->buf + n, u->fill - n);
+    u->fill -= n;
+    u->base += n;
+}
+
+/* A line longer than the buffer: the user's is an error (no valid line
+ * is that long), anyone else's is skipped up to its newline. */
+static enum pv_lookup_result users_overlong(struct users_reader *u,
+                                            const char *user, size_t ulen,
+                                            const char **why)
+{
+    if (!u->skipping && line_is_users(u->buf, u->buf + u->fill, user, ulen)) {
+        u->bad_off = u->base;
+        *why = "line too long";
+        return PV_LOOKUP_ERROR;
+    }
+    u->skipping = 1;
+    u->base += u->fill;
+    u->fill = 0;
+    return PV_LOOKUP_NOT_FOUND;
+}
+
+/* After a read: finish skipping an over-long line, if any. */
+static void users_skip_rest(struct users_reader *u)
+{
+    char *nl;
+
+    if (!u->skipping)
+        return;
+    nl = memchr(u->buf, '\n', u->fill);
+    if (!nl) {
+        u->base += u->fill;
+        u->fill = 0;
+        return;
+    }
+    u->skipping = 0;
+    users_consume(u, (size_t)(nl + 1 - u->buf));
+}
+
+/* Scan the whole lines in buf.  FOUND or ERROR ends the search. */
+static enum pv_lookup_result users_scan(struct users_reader *u, int at_eof,
+                                        const char *user, size_t ulen,
+                                        pv_identity *id, const char **why)
+{
+    char *last_nl = memrchr(u->buf, '\n', u->fill);
+    size_t whole = at_eof ? u->fill
+                          : last_nl ? (size_t)(last_nl + 1 - u->buf) : 0;
+    const char *line = users_line_in(u->buf, whole, user, ulen);
+    enum pv_lookup_result r;
+
+    if (line) {
+        r = users_judge(line, u->buf + whole, id, why);
+        if (r == PV_LOOKUP_ERROR)
+            u->bad_off = u->base + (unsigned long long)(line - u->buf);
         return r;
     }
+    if (whole == 0 && u->fill == USERS_CHUNK)
+        return users_overlong(u, user, ulen, why);
+    users_consume(u, whole);
     return PV_LOOKUP_NOT_FOUND;
+}
+
+/* 1-based number of the line starting at off (only for error messages;
+ * 0 when the file cannot be read again). */
+static unsigned users_line_number(struct users_reader *u)
+{
+    unsigned long long off = 0;
+    unsigned lines = 1;
+
+    while (off < u->bad_off) {
+        size_t want = u->bad_off - off < USERS_CHUNK ?
+                      (size_t)(u->bad_off - off) : USERS_CHUNK;
+        ssize_t got = pread(u->fd, u->buf, want, (off_t)off);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;
+        lines += count_lines(u->buf, (size_t)got);
+        off += (unsigned long long)got;
+    }
+    return lines;
+}
+
+/* Read fd (a users file) up to the user's line.  Memory: one buffer of
+ * USERS_CHUNK bytes, wiped before it is freed. */
+static enum pv_lookup_result users_stream(int fd, const char *user,
+                                          pv_identity *id, unsigned *bad_line,
+                                          const char **why, int *read_errno)
+{
+    struct users_reader u = { .fd = fd };
+    size_t ulen = strlen(user);
+    enum pv_lookup_result r = PV_LOOKUP_NOT_FOUND;
+
+    u.buf = malloc(USERS_CHUNK);
+    if (!u.buf) {
+        *read_errno = ENOMEM;
+        return PV_LOOKUP_ERROR;
+    }
+    for (;;) {
+        ssize_t got = read_some(fd, u.buf + u.fill, USERS_CHUNK - u.fill);
+
+        if (got < 0) {
+            *read_errno = errno;
+            r = PV_LOOKUP_ERROR;
+            break;
+        }
+        u.fill += (size_t)got;
+        users_skip_rest(&u);
+        r = users_scan(&u, got == 0, user, ulen, id, why);
+        if (r == PV_LOOKUP_ERROR)
+            *bad_line = users_line_number(&u);
+        if (r != PV_LOOKUP_NOT_FOUND || got == 0)
+            break;
+    }
+    pv_wipe(u.buf, USERS_CHUNK);
+    free(u.buf);
+    return r;
+}
+
+enum pv_lookup_result pv_users_read(int fd, const char *user, pv_identity *id,
+                                    unsigned *bad_line, const char **why)
+{
+    int read_errno = 0;
+    enum pv_lookup_result r;
+
+    memset(id, 0, sizeof *id);
+    *bad_line = 0;
+    *why = NULL;
+    if (!pv_user_name_valid(user))
+        return PV_LOOKUP_NOT_FOUND;
+    r = users_stream(fd, user, id, bad_line, why, &read_errno);
+    if (r == PV_LOOKUP_ERROR && read_errno != 0)
+        *why = read_errno == ENOMEM ? "out of memory" : "read error";
+    if (r != PV_LOOKUP_FOUND)
+        memset(id, 0, sizeof *id);
+    return r;
 }
 
 /* ---- GECOS --------------------------------------------------------- */
@@ -556,24 +804,26 @@ static enum pv_lookup_result lookup_file(const pv_config *cfg,
                                          const char *user, pv_identity *id,
                                          pv_err *err)
 {
-    char *text = NULL;
-    size_t len = 0;
     unsigned bad = 0;
+    const char *why = NULL;
     enum pv_lookup_result r;
+    int fd;
 
     if (!cfg->users_file || cfg->users_file[0] == '\0') {
         pv_err_set(err, "users_file is not set");
         return PV_LOOKUP_ERROR;
     }
-    if (pv_safe_read(cfg->users_file, PV_FILE_PUBLIC, PV_USERS_MAX_SIZE,
-                     &text, &len, err) != 0)
+    /* Opened and checked as before; read line by line, no size cap
+     * (SPEC 3: millions of lines). */
+    fd = pv_safe_open(cfg->users_file, PV_FILE_PUBLIC, NULL, err);
+    if (fd < 0)
         return PV_LOOKUP_ERROR;
-    r = pv_users_find(text, len, user, id, &bad);
-    pv_wipe(text, len);
-    free(text);
-    if (r == PV_LOOKUP_ERROR)
-        pv_err_set(err, "%s:%u: malformed entry (want "
-                   "user:phone[:name[:email]])", cfg->users_file, bad);
+    r = pv_users_read(fd, user, id, &bad, &why);
+    close(fd);
+    if (r == PV_LOOKUP_ERROR && bad > 0)
+        pv_err_set(err, "%s:%u: %s", cfg->users_file, bad, why);
+    else if (r == PV_LOOKUP_ERROR)
+        pv_err_set(err, "%s: %s", cfg->users_file, why ? why : "read error");
     return r;
 }
 

@@ -11,6 +11,8 @@
 #include "pv_err.h"
 #include "pv_phone.h"
 
+/* Only `phoneverify enroll` (pv_users_edit.c) still reads the users file
+ * whole, up to this size; a login streams it without a limit. */
 #define PV_USERS_MAX_SIZE (4 * 1024 * 1024)
 #define PV_NAME_MAX 128
 #define PV_EMAIL_MAX 254
@@ -47,6 +49,16 @@ enum pv_lookup_result pv_lookup_user(const pv_config *cfg, const char *user,
 enum pv_lookup_result pv_users_find(const char *text, size_t len,
                                     const char *user, pv_identity *id,
                                     unsigned *bad_line);
+/* The same, and *why (when why is not NULL) says what is wrong with a
+ * malformed line, e.g. "phone must start with + and a country code". */
+enum pv_lookup_result pv_users_find_why(const char *text, size_t len,
+                                        const char *user, pv_identity *id,
+                                        unsigned *bad_line, const char **why);
+/* The users file open on fd (checked by the caller), read in chunks up to
+ * the user's line: no size limit, one fixed buffer, wiped.  An error sets
+ * *why, and *bad_line (1-based) when a line is at fault. */
+enum pv_lookup_result pv_users_read(int fd, const char *user, pv_identity *id,
+                                    unsigned *bad_line, const char **why);
 /* GECOS "Name,room,work phone,home phone,other": field n (1-based). */
 enum pv_lookup_result pv_gecos_find(const char *gecos, long field,
                                     pv_identity *id);

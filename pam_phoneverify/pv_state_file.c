@@ -8,6 +8,13 @@
  *   <name>.lock   held with flock(LOCK_EX) for the whole read-modify-write;
  *                 a separate file because rename swaps the record's inode
  *   <name>.tmp    the next record, written and fsync'ed before the rename
+ *                 (so the record on disk is always a whole one, old or new)
+ *
+ * After the rename the directory is fsync'ed only when losing the update
+ * in a crash would be unsafe (a failure or a lock recorded, or a field
+ * this file does not know): a crash may undo a cleared failure count, a
+ * remembered pending code or a pre-check grant, which only makes the
+ * next login stricter or slower.  See needs_durable().
  *
  * <name> is "u-" + the user name with every byte outside [A-Za-z0-9_-]
  * written as %XX, or "h-" + SHA-256 of the name when that would be too
@@ -410,8 +417,82 @@ fail:
     return -1;
 }
 
+/* 1 when new holds every failure of old, in order (it may have dropped
+ * some: expired ones, or all of them on success). */
+static int failures_dropped_only(const pv_state_record *old,
+                                 const pv_state_record *rec)
+{
+    size_t i = 0, j = 0;
+
+    if (rec->n_failures > old->n_failures)
+        return 0;
+    for (; i < rec->n_failures; i++) {
+        while (j < old->n_failures && old->failures[j] != rec->failures[i])
+            j++;
+        if (j == old->n_failures)
+            return 0;
+        j++;
+    }
+    return 1;
+}
+
+static int same_text(const pv_state_record *a, const pv_state_record *b)
+{
+    char *ta = NULL, *tb = NULL;
+    size_t la = 0, lb = 0;
+    int same = pv_state_record_format(a, &ta, &la) == 0 &&
+               pv_state_record_format(b, &tb, &lb) == 0 &&
+               la == lb && memcmp(ta, tb, la) == 0;
+
+    if (ta) {
+        pv_wipe(ta, la);
+        free(ta);
+    }
+    if (tb) {
+        pv_wipe(tb, lb);
+        free(tb);
+    }
+    return same;
+}
+
+/* Whether the update old -> rec must survive a crash (directory fsync
+ * after the rename).  Safe to lose, because the record rolls back to old:
+ * failures or a lock taken away (the user stays stricter a while), the
+ * pending code (a new one is sent) and the pre-check grant (the check
+ * runs again).  Everything else - a failure or lock added, any change
+ * in a field not named here - is durable: a recorded failure must not
+ * vanish in a crash, or crashes would buy guesses. */
+static int needs_durable(const pv_state_record *old,
+                         const pv_state_record *rec)
+{
+    pv_state_record *probe;
+    int durable;
+
+    if (!failures_dropped_only(old, rec) ||
+        rec->locked_until > old->locked_until)
+        return 1;
+    probe = malloc(sizeof *probe);
+    if (probe == NULL)
+        return 1;
+    /* rec with the fields that may roll back put back to old's: if that
+     * equals old, nothing else changed */
+    *probe = *rec;
+    memcpy(probe->failures, old->failures, sizeof probe->failures);
+    probe->n_failures = old->n_failures;
+    probe->locked_until = old->locked_until;
+    memcpy(probe->pending_id, old->pending_id, sizeof probe->pending_id);
+    memcpy(probe->pending_to, old->pending_to, sizeof probe->pending_to);
+    probe->pending_expires = old->pending_expires;
+    memcpy(probe->precheck_key, old->precheck_key, sizeof probe->precheck_key);
+    probe->precheck_until = old->precheck_until;
+    durable = !same_text(probe, old);
+    pv_state_record_clear(probe);
+    free(probe);
+    return durable;
+}
+
 static int store_record(int dirfd, const char *name, const char *tmp,
-                        const pv_state_record *rec, pv_err *err)
+                        const pv_state_record *rec, int durable, pv_err *err)
 {
     char eb[128];
     char *text;
@@ -435,7 +516,7 @@ static int store_record(int dirfd, const char *name, const char *tmp,
         return -1;
     }
     /* make the rename itself durable before the lock is released */
-    if (fsync(dirfd) != 0) {
+    if (durable && fsync(dirfd) != 0) {
         pv_err_set(err, "state_dir: fsync: %s", errtext(errno, eb, sizeof eb));
         return -1;
     }
@@ -448,7 +529,7 @@ static int update_locked(pv_state *st, const char *name,
                          pv_state_update_fn fn, void *ctx, pv_err *err)
 {
     char tmp[NAME_BUF];
-    pv_state_record rec;
+    pv_state_record rec, old;
     int rc, r;
 
     if (sibling_name(name, ".tmp", tmp) != 0) {
@@ -457,9 +538,11 @@ static int update_locked(pv_state *st, const char *name,
     }
     if (load_record(st, name, &rec, err) != 0)
         return -1;
+    old = rec;
     r = fn(&rec, ctx);
     if (r == 0) {
-        rc = store_record(backend_dirfd(st), name, tmp, &rec, err);
+        rc = store_record(backend_dirfd(st), name, tmp, &rec,
+                          needs_durable(&old, &rec), err);
     } else if (r == 1) {
         rc = 0;
     } else {
@@ -468,6 +551,7 @@ static int update_locked(pv_state *st, const char *name,
         rc = -1;
     }
     pv_state_record_clear(&rec);
+    pv_state_record_clear(&old);
     return rc;
 }
 

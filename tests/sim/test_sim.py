@@ -7,6 +7,8 @@ from /_sim/reset.
 
 import http.client
 import json
+import re
+import socket
 import ssl
 import subprocess
 import threading
@@ -538,6 +540,31 @@ def test_keepalive_counts_one_connection(sim):
     stats = json.loads(conn.getresponse().read())
     conn.close()
     assert stats["connections"] == 1
+
+
+def read_reply_as_it_arrives(sock):
+    """Bytes of the first recv() once the socket is readable; the whole
+    reply (header and body) when it was sent in one write."""
+    sock.settimeout(5)
+    return sock.recv(65536)
+
+
+def test_reply_arrives_in_one_piece_on_a_kept_alive_connection(sim):
+    """Header and body leave in one write with TCP_NODELAY: a second small
+    write on a kept-alive connection would wait for the client's delayed
+    ACK (~40 ms per answer, for the module and every time bound in the
+    tests), and the first recv would hold the header alone."""
+    request = (b"GET /_sim/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Content-Length: 0\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as sock:
+        for _ in range(3):
+            sock.sendall(request)
+            first = read_reply_as_it_arrives(sock)
+            head, sep, body = first.partition(b"\r\n\r\n")
+            assert sep, first
+            length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+            assert length > 0 and len(body) == length, first
+            assert json.loads(body)["connections"] >= 1
 
 
 def test_https(tmp_path):

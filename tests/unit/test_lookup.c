@@ -318,6 +318,247 @@ static void test_users_file_source(void **state)
                                       &id, &err), PV_LOOKUP_ERROR);
 }
 
+/* ---- users file read line by line ------------------------------------ */
+
+/* A users file of n filler lines (other users), then tail. */
+static void write_big_users(const char *path, size_t n, const char *tail)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "fu%07zu:+86 137%08zu:Filler %zu\n", i, i, i);
+    fputs(tail, fp);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(path, 0644), 0);
+}
+
+static enum pv_lookup_result read_path(const char *path, const char *user,
+                                       pv_identity *id, unsigned *bad,
+                                       const char **why)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    enum pv_lookup_result r;
+
+    assert_true(fd >= 0);
+    r = pv_users_read(fd, user, id, bad, why);
+    close(fd);
+    return r;
+}
+
+static void test_users_phone_without_plus(void **state)
+{
+    static const char *const no_plus[] = {
+        "alice:8613800138000", "alice:13800138000:Alice",
+        "alice: 86 13800138000", "alice:0086 13800138000",
+    };
+    pv_identity id;
+    unsigned bad = 0;
+    const char *why = NULL;
+    char text[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof no_plus / sizeof no_plus[0]; i++) {
+        snprintf(text, sizeof text, "# c\n\nbob:+447700900123\n%s\n",
+                 no_plus[i]);
+        assert_int_equal(pv_users_find_why(text, strlen(text), "alice", &id,
+                                           &bad, &why), PV_LOOKUP_ERROR);
+        assert_int_equal(bad, 4);
+        assert_non_null(why);
+        assert_string_equal(why, "phone must start with + and a country code");
+        assert_false(id.has_phone);
+    }
+    /* With the '+', a bad number is reported as a bad number. */
+    assert_int_equal(pv_users_find_why("alice:+86-138\n", 14, "alice", &id,
+                                       &bad, &why), PV_LOOKUP_ERROR);
+    assert_int_equal(bad, 1);
+    assert_null(strstr(why, "must start with +"));
+    assert_non_null(strstr(why, "phone"));
+    /* Each other kind of malformed line says what is wrong. */
+    assert_int_equal(pv_users_find_why("alice\n", 6, "alice", &id, &bad,
+                                       &why), PV_LOOKUP_ERROR);
+    assert_non_null(strstr(why, "no phone field"));
+    assert_int_equal(pv_users_find_why("alice:+8613800138000:A:a@b:x\n", 29,
+                                       "alice", &id, &bad, &why),
+                     PV_LOOKUP_ERROR);
+    assert_non_null(strstr(why, "too many fields"));
+    assert_int_equal(pv_users_find_why("alice:+8613800138000:A:ab\n", 26,
+                                       "alice", &id, &bad, &why),
+                     PV_LOOKUP_ERROR);
+    assert_non_null(strstr(why, "e-mail"));
+    assert_int_equal(pv_users_find_why("alice::A\n", 9, "alice", &id, &bad,
+                                       &why), PV_LOOKUP_ERROR);
+    assert_non_null(strstr(why, "neither a phone nor an e-mail"));
+}
+
+static void test_users_stream_across_chunks(void **state)
+{
+    struct fixture *f = *state;
+    pv_identity id;
+    unsigned bad = 0;
+    const char *why = NULL;
+    char path[128];
+
+    snprintf(path, sizeof path, "%s/big", f->dir);
+    /* 200k lines (~7 MiB): the old 4 MiB cap refused every login. */
+    write_big_users(path, 200000, "  alice :+86 13800138000:Alice\n"
+                                  "bob:13900139000\n");
+    assert_int_equal(read_path(path, "alice", &id, &bad, &why),
+                     PV_LOOKUP_FOUND);
+    assert_string_equal(id.phone.e164, "+8613800138000");
+    assert_string_equal(id.name, "Alice");
+    assert_int_equal(read_path(path, "fu0199999", &id, &bad, &why),
+                     PV_LOOKUP_FOUND);
+    assert_string_equal(id.phone.e164, "+8613700199999");
+    /* A malformed line far down is reported with its line number. */
+    assert_int_equal(read_path(path, "bob", &id, &bad, &why), PV_LOOKUP_ERROR);
+    assert_int_equal(bad, 200002);
+    assert_string_equal(why, "phone must start with + and a country code");
+    assert_int_equal(read_path(path, "carol", &id, &bad, &why),
+                     PV_LOOKUP_NOT_FOUND);
+    assert_int_equal(bad, 0);
+    /* Every line length around the 64 KiB read size: the user's line is
+     * found wherever it is cut. */
+    for (size_t pad = 65536 - 40; pad < 65536 + 8; pad++) {
+        FILE *fp = fopen(path, "w");
+
+        assert_non_null(fp);
+        fprintf(fp, "#%*s\n", (int)pad, "");
+        fputs("alice:+86 13800138000\n", fp);
+        assert_int_equal(fclose(fp), 0);
+        if (read_path(path, "alice", &id, &bad, &why) != PV_LOOKUP_FOUND)
+            fail_msg("alice not found after a %zu-byte line", pad);
+    }
+}
+
+static void test_users_stream_long_lines(void **state)
+{
+    struct fixture *f = *state;
+    pv_identity id;
+    unsigned bad = 0;
+    const char *why = NULL;
+    char path[128];
+    size_t n = 300 * 1024;
+    char *junk = malloc(n + 1);
+    FILE *fp;
+
+    assert_non_null(junk);
+    memset(junk, 'x', n);
+    junk[n] = '\0';
+    snprintf(path, sizeof path, "%s/long", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    /* Another user's over-long line is skipped, not a reason to fail. */
+    fprintf(fp, "mallory:+86 13500135000:%s\nalice:+86 13800138000\n"
+                "bob:+86 13900139000:%s\ncarol:+86 13700137000\n", junk, junk);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(read_path(path, "alice", &id, &bad, &why),
+                     PV_LOOKUP_FOUND);
+    assert_int_equal(read_path(path, "carol", &id, &bad, &why),
+                     PV_LOOKUP_FOUND);
+    /* The user's own over-long line is an error with its line number. */
+    assert_int_equal(read_path(path, "bob", &id, &bad, &why),
+                     PV_LOOKUP_ERROR);
+    assert_int_equal(bad, 3);
+    assert_false(id.has_phone);
+    free(junk);
+}
+
+/* The search stops at the user's line: nothing after it is read.  The
+ * "file" is a non-blocking pipe whose writer stays open, so reading on
+ * would fail with EAGAIN. */
+static void test_users_stream_stops_early(void **state)
+{
+    int p[2];
+    pv_identity id;
+    unsigned bad = 0;
+    const char *why = NULL;
+    const char *text = "# users\nbob:+447700900123\nalice:+86 13800138000\n"
+                       "carol:+86 1370";
+
+    (void)state;
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(pv_users_read(p[0], "alice", &id, &bad, &why),
+                     PV_LOOKUP_FOUND);
+    assert_string_equal(id.phone.e164, "+8613800138000");
+    close(p[0]);
+    close(p[1]);
+    /* carol's line is not complete: the reader must read on, and here
+     * more never comes (EAGAIN) - the early stop above was an early stop. */
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(pv_users_read(p[0], "carol", &id, &bad, &why),
+                     PV_LOOKUP_ERROR);
+    assert_string_equal(why, "read error");
+    assert_int_equal(bad, 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void test_users_stream_comments_blanks_nul(void **state)
+{
+    struct fixture *f = *state;
+    pv_identity id;
+    unsigned bad = 0;
+    const char *why = NULL;
+    char path[128];
+    static const char text[] = "#alice:+1 2025550100\n"
+                               "  # alice:+1 2025550100\n"
+                               "xalice:+1 2025550100\n"
+                               "alicex:+1 2025550100\n"
+                               "mallory:+86\0 1380:x\n"
+                               "bob alice:+1 2025550100\n"
+                               "\talice\t:\t+86 13800138000\t:Alice\r\n";
+    int fd;
+
+    snprintf(path, sizeof path, "%s/c", f->dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)sizeof text - 1);
+    close(fd);
+    assert_int_equal(read_path(path, "alice", &id, &bad, &why),
+                     PV_LOOKUP_FOUND);
+    assert_string_equal(id.phone.e164, "+8613800138000");
+    assert_string_equal(id.name, "Alice");
+    assert_int_equal(read_path(path, "mallory", &id, &bad, &why),
+                     PV_LOOKUP_ERROR);
+    assert_int_equal(bad, 5);
+    assert_int_equal(read_path(path, "#alice", &id, &bad, &why),
+                     PV_LOOKUP_NOT_FOUND);
+}
+
+static void test_users_file_source_messages(void **state)
+{
+    struct fixture *f = *state;
+    pv_identity id;
+    pv_err err;
+    char path[128], want[192];
+
+    snprintf(path, sizeof path, "%s/users", f->dir);
+    f->cfg.users_file = path;
+    write_big_users(path, 150000, "alice:13800138000:Alice\n"
+                                  "erin:+86 13600136000\n");
+    pv_err_clear(&err);
+    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL,
+                                      &id, &err), PV_LOOKUP_ERROR);
+    snprintf(want, sizeof want, "%s:150001: phone must start with + and a "
+             "country code", path);
+    assert_string_equal(err.msg, want);
+    /* The file is larger than the old 4 MiB cap and still served. */
+    pv_err_clear(&err);
+    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "erin", NULL,
+                                      &id, &err), PV_LOOKUP_FOUND);
+    assert_string_equal(id.phone.e164, "+8613600136000");
+    /* Still opened by the safe-file rules: group-writable is refused. */
+    assert_int_equal(chmod(path, 0664), 0);
+    pv_err_clear(&err);
+    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "erin", NULL,
+                                      &id, &err), PV_LOOKUP_ERROR);
+    assert_non_null(strstr(err.msg, path));
+    f->cfg.users_file = NULL;
+}
+
 /* ---- GECOS --------------------------------------------------------- */
 
 static void test_gecos(void **state)
@@ -735,6 +976,12 @@ int main(void)
         cmocka_unit_test(test_users_malformed),
         cmocka_unit_test(test_users_duplicates),
         cmocka_unit_test(test_users_hostile_names),
+        cmocka_unit_test(test_users_phone_without_plus),
+        cmocka_unit_test(test_users_stream_stops_early),
+        FIXTURE_TEST(test_users_stream_across_chunks),
+        FIXTURE_TEST(test_users_stream_long_lines),
+        FIXTURE_TEST(test_users_stream_comments_blanks_nul),
+        FIXTURE_TEST(test_users_file_source_messages),
         FIXTURE_TEST(test_users_file_source),
         cmocka_unit_test(test_gecos),
         FIXTURE_TEST(test_gecos_source),
