@@ -610,7 +610,8 @@ static char *write_script(const char *text)
     return path;
 }
 
-/* A helper that never answers is killed at the module's own deadline. */
+/* A helper that never answers is killed at the module's own deadline:
+ * a local failure (E_HELPER), never mistaken for a network timeout. */
 static void test_helper_silent(void **state)
 {
     char *script = write_script("#!/bin/sh\nexec /bin/sleep 30\n");
@@ -619,7 +620,7 @@ static void test_helper_silent(void **state)
     int64_t t0 = pv_monotonic_ms();
 
     (void)state;
-    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_TIMEOUT);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
     assert_true(pv_monotonic_ms() - t0 < 1000 * (1 + 1 + 2) + 1500);
     pv_http_response_clear(&r);
     assert_no_child();
@@ -824,13 +825,15 @@ static void test_helper_garbage(void **state)
 static void direct(int fd, const char *path, const char *form_value,
                    long want_status, size_t want_len)
 {
+    static long seq;
     pv_proto_msg m;
     char url[256];
-    long st;
+    long st, echoed;
 
     memset(&m, 0, sizeof(m));
     url_for(url, sizeof(url), path);
     assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "request"), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_SEQ, ++seq), 0);
     assert_int_equal(pv_proto_add_str(&m, PV_F_URL, url), 0);
     assert_int_equal(pv_proto_add_str(&m, PV_F_AUTHORIZATION, "Basic eA=="),
                      0);
@@ -848,6 +851,9 @@ static void direct(int fd, const char *path, const char *form_value,
     assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_STATUS)->value,
                                    0, 99, &st), 0);
     assert_int_equal(st, want_status);
+    assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_SEQ)->value,
+                                   1, LONG_MAX, &echoed), 0);
+    assert_int_equal(echoed, seq);   /* the answer names its request */
     if (want_status == PV_HTTP_OK && want_len != SIZE_MAX)
         assert_int_equal(pv_proto_get(&m, PV_F_RESP_BODY)->len, want_len);
     else if (want_status == PV_HTTP_OK)
