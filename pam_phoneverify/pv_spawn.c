@@ -60,7 +60,9 @@ static int lookup_user(const char *name, uid_t *uid, gid_t *gid, int *found)
         *gid = pw.pw_gid;
     }
     free(buf);
-    return rc == 0 ? 0 : -1;
+    /* getpwnam_r(3): these also mean "no such user" in some backends */
+    return rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF ||
+           rc == EPERM ? 0 : -1;
 }
 
 int pv_spawn_resolve_user(const char *name, const char *fallback,
