@@ -104,7 +104,8 @@ int pv_spawn_resolve_user(const char *name, const char *fallback,
 
 struct limit {
     int resource;
-    struct rlimit rl;
+    struct rlimit rl;            /* what we want */
+    struct rlimit within;        /* the same, within today's hard limit */
 };
 
 struct prepared {
@@ -116,18 +117,24 @@ struct prepared {
     int report_w;                /* contain: write end, else -1 */
 };
 
-/* Root may set any limit; otherwise stay within the hard limit we have. */
+/* Root normally may set any limit; without CAP_SYS_RESOURCE (some
+ * containers) or as an ordinary user the hard limit cannot be raised, so
+ * the child falls back to the most it can have.  A caller who lowered a
+ * hard limit before sudo can then only make its own login fail. */
 static void add_limit(struct prepared *p, int resource, rlim_t want)
 {
     struct rlimit cur;
     struct limit *l = &p->lim[p->n_lim++];
+    rlim_t within = want;
 
-    if (geteuid() != 0 && getrlimit(resource, &cur) == 0 &&
-        cur.rlim_max != RLIM_INFINITY && want > cur.rlim_max)
-        want = cur.rlim_max;
+    if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
+        want > cur.rlim_max)
+        within = cur.rlim_max;
     l->resource = resource;
     l->rl.rlim_cur = want;
     l->rl.rlim_max = want;
+    l->within.rlim_cur = within;
+    l->within.rlim_max = within;
 }
 
 static void prepare_limits(struct prepared *p)
@@ -218,7 +225,8 @@ static int child_identity(const pv_spawn_id *id)
 static int child_limits(const struct prepared *p)
 {
     for (int i = 0; i < p->n_lim; i++)
-        if (setrlimit(p->lim[i].resource, &p->lim[i].rl) != 0)
+        if (setrlimit(p->lim[i].resource, &p->lim[i].rl) != 0 &&
+            setrlimit(p->lim[i].resource, &p->lim[i].within) != 0)
             return -1;
     return 0;
 }
@@ -364,11 +372,48 @@ static int watch(const struct prepared *p, int sfd, pid_t prog, int *status)
     }
 }
 
-static _Noreturn void run_intermediate(const struct prepared *p)
+/* The intermediate keeps only what it needs, at fixed numbers: the
+ * program's stdin and stdout (0, 1), /dev/null (2), the program (3) and
+ * the report pipe (4).  Everything else the application had open, the
+ * module's end of the report pipe included, is closed, so the module
+ * closing its end is seen here as POLLERR. */
+static int intermediate_fds(const struct prepared *p, struct prepared *q,
+                            pv_spawn *s2)
+{
+    int in = fcntl(p->s->fd_in, F_DUPFD_CLOEXEC, 5);
+    int out = fcntl(p->s->fd_out, F_DUPFD_CLOEXEC, 5);
+    int nul = fcntl(p->nul, F_DUPFD_CLOEXEC, 5);
+    int prog = fcntl(p->s->exec_fd, F_DUPFD_CLOEXEC, 5);
+    int rep = fcntl(p->report_w, F_DUPFD_CLOEXEC, 5);
+
+    if (in < 0 || out < 0 || nul < 0 || prog < 0 || rep < 0 ||
+        dup3(in, 0, O_CLOEXEC) < 0 || dup3(out, 1, O_CLOEXEC) < 0 ||
+        dup3(nul, 2, O_CLOEXEC) < 0 || dup3(prog, 3, O_CLOEXEC) < 0 ||
+        dup3(rep, 4, O_CLOEXEC) < 0)
+        return -1;
+    close_from(5, p->fd_max);
+    *q = *p;
+    *s2 = *p->s;
+    s2->fd_in = 0;
+    s2->fd_out = 1;
+    s2->exec_fd = 3;
+    q->nul = 2;
+    q->report_w = 4;
+    q->s = s2;
+    return 0;
+}
+
+static _Noreturn void run_intermediate(const struct prepared *orig)
 {
     pid_t self = getpid(), prog;
     sigset_t chld;
     int sfd, status = 0, ended;
+    struct prepared fixed;
+    const struct prepared *p = &fixed;
+    pv_spawn s2;
+
+    if (intermediate_fds(orig, &fixed, &s2) < 0)
+        _exit(CHILD_FAIL);
 
     /* Out of the caller's terminal and reach: a session of our own, all
      * ids root when we are (a su caller keeps its real uid otherwise). */
