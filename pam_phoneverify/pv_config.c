@@ -3,7 +3,10 @@
  * One table, `keys`, lists every key of SPEC section 3 in the SPEC's order
  * with its default (as text, applied through the same setter as a file line
  * or a PAM argument), how it is stored, how it is checked and whether it is
- * a secret.  Defaults, parsing, freeing and the dump all walk that table.
+ * a secret.  Defaults, setting, freeing and the dump all walk that table.
+ * The checks of single values are in pv_config_values.c, reading the file
+ * and the PAM line in pv_config_parse.c, checks across keys and of the
+ * files named in pv_config_check.c.
  *
  * File syntax: `key = value` lines; blank lines ignored; spaces and tabs
  * around key and value trimmed.  A '#' starts a comment only as the first
@@ -15,17 +18,14 @@
  * Error messages never contain a secret value: a bad token is described,
  * not echoed, and a PAM argument is echoed as key=value only for known,
  * non-secret keys. */
-#include <errno.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "pv_config.h"
+#include "pv_config_values.h"
 #include "pv_state.h"
-#include "pv_policy.h"
-#include "pv_safefile.h"
 #include "pv_util.h"
 
 #ifndef PV_DEFAULT_USERS_FILE
@@ -38,20 +38,21 @@
 
 #define VALUE_MAX 8192          /* longest value accepted for any key */
 #define PROMPT_MAX 256          /* longest prompt, including the ": " */
-#define PATH_LEN_MAX 4095
-#define USER_LEN_MAX 32
 #define KEY_LEN_MAX 64
 
 /* key flags */
 #define KEY_SECRET   1u         /* wiped on free, masked in the dump */
 #define KEY_REQUIRED 2u         /* an empty value is refused */
+#define KEY_FILE_ONLY 4u        /* refused on the PAM line (SPEC 3: files
+                                   under /etc/pam.d are world-readable) */
 
-enum slot { SLOT_NONE, SLOT_STR, SLOT_AUTH, SLOT_LONG, SLOT_BOOL };
+enum slot { SLOT_NONE, SLOT_STR, SLOT_AUTH, SLOT_LONG, SLOT_BOOL,
+            SLOT_ENUM };
 
 struct pv_key;
 typedef int (*set_fn)(pv_config *cfg, const struct pv_key *k, const char *v,
                       pv_err *why);
-typedef int (*check_fn)(const struct pv_key *k, const char *v, pv_err *why);
+typedef int (*check_fn)(const char *name, const char *v, pv_err *why);
 typedef const char *(*show_fn)(const pv_config *cfg, char *tmp, size_t size);
 
 struct pv_key {
@@ -63,48 +64,12 @@ struct pv_key {
     check_fn check;             /* SLOT_STR: validates a non-empty value */
     show_fn show;               /* SLOT_NONE: renders for the dump */
     long min, max;              /* SLOT_LONG */
+    const char *const *words;   /* SLOT_ENUM: the value's word list */
+    size_t nwords;
     unsigned flags;
 };
 
 /* ---------- small helpers ---------- */
-
-/* Copy at most len bytes of src for quoting in a message: non-printable
- * and non-ASCII bytes become '?', long text is cut with "...". */
-static void echo(char *dst, size_t size, const char *src, size_t len)
-{
-    size_t i, o = 0;
-
-    for (i = 0; i < len && src[i] != '\0' && o + 4 < size; i++) {
-        unsigned char c = (unsigned char)src[i];
-
-        dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (i < len && src[i] != '\0') {
-        memcpy(dst + o, "...", 3);
-        o += 3;
-    }
-    dst[o] = '\0';
-}
-
-/* Non-empty, printable ASCII, no spaces (tokens, URLs, licences). */
-static int is_word(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-            return 0;
-    return 1;
-}
-
-/* No control characters at all (tab included); UTF-8 allowed. */
-static int is_text(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-            return 0;
-    return 1;
-}
 
 static int match_word(const char *s, size_t len, const char *const *words,
                       size_t n)
@@ -134,25 +99,65 @@ static void join_words(char *dst, size_t size, const char *const *words,
     }
 }
 
-static char **str_slot(const pv_config *cfg, const struct pv_key *k)
+/* Typed access to the field a key's row names: writers take the
+ * configuration being built, readers a const one. */
+static void *slot_of(pv_config *cfg, const struct pv_key *k)
 {
-    return (char **)(void *)((char *)(uintptr_t)cfg + k->off);
+    return (char *)cfg + k->off;
 }
 
-static pv_auth *auth_slot(const pv_config *cfg, const struct pv_key *k)
+static const void *slot_in(const pv_config *cfg, const struct pv_key *k)
 {
-    return (pv_auth *)(void *)((char *)(uintptr_t)cfg + k->off);
+    return (const char *)cfg + k->off;
 }
 
-static long *long_slot(const pv_config *cfg, const struct pv_key *k)
+static char **str_slot(pv_config *cfg, const struct pv_key *k)
 {
-    return (long *)(void *)((char *)(uintptr_t)cfg + k->off);
+    return slot_of(cfg, k);
 }
 
-static int *bool_slot(const pv_config *cfg, const struct pv_key *k)
+static const char *str_value(const pv_config *cfg, const struct pv_key *k)
 {
-    return (int *)(void *)((char *)(uintptr_t)cfg + k->off);
+    return *(char *const *)slot_in(cfg, k);
 }
+
+static pv_auth *auth_slot(pv_config *cfg, const struct pv_key *k)
+{
+    return slot_of(cfg, k);
+}
+
+static const pv_auth *auth_value(const pv_config *cfg,
+                                 const struct pv_key *k)
+{
+    return slot_in(cfg, k);
+}
+
+static long *long_slot(pv_config *cfg, const struct pv_key *k)
+{
+    return slot_of(cfg, k);
+}
+
+static long long_value(const pv_config *cfg, const struct pv_key *k)
+{
+    return *(const long *)slot_in(cfg, k);
+}
+
+/* SLOT_BOOL and SLOT_ENUM fields are int or an enum (which GCC and clang
+ * give the size of int: checked below). */
+static int *int_slot(pv_config *cfg, const struct pv_key *k)
+{
+    return slot_of(cfg, k);
+}
+
+static int int_value(const pv_config *cfg, const struct pv_key *k)
+{
+    return *(const int *)slot_in(cfg, k);
+}
+
+_Static_assert(sizeof(enum pv_failmode) == sizeof(int)
+               && sizeof(enum pv_send_target) == sizeof(int)
+               && sizeof(enum pv_phone_format) == sizeof(int),
+               "enum configuration fields are stored as int");
 
 static void free_str(char *s, unsigned flags)
 {
@@ -178,241 +183,6 @@ static int store_str(pv_config *cfg, const struct pv_key *k, const char *v,
     return 0;
 }
 
-/* ---------- checks for string values ---------- */
-
-static int check_url(const struct pv_key *k, const char *v, pv_err *why)
-{
-    const char *host;
-
-    if (!is_word(v)) {
-        pv_err_set(why, "%s must be a URL without spaces, control or "
-                   "non-ASCII characters", k->name);
-        return -1;
-    }
-    if (strncmp(v, "https://", 8) == 0)
-        host = v + 8;
-    else if (strncmp(v, "http://", 7) == 0)
-        host = v + 7;
-    else {
-        pv_err_set(why, "%s must start with https:// or http://", k->name);
-        return -1;
-    }
-    if (*host == '\0' || strchr("/?#:@", *host) != NULL) {
-        pv_err_set(why, "%s has no host name", k->name);
-        return -1;
-    }
-    /* credentials belong in the *_auth keys, which are kept secret */
-    if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
-        pv_err_set(why, "%s must not contain a user or password (use the "
-                   "matching _auth key)", k->name);
-        return -1;
-    }
-    return 0;
-}
-
-static int check_path(const struct pv_key *k, const char *v, pv_err *why)
-{
-    if (v[0] != '/') {
-        pv_err_set(why, "%s must be an absolute path", k->name);
-        return -1;
-    }
-    if (!is_text(v) || strlen(v) > PATH_LEN_MAX) {
-        pv_err_set(why, "%s must be a path without control characters, "
-                   "at most %d bytes", k->name, PATH_LEN_MAX);
-        return -1;
-    }
-    return 0;
-}
-
-/* captcha_token, numverify_licence, precheck_encryption: never echoed. */
-static int check_word(const struct pv_key *k, const char *v, pv_err *why)
-{
-    if (!is_word(v)) {
-        pv_err_set(why, "%s must be printable text without spaces or "
-                   "control characters", k->name);
-        return -1;
-    }
-    return 0;
-}
-
-static int check_text(const struct pv_key *k, const char *v, pv_err *why)
-{
-    if (!is_text(v)) {
-        pv_err_set(why, "%s must be printable text without control "
-                   "characters", k->name);
-        return -1;
-    }
-    return 0;
-}
-
-/* A login name as useradd accepts it: [A-Za-z0-9._-], optional final '$',
- * not starting with '-'. */
-static int check_user(const struct pv_key *k, const char *v, pv_err *why)
-{
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
-                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
-    size_t n = strspn(v, ok);
-
-    if (v[0] == '-' || n > USER_LEN_MAX
-        || !(v[n] == '\0' || (v[n] == '$' && v[n + 1] == '\0'))) {
-        pv_err_set(why, "%s must be a user name (letters, digits, '.', "
-                   "'_', '-', at most %d characters)", k->name,
-                   USER_LEN_MAX);
-        return -1;
-    }
-    return 0;
-}
-
-/* pv_policy's messages already name their key ("groups: ..."); add the
- * name only when they do not. */
-static void policy_error(const struct pv_key *k, const pv_err *inner,
-                         pv_err *why)
-{
-    size_t n = strlen(k->name);
-
-    if (strncmp(inner->msg, k->name, n) == 0 && inner->msg[n] == ':')
-        pv_err_set(why, "%s", inner->msg);
-    else
-        pv_err_set(why, "%s: %s", k->name, inner->msg);
-}
-
-static int check_groups(const struct pv_key *k, const char *v, pv_err *why)
-{
-    pv_err inner;
-
-    inner.msg[0] = '\0';
-    if (pv_groups_validate(v, &inner) < 0) {
-        policy_error(k, &inner, why);
-        return -1;
-    }
-    return 0;
-}
-
-static int check_rhosts(const struct pv_key *k, const char *v, pv_err *why)
-{
-    pv_err inner;
-
-    inner.msg[0] = '\0';
-    if (pv_rhosts_validate(v, &inner) < 0) {
-        policy_error(k, &inner, why);
-        return -1;
-    }
-    return 0;
-}
-
-/* Decimal number in [min, max] of at most 5 digits at *pp; advances. */
-static int scan_port(const char **pp, long min, long max)
-{
-    const char *p = *pp;
-    size_t n = strspn(p, "0123456789");
-    long v = 0;
-    size_t i;
-
-    if (n == 0 || n > 5)
-        return -1;
-    for (i = 0; i < n; i++)
-        v = v * 10 + (p[i] - '0');
-    if (v < min || v > max)
-        return -1;
-    *pp = p + n;
-    return 0;
-}
-
-/* host:port[/db] after "redis://"; host is a name or a [bracketed] IPv6. */
-static int parse_redis(const char *p)
-{
-    size_t h;
-
-    if (*p == '[') {
-        h = strspn(p + 1, "0123456789abcdefABCDEF:.");
-        if (h == 0 || p[1 + h] != ']')
-            return -1;
-        p += h + 2;
-    } else {
-        h = strspn(p, "abcdefghijklmnopqrstuvwxyz"
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
-        if (h == 0 || *p == '-')
-            return -1;
-        p += h;
-    }
-    if (*p++ != ':' || scan_port(&p, 1, 65535) < 0)
-        return -1;
-    if (*p == '\0')
-        return 0;
-    if (*p++ != '/' || scan_port(&p, 0, 65535) < 0)
-        return -1;
-    return *p == '\0' ? 0 : -1;
-}
-
-static int check_state(const struct pv_key *k, const char *v, pv_err *why)
-{
-    if (strcmp(v, "file") == 0)
-        return 0;
-    if (strncmp(v, "redis://", 8) == 0 && parse_redis(v + 8) == 0)
-        return 0;
-    pv_err_set(why, "%s must be file or redis://host:port[/db]", k->name);
-    return -1;
-}
-
-/* libcurl's pinned public key: "sha256//B64[;sha256//B64...]" (each the
- * base64 of a SHA-256 digest: 43 characters and '='), or the absolute path
- * of a public key file (checked by pv_config_validate). */
-static int check_pin(const struct pv_key *k, const char *v, pv_err *why)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                              "abcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *p = v;
-
-    if (v[0] == '/')
-        return check_path(k, v, why);
-    for (;;) {
-        if (strncmp(p, "sha256//", 8) != 0)
-            break;
-        p += 8;
-        if (strspn(p, b64) != 43 || p[43] != '=')
-            break;
-        p += 44;
-        if (*p == '\0')
-            return 0;
-        if (*p++ != ';')
-            break;
-    }
-    pv_err_set(why, "%s must be sha256//BASE64[;sha256//BASE64...] (the "
-               "base64 SHA-256 of a public key) or an absolute path",
-               k->name);
-    return -1;
-}
-
-/* The proxy URL may carry credentials: described, never echoed. */
-static int check_proxy(const struct pv_key *k, const char *v, pv_err *why)
-{
-    static const char *const schemes[] = {
-        "http", "https", "socks4", "socks4a", "socks5", "socks5h",
-    };
-    const char *sep, *host = v;
-
-    if (!is_word(v)) {
-        pv_err_set(why, "%s must not contain spaces, control or non-ASCII "
-                   "characters", k->name);
-        return -1;
-    }
-    sep = strstr(v, "://");
-    if (sep != NULL) {
-        if (match_word(v, (size_t)(sep - v), schemes,
-                       sizeof schemes / sizeof schemes[0]) < 0) {
-            pv_err_set(why, "%s scheme must be http, https, socks4, "
-                       "socks4a, socks5 or socks5h", k->name);
-            return -1;
-        }
-        host = sep + 3;
-    }
-    if (*host == '\0' || strchr("/:?#", *host) != NULL) {
-        pv_err_set(why, "%s has no host name", k->name);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---------- setters ---------- */
 
 /* SLOT_STR keys: empty means "not set" unless the key is required. */
@@ -426,7 +196,7 @@ static int set_string(pv_config *cfg, const struct pv_key *k, const char *v,
         }
         return store_str(cfg, k, NULL, why);
     }
-    if (k->check != NULL && k->check(k, v, why) < 0)
+    if (k->check != NULL && k->check(k->name, v, why) < 0)
         return -1;
     return store_str(cfg, k, v, why);
 }
@@ -455,90 +225,19 @@ static int set_bool(pv_config *cfg, const struct pv_key *k, const char *v,
                    k->name);
         return -1;
     }
-    *bool_slot(cfg, k) = b;
+    *int_slot(cfg, k) = b;
     return 0;
 }
 
-static int auth_token_ok(const struct pv_key *k, const char *what,
-                         const char *s, pv_err *why)
-{
-    if (!is_word(s)) {
-        pv_err_set(why, "%s: the %s must be non-empty printable text "
-                   "without spaces or control characters", k->name, what);
-        return -1;
-    }
-    return 0;
-}
-
-/* "Bearer TOKEN" */
-static char *bearer_header(const char *token)
-{
-    size_t n = strlen(token);
-    char *h = malloc(n + 8);
-
-    if (h != NULL) {
-        memcpy(h, "Bearer ", 7);
-        memcpy(h + 7, token, n + 1);
-    }
-    return h;
-}
-
-/* "Basic base64(USER:SECRET)": userpass is already "USER:SECRET", so the
- * only copy of the credential is the encoded header itself. */
-static char *basic_header(const char *userpass)
-{
-    size_t n = strlen(userpass);
-    size_t size = 6 + (n + 2) / 3 * 4 + 1;
-    char *h = malloc(size);
-
-    if (h == NULL)
-        return NULL;
-    memcpy(h, "Basic ", 6);
-    if (pv_base64((const unsigned char *)userpass, n, h + 6, size - 6) < 0) {
-        pv_wipe(h, size);
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
-/* none | bearer:TOKEN | basic:USER:SECRET (USER cannot contain ':', the
- * SECRET may).  The scheme word is case-insensitive. */
+/* none | bearer:TOKEN | basic:USER:SECRET, kept as the header value. */
 static int set_auth(pv_config *cfg, const struct pv_key *k, const char *v,
                     pv_err *why)
 {
     pv_auth *a = auth_slot(cfg, k);
-    char *h;
+    char *h = NULL;
 
-    if (strcasecmp(v, "none") == 0) {
-        pv_free_secret(a->header);
-        a->header = NULL;
-        return 0;
-    }
-    if (strncasecmp(v, "bearer:", 7) == 0) {
-        if (auth_token_ok(k, "token", v + 7, why) < 0)
-            return -1;
-        h = bearer_header(v + 7);
-    } else if (strncasecmp(v, "basic:", 6) == 0) {
-        const char *colon = strchr(v + 6, ':');
-
-        if (colon == NULL || colon == v + 6 || colon[1] == '\0') {
-            pv_err_set(why, "%s: basic needs a user and a secret "
-                       "(basic:USER:SECRET)", k->name);
-            return -1;
-        }
-        if (auth_token_ok(k, "user and secret", v + 6, why) < 0)
-            return -1;
-        h = basic_header(v + 6);
-    } else {
-        pv_err_set(why, "%s must be none, bearer:TOKEN or basic:USER:SECRET",
-                   k->name);
+    if (pv_cfgval_auth(k->name, v, &h, why) < 0)
         return -1;
-    }
-    if (h == NULL) {
-        pv_err_set(why, "out of memory");
-        return -1;
-    }
     pv_free_secret(a->header);
     a->header = h;
     return 0;
@@ -563,7 +262,7 @@ static int parse_list(const struct pv_key *k, const char *v,
             break;
         len = strcspn(v, " ,\t");
         w = match_word(v, len, words, nwords);
-        echo(quoted, sizeof quoted, v, len);
+        pv_cfgval_quote(quoted, sizeof quoted, v, len);
         if (w < 0) {
             pv_err_set(why, "%s: unknown entry '%s' (expected %s)", k->name,
                        quoted, names);
@@ -603,6 +302,7 @@ static const char *const failmode_words[] = {
 static const char *const format_words[] = {
     [PV_PHONE_SPACED] = "spaced", [PV_PHONE_E164] = "e164",
 };
+/* precheck_unknown_allow: 0 deny, 1 allow */
 static const char *const unknown_words[] = { "deny", "allow" };
 
 #define NWORDS(a) (sizeof (a) / sizeof (a)[0])
@@ -651,49 +351,20 @@ static int one_of(const struct pv_key *k, const char *v,
     return w;
 }
 
-static int set_target(pv_config *cfg, const struct pv_key *k, const char *v,
-                      pv_err *why)
+static int set_enum(pv_config *cfg, const struct pv_key *k, const char *v,
+                    pv_err *why)
 {
-    int w = one_of(k, v, target_words, NWORDS(target_words), why);
+    int w = one_of(k, v, k->words, k->nwords, why);
 
     if (w < 0)
         return -1;
-    cfg->send_target = (enum pv_send_target)w;
+    *int_slot(cfg, k) = w;
     return 0;
 }
 
-static int set_failmode(pv_config *cfg, const struct pv_key *k,
-                        const char *v, pv_err *why)
-{
-    int w = one_of(k, v, failmode_words, NWORDS(failmode_words), why);
 
-    if (w < 0)
-        return -1;
-    cfg->failmode = (enum pv_failmode)w;
-    return 0;
-}
 
-static int set_format(pv_config *cfg, const struct pv_key *k, const char *v,
-                      pv_err *why)
-{
-    int w = one_of(k, v, format_words, NWORDS(format_words), why);
 
-    if (w < 0)
-        return -1;
-    cfg->phone_format = (enum pv_phone_format)w;
-    return 0;
-}
-
-static int set_unknown(pv_config *cfg, const struct pv_key *k,
-                       const char *v, pv_err *why)
-{
-    int w = one_of(k, v, unknown_words, NWORDS(unknown_words), why);
-
-    if (w < 0)
-        return -1;
-    cfg->precheck_unknown_allow = w;
-    return 0;
-}
 
 /* Every prompt ends in ": ".  Surrounding spaces are trimmed from file
  * values (and a PAM argument cannot easily carry one), so a prompt must
@@ -708,7 +379,7 @@ static int set_prompt(pv_config *cfg, const struct pv_key *k, const char *v,
 
     while (n > 0 && v[n - 1] == ' ')
         n--;
-    if (n == 0 || v[n - 1] != ':' || !is_text(v)) {
+    if (n == 0 || v[n - 1] != ':' || !pv_cfgval_is_text(v)) {
         pv_err_set(why, "%s must be printable text ending in ': '",
                    k->name);
         return -1;
@@ -780,100 +451,88 @@ static const char *word_or(const char *const *words, size_t n, unsigned w)
     return w < n ? words[w] : "?";
 }
 
-static const char *show_target(const pv_config *cfg, char *tmp, size_t size)
-{
-    (void)tmp, (void)size;
-    return word_or(target_words, NWORDS(target_words),
-                   (unsigned)cfg->send_target);
-}
 
-static const char *show_failmode(const pv_config *cfg, char *tmp,
-                                 size_t size)
-{
-    (void)tmp, (void)size;
-    return word_or(failmode_words, NWORDS(failmode_words),
-                   (unsigned)cfg->failmode);
-}
 
-static const char *show_format(const pv_config *cfg, char *tmp, size_t size)
-{
-    (void)tmp, (void)size;
-    return word_or(format_words, NWORDS(format_words),
-                   (unsigned)cfg->phone_format);
-}
 
-static const char *show_unknown(const pv_config *cfg, char *tmp,
-                                size_t size)
-{
-    (void)tmp, (void)size;
-    return cfg->precheck_unknown_allow ? "allow" : "deny";
-}
 
 /* ---------- the table: every key of SPEC section 3, in SPEC order ------ */
 
 #define OFF(f) offsetof(pv_config, f)
 #define K_STR(f, d, chk, fl) \
-    { #f, d, SLOT_STR, OFF(f), set_string, chk, NULL, 0, 0, fl }
+    { #f, d, SLOT_STR, OFF(f), set_string, chk, NULL, 0, 0, NULL, 0, fl }
 #define K_AUTH(f) \
-    { #f, "none", SLOT_AUTH, OFF(f), set_auth, NULL, NULL, 0, 0, KEY_SECRET }
+    { #f, "none", SLOT_AUTH, OFF(f), set_auth, NULL, NULL, 0, 0, NULL, 0, \
+      KEY_SECRET | KEY_FILE_ONLY }
 #define K_LONG(f, d, lo, hi) \
-    { #f, d, SLOT_LONG, OFF(f), set_long, NULL, NULL, lo, hi, 0 }
+    { #f, d, SLOT_LONG, OFF(f), set_long, NULL, NULL, lo, hi, NULL, 0, 0 }
 #define K_BOOL(f, d) \
-    { #f, d, SLOT_BOOL, OFF(f), set_bool, NULL, NULL, 0, 1, 0 }
+    { #f, d, SLOT_BOOL, OFF(f), set_bool, NULL, NULL, 0, 1, NULL, 0, 0 }
+#define K_ENUM(f, name, d, w) \
+    { name, d, SLOT_ENUM, OFF(f), set_enum, NULL, NULL, 0, 0, w, NWORDS(w), \
+      0 }
 #define K_SPECIAL(name, d, setter, shower) \
-    { name, d, SLOT_NONE, 0, setter, NULL, shower, 0, 0, 0 }
+    { name, d, SLOT_NONE, 0, setter, NULL, shower, 0, 0, NULL, 0, 0 }
 
 static const struct pv_key keys[] = {
     K_SPECIAL("methods", "sms", set_methods, show_methods),
-    K_STR(send_url, "", check_url, 0),
+    K_STR(send_url, "", pv_cfgval_url, 0),
     K_AUTH(send_auth),
-    K_SPECIAL("send_target", "ANY", set_target, show_target),
-    K_STR(captcha_token, "", check_word, KEY_SECRET),
-    K_STR(verify_url, "", check_url, 0),
+    K_ENUM(send_target, "send_target", "ANY", target_words),
+    K_STR(captcha_token, "", pv_cfgval_word, KEY_SECRET | KEY_FILE_ONLY),
+    K_STR(verify_url, "", pv_cfgval_url, 0),
     K_AUTH(verify_auth),
-    K_STR(precheck_url, "", check_url, 0),
+    K_STR(precheck_url, "", pv_cfgval_url, 0),
     K_AUTH(precheck_auth),
-    K_STR(precheck_encryption, "", check_word, KEY_SECRET),
+    K_STR(precheck_encryption, "", pv_cfgval_word, KEY_SECRET),
     K_LONG(precheck_cache, "86400", 0, 2592000),
-    K_SPECIAL("precheck_unknown", "deny", set_unknown, show_unknown),
-    K_STR(numverify_url, "", check_url, 0),
-    K_STR(numverify_licence, "", check_word, KEY_SECRET),
-    K_STR(numverify_partner, "", check_text, 0),
+    K_ENUM(precheck_unknown_allow, "precheck_unknown", "deny", unknown_words),
+    K_STR(numverify_url, "", pv_cfgval_url, 0),
+    K_STR(numverify_licence, "", pv_cfgval_word, KEY_SECRET | KEY_FILE_ONLY),
+    K_STR(numverify_partner, "", pv_cfgval_text, 0),
     K_LONG(numverify_wait, "120", 5, 900),
     K_LONG(numverify_poll, "2", 1, 60),
-    K_SPECIAL("phone_format", "spaced", set_format, show_format),
-    K_STR(users_file, PV_DEFAULT_USERS_FILE, check_path, KEY_REQUIRED),
+    K_ENUM(phone_format, "phone_format", "spaced", format_words),
+    K_STR(users_file, PV_DEFAULT_USERS_FILE, pv_cfgval_path, KEY_REQUIRED),
     K_SPECIAL("lookup", "file", set_lookup, show_lookup),
-    K_LONG(gecos_field, "3", 1, 5),
-    K_STR(lookup_command, "", check_path, 0),
-    K_STR(lookup_command_user, "nobody", check_user, KEY_REQUIRED),
-    K_STR(groups, "", check_groups, 0),
-    K_STR(trusted_rhosts, "", check_rhosts, 0),
+    K_LONG(gecos_field, "5", 1, 5),
+    K_STR(lookup_command, "", pv_cfgval_path, 0),
+    K_STR(lookup_command_user, "nobody", pv_cfgval_user, KEY_REQUIRED),
+    K_STR(groups, "", pv_cfgval_groups, 0),
+    K_STR(trusted_rhosts, "", pv_cfgval_rhosts, 0),
     K_BOOL(nullok, "no"),
-    K_SPECIAL("failmode", "secure", set_failmode, show_failmode),
+    K_ENUM(failmode, "failmode", "secure", failmode_words),
     K_LONG(timeout, "10", 1, 300),
     K_LONG(connect_timeout, "5", 1, 60),
-    K_STR(cafile, "", check_path, 0),
-    K_STR(capath, "", check_path, 0),
-    K_STR(pinned_pubkey, "", check_pin, 0),
-    K_STR(client_cert, "", check_path, 0),
-    K_STR(client_key, "", check_path, 0),
-    K_STR(proxy, "", check_proxy, KEY_SECRET),
+    K_STR(cafile, "", pv_cfgval_path, 0),
+    K_STR(capath, "", pv_cfgval_path, 0),
+    K_STR(pinned_pubkey, "", pv_cfgval_pin, 0),
+    K_STR(client_cert, "", pv_cfgval_path, 0),
+    K_STR(client_key, "", pv_cfgval_path, 0),
+    K_STR(proxy, "", pv_cfgval_proxy, KEY_SECRET),
     K_LONG(max_tries, "3", 1, 10),
     K_LONG(resend, "1", 0, 5),
     K_LONG(code_length, "6", 4, 10),
     K_LONG(lockout_failures, "10", 0, PV_STATE_MAX_FAILURES),
     K_LONG(lockout_window, "900", 1, 604800),
     K_LONG(lockout_time, "900", 1, 604800),
-    K_STR(state, "file", check_state, KEY_REQUIRED),
-    K_STR(state_dir, PV_DEFAULT_STATE_DIR, check_path, KEY_REQUIRED),
+    K_STR(state, "file", pv_cfgval_state, KEY_REQUIRED),
+    K_STR(state_endpoints, "", pv_cfgval_url_list, 0),
+    K_STR(state_cafile, "", pv_cfgval_path, 0),
+    K_STR(state_client_cert, "", pv_cfgval_path, 0),
+    K_STR(state_client_key, "", pv_cfgval_path, KEY_FILE_ONLY),
+    K_STR(state_prefix, "/pam_phoneverify/", pv_cfgval_prefix, KEY_REQUIRED),
+    K_LONG(state_timeout, "2", 1, 30),
+    K_STR(state_dir, PV_DEFAULT_STATE_DIR, pv_cfgval_path, KEY_REQUIRED),
+    K_LONG(send_limit, "5", 1, 1000),
+    K_LONG(send_window, "3600", 60, 604800),
     K_BOOL(reuse_code, "yes"),
     { "prompt", PV_DEFAULT_PROMPT, SLOT_STR, OFF(prompt), set_prompt, NULL,
-      NULL, 0, 0, KEY_REQUIRED },
+      NULL, 0, 0, NULL, 0, KEY_REQUIRED },
     K_BOOL(echo_code, "yes"),
-    K_STR(breakglass_file, "", check_path, 0),
+    K_STR(breakglass_file, "", pv_cfgval_path, 0),
     K_BOOL(debug, "no"),
-    K_STR(helper, PV_DEFAULT_HELPER, check_path, KEY_REQUIRED),
+    K_STR(helper_user, "_phoneverify", pv_cfgval_user, KEY_REQUIRED),
+    K_STR(helper, PV_DEFAULT_HELPER, pv_cfgval_path, KEY_REQUIRED),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -886,6 +545,26 @@ static const struct pv_key *find_key(const char *name)
         if (strcmp(keys[i].name, name) == 0)
             return &keys[i];
     return NULL;
+}
+
+_Static_assert(NKEYS <= PV_CONFIG_MAX_KEYS, "raise PV_CONFIG_MAX_KEYS");
+
+int pv_config_key_id(const char *name)
+{
+    const struct pv_key *k = find_key(name);
+
+    return k != NULL ? (int)(k - keys) : -1;
+}
+
+const char *pv_config_key_name(int id)
+{
+    return id >= 0 && (size_t)id < NKEYS ? keys[id].name : "?";
+}
+
+int pv_config_key_file_only(int id)
+{
+    return id >= 0 && (size_t)id < NKEYS
+           && (keys[id].flags & KEY_FILE_ONLY) != 0;
 }
 
 /* ---------- public API ---------- */
@@ -963,9 +642,9 @@ static void report(pv_err *err, const struct pv_key *k, const char *key,
         pv_err_set(err, "%s:%u: %s", origin, line, why->msg);
         return;
     }
-    echo(ek, sizeof ek, key, strlen(key));
+    pv_cfgval_quote(ek, sizeof ek, key, strlen(key));
     if (k != NULL && !(k->flags & KEY_SECRET) && value != NULL) {
-        echo(ev, sizeof ev, value, strlen(value));
+        pv_cfgval_quote(ev, sizeof ev, value, strlen(value));
         pv_err_set(err, "%s '%s=%s': %s", origin, ek, ev, why->msg);
     } else {
         pv_err_set(err, "%s '%s': %s", origin, ek, why->msg);
@@ -988,7 +667,7 @@ int pv_config_set(pv_config *cfg, const char *key, const char *value,
     }
     k = find_key(key);
     if (k == NULL) {
-        echo(ek, sizeof ek, key, strlen(key));
+        pv_cfgval_quote(ek, sizeof ek, key, strlen(key));
         if (strcmp(key, "conf") == 0)
             pv_err_set(&why, "conf= can only be given in the PAM line");
         else
@@ -1003,359 +682,6 @@ int pv_config_set(pv_config *cfg, const char *key, const char *value,
     return 0;
 }
 
-static const char *trim(char *s)
-{
-    static const char ws[] = " \t\r\f\v";
-    size_t n;
-
-    s += strspn(s, ws);
-    n = strlen(s);
-    while (n > 0 && strchr(ws, s[n - 1]) != NULL)
-        s[--n] = '\0';
-    return s;
-}
-
-/* One line, NUL-terminated in a scratch buffer the caller wipes. */
-static int parse_line(pv_config *cfg, char *line, const char *origin,
-                      unsigned lineno, pv_err *err)
-{
-    char *eq;
-    const char *key;
-
-    line += strspn(line, " \t\r\f\v");
-    if (*line == '\0' || *line == '#')
-        return 0;
-    eq = strchr(line, '=');
-    if (eq == NULL) {
-        pv_err_set(err, "%s:%u: expected 'key = value'", origin, lineno);
-        return -1;
-    }
-    *eq = '\0';
-    key = trim(line);
-    if (*key == '\0') {
-        pv_err_set(err, "%s:%u: missing key before '='", origin, lineno);
-        return -1;
-    }
-    return pv_config_set(cfg, key, trim(eq + 1), origin, lineno, err);
-}
-
-int pv_config_parse_text(pv_config *cfg, const char *text, size_t len,
-                         const char *origin, pv_err *err)
-{
-    char *buf, *p, *end;
-    unsigned lineno = 0;
-    int r = 0;
-
-    if (origin == NULL)
-        origin = "configuration";
-    if (cfg == NULL || (text == NULL && len > 0)) {
-        pv_err_set(err, "%s: no text", origin);
-        return -1;
-    }
-    if ((buf = malloc(len + 1)) == NULL) {
-        pv_err_set(err, "%s: out of memory", origin);
-        return -1;
-    }
-    if (len > 0)
-        memcpy(buf, text, len);
-    buf[len] = '\0';
-    for (p = buf, end = buf + len; r == 0 && p < end; p++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-
-        if (nl == NULL)
-            nl = end;
-        *nl = '\0';
-        lineno++;
-        if (memchr(p, '\0', (size_t)(nl - p)) != NULL) {
-            pv_err_set(err, "%s:%u: contains a NUL byte", origin, lineno);
-            r = -1;
-        } else {
-            r = parse_line(cfg, p, origin, lineno, err);
-        }
-        p = nl;
-    }
-    pv_wipe(buf, len + 1);
-    free(buf);
-    return r;
-}
-
-/* Read and parse a configuration file; with missing_ok, a file that does
- * not exist leaves cfg as it is and is not an error. */
-static int load_conf(pv_config *cfg, const char *path, int missing_ok,
-                     pv_err *err)
-{
-    char *text = NULL;
-    size_t len = 0;
-    int r;
-
-    errno = 0;
-    if (pv_safe_read(path, PV_FILE_SECRET, PV_CONFIG_MAX_SIZE, &text, &len,
-                     err) < 0) {
-        if (missing_ok && errno == ENOENT) {
-            pv_err_clear(err);
-            return 0;
-        }
-        return -1;
-    }
-    r = pv_config_parse_text(cfg, text, len, path, err);
-    pv_wipe(text, len);
-    free(text);
-    return r;
-}
-
-int pv_config_load_file(pv_config *cfg, const char *path, pv_err *err)
-{
-    if (cfg == NULL || path == NULL) {
-        pv_err_set(err, "no configuration file name");
-        return -1;
-    }
-    return load_conf(cfg, path, 0, err);
-}
-
-/* Find the one conf=PATH argument, wherever it stands. */
-static int find_conf(int argc, const char **argv, const char **conf,
-                     pv_err *err)
-{
-    int i;
-
-    *conf = NULL;
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i];
-
-        if (a == NULL || strncmp(a, "conf=", 5) != 0)
-            continue;
-        if (*conf != NULL) {
-            pv_err_set(err, "argument 'conf=': conf= is given more than "
-                       "once");
-            return -1;
-        }
-        if (a[5] != '/') {
-            pv_err_set(err, "argument 'conf=': conf= needs an absolute "
-                       "path");
-            return -1;
-        }
-        *conf = a + 5;
-    }
-    return 0;
-}
-
-/* One PAM-line argument other than conf=. */
-static int apply_arg(pv_config *cfg, const char *a, pv_err *err)
-{
-    char key[KEY_LEN_MAX + 1], ea[40];
-    const char *eq;
-    size_t n;
-
-    if (a == NULL || *a == '\0') {
-        pv_err_set(err, "argument '': empty module argument");
-        return -1;
-    }
-    if (strncmp(a, "conf=", 5) == 0)
-        return 0;
-    if (strcmp(a, "debug") == 0 || strcmp(a, "nullok") == 0)
-        return pv_config_set(cfg, a, "yes", "argument", 0, err);
-    eq = strchr(a, '=');
-    if (eq == NULL) {
-        /* do not echo what might be a misplaced secret */
-        echo(ea, sizeof ea, strchr(a, ':') ? "..." : a, strlen(a));
-        pv_err_set(err, "argument '%s': unknown option (expected debug, "
-                   "nullok, conf=PATH or key=value)", ea);
-        return -1;
-    }
-    n = (size_t)(eq - a);
-    if (n == 0) {
-        pv_err_set(err, "argument '=...': missing key before '='");
-        return -1;
-    }
-    if (n > KEY_LEN_MAX)
-        n = KEY_LEN_MAX;        /* no key is that long: "unknown key" */
-    memcpy(key, a, n);
-    key[n] = '\0';
-    return pv_config_set(cfg, key, eq + 1, "argument", 0, err);
-}
-
-int pv_config_from_args(int argc, const char **argv, pv_config **out,
-                        pv_err *err)
-{
-    pv_config *cfg = NULL;
-    const char *conf;
-    int i;
-
-    if (out == NULL || argc < 0 || (argc > 0 && argv == NULL)) {
-        pv_err_set(err, "invalid module arguments");
-        return -1;
-    }
-    *out = NULL;
-    if (find_conf(argc, argv, &conf, err) < 0)
-        goto err;
-    if ((cfg = pv_config_new()) == NULL) {
-        pv_err_set(err, "out of memory");
-        goto err;
-    }
-    if (load_conf(cfg, conf ? conf : PV_DEFAULT_CONF, conf == NULL, err) < 0)
-        goto err;
-    for (i = 0; i < argc; i++)
-        if (apply_arg(cfg, argv[i], err) < 0)
-            goto err;
-    if (pv_config_validate(cfg, err) < 0)
-        goto err;
-    *out = cfg;
-    return 0;
-err:
-    pv_config_free(cfg);
-    return -1;
-}
-
-/* ---------- validation ---------- */
-
-static int has_method(const pv_config *cfg, enum pv_method m)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->n_methods; i++)
-        if (cfg->methods[i] == m)
-            return 1;
-    return 0;
-}
-
-static int has_lookup(const pv_config *cfg, enum pv_lookup_source s)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->n_lookup; i++)
-        if (cfg->lookup[i] == s)
-            return 1;
-    return 0;
-}
-
-static int need(const char *value, const char *why, const char *key,
-                pv_err *err)
-{
-    if (value != NULL && *value != '\0')
-        return 0;
-    pv_err_set(err, "%s but %s is not set", why, key);
-    return -1;
-}
-
-/* Keys other keys depend on. */
-static int validate_keys(const pv_config *cfg, pv_err *err)
-{
-    int sms = has_method(cfg, PV_METHOD_SMS);
-    int email = has_method(cfg, PV_METHOD_EMAIL);
-    const char *m = sms ? "methods includes sms" : "methods includes email";
-    const char *nv = "methods includes numverify";
-
-    if (cfg->n_methods == 0 || cfg->n_lookup == 0) {
-        pv_err_set(err, "methods and lookup must each name at least one "
-                   "entry");
-        return -1;
-    }
-    if ((sms || email) && (need(cfg->send_url, m, "send_url", err) < 0
-                           || need(cfg->verify_url, m, "verify_url", err) < 0))
-        return -1;
-    if (has_method(cfg, PV_METHOD_NUMVERIFY)
-        && (need(cfg->numverify_url, nv, "numverify_url", err) < 0
-            || need(cfg->numverify_licence, nv, "numverify_licence", err) < 0
-            || need(cfg->numverify_partner, nv, "numverify_partner", err) < 0))
-        return -1;
-    if (has_lookup(cfg, PV_LOOKUP_COMMAND)
-        && need(cfg->lookup_command, "lookup includes command",
-                "lookup_command", err) < 0)
-        return -1;
-    if (has_lookup(cfg, PV_LOOKUP_FILE)
-        && need(cfg->users_file, "lookup includes file", "users_file",
-                err) < 0)
-        return -1;
-    if (cfg->client_key != NULL
-        && need(cfg->client_cert, "client_key is set", "client_cert",
-                err) < 0)
-        return -1;
-    if (cfg->state != NULL && strncmp(cfg->state, "redis://", 8) == 0) {
-        pv_err_set(err, "state backend redis is not available in this "
-                   "build");
-        return -1;
-    }
-    return 0;
-}
-
-/* How each file the configuration names is checked.  F_NEWDIR: a
- * directory that is created when missing (state_dir), so only an existing
- * one is checked.  F_SECRET_MAYBE: a secret file whose absence is a state,
- * not an error (breakglass_file before any code was issued: no emergency
- * codes, and logins go on as usual). */
-enum file_kind { F_PUBLIC, F_SECRET, F_SECRET_MAYBE, F_EXEC, F_DIR,
-                 F_NEWDIR };
-
-static int check_named(const char *key, const char *path,
-                       enum file_kind kind, pv_err *err)
-{
-    pv_err inner;
-    int r;
-
-    if (path == NULL)
-        return 0;
-    inner.msg[0] = '\0';
-    if (kind == F_DIR || kind == F_NEWDIR) {
-        errno = 0;
-        r = pv_safe_check_dir(path, &inner);
-        if (r < 0 && kind == F_NEWDIR && errno == ENOENT)
-            r = 0;
-    } else {
-        errno = 0;
-        r = pv_safe_check(path, kind == F_SECRET || kind == F_SECRET_MAYBE
-                                    ? PV_FILE_SECRET : PV_FILE_PUBLIC,
-                          kind == F_EXEC, &inner);
-        if (r < 0 && kind == F_SECRET_MAYBE && errno == ENOENT)
-            r = 0;
-    }
-    if (r < 0)
-        pv_err_set(err, "%s: %s", key, inner.msg);
-    return r;
-}
-
-static int validate_files(const pv_config *cfg, pv_err *err)
-{
-    const char *pin = cfg->pinned_pubkey;
-    const struct {
-        const char *key, *path;
-        enum file_kind kind;
-    } f[] = {
-        { "users_file",
-          has_lookup(cfg, PV_LOOKUP_FILE) ? cfg->users_file : NULL,
-          F_PUBLIC },
-        { "lookup_command", cfg->lookup_command, F_EXEC },
-        { "cafile", cfg->cafile, F_PUBLIC },
-        { "capath", cfg->capath, F_DIR },
-        { "pinned_pubkey", pin != NULL && pin[0] == '/' ? pin : NULL,
-          F_PUBLIC },
-        { "client_cert", cfg->client_cert, F_PUBLIC },
-        { "client_key", cfg->client_key, F_SECRET },
-        { "breakglass_file", cfg->breakglass_file, F_SECRET_MAYBE },
-        { "helper", cfg->helper, F_EXEC },
-        { "state_dir",
-          cfg->state != NULL && strcmp(cfg->state, "file") == 0
-              ? cfg->state_dir : NULL,
-          F_NEWDIR },
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (check_named(f[i].key, f[i].path, f[i].kind, err) < 0)
-            return -1;
-    return 0;
-}
-
-int pv_config_validate(const pv_config *cfg, pv_err *err)
-{
-    if (cfg == NULL) {
-        pv_err_set(err, "no configuration");
-        return -1;
-    }
-    if (validate_keys(cfg, err) < 0 || validate_files(cfg, err) < 0)
-        return -1;
-    return 0;
-}
-
 /* ---------- dump ---------- */
 
 static const char *show_key(const pv_config *cfg, const struct pv_key *k,
@@ -1365,18 +691,20 @@ static const char *show_key(const pv_config *cfg, const struct pv_key *k,
 
     switch (k->slot) {
     case SLOT_STR:
-        s = *str_slot(cfg, k);
+        s = str_value(cfg, k);
         if (k->flags & KEY_SECRET)
             return s != NULL ? "(set)" : "(not set)";
         return s != NULL ? s : "";
     case SLOT_AUTH:
-        return auth_slot(cfg, k)->header != NULL ? "(set)" : "(not set)";
+        return auth_value(cfg, k)->header != NULL ? "(set)" : "(not set)";
     case SLOT_LONG:
-        if (pv_snprintf(tmp, size, "%ld", *long_slot(cfg, k)) < 0)
+        if (pv_snprintf(tmp, size, "%ld", long_value(cfg, k)) < 0)
             return "?";
         return tmp;
     case SLOT_BOOL:
-        return *bool_slot(cfg, k) ? "yes" : "no";
+        return int_value(cfg, k) ? "yes" : "no";
+    case SLOT_ENUM:
+        return word_or(k->words, k->nwords, (unsigned)int_value(cfg, k));
     case SLOT_NONE:
     default:
         return k->show(cfg, tmp, size);
