@@ -106,6 +106,8 @@ struct limit {
     int resource;
     struct rlimit rl;            /* what we want */
     struct rlimit within;        /* the same, within today's hard limit */
+    struct rlimit soft;          /* only the soft limit (valgrind keeps the
+                                  * hard NOFILE limit to itself) */
 };
 
 struct prepared {
@@ -127,14 +129,17 @@ static void add_limit(struct prepared *p, int resource, rlim_t want)
     struct limit *l = &p->lim[p->n_lim++];
     rlim_t within = want;
 
-    if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
-        want > cur.rlim_max)
+    if (getrlimit(resource, &cur) != 0)
+        cur.rlim_max = want;
+    if (cur.rlim_max != RLIM_INFINITY && want > cur.rlim_max)
         within = cur.rlim_max;
     l->resource = resource;
     l->rl.rlim_cur = want;
     l->rl.rlim_max = want;
     l->within.rlim_cur = within;
     l->within.rlim_max = within;
+    l->soft.rlim_cur = within;
+    l->soft.rlim_max = cur.rlim_max;
 }
 
 static void prepare_limits(struct prepared *p)
@@ -226,21 +231,37 @@ static int child_limits(const struct prepared *p)
 {
     for (int i = 0; i < p->n_lim; i++)
         if (setrlimit(p->lim[i].resource, &p->lim[i].rl) != 0 &&
-            setrlimit(p->lim[i].resource, &p->lim[i].within) != 0)
+            setrlimit(p->lim[i].resource, &p->lim[i].within) != 0 &&
+            setrlimit(p->lim[i].resource, &p->lim[i].soft) != 0)
             return -1;
     return 0;
 }
 
-/* execveat on a close-on-exec descriptor cannot run a script (the
- * interpreter opens /dev/fd/3 after exec): retry with it inheritable.
- * Only then does the program see its own descriptor. */
+/* Run the program behind fd 3 (the checked descriptor).  execveat on a
+ * close-on-exec descriptor cannot run a script (the interpreter opens
+ * /dev/fd/3 after exec): retry with it inheritable, so only a script sees
+ * its own descriptor.  Where execveat is missing (valgrind 3.19, old
+ * kernels) /proc/self/fd/3 names the same checked file. */
+static void exec_fd3(char *const *argv, char *const *envp, int use_proc)
+{
+    if (use_proc)
+        execve("/proc/self/fd/3", argv, envp);
+    else
+        syscall(SYS_execveat, 3, "", argv, envp, AT_EMPTY_PATH);
+}
+
 static void child_exec(const pv_spawn *s)
 {
     static char *const envp[] = { NULL };
+    int use_proc = 0;
 
-    syscall(SYS_execveat, 3, "", s->argv, envp, AT_EMPTY_PATH);
+    exec_fd3(s->argv, envp, use_proc);
+    if (errno == ENOSYS) {
+        use_proc = 1;
+        exec_fd3(s->argv, envp, use_proc);
+    }
     if (errno == ENOENT && fcntl(3, F_SETFD, 0) == 0)
-        syscall(SYS_execveat, 3, "", s->argv, envp, AT_EMPTY_PATH);
+        exec_fd3(s->argv, envp, use_proc);
 }
 
 static _Noreturn void run_program(const struct prepared *p)
@@ -552,6 +573,10 @@ enum pv_child_end pv_child_wait(pv_child *c, int64_t deadline_ms,
         r = reap_now(c->pid, &st);
         if (r != 0)
             break;
+        if (c->pidfd < 0 && deadline_ms < 0) {
+            r = reap_blocking(c->pid, &st);   /* told it is ending */
+            break;
+        }
         if (c->pidfd < 0 || (deadline_ms >= 0 && left <= 0))
             return PV_CHILD_RUNNING;   /* without a pidfd: caller kills */
         if (poll(&pfd, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX
@@ -638,8 +663,13 @@ enum pv_child_end pv_child_finish(pv_child *c, int64_t deadline_ms,
     } else if (r == 0) {
         end = PV_CHILD_TIMED_OUT;
     }
-    if (pv_child_wait(c, limit, NULL) == PV_CHILD_RUNNING)
-        pv_child_kill(c);   /* last resort: it did not do its job */
+    /* After its report (or EOF), or told to stop, the intermediate (our
+     * own code, root's) is ending: wait for it, blocking where there is
+     * no pidfd.  When it did not report in time, kill it: the last
+     * resort. */
+    if (pv_child_wait(c, (r >= 0 || stop_now) && c->pidfd < 0 ? -1 : limit,
+                      NULL) == PV_CHILD_RUNNING)
+        pv_child_kill(c);
     close_fd(&c->pidfd);
     close_fd(&c->report_fd);
     c->pid = -1;
