@@ -231,8 +231,15 @@ static int start_helper(pv_http *h, int64_t deadline)
 {
     int sv[2];
 
-    if (h->o.helper == NULL || h->o.helper[0] != '/' || h->o.capath != NULL)
-        return -1;   /* never a PATH search; capath: see pv_http.h */
+    if (h->o.helper == NULL || h->o.helper[0] != '/')
+        return -1;   /* never a PATH search */
+    if (h->o.capath != NULL) {
+        /* The helper runs unprivileged and opens no file we trust; a CA
+         * directory cannot be handed over as one checked blob. */
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: capath is not "
+               "supported (the helper gets its CAs as data): use cafile");
+        return -1;
+    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
     if (spawn_helper(h, sv[1]) < 0) {

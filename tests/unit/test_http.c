@@ -1177,6 +1177,28 @@ static void test_dns_distinct(void **state)
     done(h);
 }
 
+/* A CA directory cannot be handed to the unprivileged helper as data:
+ * refused (a local failure), never silently replaced by the system CAs. */
+static void test_capath_refused(void **state)
+{
+    pv_http_opts o;
+    pv_http_response r;
+    pv_http *h;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.helper = g_helper;
+    o.timeout = 2;
+    o.connect_timeout = 2;
+    o.capath = "/etc/ssl/certs";
+    h = g_h = pv_http_new(&o);
+    assert_non_null(h);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
 static void test_misc(void **state)
 {
     pv_http_response r;
@@ -1220,6 +1242,7 @@ int main(void)
         cmocka_unit_test_teardown(test_racing_swapper_never_runs,
                                   test_teardown),
         cmocka_unit_test_teardown(test_dns_distinct, test_teardown),
+        cmocka_unit_test_teardown(test_capath_refused, test_teardown),
         cmocka_unit_test_teardown(test_misc, test_teardown),
     };
 
