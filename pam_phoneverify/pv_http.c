@@ -109,20 +109,17 @@ pv_http *pv_http_new(const pv_http_opts *opts)
 /* ---- helper process lifecycle ---------------------------------------- */
 
 /* End the helper: close its socket (it exits on EOF), wait for it at most
- * grace_ms through its pidfd, then SIGKILL and reap.  Never leaves a
- * zombie or a descriptor behind. */
+ * grace_ms through its pidfd, then SIGKILL whatever is left and reap it.
+ * Never leaves a zombie or a descriptor behind. */
 static void stop_helper(pv_http *h, long grace_ms)
 {
     if (h->fd >= 0) {
         close(h->fd);
         h->fd = -1;
     }
-    if (h->child.pid > 0 &&
-        (grace_ms <= 0 ||
-         pv_child_wait(&h->child, pv_monotonic_ms() + grace_ms, NULL) ==
-             PV_CHILD_RUNNING))
-        pv_child_kill(&h->child);
-    pv_child_kill(&h->child);   /* closes what is left; no-op when reaped */
+    if (h->child.pid > 0 && grace_ms > 0)
+        (void)pv_child_wait(&h->child, pv_monotonic_ms() + grace_ms, NULL);
+    pv_child_kill(&h->child);   /* only closes the pidfd when reaped */
     h->connects_done += h->connects_cur;
     h->connects_cur = 0;
 }

@@ -301,16 +301,16 @@ static long parse_pid(const char **pp)
 
 /* SIGKILL every current child (descendants whose parent died were
  * reparented to us, the subreaper).  Returns how many were signalled. */
-static int kill_children(pid_t self)
+static int kill_children(void)
 {
-    char path[64], buf[4096];
+    char buf[4096];
     const char *p;
     ssize_t n;
     int fd, count = 0;
 
-    if (pv_snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
-                    (long)self) < 0 ||
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    /* our only thread's children (no formatting: async-signal-safe) */
+    fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
     n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
@@ -330,11 +330,12 @@ static int kill_children(pid_t self)
 
 /* Kill and reap until we have no child left.  Orphans are reparented to
  * us before their parent becomes reapable, so once waitpid says ECHILD
- * nothing the program started is left. */
-static void kill_all(pid_t self, pid_t prog)
+ * nothing the program started is left.  Without /proc only the program's
+ * process group can be named (a degraded fallback). */
+static void kill_all(pid_t prog)
 {
     for (;;) {
-        int n = kill_children(self);
+        int n = kill_children();
 
         if (n < 0)
             (void)kill(-prog, SIGKILL);   /* no /proc: its process group */
@@ -426,13 +427,14 @@ static int intermediate_fds(const struct prepared *p, struct prepared *q,
 
 static _Noreturn void run_intermediate(const struct prepared *orig)
 {
-    pid_t self = getpid(), prog;
+    pid_t prog;
     sigset_t chld;
     int sfd, status = 0, ended;
     struct prepared fixed;
     const struct prepared *p = &fixed;
     pv_spawn s2;
 
+    reset_signals();   /* the application's handlers are not ours */
     if (intermediate_fds(orig, &fixed, &s2) < 0)
         _exit(CHILD_FAIL);
 
@@ -455,7 +457,7 @@ static _Noreturn void run_intermediate(const struct prepared *orig)
     if (prog == 0)
         run_program(p);
     ended = watch(p, sfd, prog, &status);
-    kill_all(self, prog);
+    kill_all(prog);
     if (ended && write(p->report_w, &status, sizeof(status)) < 0)
         _exit(CHILD_FAIL);
     _exit(0);
