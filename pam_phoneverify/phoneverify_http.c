@@ -1,8 +1,13 @@
 /* phoneverify_http.c - the network helper run by pam_phoneverify.
  *
- * Started by the module (pv_http.c) with an empty environment and one
- * AF_UNIX socket as fd 0 and fd 1.  Reads one "setup" message, then
- * answers "request" messages one at a time with libcurl, using ONE easy
+ * Started by the module (pv_http.c, through pv_spawn) with an empty
+ * environment and one AF_UNIX socket as fd 0 and fd 1; when the module
+ * runs as root, as the unprivileged helper_user, in a session of its own,
+ * with the module's resource limits.  It makes itself not dumpable (exec
+ * undid the module's setting) and opens no file the module trusts: the CA
+ * bundle and client certificate and key arrive as data in the setup.
+ * Reads one "setup" message, then answers "request" messages one at a
+ * time, echoing each request's number, with libcurl, using ONE easy
  * handle for the whole login so the send and verify calls to the same
  * host share a TCP connection and a TLS handshake.
  *
