@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,21 @@ static void child_exec(const pv_spawn *s)
         exec_fd3(s->argv, envp, use_proc);
 }
 
+/* A caller's nice 19, SCHED_IDLE (chrt -i) or idle I/O class (ionice -c3)
+ * must not starve the child; only root can undo the first two, so these
+ * are best effort as an ordinary user. */
+static void reset_scheduling(void)
+{
+    struct sched_param none = { .sched_priority = 0 };
+
+    (void)sched_setscheduler(0, SCHED_OTHER, &none);
+    (void)setpriority(PRIO_PROCESS, 0, 0);
+#ifdef SYS_ioprio_set
+    (void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0,
+                  0 /* IOPRIO_CLASS_NONE: follow the CPU priority */);
+#endif
+}
+
 static _Noreturn void run_program(const struct prepared *p)
 {
     const pv_spawn *s = p->s;
@@ -271,8 +287,7 @@ static _Noreturn void run_program(const struct prepared *p)
     reset_signals();
     if (child_fds(p) < 0 || setsid() < 0)
         _exit(CHILD_FAIL);
-    /* A caller's nice 19 must not starve us; only root can lower it. */
-    (void)setpriority(PRIO_PROCESS, 0, 0);
+    reset_scheduling();
     if (child_limits(p) < 0 || child_identity(&s->id) < 0 ||
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
         (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ||
@@ -445,7 +460,7 @@ static _Noreturn void run_intermediate(const struct prepared *orig)
         (geteuid() == 0 && (setresgid(0, 0, 0) != 0 ||
                             setresuid(0, 0, 0) != 0)))
         _exit(CHILD_FAIL);
-    (void)setpriority(PRIO_PROCESS, 0, 0);
+    reset_scheduling();
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     if (sigprocmask(SIG_SETMASK, &chld, NULL) != 0 ||

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -226,7 +227,8 @@ static void test_identity_session_limits(void **state)
     assert_no_child();
 }
 
-/* The caller's nice value and limits are not the child's. */
+/* The caller's nice value, scheduling policy and limits are not the
+ * child's. */
 static void test_caller_settings_not_inherited(void **state)
 {
     pid_t pid;
@@ -244,7 +246,10 @@ static void test_caller_settings_not_inherited(void **state)
         pv_child c;
         int r, ok;
 
+        struct sched_param none = { .sched_priority = 0 };
+
         if (nice(15) < 0 ||
+            sched_setscheduler(0, SCHED_IDLE, &none) != 0 ||
             setrlimit(RLIMIT_CPU, &(struct rlimit){ 1, RLIM_INFINITY }))
             _exit(2);
         (void)setrlimit(RLIMIT_CORE, &low);
@@ -252,7 +257,8 @@ static void test_caller_settings_not_inherited(void **state)
         s.cpu_seconds = 9;
         start(&s, &c, argv, &r);
         usleep(200000);
-        ok = (stat_field(c.pid, 19) == 0) |
+        ok = (stat_field(c.pid, 19) == 0 &&
+              stat_field(c.pid, 41) == SCHED_OTHER) |
              limit_is(c.pid, "Max cpu time", "9") << 1 |
              nofile_is(c.pid, "64") << 2;
         if (ok != 7)
