@@ -283,7 +283,9 @@ bad:
 #define CMD_CPU_SECONDS 5
 #define CMD_MEM_MIB 512
 #define CMD_NOFILE 64
-#define CMD_NPROC 64                    /* a fork bomb stops early */
+#define CMD_NPROC 1024                  /* counts every process of the user
+                                         * (nobody may run many): a bound
+                                         * for a fork bomb, not a quota */
 
 /* Read stdout until EOF; -1 on timeout, overflow or read error. */
 static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
