@@ -12,9 +12,7 @@
  * No signal handler is installed here; every wait (socket, child) is a
  * bounded poll, the child's through its pidfd. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
