@@ -1,8 +1,13 @@
 /* phoneverify_http.c - the network helper run by pam_phoneverify.
  *
- * Started by the module (pv_http.c) with an empty environment and one
- * AF_UNIX socket as fd 0 and fd 1.  Reads one "setup" message, then
- * answers "request" messages one at a time with libcurl, using ONE easy
+ * Started by the module (pv_http.c, through pv_spawn) with an empty
+ * environment and one AF_UNIX socket as fd 0 and fd 1; when the module
+ * runs as root, as the unprivileged helper_user, in a session of its own,
+ * with the module's resource limits.  It makes itself not dumpable (exec
+ * undid the module's setting) and opens no file the module trusts: the CA
+ * bundle and client certificate and key arrive as data in the setup.
+ * Reads one "setup" message, then answers "request" messages one at a
+ * time, echoing each request's number, with libcurl, using ONE easy
  * handle for the whole login so the send and verify calls to the same
  * host share a TCP connection and a TLS handshake.
  *
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include "pv_helper_proto.h"
 #include "pv_http.h"
 #include "pv_util.h"
@@ -238,27 +244,74 @@ static int set_proxy(CURL *c, const pv_proto_msg *m)
     return 0;
 }
 
+static int count_tag(const pv_proto_msg *m, uint8_t tag)
+{
+    size_t i;
+    int n = 0;
+
+    for (i = 0; i < m->n; i++)
+        n += m->fields[i].tag == tag;
+    return n;
+}
+
+static int tags_at_most_once(const pv_proto_msg *m, const uint8_t *tags,
+                             size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (count_tag(m, tags[i]) > 1)
+            return 0;
+    return 1;
+}
+
+/* CA bundle, client certificate and key arrive as data: this process runs
+ * unprivileged and opens no file the module trusts.  libcurl copies the
+ * blob; the caller wipes the message. */
+static int set_blob(CURL *c, CURLoption opt, const pv_proto_msg *m,
+                    uint8_t tag)
+{
+    const pv_proto_field *f = pv_proto_get(m, tag);
+    struct curl_blob b;
+
+    if (f == NULL)
+        return 0;
+    b.data = f->value;
+    b.len = f->len;
+    b.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(c, opt, &b) == CURLE_OK ? 0 : -1;
+}
+
+/* A configured CA replaces the system store, as CURLOPT_CAINFO did. */
+static int set_ca(CURL *c, const pv_proto_msg *m)
+{
+    if (pv_proto_get(m, PV_F_CA_BLOB) == NULL)
+        return 0;
+    SET(c, CURLOPT_CAINFO, (char *)NULL);
+    SET(c, CURLOPT_CAPATH, (char *)NULL);
+    return set_blob(c, CURLOPT_CAINFO_BLOB, m, PV_F_CA_BLOB);
+}
+
 /* 0 ready, EXIT_PROTO not a setup message, 1 libcurl refused an option
  * (or no memory). */
 static int session_setup(struct session *s, const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG, PV_F_TIMEOUT, PV_F_CONNECT_TIMEOUT, PV_F_CAFILE,
-        PV_F_CAPATH, PV_F_PINNED, PV_F_CLIENT_CERT, PV_F_CLIENT_KEY,
-        PV_F_PROXY,
+        PV_F_MSG, PV_F_TIMEOUT, PV_F_CONNECT_TIMEOUT, PV_F_CA_BLOB,
+        PV_F_PINNED, PV_F_CERT_BLOB, PV_F_KEY_BLOB, PV_F_PROXY,
     };
 
-    if (!is_msg(m, "setup") || !tags_within(m, allowed, sizeof(allowed)))
+    if (!is_msg(m, "setup") || !tags_within(m, allowed, sizeof(allowed)) ||
+        !tags_at_most_once(m, allowed, sizeof(allowed)))
         return EXIT_PROTO;
     s->body.data = malloc(PV_HTTP_MAX_RESPONSE + 1);
     s->curl = curl_easy_init();
     if (s->body.data == NULL || s->curl == NULL ||
         set_fixed(s->curl, &s->body) < 0 || set_limits(s->curl, m) < 0 ||
-        set_opt_field(s->curl, CURLOPT_CAINFO, m, PV_F_CAFILE) < 0 ||
-        set_opt_field(s->curl, CURLOPT_CAPATH, m, PV_F_CAPATH) < 0 ||
+        set_ca(s->curl, m) < 0 ||
         set_opt_field(s->curl, CURLOPT_PINNEDPUBLICKEY, m, PV_F_PINNED) < 0 ||
-        set_opt_field(s->curl, CURLOPT_SSLCERT, m, PV_F_CLIENT_CERT) < 0 ||
-        set_opt_field(s->curl, CURLOPT_SSLKEY, m, PV_F_CLIENT_KEY) < 0 ||
+        set_blob(s->curl, CURLOPT_SSLCERT_BLOB, m, PV_F_CERT_BLOB) < 0 ||
+        set_blob(s->curl, CURLOPT_SSLKEY_BLOB, m, PV_F_KEY_BLOB) < 0 ||
         set_proxy(s->curl, m) < 0)
         return 1;
     return 0;
@@ -379,16 +432,6 @@ static int build_form(CURL *c, const pv_proto_msg *m, char **buf,
     return 0;
 }
 
-static int count_tag(const pv_proto_msg *m, uint8_t tag)
-{
-    size_t i;
-    int n = 0;
-
-    for (i = 0; i < m->n; i++)
-        n += m->fields[i].tag == tag;
-    return n;
-}
-
 /* The request body: either BODY as is, or the form.  An empty body is
  * still a POST. */
 static int build_body(CURL *c, const pv_proto_msg *m, char **buf,
@@ -410,8 +453,9 @@ static enum pv_http_status map_curl(CURLcode rc, int toobig)
     switch (rc) {
     case CURLE_OK:
         return PV_HTTP_OK;
-    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: case CURLE_RECV_ERROR:
+    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+        return PV_HTTP_E_DNS;
+    case CURLE_COULDNT_CONNECT: case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING:
         return PV_HTTP_E_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
@@ -473,17 +517,18 @@ static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
 static int request_shape_ok(const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
+        PV_F_MSG, PV_F_SEQ, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
         PV_F_CAPTCHA, PV_F_BODY, PV_F_FORM_NAME, PV_F_FORM_VALUE,
     };
     static const uint8_t once[] = {
-        PV_F_MSG, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
+        PV_F_MSG, PV_F_SEQ, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
         PV_F_CAPTCHA, PV_F_BODY,
     };
     size_t i;
 
     if (!is_msg(m, "request") || !tags_within(m, allowed, sizeof(allowed)) ||
         pv_proto_get(m, PV_F_URL) == NULL ||
+        field_str(m, PV_F_SEQ) == NULL ||
         count_tag(m, PV_F_FORM_NAME) != count_tag(m, PV_F_FORM_VALUE) ||
         (count_tag(m, PV_F_FORM_NAME) > 0 && pv_proto_get(m, PV_F_BODY)))
         return 0;
@@ -524,13 +569,15 @@ static void handle_request(struct session *s, const pv_proto_msg *m,
 
 /* ---- main loop -------------------------------------------------------- */
 
-static int send_answer(struct session *s, const struct result *r)
+static int send_answer(struct session *s, const char *seq,
+                       const struct result *r)
 {
     pv_proto_msg a;
     int rc = -1;
 
     memset(&a, 0, sizeof(a));
     if (pv_proto_add_str(&a, PV_F_MSG, "response") == 0 &&
+        pv_proto_add_str(&a, PV_F_SEQ, seq) == 0 &&
         pv_proto_add_long(&a, PV_F_STATUS, (long)r->status) == 0 &&
         pv_proto_add_long(&a, PV_F_HTTP_CODE, r->http_code) == 0 &&
         pv_proto_add_long(&a, PV_F_ELAPSED_MS, r->elapsed_ms) == 0 &&
@@ -550,6 +597,7 @@ static int serve(struct session *s)
     for (;;) {
         pv_proto_msg m;
         struct result r;
+        char seq[32];
         int rc;
 
         if (pv_proto_recv(0, &m, pv_monotonic_ms() + IDLE_MS) < 0)
@@ -558,9 +606,13 @@ static int serve(struct session *s)
             pv_proto_clear(&m);
             return EXIT_PROTO;
         }
+        if (pv_strlcpy(seq, field_str(&m, PV_F_SEQ), sizeof(seq)) < 0) {
+            pv_proto_clear(&m);
+            return EXIT_PROTO;
+        }
         handle_request(s, &m, &r);
         pv_proto_clear(&m);   /* wipes authorization and body */
-        rc = send_answer(s, &r);
+        rc = send_answer(s, seq, &r);
         if (rc < 0)
             return EXIT_ANSWER;
     }
@@ -572,6 +624,11 @@ int main(void)
     pv_proto_msg setup;
     int rc = 1;
 
+    /* Not dumpable: exec made us dumpable again, and this process holds
+     * the client key and the answers.  The module set everything else
+     * (ids, session, limits) before exec. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return 1;
     /* Our own process: a peer that vanished must be an error return from
      * send, not a death by SIGPIPE (libcurl writes to sockets too). */
     signal(SIGPIPE, SIG_IGN);

@@ -24,8 +24,9 @@
 static int tag_known(uint8_t tag)
 {
     return (tag >= PV_F_MSG && tag <= PV_F_MSG) ||
-           (tag >= PV_F_TIMEOUT && tag <= PV_F_PROXY) ||
-           (tag >= PV_F_URL && tag <= PV_F_BODY) ||
+           (tag >= PV_F_TIMEOUT && tag <= PV_F_CA_BLOB) ||
+           (tag >= PV_F_PINNED && tag <= PV_F_PROXY) ||
+           (tag >= PV_F_URL && tag <= PV_F_SEQ) ||
            (tag >= PV_F_FORM_NAME && tag <= PV_F_FORM_VALUE) ||
            (tag >= PV_F_STATUS && tag <= PV_F_ERROR);
 }
@@ -284,6 +285,8 @@ static int recv_value(int fd, pv_proto_field *f, uint8_t tag, uint32_t len,
 
 static int recv_fields(int fd, pv_proto_msg *m, int64_t deadline_ms)
 {
+    size_t total = 0;
+
     for (;;) {
         uint8_t tag;
         uint32_t len;
@@ -301,10 +304,12 @@ static int recv_fields(int fd, pv_proto_msg *m, int64_t deadline_ms)
             errno = EPROTO;
             return -1;
         }
-        if (len > PV_PROTO_MAX_FIELD || m->n >= PV_PROTO_MAX_FIELDS) {
+        if (len > PV_PROTO_MAX_FIELD || m->n >= PV_PROTO_MAX_FIELDS ||
+            len > PV_PROTO_MAX_MSG - total) {
             errno = EMSGSIZE;
             return -1;
         }
+        total += len;
         if (recv_value(fd, &m->fields[m->n], tag, len, deadline_ms) < 0)
             return -1;
         m->n++;

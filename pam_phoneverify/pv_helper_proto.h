@@ -8,6 +8,11 @@
  * Integers travel as decimal text.  The module sends one MSG_SETUP message,
  * then any number of "request" messages, each answered by one
  * message from the helper.  Closing the socket ends the helper.
+ * Every request carries a SEQ number (1, 2, ... per helper) that the
+ * answer must echo; the module treats an answer with another number, a
+ * second answer, bytes after an answer, or a duplicate or unexpected
+ * field as a broken helper.  The CA bundle, client certificate and key
+ * travel as data (the helper runs unprivileged and opens no file).
  *
  * Both sides use pv_proto_* for reading and writing, so the framing rules
  * (limits, unknown tags refused) live in one place. */
@@ -17,18 +22,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PV_PROTO_MAX_FIELD (128 * 1024)
+#define PV_PROTO_MAX_FIELD (1024 * 1024)   /* a CA bundle fits */
+#define PV_PROTO_MAX_MSG (2 * 1024 * 1024)   /* all fields of one message */
 #define PV_PROTO_MAX_FIELDS 64
 
 enum pv_proto_tag {
     PV_F_END = 0,
     PV_F_MSG = 1,            /* "setup", "request", "response" */
     /* setup */
-    PV_F_TIMEOUT = 10, PV_F_CONNECT_TIMEOUT, PV_F_CAFILE, PV_F_CAPATH,
-    PV_F_PINNED, PV_F_CLIENT_CERT, PV_F_CLIENT_KEY, PV_F_PROXY,
+    PV_F_TIMEOUT = 10, PV_F_CONNECT_TIMEOUT, PV_F_CA_BLOB, PV_F_UNUSED_13,
+    PV_F_PINNED, PV_F_CERT_BLOB, PV_F_KEY_BLOB, PV_F_PROXY,
     /* request */
     PV_F_URL = 30, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_CAPTCHA,
-    PV_F_BODY,
+    PV_F_BODY, PV_F_SEQ,     /* SEQ: request number, echoed in the answer */
     /* request, form variant: repeated NAME, VALUE pairs instead of BODY */
     PV_F_FORM_NAME = 40, PV_F_FORM_VALUE,
     /* response */

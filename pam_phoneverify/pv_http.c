@@ -1,39 +1,45 @@
 /* pv_http.c - module side of the HTTP transport: runs phoneverify-http.
  *
- * The helper is started with fork + execve and an EMPTY environment, so
- * nothing the calling user put in the environment (proxy variables,
+ * The helper is started through pv_spawn (execveat on a descriptor that
+ * pv_safe_open_exec checked, parents included) with an EMPTY environment,
+ * so nothing the calling user put in the environment (proxy variables,
  * SSLKEYLOGFILE, CURL_CA_BUNDLE, OPENSSL_CONF, HOME/.netrc, ...) reaches
  * libcurl or the TLS library: sudo and su run PAM with the caller's
- * environment.  It also keeps libcurl's threads, SIGPIPEs and memory out
- * of the PAM application.
+ * environment.  When we are root it runs as helper_user, so the one
+ * process that parses hostile network input holds no privilege; the CA
+ * bundle and client certificate/key are read here and sent as data.
  *
- * No signal handler is installed here; waits use poll and waitpid with
- * WNOHANG, every one bounded. */
+ * No signal handler is installed here; every wait (socket, child) is a
+ * bounded poll, the child's through its pidfd. */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
+#include <syslog.h>
 #include <unistd.h>
 #include "pv_helper_proto.h"
 #include "pv_http.h"
+#include "pv_safefile.h"
+#include "pv_spawn.h"
 #include "pv_util.h"
 
 #define MAX_SECONDS 3600L          /* clamp for timeouts from the config */
 #define MARGIN_SECONDS 2L          /* slack on top of libcurl's limits */
 #define REAP_WAIT_MS 1000          /* grace for a helper told to stop */
-#define KILL_WAIT_MS 5000          /* bound on reaping after SIGKILL */
+#define DEFAULT_HELPER_USER "_phoneverify"
+#define FALLBACK_HELPER_USER "nobody"
+#define TLS_FILE_MAX (1024 * 1024) /* CA bundle, certificate, key */
+#define HELPER_CPU_SECONDS 60      /* a login's helper does little work */
+#define HELPER_MEM_MIB 1024        /* address space: libcurl, TLS, threads */
+#define HELPER_NOFILE 64
 
 struct pv_http {
     pv_http_opts o;                /* strings owned, wiped on free */
     int fd;                        /* parent end of the socketpair, or -1 */
-    pid_t pid;                     /* running helper, or -1 */
+    pv_child child;                /* running helper (pid -1 when none) */
+    long seq;                      /* number of the last request sent */
     long connects_done;            /* from helpers that already ended */
     long connects_cur;             /* running count of the current one */
 };
@@ -59,6 +65,7 @@ static int copy_opt(const char **dst, const char *src)
 static void free_opts(pv_http_opts *o)
 {
     pv_free_secret((char *)o->helper);
+    pv_free_secret((char *)o->helper_user);
     pv_free_secret((char *)o->cafile);
     pv_free_secret((char *)o->capath);
     pv_free_secret((char *)o->pinned_pubkey);
@@ -75,12 +82,15 @@ pv_http *pv_http_new(const pv_http_opts *opts)
     if (opts == NULL || (h = calloc(1, sizeof(*h))) == NULL)
         return NULL;
     h->fd = -1;
-    h->pid = -1;
+    h->child.pid = -1;
+    h->child.pidfd = -1;
+    h->child.report_fd = -1;
     /* A zero or negative timeout would mean "no limit" to libcurl; the
      * config validates ranges, this is only a backstop. */
     h->o.timeout = clamp_seconds(opts->timeout, 10);
     h->o.connect_timeout = clamp_seconds(opts->connect_timeout, 5);
     if (copy_opt(&h->o.helper, opts->helper) < 0 ||
+        copy_opt(&h->o.helper_user, opts->helper_user) < 0 ||
         copy_opt(&h->o.cafile, opts->cafile) < 0 ||
         copy_opt(&h->o.capath, opts->capath) < 0 ||
         copy_opt(&h->o.pinned_pubkey, opts->pinned_pubkey) < 0 ||
@@ -96,111 +106,42 @@ pv_http *pv_http_new(const pv_http_opts *opts)
 
 /* ---- helper process lifecycle ---------------------------------------- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* Reap pid, waiting at most wait_ms.  1 reaped (or gone: an application
- * SIGCHLD handler may have reaped it first), 0 still running. */
-static int reap(pid_t pid, long wait_ms)
-{
-    long waited = 0;
-
-    for (;;) {
-        pid_t r = waitpid(pid, NULL, WNOHANG);
-
-        if (r == pid || (r < 0 && errno == ECHILD))
-            return 1;
-        if (r < 0 && errno != EINTR)
-            return 1;   /* cannot wait for it: nothing more we can do */
-        if (r < 0)
-            continue;
-        if (waited >= wait_ms)
-            return 0;
-        sleep_ms(10);
-        waited += 10;
-    }
-}
-
-/* End the helper: close its socket (it exits on EOF), give it grace_ms,
- * then SIGKILL.  Never leaves a zombie or a descriptor behind. */
+/* End the helper: close its socket (it exits on EOF), wait for it at most
+ * grace_ms through its pidfd, then SIGKILL whatever is left and reap it.
+ * Never leaves a zombie or a descriptor behind. */
 static void stop_helper(pv_http *h, long grace_ms)
 {
     if (h->fd >= 0) {
         close(h->fd);
         h->fd = -1;
     }
-    if (h->pid > 0) {
-        if (!reap(h->pid, grace_ms)) {
-            kill(h->pid, SIGKILL);
-            /* SIGKILL cannot be ignored, so this ends promptly; the bound
-             * only matters for a process stuck in the kernel. */
-            (void)reap(h->pid, KILL_WAIT_MS);
-        }
-    }
-    h->pid = -1;
+    if (h->child.pid > 0 && grace_ms > 0)
+        (void)pv_child_wait(&h->child, pv_monotonic_ms() + grace_ms, NULL);
+    pv_child_kill(&h->child);   /* only closes the pidfd when reaped */
     h->connects_done += h->connects_cur;
     h->connects_cur = 0;
 }
 
-/* Highest descriptor number that could be open, for kernels without
- * close_range (before 5.9).  Read before fork: in the child only
- * async-signal-safe calls are allowed. */
-static int fd_limit(void)
+/* Read a TLS file the module trusts (checked with its parents) and add it
+ * to the setup message as data. */
+static int add_file_blob(pv_proto_msg *m, uint8_t tag, const char *path,
+                         enum pv_file_rule rule)
 {
-    struct rlimit rl;
+    char *data = NULL;
+    size_t len = 0;
+    pv_err err;
+    int rc;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-        rl.rlim_cur > (1u << 20))
-        return 1 << 20;
-    return (int)rl.rlim_cur;
-}
-
-static void close_from(int lowfd, int maxfd)
-{
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
-        return;
-#endif
-    for (int fd = lowfd; fd < maxfd; fd++)
-        (void)close(fd);
-}
-
-/* In the child between fork and execve: only async-signal-safe calls,
- * since the PAM application may be multithreaded. */
-static void child_exec(int sock, const char *path, int maxfd)
-{
-    static char *const argv[] = { (char *)"phoneverify-http", NULL };
-    static char *const envp[] = { NULL };
-    struct sigaction sa;
-    sigset_t none;
-    int nul;
-
-    /* Move the socket above 2 first, so the dup2s below cannot clobber it
-     * and always clear close-on-exec on 0 and 1. */
-    if (sock < 3 && (sock = fcntl(sock, F_DUPFD, 3)) < 0)
-        _exit(127);
-    if (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)
-        _exit(127);
-    nul = open("/dev/null", O_WRONLY);
-    if (nul < 0 || (nul != 2 && dup2(nul, 2) < 0))
-        _exit(127);
-    close_from(3, maxfd);
-    /* PAM applications may block or ignore signals; an ignored disposition
-     * and the mask survive execve, so give the helper a clean slate. */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; sig++)
-        (void)sigaction(sig, &sa, NULL);   /* KILL/STOP/RT-internal fail */
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(path, argv, envp);
-    _exit(127);
+    if (path == NULL)
+        return 0;
+    if (pv_safe_read(path, rule, TLS_FILE_MAX, &data, &len, &err) < 0) {
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: %s", err.msg);
+        return -1;
+    }
+    rc = pv_proto_add(m, tag, data, len);
+    pv_wipe(data, len);
+    free(data);
+    return rc;
 }
 
 static int send_setup(pv_http *h, int64_t deadline)
@@ -213,42 +154,97 @@ static int send_setup(pv_http *h, int64_t deadline)
     if (pv_proto_add_str(&m, PV_F_MSG, "setup") < 0 ||
         pv_proto_add_long(&m, PV_F_TIMEOUT, o->timeout) < 0 ||
         pv_proto_add_long(&m, PV_F_CONNECT_TIMEOUT, o->connect_timeout) < 0 ||
-        (o->cafile && pv_proto_add_str(&m, PV_F_CAFILE, o->cafile) < 0) ||
-        (o->capath && pv_proto_add_str(&m, PV_F_CAPATH, o->capath) < 0) ||
+        add_file_blob(&m, PV_F_CA_BLOB, o->cafile, PV_FILE_PUBLIC) < 0 ||
         (o->pinned_pubkey &&
          pv_proto_add_str(&m, PV_F_PINNED, o->pinned_pubkey) < 0) ||
-        (o->client_cert &&
-         pv_proto_add_str(&m, PV_F_CLIENT_CERT, o->client_cert) < 0) ||
-        (o->client_key &&
-         pv_proto_add_str(&m, PV_F_CLIENT_KEY, o->client_key) < 0) ||
+        add_file_blob(&m, PV_F_CERT_BLOB, o->client_cert,
+                      PV_FILE_PUBLIC) < 0 ||
+        add_file_blob(&m, PV_F_KEY_BLOB, o->client_key, PV_FILE_SECRET) < 0 ||
         (o->proxy && pv_proto_add_str(&m, PV_F_PROXY, o->proxy) < 0))
         goto out;
     rc = pv_proto_send(h->fd, &m, deadline);
 out:
-    pv_proto_clear(&m);
+    pv_proto_clear(&m);   /* wipes the key */
+    return rc;
+}
+
+/* Who the helper runs as: helper_user, or nobody (with a warning) when
+ * that user does not exist; ourselves when we are not root. */
+static int helper_identity(const pv_http *h, pv_spawn_id *id)
+{
+    const char *name = h->o.helper_user ? h->o.helper_user
+                                        : DEFAULT_HELPER_USER;
+    int fell_back = 0;
+    pv_err err;
+
+    if (geteuid() != 0) {
+        memset(id, 0, sizeof(*id));   /* cannot change: run as ourselves */
+        return 0;
+    }
+    if (pv_spawn_resolve_user(name, FALLBACK_HELPER_USER, id, &fell_back,
+                              &err) < 0) {
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper_user: %s",
+               err.msg);
+        return -1;
+    }
+    if (fell_back)
+        syslog(LOG_AUTHPRIV | LOG_WARNING, "pam_phoneverify: helper_user "
+               "'%.64s' does not exist; running the helper as '%s'", name,
+               FALLBACK_HELPER_USER);
+    return 0;
+}
+
+static int spawn_helper(pv_http *h, int sock)
+{
+    static char *const argv[] = { (char *)"phoneverify-http", NULL };
+    pv_spawn s;
+    pv_err err;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    if (helper_identity(h, &s.id) < 0)
+        return -1;
+    s.exec_fd = pv_safe_open_exec(h->o.helper, &err);
+    if (s.exec_fd < 0) {
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper: %s",
+               err.msg);
+        return -1;
+    }
+    s.argv = argv;
+    s.fd_in = sock;
+    s.fd_out = sock;
+    s.cpu_seconds = HELPER_CPU_SECONDS;
+    s.mem_mib = HELPER_MEM_MIB;
+    s.nofile = HELPER_NOFILE;
+    s.no_new_privs = 1;
+    rc = pv_spawn_start(&s, &h->child, &err);
+    close(s.exec_fd);
     return rc;
 }
 
 static int start_helper(pv_http *h, int64_t deadline)
 {
-    int sv[2], maxfd = fd_limit();
-    pid_t pid;
+    int sv[2];
 
     if (h->o.helper == NULL || h->o.helper[0] != '/')
         return -1;   /* never a PATH search */
+    if (h->o.capath != NULL) {
+        /* The helper runs unprivileged and opens no file we trust; a CA
+         * directory cannot be handed over as one checked blob. */
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: capath is not "
+               "supported (the helper gets its CAs as data): use cafile");
+        return -1;
+    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
-    pid = fork();
-    if (pid < 0) {
+    if (spawn_helper(h, sv[1]) < 0) {
         close(sv[0]);
         close(sv[1]);
         return -1;
     }
-    if (pid == 0)
-        child_exec(sv[1], h->o.helper, maxfd);
     close(sv[1]);
     h->fd = sv[0];
-    h->pid = pid;
+    h->seq = 0;
     h->connects_cur = 0;
     /* A helper that could not be executed shows up as EPIPE here or EOF
      * at the first response; either way PV_HTTP_E_HELPER. */
@@ -263,10 +259,9 @@ static int start_helper(pv_http *h, int64_t deadline)
  * reap it so the next request starts a fresh one. */
 static void drop_if_exited(pv_http *h)
 {
-    if (h->pid > 0 && reap(h->pid, 0)) {
-        h->pid = -1;
+    if (h->child.pid > 0 &&
+        pv_child_wait(&h->child, 0, NULL) != PV_CHILD_RUNNING)
         stop_helper(h, 0);
-    }
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -276,11 +271,13 @@ static int add_opt_str(pv_proto_msg *m, uint8_t tag, const char *v)
     return v == NULL ? 0 : pv_proto_add_str(m, tag, v);
 }
 
-static int build_request(pv_proto_msg *m, const pv_http_request *req)
+static int build_request(pv_proto_msg *m, const pv_http_request *req,
+                         long seq)
 {
     size_t i;
 
     if (req->url == NULL || pv_proto_add_str(m, PV_F_MSG, "request") < 0 ||
+        pv_proto_add_long(m, PV_F_SEQ, seq) < 0 ||
         pv_proto_add_str(m, PV_F_URL, req->url) < 0 ||
         add_opt_str(m, PV_F_CONTENT_TYPE, req->content_type) < 0 ||
         add_opt_str(m, PV_F_AUTHORIZATION, req->authorization) < 0 ||
@@ -300,6 +297,37 @@ static int build_request(pv_proto_msg *m, const pv_http_request *req)
     return 0;
 }
 
+/* 1 when every field of the answer is one we expect, each at most once,
+ * and the required ones are there. */
+static int response_shape_ok(const pv_proto_msg *m)
+{
+    static const uint8_t allowed[] = {
+        PV_F_MSG, PV_F_SEQ, PV_F_STATUS, PV_F_HTTP_CODE, PV_F_RESP_BODY,
+        PV_F_ELAPSED_MS, PV_F_CONNECTS, PV_F_ERROR,
+    };
+    unsigned seen[sizeof(allowed)] = { 0 };
+    size_t i, j;
+
+    for (i = 0; i < m->n; i++) {
+        for (j = 0; j < sizeof(allowed); j++)
+            if (m->fields[i].tag == allowed[j])
+                break;
+        if (j == sizeof(allowed) || seen[j]++ > 0)
+            return 0;
+    }
+    return seen[0] && seen[1] && seen[2] && seen[3] && seen[5] && seen[6];
+}
+
+static int field_long(const pv_proto_msg *m, uint8_t tag, long min, long max,
+                      long *out)
+{
+    const pv_proto_field *f = pv_proto_get(m, tag);
+
+    if (f == NULL || strlen(f->value) != f->len)
+        return -1;
+    return pv_parse_long(f->value, min, max, out);
+}
+
 static pv_proto_field *find_field(pv_proto_msg *m, uint8_t tag)
 {
     size_t i;
@@ -310,41 +338,46 @@ static pv_proto_field *find_field(pv_proto_msg *m, uint8_t tag)
     return NULL;
 }
 
-static int field_long(const pv_proto_msg *m, uint8_t tag, long min, long max,
-                      long *out)
-{
-    const pv_proto_field *f = pv_proto_get(m, tag);
-
-    return f == NULL ? -1 : pv_parse_long(f->value, min, max, out);
-}
-
 /* Check the helper's answer field by field; anything off means the helper
- * is broken or not ours, and the caller kills it. */
+ * is broken or not ours, and the caller kills it.  The answer must carry
+ * the number of the request it answers. */
 static int parse_response(pv_http *h, pv_proto_msg *m, pv_http_response *resp)
 {
     const pv_proto_field *msg = pv_proto_get(m, PV_F_MSG);
     pv_proto_field *body = find_field(m, PV_F_RESP_BODY);
-    long st, code, ms, conns;
+    long st, code, ms, conns, seq;
 
-    if (msg == NULL || strcmp(msg->value, "response") != 0 ||
-        field_long(m, PV_F_STATUS, PV_HTTP_OK, PV_HTTP_E_OTHER, &st) < 0 ||
+    if (!response_shape_ok(m) || strcmp(msg->value, "response") != 0 ||
+        field_long(m, PV_F_SEQ, 1, LONG_MAX, &seq) < 0 || seq != h->seq ||
+        field_long(m, PV_F_STATUS, PV_HTTP_OK, PV_HTTP_E_DNS, &st) < 0 ||
         field_long(m, PV_F_HTTP_CODE, 0, 999, &code) < 0 ||
         field_long(m, PV_F_ELAPSED_MS, 0, 86400000L, &ms) < 0 ||
         field_long(m, PV_F_CONNECTS, h->connects_cur, 1000000L, &conns) < 0 ||
         st == PV_HTTP_E_HELPER ||
-        (body != NULL && body->len > PV_HTTP_MAX_RESPONSE))
+        (body != NULL && (st != PV_HTTP_OK ||
+                          body->len > PV_HTTP_MAX_RESPONSE)))
         return -1;
     resp->status = (enum pv_http_status)st;
     resp->http_code = st == PV_HTTP_OK ? code : 0;
     resp->elapsed_ms = ms;
     h->connects_cur = conns;
-    if (body != NULL && st == PV_HTTP_OK) {
+    if (body != NULL) {
         resp->body = body->value;   /* take ownership */
         resp->body_len = body->len;
         body->value = NULL;
         body->len = 0;
     }
     return 0;
+}
+
+/* 1 when the helper has sent something nobody asked for (an answer
+ * before the request, or bytes after the answer), or hung up. */
+static int unasked_bytes(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 /* One request/response exchange with a running helper.  0 answered,
@@ -356,11 +389,12 @@ static int exchange(pv_http *h, const pv_http_request *req,
     int rc;
 
     memset(&m, 0, sizeof(m));
-    rc = build_request(&m, req);
+    if (unasked_bytes(h->fd))
+        return -1;
+    rc = build_request(&m, req, ++h->seq);
     if (rc < 0) {
         pv_proto_clear(&m);
-        resp->status = PV_HTTP_E_OTHER;   /* our request, not the helper */
-        return 0;
+        return -1;   /* no memory, or a request we cannot express */
     }
     rc = pv_proto_send(h->fd, &m, deadline);
     pv_proto_clear(&m);   /* wipes authorization and body */
@@ -368,6 +402,10 @@ static int exchange(pv_http *h, const pv_http_request *req,
         return -1;
     rc = parse_response(h, &m, resp);
     pv_proto_clear(&m);
+    if (rc == 0 && unasked_bytes(h->fd)) {
+        pv_http_response_clear(resp);
+        return -1;   /* a second answer already waiting: not ours */
+    }
     return rc;
 }
 
@@ -383,13 +421,13 @@ int pv_http_post(pv_http *h, const pv_http_request *req,
     deadline = pv_monotonic_ms() +
                (h->o.timeout + h->o.connect_timeout + MARGIN_SECONDS) * 1000;
     drop_if_exited(h);
-    if (h->pid < 0 && start_helper(h, deadline) < 0)
+    if (h->child.pid < 0 && start_helper(h, deadline) < 0)
         return -1;
     if (exchange(h, req, resp, deadline) < 0) {
-        int timed_out = pv_monotonic_ms() >= deadline;
-
+        /* Whatever went wrong here is local, the module-side deadline
+         * included: libcurl's own limits end well before it. */
         pv_http_response_clear(resp);
-        resp->status = timed_out ? PV_HTTP_E_TIMEOUT : PV_HTTP_E_HELPER;
+        resp->status = PV_HTTP_E_HELPER;
         stop_helper(h, 0);   /* SIGKILL now: it is stuck or lying */
         return -1;
     }
@@ -432,6 +470,7 @@ const char *pv_http_status_name(enum pv_http_status st)
     case PV_HTTP_E_URL: return "url";
     case PV_HTTP_E_HELPER: return "helper";
     case PV_HTTP_E_OTHER: return "other";
+    case PV_HTTP_E_DNS: return "dns";
     }
     return "unknown";
 }

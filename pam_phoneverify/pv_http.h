@@ -8,9 +8,17 @@
  * host share one TCP connection and one TLS handshake.  See
  * pv_helper_proto.h for the wire format between the two.
  *
- * Every wait on the helper is bounded (timeout + a margin); a helper that
- * misbehaves is killed and reported as PV_HTTP_E_HELPER (PV_HTTP_E_TIMEOUT
- * when it missed the deadline). */
+ * Every wait on the helper is bounded (timeout + a margin).  Status
+ * contract: PV_HTTP_E_HELPER is every LOCAL failure (the helper cannot be
+ * checked, started or executed, died, was stopped or killed, missed the
+ * module-side deadline, descriptors/processes/memory ran out, or broke the
+ * protocol); the helper is then killed.  PV_HTTP_E_DNS, _CONNECT,
+ * _TIMEOUT, _TLS, _TOOBIG and _OTHER only come from the helper's report
+ * of what libcurl saw on the network.
+ *
+ * The helper runs as opts.helper_user when the module runs as root (see
+ * pv_spawn.h); the CA file and client certificate and key are read here,
+ * through checked descriptors, and handed to it as data. */
 #ifndef PV_HTTP_H
 #define PV_HTTP_H
 
@@ -21,7 +29,7 @@
 
 enum pv_http_status {
     PV_HTTP_OK = 0,          /* an HTTP answer arrived: see http_code      */
-    PV_HTTP_E_CONNECT,       /* could not connect / resolve / reset        */
+    PV_HTTP_E_CONNECT,       /* could not connect (refused, reset)         */
     PV_HTTP_E_TIMEOUT,       /* connect, total or low-speed timeout        */
     PV_HTTP_E_TOOBIG,        /* body larger than PV_HTTP_MAX_RESPONSE      */
     PV_HTTP_E_TLS,           /* certificate, pinning or handshake failure  */
@@ -29,14 +37,18 @@ enum pv_http_status {
                              /* http to a non-loopback host)               */
     PV_HTTP_E_HELPER,        /* helper missing, died, or spoke nonsense    */
     PV_HTTP_E_OTHER,         /* any other transfer failure                 */
+    PV_HTTP_E_DNS,           /* the host (or proxy) name did not resolve   */
 };
 
 typedef struct pv_http_opts {
     const char *helper;          /* path of phoneverify-http */
+    const char *helper_user;     /* run as, when root; NULL: _phoneverify */
     long timeout;                /* seconds, whole request */
     long connect_timeout;        /* seconds */
-    const char *cafile, *capath, *pinned_pubkey;
-    const char *client_cert, *client_key;
+    const char *cafile, *pinned_pubkey;  /* cafile read here, sent as data */
+    const char *capath;          /* refused (E_HELPER): a directory cannot
+                                  * be handed over safely as one blob */
+    const char *client_cert, *client_key;  /* read here, sent as data */
     const char *proxy;           /* the only proxy ever used; NULL: none */
 } pv_http_opts;
 

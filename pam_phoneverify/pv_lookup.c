@@ -6,26 +6,21 @@
  * a name no account could have is simply not found. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "pv_lookup.h"
 #include "pv_safefile.h"
+#include "pv_spawn.h"
 #include "pv_util.h"
 
 #define USER_NAME_MAX 256               /* LOGIN_NAME_MAX on Linux */
 #define PHONE_TEXT_MAX 32               /* longest spelling worth parsing */
 #define CMD_TIMEOUT_MS 5000
 #define CMD_OUTPUT_MAX 4096
-#define CMD_FALLBACK_FD_MAX 65536       /* close loop bound without close_range */
 #define USERS_FIELDS_MAX 4
 #define USERS_CHUNK (64 * 1024)         /* read size; longest line kept */
 
@@ -528,125 +523,17 @@ bad:
 
 /* ---- running the lookup command ------------------------------------ */
 
-/* Everything the child needs, prepared before fork so that the child only
- * makes async-signal-safe calls (the caller may be multi-threaded). */
-struct cmd_run {
-    char *argv[3];
-    char *envp[1];
-    uid_t uid;
-    gid_t gid;
-    int change_id;                      /* 0: already that user (tests) */
-    int out_fd, null_fd;
-    int fd_max;
-};
-
-static int run_as_user(const char *name, struct cmd_run *c, pv_err *err)
-{
-    struct passwd pw, *res = NULL;
-    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-    size_t size = hint > 0 ? (size_t)hint : 1024;
-    char *buf = NULL;
-    int rc = ERANGE;
-
-    while (rc == ERANGE && size <= (1u << 20)) {
-        char *nbuf = realloc(buf, size);
-        if (!nbuf)
-            break;
-        buf = nbuf;
-        rc = getpwnam_r(name, &pw, buf, size, &res);
-        size *= 2;
-    }
-    if (rc == 0 && res) {
-        c->uid = pw.pw_uid;
-        c->gid = pw.pw_gid;
-    }
-    free(buf);
-    if (rc != 0 || !res) {
-        pv_err_set(err, rc == 0 ? "lookup_command_user '%.64s' does not exist"
-                                : "lookup_command_user '%.64s' cannot be "
-                                  "looked up", name);
-        return -1;
-    }
-    if (geteuid() == 0) {
-        c->change_id = 1;
-        return 0;
-    }
-    /* Without root the only possible identity is our own. */
-    if (c->uid == geteuid() && c->gid == getegid())
-        return 0;
-    pv_err_set(err, "cannot run lookup_command as '%.64s' without root", name);
-    return -1;
-}
-
-static int cmd_prepare(const pv_config *cfg, const char *user,
-                       struct cmd_run *c, pv_err *err)
-{
-    const char *path = cfg->lookup_command;
-    const char *as = cfg->lookup_command_user ? cfg->lookup_command_user
-                                              : "nobody";
-    struct rlimit rl;
-
-    memset(c, 0, sizeof *c);
-    if (!path || path[0] != '/') {
-        pv_err_set(err, "lookup_command must be an absolute path");
-        return -1;
-    }
-    if (pv_safe_check(path, PV_FILE_PUBLIC, 1, err) != 0 ||
-        run_as_user(as, c, err) != 0)
-        return -1;
-    c->argv[0] = (char *)path;
-    c->argv[1] = (char *)user;
-    c->argv[2] = NULL;
-    c->envp[0] = NULL;
-    c->fd_max = CMD_FALLBACK_FD_MAX;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < CMD_FALLBACK_FD_MAX)
-        c->fd_max = (int)rl.rlim_cur;
-    return 0;
-}
-
-/* In the child: stdio, descriptors, signals, identity, then exec. */
-static _Noreturn void cmd_child(const struct cmd_run *c)
-{
-    struct sigaction dfl;
-    sigset_t none;
-    /* Lift both descriptors above 2 first so no dup2 below can clobber
-     * the other or be a no-op that keeps FD_CLOEXEC. */
-    int out = fcntl(c->out_fd, F_DUPFD, 3);
-    int nul = fcntl(c->null_fd, F_DUPFD, 3);
-
-    if (out < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 ||
-        dup2(nul, 2) < 0)
-        _exit(127);
-    if (close_range(3, ~0U, 0) != 0)
-        for (int fd = 3; fd < c->fd_max; fd++)
-            (void)close(fd);
-    /* Dispositions and mask are inherited across exec; start clean. */
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++)
-        (void)sigaction(s, &dfl, NULL);
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    /* Own process group, so a timeout kills whatever the command forked. */
-    (void)setpgid(0, 0);
-    if (c->change_id &&
-        (setgroups(0, NULL) != 0 || setgid(c->gid) != 0 ||
-         setuid(c->uid) != 0))
-        _exit(127);
-    /* Belt and braces: the drop must be irreversible. */
-    if (c->change_id && c->uid != 0 && setuid(0) != -1)
-        _exit(127);
-    if (chdir("/") != 0)
-        _exit(127);
-    execve(c->argv[0], c->argv, c->envp);
-    _exit(127);
-}
-
-static void kill_group(pid_t pid)
-{
-    (void)kill(-pid, SIGKILL);
-    (void)kill(pid, SIGKILL);
-}
+/* The command runs through pv_spawn: opened once and checked (parents
+ * included), executed through that descriptor, as lookup_command_user,
+ * empty environment, own session, resource limits; `contain` puts it
+ * under a subreaper that kills everything it started (setsid or not) when
+ * it ends or at the time limit. */
+#define CMD_CPU_SECONDS 5
+#define CMD_MEM_MIB 512
+#define CMD_NOFILE 64
+#define CMD_NPROC 1024                  /* counts every process of the user
+                                         * (nobody may run many): a bound
+                                         * for a fork bomb, not a quota */
 
 /* Read stdout until EOF; -1 on timeout, overflow or read error. */
 static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
@@ -687,67 +574,13 @@ static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
     }
 }
 
-/* Wait for the child until the deadline, then kill it.  Always reaps (no
- * SIGCHLD handler may be installed, so this polls).  0 exited, 1 killed,
- * -1 lost (somebody else reaped it). */
-static int cmd_reap(pid_t pid, int64_t deadline, int *status)
+/* Judge how the command ended. */
+static int cmd_status(enum pv_child_end end, int status, pv_err *err)
 {
-    const struct timespec tick = { 0, 10 * 1000 * 1000 };
-
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (pv_monotonic_ms() >= deadline)
-            break;
-        (void)nanosleep(&tick, NULL);
-    }
-    kill_group(pid);
-    while (waitpid(pid, status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return 1;
-}
-
-/* Fork the prepared command; *rfd is the read end of its stdout.
- * Returns the pid, or -1 with err. */
-static pid_t cmd_start(struct cmd_run *c, int *rfd, pv_err *err)
-{
-    int pipefd[2];
-    pid_t pid;
-
-    c->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (c->null_fd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
-        pv_err_set(err, "cannot set up: %s", strerror(errno));
-        if (c->null_fd >= 0)
-            close(c->null_fd);
-        return -1;
-    }
-    c->out_fd = pipefd[1];
-    pid = fork();
-    if (pid == 0)
-        cmd_child(c);
-    close(pipefd[1]);
-    close(c->null_fd);
-    if (pid < 0) {
-        pv_err_set(err, "fork: %s", strerror(errno));
-        close(pipefd[0]);
-        return -1;
-    }
-    (void)setpgid(pid, pid);    /* also here: kill_group may race the child */
-    *rfd = pipefd[0];
-    return pid;
-}
-
-/* Judge how the child ended (cmd_reap's answer and status). */
-static int cmd_status(int reaped, int status, pv_err *err)
-{
-    if (reaped < 0)
-        pv_err_set(err, "lost track of the process");
-    else if (reaped > 0)
+    if (end == PV_CHILD_TIMED_OUT)
         pv_err_set(err, "timed out after %d s", CMD_TIMEOUT_MS / 1000);
+    else if (end != PV_CHILD_EXITED)
+        pv_err_set(err, "lost track of the process");
     else if (WIFSIGNALED(status))
         pv_err_set(err, "killed by signal %d", WTERMSIG(status));
     else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -757,44 +590,99 @@ static int cmd_status(int reaped, int status, pv_err *err)
     return -1;
 }
 
-/* Run the prepared command; out gets its stdout.  0 ok, -1 with err. */
-static int cmd_spawn(struct cmd_run *c, char *out, size_t *len, pv_err *err)
+static int cmd_prepare(const pv_config *cfg, const char *user, pv_spawn *s,
+                       char **argv, pv_err *err)
 {
-    int64_t deadline = pv_monotonic_ms() + CMD_TIMEOUT_MS;
-    int rfd = -1, status = 0, rc, reaped;
-    pid_t pid = cmd_start(c, &rfd, err);
+    const char *path = cfg->lookup_command;
+    const char *as = cfg->lookup_command_user ? cfg->lookup_command_user
+                                              : "nobody";
+    pv_err why;
 
-    if (pid < 0)
+    memset(s, 0, sizeof *s);
+    s->exec_fd = -1;
+    if (!path || path[0] != '/') {
+        pv_err_set(err, "lookup_command must be an absolute path");
         return -1;
-    rc = cmd_read(rfd, deadline, out, len, err);
-    close(rfd);
-    if (rc != 0)
-        kill_group(pid);
-    reaped = cmd_reap(pid, deadline, &status);
-    return rc != 0 ? -1 : cmd_status(reaped, status, err);
+    }
+    if (pv_spawn_resolve_user(as, NULL, &s->id, NULL, &why) != 0) {
+        pv_err_set(err, "lookup_command_user: %s", why.msg);
+        return -1;
+    }
+    s->exec_fd = pv_safe_open_exec(path, err);
+    if (s->exec_fd < 0)
+        return -1;
+    argv[0] = (char *)path;
+    argv[1] = (char *)user;
+    argv[2] = NULL;
+    s->argv = argv;
+    s->cpu_seconds = CMD_CPU_SECONDS;
+    s->mem_mib = CMD_MEM_MIB;
+    s->nofile = CMD_NOFILE;
+    s->nproc = CMD_NPROC;
+    s->contain = 1;
+    return 0;
+}
+
+/* Run the prepared command; out gets its stdout.  0 ok, -1 with err. */
+static int cmd_spawn(pv_spawn *s, char *out, size_t *len, pv_err *err)
+{
+    int pipefd[2], nul, status = 0, rc;
+    pv_child child;
+    enum pv_child_end end;
+
+    nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (nul < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+        pv_err_set(err, "cannot set up: %s", strerror(errno));
+        if (nul >= 0)
+            close(nul);
+        return -1;
+    }
+    s->fd_in = nul;
+    s->fd_out = pipefd[1];
+    s->deadline_ms = pv_monotonic_ms() + CMD_TIMEOUT_MS;
+    rc = pv_spawn_start(s, &child, err);
+    close(nul);
+    close(pipefd[1]);
+    if (rc != 0) {
+        close(pipefd[0]);
+        return -1;
+    }
+    rc = cmd_read(pipefd[0], s->deadline_ms, out, len, err);
+    close(pipefd[0]);
+    end = pv_child_finish(&child, s->deadline_ms, &status, rc != 0);
+    return rc != 0 ? -1 : cmd_status(end, status, err);
 }
 
 static enum pv_lookup_result lookup_command(const pv_config *cfg,
                                             const char *user,
                                             pv_identity *id, pv_err *err)
 {
-    struct cmd_run c;
+    pv_spawn s;
+    char *argv[3];
     char out[CMD_OUTPUT_MAX + 1];
     size_t len = 0;
     pv_err why;
-    enum pv_lookup_result r;
+    enum pv_lookup_result r = PV_LOOKUP_ERROR;
+    int rc;
 
     pv_err_clear(&why);
-    if (cmd_prepare(cfg, user, &c, err) != 0)
+    if (cmd_prepare(cfg, user, &s, argv, err) != 0) {
+        if (s.exec_fd >= 0)
+            close(s.exec_fd);
         return PV_LOOKUP_ERROR;
-    if (cmd_spawn(&c, out, &len, &why) != 0) {
-        pv_err_set(err, "lookup_command %s: %s", c.argv[0], why.msg);
-        return PV_LOOKUP_ERROR;
+    }
+    rc = cmd_spawn(&s, out, &len, &why);
+    close(s.exec_fd);
+    if (rc != 0) {
+        pv_err_set(err, "lookup_command %s: %s", argv[0], why.msg);
+        goto out;
     }
     r = pv_command_output_parse(out, len, id);
     if (r == PV_LOOKUP_ERROR)
         pv_err_set(err, "lookup_command %s: malformed output "
-                   "(want 'PHONE [NAME...]')", c.argv[0]);
+                   "(want 'PHONE [NAME...]')", argv[0]);
+out:
+    pv_wipe(out, sizeof out);
     return r;
 }
 

@@ -31,6 +31,7 @@ pv_http *pv_http_from_config(const pv_config *cfg)
 
     memset(&o, 0, sizeof(o));
     o.helper = cfg->helper;
+    o.helper_user = cfg->helper_user;
     o.timeout = cfg->timeout;
     o.connect_timeout = cfg->connect_timeout;
     o.cafile = cfg->cafile;

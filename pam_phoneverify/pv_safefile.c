@@ -10,6 +10,7 @@
  * EINVAL: contains a NUL byte), so a caller may tell "absent" from
  * "unsafe". */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -125,23 +126,258 @@ static void close_keep_errno(int fd)
     errno = e;
 }
 
-int pv_safe_open(const char *path, enum pv_file_rule rule, struct stat *st,
-                 pv_err *err)
+/* ---- walking a path from "/" ----------------------------------------- */
+
+/* A directory we pass through: owned by root (or the effective user) and
+ * not writable by group or others.  One exception: a root-owned sticky
+ * directory such as /tmp, where only the owner of an entry can rename or
+ * remove it; the entry taken from it must then be owned by root or the
+ * effective user, which the next step checks. */
+static int dir_passable(const char *shown, const struct stat *st,
+                        pv_err *err)
 {
-    struct stat sb;
-    int fd;
+    struct stat relaxed = *st;
+
+    if (st->st_uid == 0 && (st->st_mode & S_ISVTX))
+        relaxed.st_mode &= (mode_t)~(S_IWGRP | S_IWOTH);
+    if (check_owner_mode(shown[0] ? shown : "/", &relaxed, PV_FILE_PUBLIC,
+                         err) < 0) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
+static int owner_trusted(const struct stat *st)
+{
+    return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+struct walk {
+    int dirfd;                  /* the checked directory we are in */
+    char shown[PATH_MAX];       /* its path, for messages */
+    char rest[2 * PATH_MAX];    /* what is left to resolve */
+    int links;                  /* symbolic links followed so far */
+};
+
+static int walk_root(struct walk *w, pv_err *err)
+{
+    struct stat st;
+
+    if (w->dirfd >= 0)
+        close(w->dirfd);
+    w->shown[0] = '\0';
+    w->dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (w->dirfd < 0 || fstat(w->dirfd, &st) < 0) {
+        open_error("/", errno, err);
+        return -1;
+    }
+    return dir_passable("/", &st, err);
+}
+
+/* Replace the component just read (a symlink in a checked directory, so
+ * only a trusted user can have put it there) by its target. */
+static int walk_follow(struct walk *w, const char *comp, const char *after,
+                       const struct stat *st, pv_err *err)
+{
+    char target[PATH_MAX], rest[sizeof(w->rest)];
+    ssize_t n;
+
+    if (!owner_trusted(st) || ++w->links > 40) {
+        pv_err_set(err, "%s/%s: untrusted or too many symbolic links",
+                   w->shown, comp);
+        errno = !owner_trusted(st) ? EPERM : ELOOP;
+        return -1;
+    }
+    n = readlinkat(w->dirfd, comp, target, sizeof(target) - 1);
+    if (n <= 0) {
+        open_error(comp, n < 0 ? errno : ENOENT, err);
+        return -1;
+    }
+    target[n] = '\0';
+    if (pv_snprintf(rest, sizeof(rest), "%s/%s", target, after) < 0) {
+        pv_err_set(err, "%s/%s: path too long", w->shown, comp);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(w->rest, rest, sizeof(rest));
+    return target[0] == '/' ? walk_root(w, err) : 0;
+}
+
+/* Step into directory comp of the current one, checking it. */
+static int walk_enter(struct walk *w, const char *comp, pv_err *err)
+{
+    struct stat st;
+    size_t n = strlen(w->shown);
+    int fd = openat(w->dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+    if (strcmp(comp, "..") == 0) {
+        char *slash = strrchr(w->shown, '/');
+
+        if (slash != NULL)
+            *slash = '\0';
+    } else if (pv_snprintf(w->shown + n, sizeof(w->shown) - n, "/%s",
+                           comp) < 0) {
+        w->shown[n] = '\0';
+    }
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        open_error(w->shown, errno, err);
+        if (fd >= 0)
+            close_keep_errno(fd);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        pv_err_set(err, "%s: is not a directory", w->shown);
+        close(fd);
+        errno = ENOTDIR;
+        return -1;
+    }
+    if (dir_passable(w->shown, &st, err) < 0) {
+        close_keep_errno(fd);
+        return -1;
+    }
+    close(w->dirfd);
+    w->dirfd = fd;
+    return 0;
+}
+
+/* Split off the first component of w->rest into comp; *after points at
+ * what follows.  0 when it was the last component. */
+static int walk_next(struct walk *w, char *comp, size_t size,
+                     const char **after)
+{
+    char *p = w->rest, *slash;
+    size_t n;
+
+    while (*p == '/')
+        p++;
+    slash = strchr(p, '/');
+    n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+    if (n >= size)
+        n = size - 1;   /* NAME_MAX is far below: openat reports it */
+    memcpy(comp, p, n);
+    comp[n] = '\0';
+    *after = p + n;
+    while (**after == '/')
+        (*after)++;
+    return **after != '\0';
+}
+
+/* Resolve every directory of path from "/" through descriptors, checking
+ * each one; returns the descriptor of the last directory and leaves the
+ * final component in last.  A relative path is taken from the working
+ * directory, whose parents are walked too. */
+static int walk_to_parent(const char *path, char *last, size_t last_size,
+                          char *shown, pv_err *err)
+{
+    struct walk w;
+    char comp[PATH_MAX];
+    const char *after;
+
+    w.dirfd = -1;
+    w.links = 0;
+    if (path[0] == '/') {
+        if (pv_snprintf(w.rest, sizeof(w.rest), "%s", path) < 0)
+            goto toolong;
+    } else {
+        char cwd[PATH_MAX];
+
+        if (getcwd(cwd, sizeof(cwd)) == NULL ||
+            pv_snprintf(w.rest, sizeof(w.rest), "%s/%s", cwd, path) < 0)
+            goto toolong;
+    }
+    if (walk_root(&w, err) < 0)
+        goto err;
+    for (;;) {
+        struct stat st;
+        int more = walk_next(&w, comp, sizeof(comp), &after), fd;
+        char rest[sizeof(w.rest)];
+
+        if (!more) {
+            if (pv_snprintf(last, last_size, "%s", comp[0] ? comp : ".") < 0)
+                goto toolong;
+            memcpy(shown, w.shown, sizeof(w.shown));
+            return w.dirfd;
+        }
+        memmove(rest, after, strlen(after) + 1);
+        memcpy(w.rest, rest, sizeof(rest));
+        if (strcmp(comp, ".") == 0 || comp[0] == '\0')
+            continue;
+        fd = openat(w.dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+            close(fd);
+            if (walk_follow(&w, comp, rest, &st, err) < 0)
+                goto err;
+            continue;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (walk_enter(&w, comp, err) < 0)
+            goto err;
+    }
+toolong:
+    pv_err_set(err, "%.200s: path too long", path);
+    errno = ENAMETOOLONG;
+err:
+    if (w.dirfd >= 0)
+        close_keep_errno(w.dirfd);
+    return -1;
+}
+
+/* Say which file a refused directory was the parent of. */
+static void note_parent(const char *path, pv_err *err)
+{
+    char why[PV_ERR_MAX];
+    int e = errno;
+
+    if (err == NULL)
+        return;
+    memcpy(why, err->msg, sizeof(why));
+    why[sizeof(why) - 1] = '\0';
+    pv_err_set(err, "%.300s (a directory above %.150s)", why, path);
+    errno = e;
+}
+
+/* Open path's final component with flags (O_NOFOLLOW always added) inside
+ * its checked parent.  Error messages name the path as given. */
+static int open_checked(const char *path, int flags, struct stat *st,
+                        pv_err *err)
+{
+    char last[PATH_MAX], shown[PATH_MAX];
+    int dirfd, fd;
 
     if (bad_path(path, err))
         return -1;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    dirfd = walk_to_parent(path, last, sizeof(last), shown, err);
+    if (dirfd < 0) {
+        if (errno == EPERM)
+            note_parent(path, err);
+        else if (errno != ENAMETOOLONG)
+            open_error(path, errno, err);   /* "does not exist" etc. */
+        return -1;
+    }
+    fd = openat(dirfd, last, flags | O_NOFOLLOW | O_CLOEXEC);
+    close_keep_errno(dirfd);
     if (fd < 0) {
         open_error(path, errno, err);
         return -1;
     }
-    if (fstat(fd, &sb) < 0) {
+    if (fstat(fd, st) < 0) {
         open_error(path, errno, err);
-        goto err;
+        close_keep_errno(fd);
+        return -1;
     }
+    return fd;
+}
+
+int pv_safe_open(const char *path, enum pv_file_rule rule, struct stat *st,
+                 pv_err *err)
+{
+    struct stat sb;
+    int fd = open_checked(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, &sb, err);
+
+    if (fd < 0)
+        return -1;
     if (check_file_stat(path, &sb, rule, 0, err) < 0)
         goto err;
     if (st != NULL)
@@ -155,42 +391,46 @@ err:
 /* O_PATH|O_NOFOLLOW opens the name itself without reading it and without
  * following a final symlink (the fd then refers to the link, which fstat
  * reports as S_IFLNK), and does not block on a FIFO. */
-static int stat_nofollow(const char *path, struct stat *st, pv_err *err)
+static int open_path_checked(const char *path, struct stat *st, pv_err *err)
 {
-    int fd;
+    return open_checked(path, O_PATH, st, err);
+}
 
-    if (bad_path(path, err))
+int pv_safe_open_exec(const char *path, pv_err *err)
+{
+    struct stat st;
+    int fd = open_path_checked(path, &st, err);
+
+    if (fd < 0)
         return -1;
-    fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        open_error(path, errno, err);
-        return -1;
-    }
-    if (fstat(fd, st) < 0) {
-        open_error(path, errno, err);
+    if (check_file_stat(path, &st, PV_FILE_PUBLIC, 1, err) < 0) {
         close_keep_errno(fd);
         return -1;
     }
-    close(fd);
-    return 0;
+    return fd;
 }
 
 int pv_safe_check(const char *path, enum pv_file_rule rule, int executable,
                   pv_err *err)
 {
     struct stat st;
+    int fd = open_path_checked(path, &st, err), rc;
 
-    if (stat_nofollow(path, &st, err) < 0)
+    if (fd < 0)
         return -1;
-    return check_file_stat(path, &st, rule, executable, err);
+    rc = check_file_stat(path, &st, rule, executable, err);
+    close_keep_errno(fd);
+    return rc;
 }
 
 int pv_safe_check_dir(const char *path, pv_err *err)
 {
     struct stat st;
+    int fd = open_path_checked(path, &st, err);
 
-    if (stat_nofollow(path, &st, err) < 0)
+    if (fd < 0)
         return -1;
+    close(fd);
     if (S_ISLNK(st.st_mode)) {
         pv_err_set(err, "%s: is a symbolic link (refused)", path);
         errno = EPERM;

@@ -58,6 +58,45 @@ def test_make_install_destdir(tmp_path):
         assert stat.S_IMODE(st.st_mode) == mode, rel
 
 
+def _passwd():
+    with open("/etc/passwd", "rb") as f:
+        return f.read()
+
+
+def test_install_destdir_creates_no_user(tmp_path):
+    """A staged (DESTDIR) install must not add the helper user to the build
+    machine: the package creates it on the target."""
+    before = _passwd()
+    out = subprocess.run(["make", "-C", ROOT, "BUILD=" + BUILD, "install-user",
+                          "DESTDIR=" + str(tmp_path / "root"),
+                          "HELPER_USER=pvtest-never-created"],
+                         check=True, capture_output=True, text=True).stdout
+    assert "not creating the system user" in out
+    assert _passwd() == before
+
+
+def test_install_user_created_once():
+    """Without DESTDIR the helper user is created as a system user with no
+    login shell, and a second install leaves it alone."""
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("needs root and useradd")
+    name = "pvtest%d" % os.getpid()
+    try:
+        for _ in range(2):
+            subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + BUILD,
+                            "install-user", "HELPER_USER=" + name],
+                           check=True, capture_output=True)
+        lines = [l for l in _passwd().decode().splitlines()
+                 if l.split(":")[0] == name]
+        assert len(lines) == 1, lines
+        fields = lines[0].split(":")
+        assert 0 < int(fields[2]) < 1000, "not a system uid: %s" % fields[2]
+        assert fields[6] in ("/usr/sbin/nologin", "/sbin/nologin")
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+    assert name not in _passwd().decode()
+
+
 def test_install_keeps_live_configuration(tmp_path):
     dest = str(tmp_path / "root")
     _install(dest)

@@ -10,7 +10,8 @@
  * Properties checked besides memory safety and leaks:
  *  - a received message has 1..PV_PROTO_MAX_FIELDS fields, each with a
  *    non-END tag, a length within PV_PROTO_MAX_FIELD and a value that is
- *    NUL-terminated at value[len];
+ *    NUL-terminated at value[len], all lengths together within
+ *    PV_PROTO_MAX_MSG;
  *  - a failed receive leaves the message empty (n == 0) and errno one of
  *    0 (clean EOF), EPROTO or EMSGSIZE - never a timeout here, since the
  *    peer has closed;
@@ -44,7 +45,7 @@ static void fail(const char *what)
 
 static void check_msg(const pv_proto_msg *m)
 {
-    size_t i;
+    size_t i, total = 0;
 
     if (m->n == 0 || m->n > PV_PROTO_MAX_FIELDS)
         fail("field count out of range");
@@ -56,7 +57,10 @@ static void check_msg(const pv_proto_msg *m)
             fail("bad field");
         if (pv_proto_get(m, f->tag) == NULL)
             fail("pv_proto_get misses a present tag");
+        total += f->len;
     }
+    if (total > PV_PROTO_MAX_MSG)
+        fail("message larger than PV_PROTO_MAX_MSG");
 }
 
 static void same_msg(const pv_proto_msg *a, const pv_proto_msg *b)

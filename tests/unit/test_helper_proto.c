@@ -199,6 +199,63 @@ static void test_too_many_fields(void **state)
     assert_int_equal(in.n, 0);
 }
 
+/* The fields of one message together stay within PV_PROTO_MAX_MSG, so a
+ * hostile peer cannot make the other side hold 64 maximal fields. */
+static void test_message_total_limit(void **state)
+{
+    pv_proto_msg in;
+    int sv[2], st;
+    pid_t pid;
+
+    (void)state;
+    pair(sv);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static char chunk[64 * 1024];
+        size_t sent = 0;
+        unsigned char b[5];
+
+        signal(SIGPIPE, SIG_IGN);   /* the reader gives up early */
+        close(sv[1]);
+        memset(chunk, 'q', sizeof(chunk));
+        for (int f = 0; f < 3; f++) {
+            put_hdr(b, PV_F_BODY, PV_PROTO_MAX_FIELD);
+            if (write(sv[0], b, sizeof(b)) != (ssize_t)sizeof(b))
+                _exit(0);
+            for (sent = 0; sent < PV_PROTO_MAX_FIELD; sent += sizeof(chunk))
+                if (write(sv[0], chunk, sizeof(chunk)) < 0)
+                    _exit(0);
+        }
+        _exit(0);
+    }
+    close(sv[0]);
+    assert_true(PV_PROTO_MAX_MSG < 3 * PV_PROTO_MAX_FIELD);
+    assert_int_equal(pv_proto_recv(sv[1], &in, pv_monotonic_ms() + 10000),
+                     -1);
+    assert_int_equal(errno, EMSGSIZE);
+    assert_int_equal(in.n, 0);
+    close(sv[1]);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+/* The request number and the TLS material are known tags; the retired
+ * capath slot (13) is not. */
+static void test_tags(void **state)
+{
+    pv_proto_msg m;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(pv_proto_add_long(&m, PV_F_SEQ, 7), 0);
+    assert_int_equal(pv_proto_add(&m, PV_F_CA_BLOB, "-----BEGIN", 10), 0);
+    assert_int_equal(pv_proto_add(&m, PV_F_CERT_BLOB, "c", 1), 0);
+    assert_int_equal(pv_proto_add(&m, PV_F_KEY_BLOB, "k", 1), 0);
+    assert_int_equal(pv_proto_add(&m, 13, "/etc/ssl/certs", 14), -1);
+    assert_string_equal(pv_proto_get(&m, PV_F_SEQ)->value, "7");
+    pv_proto_clear(&m);
+}
+
 static void test_unknown_tag(void **state)
 {
     pv_proto_msg in;
@@ -360,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_oversized_field),
         cmocka_unit_test(test_too_many_fields),
         cmocka_unit_test(test_unknown_tag),
+        cmocka_unit_test(test_message_total_limit),
+        cmocka_unit_test(test_tags),
         cmocka_unit_test(test_bad_end),
         cmocka_unit_test(test_truncated_value),
         cmocka_unit_test(test_eof_mid_message),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -605,12 +606,13 @@ static char *write_script(const char *text)
 
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    assert_int_equal(fchmod(fd, 0700), 0);
+    assert_int_equal(fchmod(fd, 0755), 0);   /* the helper user runs it */
     close(fd);
     return path;
 }
 
-/* A helper that never answers is killed at the module's own deadline. */
+/* A helper that never answers is killed at the module's own deadline:
+ * a local failure (E_HELPER), never mistaken for a network timeout. */
 static void test_helper_silent(void **state)
 {
     char *script = write_script("#!/bin/sh\nexec /bin/sleep 30\n");
@@ -619,7 +621,7 @@ static void test_helper_silent(void **state)
     int64_t t0 = pv_monotonic_ms();
 
     (void)state;
-    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_TIMEOUT);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
     assert_true(pv_monotonic_ms() - t0 < 1000 * (1 + 1 + 2) + 1500);
     pv_http_response_clear(&r);
     assert_no_child();
@@ -824,13 +826,15 @@ static void test_helper_garbage(void **state)
 static void direct(int fd, const char *path, const char *form_value,
                    long want_status, size_t want_len)
 {
+    static long seq;
     pv_proto_msg m;
     char url[256];
-    long st;
+    long st, echoed;
 
     memset(&m, 0, sizeof(m));
     url_for(url, sizeof(url), path);
     assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "request"), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_SEQ, ++seq), 0);
     assert_int_equal(pv_proto_add_str(&m, PV_F_URL, url), 0);
     assert_int_equal(pv_proto_add_str(&m, PV_F_AUTHORIZATION, "Basic eA=="),
                      0);
@@ -848,6 +852,9 @@ static void direct(int fd, const char *path, const char *form_value,
     assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_STATUS)->value,
                                    0, 99, &st), 0);
     assert_int_equal(st, want_status);
+    assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_SEQ)->value,
+                                   1, LONG_MAX, &echoed), 0);
+    assert_int_equal(echoed, seq);   /* the answer names its request */
     if (want_status == PV_HTTP_OK && want_len != SIZE_MAX)
         assert_int_equal(pv_proto_get(&m, PV_F_RESP_BODY)->len, want_len);
     else if (want_status == PV_HTTP_OK)
@@ -873,6 +880,323 @@ static void test_helper_direct(void **state)
     direct(fd, "/exact", NULL, PV_HTTP_OK, PV_HTTP_MAX_RESPONSE);
     direct(fd, "/redirect", NULL, PV_HTTP_OK, 0);
     assert_int_equal(helper_exit(pid, fd), 0);
+}
+
+/* ---- fake helpers speaking the protocol (item 5 of issue 9) ----------- */
+
+struct wire {
+    char b[2048];
+    size_t n;
+};
+
+static void wire_field(struct wire *w, uint8_t tag, const char *v)
+{
+    size_t len = strlen(v);
+
+    assert_true(w->n + 5 + len < sizeof(w->b));
+    w->b[w->n++] = (char)tag;
+    w->b[w->n++] = (char)(len >> 24);
+    w->b[w->n++] = (char)(len >> 16);
+    w->b[w->n++] = (char)(len >> 8);
+    w->b[w->n++] = (char)len;
+    memcpy(w->b + w->n, v, len);
+    w->n += len;
+}
+
+static void wire_end(struct wire *w)
+{
+    wire_field(w, PV_F_END, "");
+}
+
+/* A well-formed answer: status 0, HTTP 200, body, request number seq. */
+static void wire_answer(struct wire *w, const char *seq, const char *body)
+{
+    wire_field(w, PV_F_MSG, "response");
+    wire_field(w, PV_F_SEQ, seq);
+    wire_field(w, PV_F_STATUS, "0");
+    wire_field(w, PV_F_HTTP_CODE, "200");
+    wire_field(w, PV_F_ELAPSED_MS, "1");
+    wire_field(w, PV_F_CONNECTS, "1");
+    wire_field(w, PV_F_RESP_BODY, body);
+}
+
+/* A shell line printing w's bytes (every byte as an octal escape). */
+static void printf_line(char *out, size_t size, const struct wire *w)
+{
+    size_t o = 0;
+
+    o += (size_t)snprintf(out + o, size - o, "printf '");
+    for (size_t i = 0; i < w->n; i++)
+        o += (size_t)snprintf(out + o, size - o, "\\%03o",
+                              (unsigned char)w->b[i]);
+    assert_true(o + 3 < size);
+    snprintf(out + o, size - o, "'\n");
+}
+
+/* A fake helper: waits `wait1` (the setup and request arrive), prints
+ * first, waits `wait2`, prints second (may be empty), then idles. */
+static char *fake_helper(const struct wire *first, const char *wait2,
+                         const struct wire *second)
+{
+    static char text[20000];
+    char l1[9000], l2[9000] = "";
+
+    printf_line(l1, sizeof(l1), first);
+    if (second != NULL)
+        printf_line(l2, sizeof(l2), second);
+    snprintf(text, sizeof(text), "#!/bin/sh\n/bin/sleep 0.3\n%s"
+             "/bin/sleep %s\n%sexec /bin/sleep 30\n", l1, wait2, l2);
+    return write_script(text);
+}
+
+static enum pv_http_status post_with(const char *helper,
+                                      pv_http_response *r)
+{
+    pv_http *h = new_http(3, helper);
+    enum pv_http_status st = post(h, "/ok", r);
+
+    done(h);
+    return st;
+}
+
+/* The fake's answer format is right: one proper answer is accepted. */
+static void test_fake_helper_baseline(void **state)
+{
+    struct wire w = { .n = 0 };
+    pv_http_response r;
+    char *script;
+
+    (void)state;
+    wire_answer(&w, "1", "{\"code\":0}");
+    wire_end(&w);
+    script = fake_helper(&w, "0", NULL);
+    assert_int_equal(post_with(script, &r), PV_HTTP_OK);
+    assert_string_equal(r.body, "{\"code\":0}");
+    pv_http_response_clear(&r);
+    unlink(script);
+    free(script);
+    assert_no_child();
+}
+
+/* Every way an answer can be not-the-answer is a local failure. */
+static void test_fake_helper_violations(void **state)
+{
+    enum { WRONG_SEQ, TWO_ANSWERS, EXTRA_BYTES, DUP_FIELD, ODD_FIELD,
+           NO_SEQ, N_CASES };
+    pv_http_response r;
+
+    (void)state;
+    for (int c = 0; c < N_CASES; c++) {
+        struct wire w = { .n = 0 };
+        char *script;
+
+        wire_answer(&w, c == WRONG_SEQ ? "2" : c == NO_SEQ ? "" : "1",
+                    "{\"code\":0}");
+        if (c == DUP_FIELD)
+            wire_field(&w, PV_F_STATUS, "0");
+        if (c == ODD_FIELD)
+            wire_field(&w, PV_F_URL, "https://x/");
+        wire_end(&w);
+        if (c == NO_SEQ) {   /* drop the SEQ field: rebuild without it */
+            w.n = 0;
+            wire_field(&w, PV_F_MSG, "response");
+            wire_field(&w, PV_F_STATUS, "0");
+            wire_field(&w, PV_F_HTTP_CODE, "200");
+            wire_field(&w, PV_F_ELAPSED_MS, "1");
+            wire_field(&w, PV_F_CONNECTS, "1");
+            wire_end(&w);
+        }
+        if (c == TWO_ANSWERS) {
+            wire_answer(&w, "2", "{\"code\":0}");
+            wire_end(&w);
+        }
+        if (c == EXTRA_BYTES)
+            wire_field(&w, PV_F_MSG, "x");
+        script = fake_helper(&w, "0", NULL);
+        if (post_with(script, &r) != PV_HTTP_E_HELPER)
+            fail_msg("case %d accepted", c);
+        assert_null(r.body);
+        pv_http_response_clear(&r);
+        unlink(script);
+        free(script);
+    }
+    assert_no_child();
+}
+
+/* The reported attack: the helper answers request 1 properly, then slips
+ * in an unasked-for "success" before request 2 (the code check) is even
+ * sent.  Request 2 must never see it: a wrong code never succeeds. */
+static void test_unasked_answer_never_used(void **state)
+{
+    struct wire first = { .n = 0 }, smuggled = { .n = 0 };
+    pv_http_response r;
+    pv_http *h;
+    char *script;
+
+    (void)state;
+    wire_answer(&first, "1", "{\"code\":0,\"sent\":true}");
+    wire_end(&first);
+    wire_answer(&smuggled, "2", "{\"code\":0,\"verified\":true}");
+    wire_end(&smuggled);
+    script = fake_helper(&first, "0.2", &smuggled);
+    h = new_http(3, script);
+    assert_int_equal(post(h, "/send", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    usleep(700 * 1000);   /* the smuggled answer is waiting now */
+    assert_int_equal(post(h, "/verify", &r), PV_HTTP_E_HELPER);
+    assert_null(r.body);
+    pv_http_response_clear(&r);
+    done(h);
+    unlink(script);
+    free(script);
+    assert_no_child();
+}
+
+/* ---- where the helper lives (item 1 of issue 9) ------------------------ */
+
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+    char buf[65536];
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    ssize_t n;
+
+    assert_true(in >= 0 && out >= 0);
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        assert_int_equal(write(out, buf, (size_t)n), n);
+    assert_int_equal(fchmod(out, mode), 0);
+    close(in);
+    close(out);
+}
+
+/* A root-owned 0755 helper in a directory group or others may write is
+ * refused before it is run, and so is one below such a directory. */
+static void test_helper_in_writable_dir_refused(void **state)
+{
+    char dir[] = "/tmp/pv-test-gw-XXXXXX", sub[64], helper[96];
+    pv_http_response r;
+    static const mode_t modes[] = { 0775, 0757, 0777 };
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(helper, sizeof(helper), "%s/phoneverify-http", sub);
+    copy_file(g_helper, helper, 0755);
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(post_with(helper, &r), PV_HTTP_OK);   /* control */
+    pv_http_response_clear(&r);
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        assert_int_equal(chmod(sub, modes[i]), 0);
+        assert_int_equal(post_with(helper, &r), PV_HTTP_E_HELPER);
+        pv_http_response_clear(&r);
+        assert_int_equal(chmod(sub, 0755), 0);
+        assert_int_equal(chmod(dir, modes[i]), 0);
+        assert_int_equal(post_with(helper, &r), PV_HTTP_E_HELPER);
+        pv_http_response_clear(&r);
+        assert_int_equal(chmod(dir, 0755), 0);
+    }
+    unlink(helper);
+    rmdir(sub);
+    rmdir(dir);
+    assert_no_child();
+}
+
+/* The reported exploit: an ordinary user owns the helper's directory and
+ * swaps the (root-owned, 0755) helper with a program of their choosing
+ * between check and exec, over and over (renameat2 RENAME_EXCHANGE).
+ * Their program must never run. */
+static void test_racing_swapper_never_runs(void **state)
+{
+    char dir[] = "/tmp/pv-test-race-XXXXXX", helper[96], evil[96];
+    char mark[96], text[256];
+    pv_http_response r;
+    pid_t swapper;
+    int ok = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0777), 0);   /* "the user's directory" */
+    snprintf(helper, sizeof(helper), "%s/phoneverify-http", dir);
+    snprintf(evil, sizeof(evil), "%s/evil", dir);
+    snprintf(mark, sizeof(mark), "%s/pwned", dir);
+    copy_file(g_helper, helper, 0755);
+    snprintf(text, sizeof(text), "#!/bin/sh\n: > %s\n/bin/id > %s\n",
+             mark, mark);
+    {
+        int fd = open(evil, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        assert_int_equal(fchmod(fd, 0755), 0);
+        close(fd);
+    }
+    swapper = fork();
+    assert_true(swapper >= 0);
+    if (swapper == 0) {
+        int64_t end = pv_monotonic_ms() + 20000;   /* bounded */
+
+        while (pv_monotonic_ms() < end)
+            (void)syscall(SYS_renameat2, AT_FDCWD, helper, AT_FDCWD, evil,
+                          RENAME_EXCHANGE);
+        _exit(0);
+    }
+    for (int i = 0; i < 40; i++) {
+        ok += post_with(helper, &r) == PV_HTTP_OK;
+        pv_http_response_clear(&r);
+    }
+    kill(swapper, SIGKILL);
+    assert_int_equal(waitpid(swapper, NULL, 0), swapper);
+    assert_int_equal(ok, 0);   /* the unsafe directory is always refused */
+    if (access(mark, F_OK) == 0)
+        fail_msg("the swapped-in program ran");
+    unlink(helper);
+    unlink(evil);
+    rmdir(dir);
+    assert_no_child();
+}
+
+/* DNS failure and a refused connection are told apart (issue 12). */
+static void test_dns_distinct(void **state)
+{
+    pv_http *h = new_http(3, NULL);
+    pv_http_request req;
+    pv_http_response r;
+
+    (void)state;
+    memset(&req, 0, sizeof(req));
+    req.url = "https://pv-test-nonexistent.invalid/";
+    assert_int_equal(pv_http_post(h, &req, &r), -1);
+    assert_int_equal(r.status, PV_HTTP_E_DNS);
+    assert_string_equal(pv_http_status_name(r.status), "dns");
+    pv_http_response_clear(&r);
+    req.url = "http://127.0.0.1:1/";
+    assert_int_equal(pv_http_post(h, &req, &r), -1);
+    assert_int_equal(r.status, PV_HTTP_E_CONNECT);
+    pv_http_response_clear(&r);
+    done(h);
+}
+
+/* A CA directory cannot be handed to the unprivileged helper as data:
+ * refused (a local failure), never silently replaced by the system CAs. */
+static void test_capath_refused(void **state)
+{
+    pv_http_opts o;
+    pv_http_response r;
+    pv_http *h;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.helper = g_helper;
+    o.timeout = 2;
+    o.connect_timeout = 2;
+    o.capath = "/etc/ssl/certs";
+    h = g_h = pv_http_new(&o);
+    assert_non_null(h);
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
 }
 
 static void test_misc(void **state)
@@ -909,6 +1233,16 @@ int main(void)
         cmocka_unit_test_teardown(test_sigchld_ignored, test_teardown),
         cmocka_unit_test_teardown(test_helper_garbage, test_teardown),
         cmocka_unit_test_teardown(test_helper_direct, test_teardown),
+        cmocka_unit_test_teardown(test_fake_helper_baseline, test_teardown),
+        cmocka_unit_test_teardown(test_fake_helper_violations, test_teardown),
+        cmocka_unit_test_teardown(test_unasked_answer_never_used,
+                                  test_teardown),
+        cmocka_unit_test_teardown(test_helper_in_writable_dir_refused,
+                                  test_teardown),
+        cmocka_unit_test_teardown(test_racing_swapper_never_runs,
+                                  test_teardown),
+        cmocka_unit_test_teardown(test_dns_distinct, test_teardown),
+        cmocka_unit_test_teardown(test_capath_refused, test_teardown),
         cmocka_unit_test_teardown(test_misc, test_teardown),
     };
 

@@ -93,6 +93,18 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A directory the command (maybe "nobody") may write its marks into; the
+ * command's own directory stays 0755, since a writable parent is refused. */
+static const char *out_dir(struct fixture *f)
+{
+    static char path[160];
+
+    snprintf(path, sizeof path, "%s/out", f->dir);
+    if (mkdir(path, 0777) == 0)
+        assert_int_equal(chmod(path, 0777), 0);
+    return path;
+}
+
 /* Write an executable shell script named name; its path goes to f->path
  * and f->cfg.lookup_command. */
 static void script(struct fixture *f, const char *name, const char *body)
@@ -793,15 +805,13 @@ static void test_command_timeout(void **state)
     FILE *fp;
     int pid = 0;
 
-    snprintf(pidfile, sizeof pidfile, "%s/pid", f->dir);
+    snprintf(pidfile, sizeof pidfile, "%s/pid", out_dir(f));
     snprintf(body, sizeof body, "/bin/sleep 30 &\necho $! > %s\nwait\n"
              "echo '+86 13800138000'", pidfile);
-    assert_int_equal(chmod(f->dir, 0777), 0);   /* "nobody" writes pidfile */
     script(f, "slow", body);
     t0 = now_ms();
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
     elapsed = now_ms() - t0;
-    assert_int_equal(chmod(f->dir, 0755), 0);
     assert_non_null(strstr(err.msg, "timed out"));
     assert_true(elapsed >= 4900);
     assert_true(elapsed < 6500);
@@ -861,9 +871,8 @@ static void test_command_hostile_user(void **state)
     char body[256], marker[128];
     char *huge = malloc(4097);
 
-    snprintf(marker, sizeof marker, "%s/ran", f->dir);
+    snprintf(marker, sizeof marker, "%s/ran", out_dir(f));
     snprintf(body, sizeof body, ": > %s\necho '+86 13800138000'", marker);
-    assert_int_equal(chmod(f->dir, 0777), 0);
     script(f, "marker", body);
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++)
         assert_int_equal(run(f, hostile[i], &id, &err), PV_LOOKUP_NOT_FOUND);
@@ -876,7 +885,90 @@ static void test_command_hostile_user(void **state)
     /* A name with spaces is a possible (directory service) name. */
     assert_int_equal(run(f, "john smith", &id, &err), PV_LOOKUP_FOUND);
     assert_int_equal(access(marker, F_OK), 0);
-    assert_int_equal(chmod(f->dir, 0755), 0);
+}
+
+/* Read the pid a script's descendant wrote, waiting for it a little. */
+static pid_t read_pid(const char *pidfile)
+{
+    FILE *fp;
+    int pid = 0;
+
+    for (int i = 0; i < 300 && pid <= 0; i++) {
+        fp = fopen(pidfile, "r");
+        if (fp) {
+            if (fscanf(fp, "%d", &pid) != 1)
+                pid = 0;
+            fclose(fp);
+        }
+        if (pid <= 0)
+            usleep(10000);
+    }
+    return pid;
+}
+
+static void wait_gone(pid_t pid)
+{
+    for (int i = 0; i < 200 && !process_gone(pid); i++)
+        usleep(10000);
+    assert_true(process_gone(pid));
+}
+
+/* A descendant that leaves the session (setsid) and sleeps dies with the
+ * command: when the command finishes, and at the time limit. */
+static void test_command_setsid_descendant(void **state)
+{
+    struct fixture *f = *state;
+    pv_identity id;
+    pv_err err;
+    char body[1024], pidfile[160];
+    int64_t t0;
+
+    snprintf(pidfile, sizeof pidfile, "%s/escapee", out_dir(f));
+    snprintf(body, sizeof body,
+             "/usr/bin/setsid /bin/sh -c 'echo $$ > %s.tmp; "
+             "mv %s.tmp %s; exec /bin/sleep 60' </dev/null >/dev/null 2>&1 &\n"
+             "while [ ! -s %s ]; do /bin/sleep 0.05; done\n"
+             "echo '+86 13800138000'", pidfile, pidfile, pidfile, pidfile);
+    script(f, "escape", body);
+    assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_FOUND);
+    wait_gone(read_pid(pidfile));
+
+    unlink(pidfile);
+    snprintf(body, sizeof body,
+             "/usr/bin/setsid /bin/sh -c 'echo $$ > %s.tmp; "
+             "mv %s.tmp %s; exec /bin/sleep 60' </dev/null >/dev/null 2>&1 &\n"
+             "exec /bin/sleep 60", pidfile, pidfile, pidfile);
+    script(f, "escape-slow", body);
+    t0 = now_ms();
+    assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
+    assert_non_null(strstr(err.msg, "timed out"));
+    assert_true(now_ms() - t0 < 6500);
+    wait_gone(read_pid(pidfile));
+}
+
+/* The command lives in a directory an ordinary user may write: refused
+ * before anything runs, whoever owns the file itself. */
+static void test_command_unsafe_parent(void **state)
+{
+    struct fixture *f = *state;
+    pv_identity id;
+    pv_err err;
+    char sub[160], marker[160], body[256];
+
+    snprintf(sub, sizeof sub, "%s/gw", f->dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(marker, sizeof marker, "%s/ran", out_dir(f));
+    snprintf(body, sizeof body, ": > %s\necho '+86 13800138000'", marker);
+    script(f, "gw/cmd", body);
+    assert_int_equal(chmod(sub, 0775), 0);
+    assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
+    assert_non_null(strstr(err.msg, "writable by group or others"));
+    assert_int_equal(chmod(sub, 0757), 0);
+    assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
+    assert_int_equal(access(marker, F_OK), -1);
+    assert_int_equal(chmod(sub, 0755), 0);
+    assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_FOUND);
+    assert_int_equal(access(marker, F_OK), 0);
 }
 
 static void test_command_as_nobody(void **state)
@@ -993,6 +1085,8 @@ int main(void)
         FIXTURE_TEST(test_command_isolation),
         FIXTURE_TEST(test_command_hostile_user),
         FIXTURE_TEST(test_command_as_nobody),
+        FIXTURE_TEST(test_command_setsid_descendant),
+        FIXTURE_TEST(test_command_unsafe_parent),
         FIXTURE_TEST(test_lookup_order),
         cmocka_unit_test(test_source_names),
     };

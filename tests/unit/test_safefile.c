@@ -62,6 +62,8 @@ static int teardown(void **state)
         "ok", "pub", "gw", "ow", "gr", "link", "fifo", "nobody", "exec",
         "noexec", "empty", "max", "big", "nul", "large", "dirlink",
         "sub", "subgw", "subow", "subnobody",
+        "p/q/f", "p/q", "p/link", "p/real/f", "p/real", "p",
+        "st/link", "st/f", "st",
     };
     size_t i;
 
@@ -440,6 +442,171 @@ static void test_no_fd_leak(void **state)
     assert_int_equal(before, after);
 }
 
+/* ---- parent directories up to "/" ---------------------------------- */
+
+static void make_tree(void)
+{
+    assert_int_equal(mkdir(tpath("p"), 0755), 0);
+    assert_int_equal(mkdir(tpath("p/q"), 0755), 0);
+    write_file("p/q/f", "x\n", 2, 0755);
+}
+
+/* A safe file below a directory group or others may write (at any level)
+ * is refused, through every entry point; the message names the directory
+ * and the file. */
+static void test_parent_writable_refused(void **state)
+{
+    static const char *const dirs[] = { "p", "p/q" };
+    static const mode_t modes[] = { 0775, 0757, 0777 };
+    pv_err err;
+    int fd;
+
+    (void)state;
+    assert_int_equal(chmod(tmpdir, 0755), 0);
+    make_tree();
+    fd = pv_safe_open(tpath("p/q/f"), PV_FILE_PUBLIC, NULL, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    for (size_t d = 0; d < 2; d++) {
+        for (size_t m = 0; m < 3; m++) {
+            char file[512];
+
+            snprintf(file, sizeof file, "%s", tpath("p/q/f"));
+            assert_int_equal(chmod(tpath(dirs[d]), modes[m]), 0);
+            errno = 0;
+            assert_int_equal(pv_safe_open(file, PV_FILE_PUBLIC, NULL, &err),
+                             -1);
+            assert_int_equal(errno, EPERM);
+            assert_err(&err, "writable by group or others");
+            assert_err(&err, "a directory above");
+            assert_int_equal(pv_safe_check(file, PV_FILE_PUBLIC, 1, &err),
+                             -1);
+            assert_int_equal(pv_safe_open_exec(file, &err), -1);
+            assert_int_equal(pv_safe_check_dir(tpath("p/q"), &err), -1);
+            assert_int_equal(chmod(tpath(dirs[d]), 0755), 0);
+        }
+    }
+    /* and the test directory itself, a parent of everything here */
+    assert_int_equal(chmod(tmpdir, 0777), 0);
+    assert_int_equal(pv_safe_check(tpath("p/q/f"), PV_FILE_PUBLIC, 0, &err),
+                     -1);
+    assert_int_equal(chmod(tmpdir, 0700), 0);
+}
+
+/* Symbolic links on the way are followed when they sit in checked
+ * directories (merged /usr: /bin -> usr/bin), and the target's own
+ * directories are checked; the final name must not be a link. */
+static void test_parent_symlink_followed_and_checked(void **state)
+{
+    pv_err err;
+    int fd;
+
+    (void)state;
+    assert_int_equal(chmod(tmpdir, 0755), 0);
+    assert_int_equal(mkdir(tpath("p"), 0755), 0);
+    assert_int_equal(mkdir(tpath("p/real"), 0755), 0);
+    write_file("p/real/f", "x\n", 2, 0644);
+    assert_int_equal(symlink("real", tpath("p/link")), 0);
+    fd = pv_safe_open(tpath("p/link/f"), PV_FILE_PUBLIC, NULL, &err);
+    if (fd < 0)
+        fail_msg("%s", err.msg);
+    close(fd);
+    assert_int_equal(chmod(tpath("p/real"), 0777), 0);   /* the target dir */
+    assert_int_equal(pv_safe_open(tpath("p/link/f"), PV_FILE_PUBLIC, NULL,
+                                  &err), -1);
+    assert_err(&err, "writable by group or others");
+    assert_int_equal(chmod(tpath("p/real"), 0755), 0);
+    fd = pv_safe_open_exec("/bin/sh", &err);   /* a final link: refused */
+    assert_int_equal(fd, -1);
+    assert_err(&err, "symbolic link");
+    assert_int_equal(chmod(tmpdir, 0700), 0);
+}
+
+/* A root-owned sticky directory (/tmp) may be world-writable: only an
+ * entry's owner can rename it there.  Entries taken from it must belong
+ * to root or to us. */
+static void test_sticky_parent(void **state)
+{
+    pv_err err;
+    int fd;
+
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("not root: cannot make a root-owned sticky dir\n");
+        skip();
+    }
+    assert_int_equal(chmod(tmpdir, 0755), 0);
+    assert_int_equal(mkdir(tpath("st"), 0755), 0);
+    write_file("st/f", "x\n", 2, 0644);
+    assert_int_equal(chmod(tpath("st"), 01777), 0);
+    fd = pv_safe_open(tpath("st/f"), PV_FILE_PUBLIC, NULL, &err);
+    if (fd < 0)
+        fail_msg("%s", err.msg);
+    close(fd);
+    /* a symlink in it that someone else owns is not followed */
+    assert_int_equal(symlink("/etc", tpath("st/link")), 0);
+    assert_int_equal(lchown(tpath("st/link"), NOBODY_UID, NOBODY_UID), 0);
+    assert_int_equal(pv_safe_check("/etc/passwd", PV_FILE_PUBLIC, 0, &err), 0);
+    snprintf(pathbuf, sizeof pathbuf, "%s/st/link/passwd", tmpdir);
+    assert_int_equal(pv_safe_check(pathbuf, PV_FILE_PUBLIC, 0, &err), -1);
+    assert_err(&err, "untrusted");
+    /* not sticky, or not root's: refused */
+    assert_int_equal(chmod(tpath("st"), 0777), 0);
+    assert_int_equal(pv_safe_open(tpath("st/f"), PV_FILE_PUBLIC, NULL, &err),
+                     -1);
+    assert_int_equal(chmod(tpath("st"), 01777), 0);
+    assert_int_equal(chown(tpath("st"), NOBODY_UID, NOBODY_UID), 0);
+    assert_int_equal(pv_safe_open(tpath("st/f"), PV_FILE_PUBLIC, NULL, &err),
+                     -1);
+    assert_int_equal(chown(tpath("st"), 0, 0), 0);
+    assert_int_equal(chmod(tmpdir, 0700), 0);
+}
+
+/* A relative name is resolved from the working directory, whose parents
+ * are checked too. */
+static void test_relative_path(void **state)
+{
+    char cwd[512];
+    pv_err err;
+    int fd;
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    write_file("ok", "x\n", 2, 0644);
+    assert_int_equal(chdir(tmpdir), 0);
+    fd = pv_safe_open("ok", PV_FILE_PUBLIC, NULL, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = pv_safe_open("./../" "ok", PV_FILE_PUBLIC, NULL, &err);
+    assert_int_equal(fd, -1);   /* ../ok does not exist */
+    assert_int_equal(chmod(tmpdir, 0777), 0);
+    assert_int_equal(pv_safe_open("ok", PV_FILE_PUBLIC, NULL, &err), -1);
+    assert_int_equal(chmod(tmpdir, 0700), 0);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+/* The executable is returned as an O_PATH descriptor of what was
+ * checked; a file that is not executable is refused. */
+static void test_open_exec(void **state)
+{
+    pv_err err;
+    struct stat st;
+    int fd;
+
+    (void)state;
+    write_file("exec", "#!/bin/sh\n", 10, 0755);
+    write_file("noexec", "#!/bin/sh\n", 10, 0644);
+    fd = pv_safe_open_exec(tpath("exec"), &err);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    assert_int_equal(fcntl(fd, F_GETFL) & O_PATH, O_PATH);
+    close(fd);
+    assert_int_equal(pv_safe_open_exec(tpath("noexec"), &err), -1);
+    assert_err(&err, "not executable");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -461,6 +628,11 @@ int main(void)
         T(test_read_nul),
         T(test_read_refuses_unsafe),
         T(test_no_fd_leak),
+        T(test_parent_writable_refused),
+        T(test_parent_symlink_followed_and_checked),
+        T(test_sticky_parent),
+        T(test_relative_path),
+        T(test_open_exec),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
