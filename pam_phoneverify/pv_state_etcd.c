@@ -883,6 +883,7 @@ static pv_http *state_http(const pv_config *cfg)
 
     memset(&o, 0, sizeof o);
     o.helper = cfg->helper;
+    o.helper_user = cfg->helper_user;
     o.timeout = cfg->state_timeout;
     o.connect_timeout = cfg->state_timeout;
     o.cafile = cfg->state_cafile;

@@ -189,8 +189,14 @@ def test_cli_status_and_unlock_use_the_cluster(host, cluster, prefix):
     fail_login(a, locks=True)
     write_world(b)
     assert cli_status(b, "alice") == (True, 0)
+    # unlock accepts only names that are users: alice exists in the test
+    # world's passwd (nss_wrapper), not in the machine's
+    env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": "libnss_wrapper.so",
+           "NSS_WRAPPER_PASSWD": str(b.passwd),
+           "NSS_WRAPPER_GROUP": str(b.group)}
     r = subprocess.run([str(CLI), "--conf", str(b.conf_path), "unlock",
-                        "alice"], capture_output=True, text=True, timeout=60)
+                        "alice"], capture_output=True, text=True, timeout=60,
+                       env=env)
     assert r.returncode == 0 and "alice: unlocked" in r.stdout, r
     assert "degraded" not in r.stderr, r.stderr
     assert cli_status(a, "alice") == (False, 0)
