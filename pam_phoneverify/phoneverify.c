@@ -297,7 +297,7 @@ static int cmd_test(cli *c, int argc, char **argv)
     }
     r = pv_flow_run(c->cfg, &login, &env, &out);
     pv_http_free(env.http);
-    (void)pv_log_format_outcome(&login, &out, "-", record, sizeof(record));
+    (void)pv_outcome_format(&login, &out, "-", record, sizeof(record));
     printf("result: %s\n%s\n", pv_result_name(r), record);
     return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE) ? 0
                                                              : EXIT_REFUSED;
@@ -314,7 +314,7 @@ static int open_state(cli *c, pv_state **st)
         fprintf(stderr, "phoneverify: state: %s\n", err.msg);
         return -1;
     }
-    (*st)->log = log_stderr;
+    (*st)->logger = (pv_logger){ log_stderr, NULL };
     return 0;
 }
 

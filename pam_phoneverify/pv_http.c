@@ -386,10 +386,10 @@ int pv_http_post(pv_http *h, const pv_http_request *req,
     if (h->pid < 0 && start_helper(h, deadline) < 0)
         return -1;
     if (exchange(h, req, resp, deadline) < 0) {
-        int timed_out = pv_monotonic_ms() >= deadline;
-
         pv_http_response_clear(resp);
-        resp->status = timed_out ? PV_HTTP_E_TIMEOUT : PV_HTTP_E_HELPER;
+        /* Missing the module's own deadline is local (the caller may
+         * have stopped the helper): never a network timeout. */
+        resp->status = PV_HTTP_E_HELPER;
         stop_helper(h, 0);   /* SIGKILL now: it is stuck or lying */
         return -1;
     }

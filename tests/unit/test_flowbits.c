@@ -70,7 +70,7 @@ static void test_log_record(void **state)
     out.sends = 1;
     out.precheck_charged = -1;
     out.elapsed_ms = 1840;
-    pv_log_format_outcome(&login, &out, "PAM_SUCCESS", buf, sizeof(buf));
+    pv_outcome_format(&login, &out, "PAM_SUCCESS", buf, sizeof(buf));
     assert_string_equal(buf,
         "user=alice service=sshd rhost=203.0.113.9 method=sms "
         "phone=+86*******8000 outcome=success pam=PAM_SUCCESS "
@@ -88,7 +88,7 @@ static void test_log_record_hostile(void **state)
     out.result = PV_RESULT_DENIED;
     out.method = "-";
     out.precheck_charged = 1;
-    pv_log_format_outcome(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
+    pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
     assert_null(strchr(buf, '\n'));
     assert_null(strstr(buf, " user=root"));
     assert_non_null(strstr(buf, "service=- rhost=-"));

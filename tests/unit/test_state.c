@@ -85,8 +85,8 @@ static pv_state *open_state(const char *dir, struct logcap *lc)
     if (pv_state_open(&cfg, &st, &err) != 0)
         fail_msg("pv_state_open: %s", err.msg);
     if (lc != NULL) {
-        st->log = capture_log;
-        st->log_ctx = lc;
+        st->logger.log = capture_log;
+        st->logger.ctx = lc;
     }
     return st;
 }
