@@ -435,11 +435,11 @@ def test_enter_after_wait_refused(login, sim, failmode):
     """numverify_wait bounds the wait for the user too: the link opened on
     the phone in time, but Enter pressed after numverify_wait is refused
     (PAM_AUTH_ERR, never failmode's success) without a poll."""
-    enable_nv(login, sim, failmode=failmode, numverify_wait="2")
+    enable_nv(login, sim, failmode=failmode, numverify_wait="5")
     s = start(login)
     expect_nv_prompt(s)
     sim.numverify_open(number=ALICE)
-    time.sleep(3.2)
+    time.sleep(6.2)
     s.send("")
     res = s.finish()
     rec = assert_pam(res, "PAM_AUTH_ERR", "denied")
@@ -451,7 +451,7 @@ def test_enter_after_wait_refused(login, sim, failmode):
 def test_enter_within_wait_accepted(login, sim):
     """The twin of the test above: the same steps inside numverify_wait
     succeed."""
-    enable_nv(login, sim, numverify_wait="4")
+    enable_nv(login, sim, numverify_wait="5")
     s = start(login)
     expect_nv_prompt(s)
     sim.numverify_open(number=ALICE)
