@@ -115,13 +115,46 @@ static void log_to_syslog(void *ctx, int prio, const char *msg)
     pam_syslog(ctx, prio, "%s", msg);
 }
 
-static const char *item_string(pam_handle_t *pamh, int item)
+/* The PAM items a login reads, copied at entry (SPEC 5): the application
+ * may change or free them during the conversation, so the flow and the
+ * log record never hold libpam's pointers. */
+typedef struct login_items {
+    char *user, *service, *rhost, *ruser, *tty;
+} login_items;
+
+/* A copy of a string item; NULL when unset (and *failed on ENOMEM). */
+static char *copy_item(pam_handle_t *pamh, int item, int *failed)
 {
     const void *v = NULL;
+    char *copy;
 
-    if (pam_get_item(pamh, item, &v) != PAM_SUCCESS)
+    if (pam_get_item(pamh, item, &v) != PAM_SUCCESS || v == NULL)
         return NULL;
-    return v;
+    copy = pv_strdup(v);
+    if (copy == NULL)
+        *failed = 1;
+    return copy;
+}
+
+static int copy_items(pam_handle_t *pamh, login_items *it)
+{
+    int failed = 0;
+
+    it->service = copy_item(pamh, PAM_SERVICE, &failed);
+    it->rhost = copy_item(pamh, PAM_RHOST, &failed);
+    it->ruser = copy_item(pamh, PAM_RUSER, &failed);
+    it->tty = copy_item(pamh, PAM_TTY, &failed);
+    return failed ? -1 : 0;
+}
+
+static void free_items(login_items *it)
+{
+    free(it->user);
+    free(it->service);
+    free(it->rhost);
+    free(it->ruser);
+    free(it->tty);
+    memset(it, 0, sizeof(*it));
 }
 
 /* Run the flow for an already-configured login. */
@@ -154,6 +187,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     pv_config *cfg = NULL;
     pv_outcome out;
     pv_login login;
+    login_items items;
     pv_err err;
     const char *user = NULL;
     char record[1024];
@@ -165,10 +199,16 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     out.method = "-";
     out.precheck_charged = -1;
     memset(&login, 0, sizeof(login));
-    login.service = item_string(pamh, PAM_SERVICE);
-    login.rhost = item_string(pamh, PAM_RHOST);
+    memset(&items, 0, sizeof(items));
     pv_err_clear(&err);
 
+    if (copy_items(pamh, &items) != 0) {
+        out.result = PV_RESULT_UNAVAILABLE;  /* local: never opens */
+        pv_strlcpy(out.reason, "out_of_memory", sizeof(out.reason));
+        goto done;
+    }
+    login.service = items.service;
+    login.rhost = items.rhost;
     if (pv_config_from_args(argc, argv, &cfg, &err) != 0) {
         pam_syslog(pamh, LOG_ERR, "configuration error: %s", err.msg);
         out.result = PV_RESULT_CONFIG_ERROR;
@@ -183,7 +223,12 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
         pv_strlcpy(out.reason, "no_user", sizeof(out.reason));
         goto done;
     }
-    login.user = user;
+    if ((items.user = pv_strdup(user)) == NULL) {
+        out.result = PV_RESULT_UNAVAILABLE;
+        pv_strlcpy(out.reason, "out_of_memory", sizeof(out.reason));
+        goto done;
+    }
+    login.user = items.user;
     run_flow(pamh, cfg, &login, &out);
 done:
     pam_rc = pv_result_to_pam(out.result);
@@ -191,6 +236,7 @@ done:
                             sizeof(record));
     pam_syslog(pamh, pv_outcome_priority(&out), "%s", record);
     pv_config_free(cfg);
+    free_items(&items);
     return pam_rc;
 }
 

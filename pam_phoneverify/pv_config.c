@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "pv_config.h"
 #include "pv_state.h"
@@ -45,6 +47,8 @@
 /* key flags */
 #define KEY_SECRET   1u         /* wiped on free, masked in the dump */
 #define KEY_REQUIRED 2u         /* an empty value is refused */
+#define KEY_FILE_ONLY 4u        /* refused on the PAM line (SPEC 3: files
+                                   under /etc/pam.d are world-readable) */
 
 enum slot { SLOT_NONE, SLOT_STR, SLOT_AUTH, SLOT_LONG, SLOT_BOOL };
 
@@ -180,31 +184,144 @@ static int store_str(pv_config *cfg, const struct pv_key *k, const char *v,
 
 /* ---------- checks for string values ---------- */
 
+/* The host of an http:// URL must be a loopback address (SPEC 3: plain
+ * HTTP only for tests and the demo on this machine): a dotted quad in
+ * 127.0.0.0/8 or [::1], never a name (a name can resolve anywhere). */
+static int loopback_host(const char *host, size_t len)
+{
+    char buf[64];
+    unsigned char a[16];
+
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    if (host[0] == '[') {
+        if (len < 3 || host[len - 1] != ']')
+            return 0;
+        memcpy(buf, host + 1, len - 2);
+        buf[len - 2] = '\0';
+        return inet_pton(AF_INET6, buf, a) == 1
+               && memcmp(a, &in6addr_loopback, 16) == 0;
+    }
+    memcpy(buf, host, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET, buf, a) == 1 && a[0] == 127;
+}
+
+/* Split "host[:port]" at the port; -1 when the port is not 1..65535. */
+static int split_port(const char *auth, size_t len, size_t *hostlen)
+{
+    const char *colon;
+    long port;
+    char digits[8];
+    size_t n;
+
+    *hostlen = len;
+    if (auth[0] == '[') {
+        const char *rb = memchr(auth, ']', len);
+
+        if (rb == NULL)
+            return -1;
+        colon = (size_t)(rb - auth) + 1 < len ? rb + 1 : NULL;
+        if (colon != NULL && *colon != ':')
+            return -1;
+    } else {
+        colon = memchr(auth, ':', len);
+    }
+    if (colon == NULL)
+        return 0;
+    *hostlen = (size_t)(colon - auth);
+    n = len - *hostlen - 1;
+    if (n == 0 || n >= sizeof digits)
+        return -1;
+    memcpy(digits, colon + 1, n);
+    digits[n] = '\0';
+    return pv_parse_long(digits, 1, 65535, &port);
+}
+
+/* https://HOST[:PORT][/...] anywhere, http:// only to a loopback address;
+ * no user or password part (credentials go in the secret *_auth keys). */
+static int check_one_url(const char *name, const char *v, size_t vlen,
+                         pv_err *why)
+{
+    const char *auth;
+    size_t alen, hlen;
+    int https = vlen > 8 && strncmp(v, "https://", 8) == 0;
+    size_t i;
+
+    for (i = 0; i < vlen; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+            pv_err_set(why, "%s must be a URL without spaces, control or "
+                       "non-ASCII characters", name);
+            return -1;
+        }
+    if (!https && !(vlen > 7 && strncmp(v, "http://", 7) == 0)) {
+        pv_err_set(why, "%s must start with https:// (or http:// to a "
+                   "loopback address)", name);
+        return -1;
+    }
+    auth = v + (https ? 8 : 7);
+    alen = strcspn(auth, "/?#");
+    if (auth + alen > v + vlen)
+        alen = (size_t)(v + vlen - auth);
+    if (memchr(auth, '@', alen) != NULL) {
+        pv_err_set(why, "%s must not contain a user or password (use the "
+                   "matching _auth key)", name);
+        return -1;
+    }
+    if (alen == 0 || auth[0] == ':' || split_port(auth, alen, &hlen) < 0
+        || hlen == 0) {
+        pv_err_set(why, "%s has no valid host[:port]", name);
+        return -1;
+    }
+    if (!https && !loopback_host(auth, hlen)) {
+        pv_err_set(why, "%s: plain http:// is allowed only to a loopback "
+                   "address (127.0.0.0/8 or [::1]); use https://", name);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_url(const struct pv_key *k, const char *v, pv_err *why)
 {
-    const char *host;
+    return check_one_url(k->name, v, strlen(v), why);
+}
 
-    if (!is_word(v)) {
-        pv_err_set(why, "%s must be a URL without spaces, control or "
-                   "non-ASCII characters", k->name);
+/* An etcd key prefix: printable, no spaces, starts and ends with '/'. */
+static int check_prefix(const struct pv_key *k, const char *v, pv_err *why)
+{
+    size_t n = strlen(v);
+
+    if (!is_word(v) || v[0] != '/' || v[n - 1] != '/' || n > 128) {
+        pv_err_set(why, "%s must start and end with '/' (printable, no "
+                   "spaces, at most 128 characters)", k->name);
         return -1;
     }
-    if (strncmp(v, "https://", 8) == 0)
-        host = v + 8;
-    else if (strncmp(v, "http://", 7) == 0)
-        host = v + 7;
-    else {
-        pv_err_set(why, "%s must start with https:// or http://", k->name);
-        return -1;
+    return 0;
+}
+
+/* Space-separated URLs (state_endpoints), at most PV_MAX_ENDPOINTS. */
+static int check_url_list(const struct pv_key *k, const char *v, pv_err *why)
+{
+    size_t n = 0;
+
+    for (;;) {
+        size_t len;
+
+        v += strspn(v, " \t");
+        if (*v == '\0')
+            break;
+        len = strcspn(v, " \t");
+        if (++n > PV_MAX_ENDPOINTS) {
+            pv_err_set(why, "%s lists more than %d URLs", k->name,
+                       PV_MAX_ENDPOINTS);
+            return -1;
+        }
+        if (check_one_url(k->name, v, len, why) < 0)
+            return -1;
+        v += len;
     }
-    if (*host == '\0' || strchr("/?#:@", *host) != NULL) {
-        pv_err_set(why, "%s has no host name", k->name);
-        return -1;
-    }
-    /* credentials belong in the *_auth keys, which are kept secret */
-    if (memchr(host, '@', strcspn(host, "/?#")) != NULL) {
-        pv_err_set(why, "%s must not contain a user or password (use the "
-                   "matching _auth key)", k->name);
+    if (n == 0) {
+        pv_err_set(why, "%s must list at least one URL", k->name);
         return -1;
     }
     return 0;
@@ -300,57 +417,11 @@ static int check_rhosts(const struct pv_key *k, const char *v, pv_err *why)
     return 0;
 }
 
-/* Decimal number in [min, max] of at most 5 digits at *pp; advances. */
-static int scan_port(const char **pp, long min, long max)
-{
-    const char *p = *pp;
-    size_t n = strspn(p, "0123456789");
-    long v = 0;
-    size_t i;
-
-    if (n == 0 || n > 5)
-        return -1;
-    for (i = 0; i < n; i++)
-        v = v * 10 + (p[i] - '0');
-    if (v < min || v > max)
-        return -1;
-    *pp = p + n;
-    return 0;
-}
-
-/* host:port[/db] after "redis://"; host is a name or a [bracketed] IPv6. */
-static int parse_redis(const char *p)
-{
-    size_t h;
-
-    if (*p == '[') {
-        h = strspn(p + 1, "0123456789abcdefABCDEF:.");
-        if (h == 0 || p[1 + h] != ']')
-            return -1;
-        p += h + 2;
-    } else {
-        h = strspn(p, "abcdefghijklmnopqrstuvwxyz"
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
-        if (h == 0 || *p == '-')
-            return -1;
-        p += h;
-    }
-    if (*p++ != ':' || scan_port(&p, 1, 65535) < 0)
-        return -1;
-    if (*p == '\0')
-        return 0;
-    if (*p++ != '/' || scan_port(&p, 0, 65535) < 0)
-        return -1;
-    return *p == '\0' ? 0 : -1;
-}
-
 static int check_state(const struct pv_key *k, const char *v, pv_err *why)
 {
-    if (strcmp(v, "file") == 0)
+    if (strcmp(v, "file") == 0 || strcmp(v, "etcd") == 0)
         return 0;
-    if (strncmp(v, "redis://", 8) == 0 && parse_redis(v + 8) == 0)
-        return 0;
-    pv_err_set(why, "%s must be file or redis://host:port[/db]", k->name);
+    pv_err_set(why, "%s must be file or etcd", k->name);
     return -1;
 }
 
@@ -815,7 +886,8 @@ static const char *show_unknown(const pv_config *cfg, char *tmp,
 #define K_STR(f, d, chk, fl) \
     { #f, d, SLOT_STR, OFF(f), set_string, chk, NULL, 0, 0, fl }
 #define K_AUTH(f) \
-    { #f, "none", SLOT_AUTH, OFF(f), set_auth, NULL, NULL, 0, 0, KEY_SECRET }
+    { #f, "none", SLOT_AUTH, OFF(f), set_auth, NULL, NULL, 0, 0, \
+      KEY_SECRET | KEY_FILE_ONLY }
 #define K_LONG(f, d, lo, hi) \
     { #f, d, SLOT_LONG, OFF(f), set_long, NULL, NULL, lo, hi, 0 }
 #define K_BOOL(f, d) \
@@ -828,7 +900,7 @@ static const struct pv_key keys[] = {
     K_STR(send_url, "", check_url, 0),
     K_AUTH(send_auth),
     K_SPECIAL("send_target", "ANY", set_target, show_target),
-    K_STR(captcha_token, "", check_word, KEY_SECRET),
+    K_STR(captcha_token, "", check_word, KEY_SECRET | KEY_FILE_ONLY),
     K_STR(verify_url, "", check_url, 0),
     K_AUTH(verify_auth),
     K_STR(precheck_url, "", check_url, 0),
@@ -837,14 +909,14 @@ static const struct pv_key keys[] = {
     K_LONG(precheck_cache, "86400", 0, 2592000),
     K_SPECIAL("precheck_unknown", "deny", set_unknown, show_unknown),
     K_STR(numverify_url, "", check_url, 0),
-    K_STR(numverify_licence, "", check_word, KEY_SECRET),
+    K_STR(numverify_licence, "", check_word, KEY_SECRET | KEY_FILE_ONLY),
     K_STR(numverify_partner, "", check_text, 0),
     K_LONG(numverify_wait, "120", 5, 900),
     K_LONG(numverify_poll, "2", 1, 60),
     K_SPECIAL("phone_format", "spaced", set_format, show_format),
     K_STR(users_file, PV_DEFAULT_USERS_FILE, check_path, KEY_REQUIRED),
     K_SPECIAL("lookup", "file", set_lookup, show_lookup),
-    K_LONG(gecos_field, "3", 1, 5),
+    K_LONG(gecos_field, "5", 1, 5),
     K_STR(lookup_command, "", check_path, 0),
     K_STR(lookup_command_user, "nobody", check_user, KEY_REQUIRED),
     K_STR(groups, "", check_groups, 0),
@@ -866,13 +938,22 @@ static const struct pv_key keys[] = {
     K_LONG(lockout_window, "900", 1, 604800),
     K_LONG(lockout_time, "900", 1, 604800),
     K_STR(state, "file", check_state, KEY_REQUIRED),
+    K_STR(state_endpoints, "", check_url_list, 0),
+    K_STR(state_cafile, "", check_path, 0),
+    K_STR(state_client_cert, "", check_path, 0),
+    K_STR(state_client_key, "", check_path, KEY_FILE_ONLY),
+    K_STR(state_prefix, "/pam_phoneverify/", check_prefix, KEY_REQUIRED),
+    K_LONG(state_timeout, "2", 1, 30),
     K_STR(state_dir, PV_DEFAULT_STATE_DIR, check_path, KEY_REQUIRED),
+    K_LONG(send_limit, "5", 1, 1000),
+    K_LONG(send_window, "3600", 60, 604800),
     K_BOOL(reuse_code, "yes"),
     { "prompt", PV_DEFAULT_PROMPT, SLOT_STR, OFF(prompt), set_prompt, NULL,
       NULL, 0, 0, KEY_REQUIRED },
     K_BOOL(echo_code, "yes"),
     K_STR(breakglass_file, "", check_path, 0),
     K_BOOL(debug, "no"),
+    K_STR(helper_user, "_phoneverify", check_user, KEY_REQUIRED),
     K_STR(helper, PV_DEFAULT_HELPER, check_path, KEY_REQUIRED),
 };
 
@@ -1015,9 +1096,33 @@ static const char *trim(char *s)
     return s;
 }
 
+/* A key given twice is a mistake (SPEC 3): which value did the admin
+ * mean?  seen[i] holds the line that first set keys[i] (0: not yet). */
+static int note_key(unsigned *seen, const char *key, const char *origin,
+                    unsigned lineno, pv_err *err)
+{
+    const struct pv_key *k = find_key(key);
+    size_t i;
+
+    if (k == NULL)
+        return 0;               /* pv_config_set reports unknown keys */
+    i = (size_t)(k - keys);
+    if (seen[i] != 0) {
+        if (lineno > 0)
+            pv_err_set(err, "%s:%u: %s is given twice (first on line %u)",
+                       origin, lineno, k->name, seen[i]);
+        else
+            pv_err_set(err, "%s '%s': given more than once in the PAM "
+                       "line", origin, k->name);
+        return -1;
+    }
+    seen[i] = lineno > 0 ? lineno : 1;
+    return 0;
+}
+
 /* One line, NUL-terminated in a scratch buffer the caller wipes. */
 static int parse_line(pv_config *cfg, char *line, const char *origin,
-                      unsigned lineno, pv_err *err)
+                      unsigned lineno, unsigned *seen, pv_err *err)
 {
     char *eq;
     const char *key;
@@ -1036,6 +1141,8 @@ static int parse_line(pv_config *cfg, char *line, const char *origin,
         pv_err_set(err, "%s:%u: missing key before '='", origin, lineno);
         return -1;
     }
+    if (note_key(seen, key, origin, lineno, err) < 0)
+        return -1;
     return pv_config_set(cfg, key, trim(eq + 1), origin, lineno, err);
 }
 
@@ -1043,7 +1150,7 @@ int pv_config_parse_text(pv_config *cfg, const char *text, size_t len,
                          const char *origin, pv_err *err)
 {
     char *buf, *p, *end;
-    unsigned lineno = 0;
+    unsigned lineno = 0, seen[NKEYS];
     int r = 0;
 
     if (origin == NULL)
@@ -1059,6 +1166,7 @@ int pv_config_parse_text(pv_config *cfg, const char *text, size_t len,
     if (len > 0)
         memcpy(buf, text, len);
     buf[len] = '\0';
+    memset(seen, 0, sizeof seen);
     for (p = buf, end = buf + len; r == 0 && p < end; p++) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
 
@@ -1070,7 +1178,7 @@ int pv_config_parse_text(pv_config *cfg, const char *text, size_t len,
             pv_err_set(err, "%s:%u: contains a NUL byte", origin, lineno);
             r = -1;
         } else {
-            r = parse_line(cfg, p, origin, lineno, err);
+            r = parse_line(cfg, p, origin, lineno, seen, err);
         }
         p = nl;
     }
@@ -1139,8 +1247,28 @@ static int find_conf(int argc, const char **argv, const char **conf,
     return 0;
 }
 
+/* key=value from the PAM line: the secret-bearing keys are refused there,
+ * because files under /etc/pam.d are world-readable (SPEC 3). */
+static int set_from_arg(pv_config *cfg, const char *key, const char *value,
+                        unsigned *seen, pv_err *err)
+{
+    const struct pv_key *k = find_key(key);
+
+    if (k != NULL && (k->flags & KEY_FILE_ONLY)) {
+        pv_err_set(err, "argument '%s': %s holds a secret and is accepted "
+                   "only in the configuration file (mode 0600), not in "
+                   "the PAM line (files under /etc/pam.d are "
+                   "world-readable)", k->name, k->name);
+        return -1;
+    }
+    if (note_key(seen, key, "argument", 0, err) < 0)
+        return -1;
+    return pv_config_set(cfg, key, value, "argument", 0, err);
+}
+
 /* One PAM-line argument other than conf=. */
-static int apply_arg(pv_config *cfg, const char *a, pv_err *err)
+static int apply_arg(pv_config *cfg, const char *a, unsigned *seen,
+                     pv_err *err)
 {
     char key[KEY_LEN_MAX + 1], ea[40];
     const char *eq;
@@ -1153,7 +1281,7 @@ static int apply_arg(pv_config *cfg, const char *a, pv_err *err)
     if (strncmp(a, "conf=", 5) == 0)
         return 0;
     if (strcmp(a, "debug") == 0 || strcmp(a, "nullok") == 0)
-        return pv_config_set(cfg, a, "yes", "argument", 0, err);
+        return set_from_arg(cfg, a, "yes", seen, err);
     eq = strchr(a, '=');
     if (eq == NULL) {
         /* do not echo what might be a misplaced secret */
@@ -1171,7 +1299,7 @@ static int apply_arg(pv_config *cfg, const char *a, pv_err *err)
         n = KEY_LEN_MAX;        /* no key is that long: "unknown key" */
     memcpy(key, a, n);
     key[n] = '\0';
-    return pv_config_set(cfg, key, eq + 1, "argument", 0, err);
+    return set_from_arg(cfg, key, eq + 1, seen, err);
 }
 
 int pv_config_from_args(int argc, const char **argv, pv_config **out,
@@ -1179,6 +1307,7 @@ int pv_config_from_args(int argc, const char **argv, pv_config **out,
 {
     pv_config *cfg = NULL;
     const char *conf;
+    unsigned seen[NKEYS];
     int i;
 
     if (out == NULL || argc < 0 || (argc > 0 && argv == NULL)) {
@@ -1194,8 +1323,9 @@ int pv_config_from_args(int argc, const char **argv, pv_config **out,
     }
     if (load_conf(cfg, conf ? conf : PV_DEFAULT_CONF, conf == NULL, err) < 0)
         goto err;
+    memset(seen, 0, sizeof seen);
     for (i = 0; i < argc; i++)
-        if (apply_arg(cfg, argv[i], err) < 0)
+        if (apply_arg(cfg, argv[i], seen, err) < 0)
             goto err;
     if (pv_config_validate(cfg, err) < 0)
         goto err;
@@ -1204,156 +1334,6 @@ int pv_config_from_args(int argc, const char **argv, pv_config **out,
 err:
     pv_config_free(cfg);
     return -1;
-}
-
-/* ---------- validation ---------- */
-
-static int has_method(const pv_config *cfg, enum pv_method m)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->n_methods; i++)
-        if (cfg->methods[i] == m)
-            return 1;
-    return 0;
-}
-
-static int has_lookup(const pv_config *cfg, enum pv_lookup_source s)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->n_lookup; i++)
-        if (cfg->lookup[i] == s)
-            return 1;
-    return 0;
-}
-
-static int need(const char *value, const char *why, const char *key,
-                pv_err *err)
-{
-    if (value != NULL && *value != '\0')
-        return 0;
-    pv_err_set(err, "%s but %s is not set", why, key);
-    return -1;
-}
-
-/* Keys other keys depend on. */
-static int validate_keys(const pv_config *cfg, pv_err *err)
-{
-    int sms = has_method(cfg, PV_METHOD_SMS);
-    int email = has_method(cfg, PV_METHOD_EMAIL);
-    const char *m = sms ? "methods includes sms" : "methods includes email";
-    const char *nv = "methods includes numverify";
-
-    if (cfg->n_methods == 0 || cfg->n_lookup == 0) {
-        pv_err_set(err, "methods and lookup must each name at least one "
-                   "entry");
-        return -1;
-    }
-    if ((sms || email) && (need(cfg->send_url, m, "send_url", err) < 0
-                           || need(cfg->verify_url, m, "verify_url", err) < 0))
-        return -1;
-    if (has_method(cfg, PV_METHOD_NUMVERIFY)
-        && (need(cfg->numverify_url, nv, "numverify_url", err) < 0
-            || need(cfg->numverify_licence, nv, "numverify_licence", err) < 0
-            || need(cfg->numverify_partner, nv, "numverify_partner", err) < 0))
-        return -1;
-    if (has_lookup(cfg, PV_LOOKUP_COMMAND)
-        && need(cfg->lookup_command, "lookup includes command",
-                "lookup_command", err) < 0)
-        return -1;
-    if (has_lookup(cfg, PV_LOOKUP_FILE)
-        && need(cfg->users_file, "lookup includes file", "users_file",
-                err) < 0)
-        return -1;
-    if (cfg->client_key != NULL
-        && need(cfg->client_cert, "client_key is set", "client_cert",
-                err) < 0)
-        return -1;
-    if (cfg->state != NULL && strncmp(cfg->state, "redis://", 8) == 0) {
-        pv_err_set(err, "state backend redis is not available in this "
-                   "build");
-        return -1;
-    }
-    return 0;
-}
-
-/* How each file the configuration names is checked.  F_NEWDIR: a
- * directory that is created when missing (state_dir), so only an existing
- * one is checked.  F_SECRET_MAYBE: a secret file whose absence is a state,
- * not an error (breakglass_file before any code was issued: no emergency
- * codes, and logins go on as usual). */
-enum file_kind { F_PUBLIC, F_SECRET, F_SECRET_MAYBE, F_EXEC, F_DIR,
-                 F_NEWDIR };
-
-static int check_named(const char *key, const char *path,
-                       enum file_kind kind, pv_err *err)
-{
-    pv_err inner;
-    int r;
-
-    if (path == NULL)
-        return 0;
-    inner.msg[0] = '\0';
-    if (kind == F_DIR || kind == F_NEWDIR) {
-        errno = 0;
-        r = pv_safe_check_dir(path, &inner);
-        if (r < 0 && kind == F_NEWDIR && errno == ENOENT)
-            r = 0;
-    } else {
-        errno = 0;
-        r = pv_safe_check(path, kind == F_SECRET || kind == F_SECRET_MAYBE
-                                    ? PV_FILE_SECRET : PV_FILE_PUBLIC,
-                          kind == F_EXEC, &inner);
-        if (r < 0 && kind == F_SECRET_MAYBE && errno == ENOENT)
-            r = 0;
-    }
-    if (r < 0)
-        pv_err_set(err, "%s: %s", key, inner.msg);
-    return r;
-}
-
-static int validate_files(const pv_config *cfg, pv_err *err)
-{
-    const char *pin = cfg->pinned_pubkey;
-    const struct {
-        const char *key, *path;
-        enum file_kind kind;
-    } f[] = {
-        { "users_file",
-          has_lookup(cfg, PV_LOOKUP_FILE) ? cfg->users_file : NULL,
-          F_PUBLIC },
-        { "lookup_command", cfg->lookup_command, F_EXEC },
-        { "cafile", cfg->cafile, F_PUBLIC },
-        { "capath", cfg->capath, F_DIR },
-        { "pinned_pubkey", pin != NULL && pin[0] == '/' ? pin : NULL,
-          F_PUBLIC },
-        { "client_cert", cfg->client_cert, F_PUBLIC },
-        { "client_key", cfg->client_key, F_SECRET },
-        { "breakglass_file", cfg->breakglass_file, F_SECRET_MAYBE },
-        { "helper", cfg->helper, F_EXEC },
-        { "state_dir",
-          cfg->state != NULL && strcmp(cfg->state, "file") == 0
-              ? cfg->state_dir : NULL,
-          F_NEWDIR },
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (check_named(f[i].key, f[i].path, f[i].kind, err) < 0)
-            return -1;
-    return 0;
-}
-
-int pv_config_validate(const pv_config *cfg, pv_err *err)
-{
-    if (cfg == NULL) {
-        pv_err_set(err, "no configuration");
-        return -1;
-    }
-    if (validate_keys(cfg, err) < 0 || validate_files(cfg, err) < 0)
-        return -1;
-    return 0;
 }
 
 /* ---------- dump ---------- */

@@ -28,6 +28,7 @@ enum pv_send_target { PV_TARGET_ANY, PV_TARGET_USER, PV_TARGET_NOT_USER };
 
 #define PV_MAX_METHODS 3
 #define PV_MAX_LOOKUPS 3
+#define PV_MAX_ENDPOINTS 8          /* state_endpoints entries */
 
 /* A provider credential: `none`, `bearer:TOKEN` or `basic:USER:SECRET`,
  * kept as the ready Authorization header value ("Bearer TOKEN",
@@ -81,13 +82,20 @@ typedef struct pv_config {
     long resend;
     long code_length;
     long lockout_failures, lockout_window, lockout_time;
-    char *state;                    /* "file" or "redis://..." */
+    char *state;                    /* "file" or "etcd" */
+    char *state_endpoints;          /* etcd client URLs, space-separated */
+    char *state_cafile;
+    char *state_client_cert, *state_client_key;
+    char *state_prefix;             /* "/pam_phoneverify/" */
+    long state_timeout;             /* seconds per etcd request */
     char *state_dir;
+    long send_limit, send_window;   /* codes per user per window */
     int reuse_code;
     char *prompt;
     int echo_code;
     char *breakglass_file;
     int debug;
+    char *helper_user;              /* the helper's unprivileged account */
     char *helper;
 } pv_config;
 
@@ -117,6 +125,10 @@ int pv_config_from_args(int argc, const char **argv, pv_config **out,
 /* Cross-key checks (a method without its URLs, ...) and the ownership and
  * mode checks of every file the configuration names.  0 ok, -1 err. */
 int pv_config_validate(const pv_config *cfg, pv_err *err);
+
+/* The GECOS fields (bit N for field N) that CHFN_RESTRICT in login.defs
+ * text lets users change with chfn. */
+unsigned pv_config_chfn_fields(const char *text, size_t len);
 
 /* Print effective settings, secrets masked, one "key = value" per line,
  * through the callback (used by `phoneverify check-config`). */

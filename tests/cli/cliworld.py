@@ -34,10 +34,10 @@ VERIFY_AUTH = "basic:sim-user:sim-secret"
 PASSWD = {
     "root": (0, 0, "root"),
     "nobody": (65534, 65534, "nobody"),
-    "alice": (1001, 1001, "Alice Liddell,Room 1,+8613800138000,,"),
+    "alice": (1001, 1001, "Alice Liddell,Room 1,,,+8613800138000"),
     "bob": (1002, 1002, "Bob Builder,Room 2,,,"),
     "dave": (1004, 1004, "Dave Nophone,Room 4,,,"),
-    "erin": (1005, 1005, "Erin Gecos,Room 5,+8613600136000,,"),
+    "erin": (1005, 1005, "Erin Gecos,Room 5,,,+8613600136000"),
 }
 # mallory is in the users file but not in passwd; ghost is nowhere.
 USERS_LINES = [

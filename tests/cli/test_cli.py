@@ -29,8 +29,10 @@ SPEC_KEYS = [
     "connect_timeout", "cafile", "capath", "pinned_pubkey", "client_cert",
     "client_key", "proxy", "max_tries", "resend", "code_length",
     "lockout_failures", "lockout_window", "lockout_time", "state",
-    "state_dir", "reuse_code", "prompt", "echo_code", "breakglass_file",
-    "debug", "helper",
+    "state_endpoints", "state_cafile", "state_client_cert",
+    "state_client_key", "state_prefix", "state_timeout", "state_dir",
+    "send_limit", "send_window", "reuse_code", "prompt", "echo_code",
+    "breakglass_file", "debug", "helper_user", "helper",
 ]
 
 COMMANDS = ["check-config", "lookup", "test", "status", "unlock", "enroll",
@@ -202,7 +204,7 @@ def _module_vs_cli(world):
     ("no_such_key = 1", "unknown key"),
     ("this line has no equals sign", "expected 'key = value'"),
     ("max_tries = many", "max_tries must be an integer"),
-    ("send_auth = token:abc", "send_auth must be none, bearer"),
+    ("precheck_auth = token:abc", "precheck_auth must be none, bearer"),
     ("Send_URL = http://127.0.0.1:1/x", "unknown key"),
 ], ids=["unknown-key", "malformed", "bad-integer", "bad-auth", "key-case"])
 def test_parity_bad_line(world, line, expect):

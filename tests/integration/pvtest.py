@@ -68,17 +68,17 @@ DEFAULT_PROMPT = "Verification code sent to %p: "
 USERS = {
     "root":   (0, 0, "root", None, None, None),
     "nobody": (65534, 65534, "nobody", None, None, None),
-    "alice":  (1001, 1001, "Alice Liddell,Room 1,+8613800138000,,",
+    "alice":  (1001, 1001, "Alice Liddell,Room 1,,,+8613800138000",
                "+86 13800138000", "Alice Liddell", "alice@example.org"),
     # bob's users-file number has no space after the country code
-    "bob":    (1002, 1002, "Bob Builder,Room 2,+8613900139000,,",
+    "bob":    (1002, 1002, "Bob Builder,Room 2,,,+8613900139000",
                "+8613900139000", "Bob Builder", None),
-    "carol":  (1003, 1003, "Carol Danvers,Room 3,+8613700137000,,",
+    "carol":  (1003, 1003, "Carol Danvers,Room 3,,,+8613700137000",
                "+86 13700137000", "Carol Danvers", None),
     # in passwd, but neither the users file nor GECOS has a phone for dave
     "dave":   (1004, 1004, "Dave Nophone,Room 4,,,", None, None, None),
-    # phone only in GECOS (field 3), not in the users file
-    "erin":   (1005, 1005, "Erin Gecos,Room 5,+8613600136000,,", None, None,
+    # phone only in GECOS (field 5, "other"), not in the users file
+    "erin":   (1005, 1005, "Erin Gecos,Room 5,,,+8613600136000", None, None,
                None),
     # in wheel only through his primary gid (not listed as a member)
     "frank":  (1006, 10, "Frank Primary,Room 6,,,", "+86 13300133000",

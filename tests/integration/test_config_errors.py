@@ -41,7 +41,7 @@ def safe_login(login):
     "trusted_rhosts = 10.0.0.0/33",
     "trusted_rhosts = 300.1.1.1",
     "trusted_rhosts = 2001:db8::/129",
-    "send_auth = token:abc",
+    "precheck_auth = token:abc",
     "methods = fax",
     "lookup = ldap",
     "send_target = SOMEONE",

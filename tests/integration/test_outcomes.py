@@ -46,7 +46,7 @@ def test_success_number_without_space_in_users_file(login, sim):
 
 
 def test_success_phone_from_gecos(login, sim):
-    """lookup=gecos: erin's number comes from GECOS field 3."""
+    """lookup=gecos: erin's number comes from GECOS field 5."""
     login.conf["lookup"] = "file gecos"
     res = login.run("erin", [CODE])
     assert_pam(res, "PAM_SUCCESS", "success")

@@ -6,6 +6,9 @@
  * the module is loaded and unloaded N times (libpam dlcloses its modules
  * in pam_end).  Every prompt is answered with $PV_PAMAPP_ANSWER (default
  * "000000"); messages are printed only when $PV_PAMAPP_VERBOSE is set.
+ * With $PV_PAMAPP_SWITCH_USER set, every prompt also replaces PAM_USER,
+ * PAM_RHOST, PAM_RUSER and PAM_TTY with other values (libpam frees the old
+ * strings): a module that kept libpam's pointers reads freed memory.
  * Prints one line per iteration: "<i> <PAM result name>".  With
  * $PV_PAMAPP_MODULE set (a substring of the module's path) it also checks
  * /proc/self/maps after every pam_end and prints "UNLOADED <k>": after how
@@ -41,7 +44,19 @@
 #define MAX_FD 4096
 
 static const char *answer = "000000";
+static const char *switch_user;
 static int verbose;
+
+/* The application changes the items while the module converses. */
+static void switch_items(pam_handle_t *pamh)
+{
+    if (switch_user == NULL || pamh == NULL)
+        return;
+    (void)pam_set_item(pamh, PAM_USER, switch_user);
+    (void)pam_set_item(pamh, PAM_RHOST, "198.51.100.77");
+    (void)pam_set_item(pamh, PAM_RUSER, switch_user);
+    (void)pam_set_item(pamh, PAM_TTY, "/dev/pts/99");
+}
 
 static int conv(int n, const struct pam_message **msg,
                 struct pam_response **resp, void *appdata)
@@ -49,7 +64,6 @@ static int conv(int n, const struct pam_message **msg,
     struct pam_response *r;
     int i;
 
-    (void)appdata;
     if (n <= 0 || n > PAM_MAX_NUM_MSG)
         return PAM_CONV_ERR;
     r = calloc((size_t)n, sizeof(*r));
@@ -61,6 +75,7 @@ static int conv(int n, const struct pam_message **msg,
         case PAM_PROMPT_ECHO_OFF:
             if (verbose)
                 fprintf(stderr, "PROMPT %s\n", msg[i]->msg);
+            switch_items(*(pam_handle_t **)appdata);
             r[i].resp = strdup(answer);
             if (r[i].resp == NULL) {
                 while (i-- > 0)
@@ -253,7 +268,8 @@ int main(int argc, char **argv)
 {
     static unsigned char fds_before[MAX_FD];
     struct sigsnap sig_before;
-    struct pam_conv pc = { conv, NULL };
+    static pam_handle_t *current;
+    struct pam_conv pc = { conv, &current };
     const char *service, *user, *rhost = NULL, *env, *module;
     long n, i, unloaded = 0;
     char *end;
@@ -276,6 +292,7 @@ int main(int argc, char **argv)
     if (env != NULL)
         answer = env;
     verbose = getenv("PV_PAMAPP_VERBOSE") != NULL;
+    switch_user = getenv("PV_PAMAPP_SWITCH_USER");
     module = getenv("PV_PAMAPP_MODULE");
     if (module != NULL && module[0] == '\0')
         module = NULL;
@@ -310,7 +327,9 @@ int main(int argc, char **argv)
         }
         if (rhost != NULL)
             (void)pam_set_item(pamh, PAM_RHOST, rhost);
+        current = pamh;
         rc = pam_authenticate(pamh, 0);
+        current = NULL;
         printf("%ld %s\n", i, result_name(rc));
         pam_end(pamh, rc);
         if (module != NULL && !mapped(module))

@@ -30,8 +30,10 @@ static const char *const spec_keys[] = {
     "connect_timeout", "cafile", "capath", "pinned_pubkey", "client_cert",
     "client_key", "proxy", "max_tries", "resend", "code_length",
     "lockout_failures", "lockout_window", "lockout_time", "state",
-    "state_dir", "reuse_code", "prompt", "echo_code", "breakglass_file",
-    "debug", "helper",
+    "state_endpoints", "state_cafile", "state_client_cert",
+    "state_client_key", "state_prefix", "state_timeout", "state_dir",
+    "send_limit", "send_window", "reuse_code", "prompt", "echo_code",
+    "breakglass_file", "debug", "helper_user", "helper",
 };
 #define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
 
@@ -176,7 +178,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->users_file, "/etc/security/phoneverify.users");
     assert_int_equal(cfg->n_lookup, 1);
     assert_int_equal(cfg->lookup[0], PV_LOOKUP_FILE);
-    assert_int_equal(cfg->gecos_field, 3);
+    assert_int_equal(cfg->gecos_field, 5);
     assert_null(cfg->lookup_command);
     assert_string_equal(cfg->lookup_command_user, "nobody");
     assert_null(cfg->groups);
@@ -198,12 +200,21 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->lockout_window, 900);
     assert_int_equal(cfg->lockout_time, 900);
     assert_string_equal(cfg->state, "file");
+    assert_null(cfg->state_endpoints);
+    assert_null(cfg->state_cafile);
+    assert_null(cfg->state_client_cert);
+    assert_null(cfg->state_client_key);
+    assert_string_equal(cfg->state_prefix, "/pam_phoneverify/");
+    assert_int_equal(cfg->state_timeout, 2);
     assert_string_equal(cfg->state_dir, "/var/lib/pam_phoneverify");
+    assert_int_equal(cfg->send_limit, 5);
+    assert_int_equal(cfg->send_window, 3600);
     assert_int_equal(cfg->reuse_code, 1);
     assert_string_equal(cfg->prompt, "Verification code sent to %p: ");
     assert_int_equal(cfg->echo_code, 1);
     assert_null(cfg->breakglass_file);
     assert_int_equal(cfg->debug, 0);
+    assert_string_equal(cfg->helper_user, "_phoneverify");
     assert_string_equal(cfg->helper, PV_DEFAULT_HELPER);
     pv_config_free(cfg);
     pv_config_free(NULL);
@@ -253,13 +264,22 @@ static const char all_keys_text[] =
     "lockout_failures = 0\n"
     "lockout_window = 604800\n"
     "lockout_time = 1\n"
-    "state = redis://cache.example:6379/2\n"
+    "state = etcd\n"
+    "state_endpoints = https://10.0.0.5:2379 http://[::1]:2379\n"
+    "state_cafile = /etc/pv/etcd-ca.pem\n"
+    "state_client_cert = /etc/pv/etcd-cert.pem\n"
+    "state_client_key = /etc/pv/etcd-key.pem\n"
+    "state_prefix = /pv/site1/\n"
+    "state_timeout = 30\n"
     "state_dir = /run/pv\n"
+    "send_limit = 1000\n"
+    "send_window = 60\n"
     "reuse_code = off\n"
     "prompt = Code for %p:\n"
     "echo_code = false\n"
     "breakglass_file = /etc/security/pv.breakglass\n"
     "debug = 1\n"
+    "helper_user = pvhelper\n"
     "helper = /opt/pv/phoneverify-http\n";
 
 static void test_every_key_parsed(void **state)
@@ -319,13 +339,23 @@ static void test_every_key_parsed(void **state)
     assert_int_equal(cfg->lockout_failures, 0);
     assert_int_equal(cfg->lockout_window, 604800);
     assert_int_equal(cfg->lockout_time, 1);
-    assert_string_equal(cfg->state, "redis://cache.example:6379/2");
+    assert_string_equal(cfg->state, "etcd");
+    assert_string_equal(cfg->state_endpoints,
+                        "https://10.0.0.5:2379 http://[::1]:2379");
+    assert_string_equal(cfg->state_cafile, "/etc/pv/etcd-ca.pem");
+    assert_string_equal(cfg->state_client_cert, "/etc/pv/etcd-cert.pem");
+    assert_string_equal(cfg->state_client_key, "/etc/pv/etcd-key.pem");
+    assert_string_equal(cfg->state_prefix, "/pv/site1/");
+    assert_int_equal(cfg->state_timeout, 30);
     assert_string_equal(cfg->state_dir, "/run/pv");
+    assert_int_equal(cfg->send_limit, 1000);
+    assert_int_equal(cfg->send_window, 60);
     assert_int_equal(cfg->reuse_code, 0);
     assert_string_equal(cfg->prompt, "Code for %p: ");
     assert_int_equal(cfg->echo_code, 0);
     assert_string_equal(cfg->breakglass_file, "/etc/security/pv.breakglass");
     assert_int_equal(cfg->debug, 1);
+    assert_string_equal(cfg->helper_user, "pvhelper");
     assert_string_equal(cfg->helper, "/opt/pv/phoneverify-http");
 
     /* and an empty value unsets an optional key */
@@ -371,8 +401,19 @@ static const struct bad bad_values[] = {
     { "methods", "fax", "unknown entry 'fax'", 0 },
     { "methods", "sms email sms", "'sms' is listed twice", 0 },
     { "methods", ", ,", "at least one", 0 },
-    { "send_url", "ftp://sms.example/", "must start with https:// or", 0 },
-    { "send_url", "https://", "send_url has no host", 0 },
+    { "send_url", "ftp://sms.example/", "must start with https:// (or", 0 },
+    { "send_url", "https://", "send_url must start with https://", 0 },
+    { "send_url", "https:///x", "send_url has no valid host", 0 },
+    { "send_url", "https://h:0/x", "send_url has no valid host", 0 },
+    { "send_url", "https://h:65536/x", "send_url has no valid host", 0 },
+    { "send_url", "https://:443/x", "send_url has no valid host", 0 },
+    { "send_url", "http://sms.example/send", "plain http:// is allowed only "
+      "to a loopback address", 0 },
+    { "send_url", "http://127.0.0.1.evil.example/", "only to a loopback", 0 },
+    { "send_url", "http://localhost:8080/", "only to a loopback", 0 },
+    { "send_url", "http://10.0.0.1/", "only to a loopback", 0 },
+    { "send_url", "http://[::2]/", "only to a loopback", 0 },
+    { "send_url", "http://[::1/", "send_url has no valid host", 0 },
     { "send_url", "https://a.example/x y", "send_url must be a URL", 0 },
     { "send_url", "sms.example/send", "must start with https://", 0 },
     { "send_url", "https://u:SeCrEt@sms.example/send", "send_url must not "
@@ -468,16 +509,26 @@ static const struct bad bad_values[] = {
     { "lockout_time", "0", "lockout_time must be an integer from 1 to "
       "604800", 0 },
     { "lockout_time", "604801", "from 1 to 604800", 0 },
-    { "state", "redis", "state must be file or redis://host:port[/db]", 0 },
-    { "state", "redis://cache.example", "state must be file or redis", 0 },
-    { "state", "redis://:6379", "state must be file or redis", 0 },
-    { "state", "redis://h:0", "state must be file or redis", 0 },
-    { "state", "redis://h:65536", "state must be file or redis", 0 },
-    { "state", "redis://h:6379/", "state must be file or redis", 0 },
-    { "state", "redis://h:6379/x", "state must be file or redis", 0 },
-    { "state", "redis://pw@h:6379", "state must be file or redis", 0 },
-    { "state", "rediss://h:6379", "state must be file or redis", 0 },
-    { "state", "memcached://h:11211", "state must be file or redis", 0 },
+    { "state", "redis://cache.example:6379", "state must be file or etcd",
+      0 },
+    { "state", "ETCD2", "state must be file or etcd", 0 },
+    { "state_endpoints", "http://10.0.0.5:2379", "state_endpoints: plain "
+      "http:// is allowed only to a loopback address", 0 },
+    { "state_endpoints", "https://a:2379 ftp://b", "state_endpoints must "
+      "start with https://", 0 },
+    { "state_endpoints", "https://a https://b https://c https://d https://e "
+      "https://f https://g https://h https://i", "more than 8 URLs", 0 },
+    { "state_cafile", "ca.pem", "state_cafile must be an absolute path", 0 },
+    { "state_prefix", "pv/", "state_prefix must start and end with '/'", 0 },
+    { "state_prefix", "/pv", "state_prefix must start and end with '/'", 0 },
+    { "state_prefix", "", "state_prefix must not be empty", 0 },
+    { "state_timeout", "0", "state_timeout must be an integer from 1 to 30",
+      0 },
+    { "send_limit", "0", "send_limit must be an integer from 1 to 1000", 0 },
+    { "send_window", "59", "send_window must be an integer from 60 to "
+      "604800", 0 },
+    { "helper_user", "a b", "helper_user must be a user name", 0 },
+    { "helper_user", "", "helper_user must not be empty", 0 },
     { "state", "", "state must not be empty", 0 },
     { "state_dir", "var/lib/pv", "state_dir must be an absolute path", 0 },
     { "state_dir", "", "state_dir must not be empty", 0 },
@@ -508,9 +559,12 @@ static void test_bad_values(void **state)
         char text[512];
 
         assert_non_null(cfg);
+        /* a line before (not the same key: that would be a duplicate) */
+        int mt = strcmp(b->key, "max_tries") == 0;
+
         snprintf(text, sizeof text,
-                 "# a comment\n\n   \nmax_tries = 4\n%s = %s\nresend = 2\n",
-                 b->key, b->value);
+                 "# a comment\n\n   \n%s\n%s = %s\nresend = 2\n",
+                 mt ? "code_length = 7" : "max_tries = 4", b->key, b->value);
         if (parse(cfg, text, &err) != -1)
             fail_msg("%s = '%s' was accepted", b->key, b->value);
         assert_err_prefix(&err, ORIG ":5: ");
@@ -518,7 +572,10 @@ static void test_bad_values(void **state)
         if (b->secret && strstr(err.msg, "SeCrEt") != NULL)
             fail_msg("error '%s' shows a secret", err.msg);
         /* the lines before were applied, the one after was not */
-        assert_int_equal(cfg->max_tries, 4);
+        if (mt)
+            assert_int_equal(cfg->code_length, 7);
+        else
+            assert_int_equal(cfg->max_tries, 4);
         assert_int_equal(cfg->resend, 1);
         pv_config_free(cfg);
     }
@@ -531,7 +588,7 @@ static void test_bad_value_keeps_previous(void **state)
 
     (void)state;
     assert_int_equal(parse(cfg, "timeout = 20\nsend_auth = bearer:abc\n"
-                                "prompt = Code:\nstate = redis://h:1\n",
+                                "prompt = Code:\nstate = etcd\n",
                            &err), 0);
     assert_int_equal(parse(cfg, "timeout = x\n", &err), -1);
     assert_int_equal(parse(cfg, "send_auth = bearer:\n", &err), -1);
@@ -540,7 +597,7 @@ static void test_bad_value_keeps_previous(void **state)
     assert_int_equal(cfg->timeout, 20);
     assert_string_equal(cfg->send_auth.header, "Bearer abc");
     assert_string_equal(cfg->prompt, "Code: ");
-    assert_string_equal(cfg->state, "redis://h:1");
+    assert_string_equal(cfg->state, "etcd");
     pv_config_free(cfg);
 }
 
@@ -640,25 +697,35 @@ static void test_comments_blank_trim(void **state)
     pv_config_free(cfg);
 }
 
-static void test_set_twice_last_wins(void **state)
+/* SPEC 3: a key given twice in the file is an error naming both lines
+ * (which value did the administrator mean?). */
+static void test_key_twice_refused(void **state)
 {
-    pv_config *cfg = pv_config_new();
-    pv_err err = { "" };
+    static const struct {
+        const char *text, *needle;
+    } cases[] = {
+        { "captcha_token = one\ncaptcha_token = two\n",
+          ORIG ":2: captcha_token is given twice (first on line 1)" },
+        { "timeout = 11\n# comment\n\ntimeout = 11\n",
+          ORIG ":4: timeout is given twice (first on line 1)" },
+        { "methods = email\nusers_file = /a\nmethods = sms\n",
+          ORIG ":3: methods is given twice (first on line 1)" },
+        { "send_auth = bearer:one\nsend_auth = basic:u:p\n",
+          ORIG ":2: send_auth is given twice" },
+        { "failmode = secure\n  failmode=safe\n",
+          ORIG ":2: failmode is given twice" },
+    };
+    size_t i;
 
     (void)state;
-    assert_int_equal(parse(cfg, "captcha_token = one\ncaptcha_token = two\n"
-                                "send_auth = bearer:one\n"
-                                "send_auth = basic:u:p\n"
-                                "users_file = /a\nusers_file = /b\n"
-                                "methods = email\nmethods = sms\n"
-                                "timeout = 11\ntimeout = 12\n", &err), 0);
-    assert_string_equal(cfg->captcha_token, "two");
-    assert_string_equal(cfg->send_auth.header, "Basic dTpw");
-    assert_string_equal(cfg->users_file, "/b");
-    assert_int_equal(cfg->n_methods, 1);
-    assert_int_equal(cfg->methods[0], PV_METHOD_SMS);
-    assert_int_equal(cfg->timeout, 12);
-    pv_config_free(cfg);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pv_config *cfg = pv_config_new();
+        pv_err err = { "" };
+
+        assert_int_equal(parse(cfg, cases[i].text, &err), -1);
+        assert_err(&err, cases[i].needle);
+        pv_config_free(cfg);
+    }
 }
 
 static void test_lists_and_words(void **state)
@@ -688,9 +755,12 @@ static void test_lists_and_words(void **state)
 
 static void test_state_and_pin_forms(void **state)
 {
-    static const char *const states[] = {
-        "file", "redis://127.0.0.1:6379", "redis://cache.example:6379/2",
-        "redis://[::1]:6379/0", "redis://h:65535/15",
+    static const char *const states[] = { "file", "etcd" };
+    static const char *const urls[] = {
+        "https://sms.example", "https://sms.example:8443/v1/send?x=1#f",
+        "http://127.0.0.1:8080/send", "http://127.255.0.9/x",
+        "http://[::1]:8080/x", "https://[2001:db8::1]:443/",
+        "https://10.0.0.5:2379",
     };
     static const char *const pins[] = {
         "sha256//LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=",
@@ -706,6 +776,11 @@ static void test_state_and_pin_forms(void **state)
     for (i = 0; i < sizeof states / sizeof states[0]; i++)
         if (pv_config_set(cfg, "state", states[i], ORIG, 1, &err) != 0)
             fail_msg("%s: %s", states[i], err.msg);
+    for (i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        if (pv_config_set(cfg, "send_url", urls[i], ORIG, 1, &err) != 0
+            || pv_config_set(cfg, "state_endpoints", urls[i], ORIG, 1,
+                             &err) != 0)
+            fail_msg("%s: %s", urls[i], err.msg);
     for (i = 0; i < sizeof pins / sizeof pins[0]; i++)
         if (pv_config_set(cfg, "pinned_pubkey", pins[i], ORIG, 1, &err) != 0)
             fail_msg("%s: %s", pins[i], err.msg);
@@ -818,13 +893,58 @@ static void test_args_override_file(void **state)
     write_conf("conf", "send_auth = bearer:from-file\n", 0600);
     argv[0] = conf_of("conf");
     argv[1] = "failmode=safe";
-    argv[2] = "send_auth=bearer:from-args";
+    argv[2] = "max_tries=5";
     if (pv_config_from_args(3, argv, &cfg, &err) != 0)
         fail_msg("%s", err.msg);
     assert_int_equal(cfg->failmode, PV_FAILMODE_SAFE);
+    assert_int_equal(cfg->max_tries, 5);
     assert_int_equal(cfg->timeout, 20);            /* from the file */
-    assert_string_equal(cfg->send_auth.header, "Bearer from-args");
+    assert_string_equal(cfg->send_auth.header, "Bearer from-file");
     pv_config_free(cfg);
+}
+
+/* SPEC 3: the secret-bearing keys are refused in the PAM line (files under
+ * /etc/pam.d are world-readable), and the secret is never echoed. */
+static void test_secrets_refused_in_pam_line(void **state)
+{
+    static const char *const args[] = {
+        "send_auth=bearer:SeCrEt", "verify_auth=basic:u:SeCrEt",
+        "precheck_auth=bearer:SeCrEt", "numverify_licence=SeCrEt",
+        "captcha_token=SeCrEt", "state_client_key=/etc/pv/SeCrEt.pem",
+        "send_auth=none",
+    };
+    size_t i;
+
+    (void)state;
+    write_conf("conf", "", 0600);
+    for (i = 0; i < sizeof args / sizeof args[0]; i++) {
+        pv_config *cfg = NULL;
+        pv_err err = { "" };
+        const char *argv[2] = { conf_of("conf"), args[i] };
+
+        assert_int_equal(pv_config_from_args(2, argv, &cfg, &err), -1);
+        assert_null(cfg);
+        assert_err(&err, "holds a secret and is accepted only in the "
+                   "configuration file");
+        if (strstr(err.msg, "SeCrEt") != NULL)
+            fail_msg("error '%s' shows a secret", err.msg);
+    }
+}
+
+/* A key given twice in the PAM line is refused too. */
+static void test_arg_twice_refused(void **state)
+{
+    pv_config *cfg = NULL;
+    pv_err err = { "" };
+    const char *argv[3];
+
+    (void)state;
+    write_conf("conf", "", 0600);
+    argv[0] = conf_of("conf");
+    argv[1] = "failmode=safe";
+    argv[2] = "failmode=secure";
+    assert_int_equal(pv_config_from_args(3, argv, &cfg, &err), -1);
+    assert_err(&err, "argument 'failmode': given more than once");
 }
 
 static void test_conf_read_first(void **state)
@@ -863,10 +983,9 @@ static void test_bare_flags(void **state)
     assert_int_equal(cfg->debug, 1);
     assert_int_equal(cfg->nullok, 1);
     pv_config_free(cfg);
-    argv[3] = "debug=no";
-    assert_int_equal(pv_config_from_args(4, argv, &cfg, &err), 0);
-    assert_int_equal(cfg->debug, 0);
-    pv_config_free(cfg);
+    argv[3] = "debug=no";       /* contradicts the bare flag: refused */
+    assert_int_equal(pv_config_from_args(4, argv, &cfg, &err), -1);
+    assert_err(&err, "argument 'debug': given more than once");
 }
 
 static void expect_args_error(int argc, const char **argv, const char *needle,
@@ -893,8 +1012,8 @@ static void test_arg_errors(void **state)
     expect_args_error(2, argv, "argument 'timeout=abc': timeout must be an "
                       "integer from 1 to 300", NULL);
     argv[1] = "send_auth=bearer:SeCrEt tok";
-    expect_args_error(2, argv, "argument 'send_auth': send_auth: the token",
-                      "SeCrEt");
+    expect_args_error(2, argv, "argument 'send_auth': send_auth holds a "
+                      "secret", "SeCrEt");
     argv[1] = "sendauth=bearer:SeCrEt";
     expect_args_error(2, argv, "argument 'sendauth': unknown key 'sendauth'",
                       "SeCrEt");
@@ -1062,8 +1181,18 @@ static void test_validate_keys(void **state)
                    "lookup includes command but lookup_command is not set");
     expect_invalid(valid_config(), "client_key = /etc/pv/key.pem\n",
                    "client_key is set but client_cert is not set");
-    expect_invalid(valid_config(), "state = redis://127.0.0.1:6379/0\n",
-                   "state backend redis is not available in this build");
+    expect_invalid(valid_config(), "state = etcd\n",
+                   "state is etcd but state_endpoints is not set");
+    expect_invalid(valid_config(), "state_endpoints = https://e:2379\n",
+                   "are set but state is not etcd");
+    expect_invalid(valid_config(), "state = etcd\n"
+                   "state_endpoints = https://e:2379\n"
+                   "state_client_key = /etc/pv/k.pem\n",
+                   "state_client_key is set but state_client_cert is not set");
+    expect_invalid(valid_config(), "state = etcd\n"
+                   "state_endpoints = https://e:2379\n"
+                   "state_client_cert = /etc/pv/c.pem\n",
+                   "state_client_cert is set but state_client_key is not set");
 
     /* numverify alone needs no send/verify URLs */
     cfg = valid_config();
@@ -1076,6 +1205,73 @@ static void test_validate_keys(void **state)
         fail_msg("%s", err.msg);
     pv_config_free(cfg);
     assert_int_equal(pv_config_validate(NULL, &err), -1);
+}
+
+/* CHFN_RESTRICT (login.defs) -> the GECOS fields users may change. */
+static void test_chfn_fields(void **state)
+{
+    static const struct {
+        const char *text;
+        unsigned fields;
+    } cases[] = {
+        { "CHFN_RESTRICT\t\trwh\n", 1u << 2 | 1u << 3 | 1u << 4 },
+        { "# CHFN_RESTRICT frwh\nCHFN_RESTRICT w\n", 1u << 3 },
+        { "CHFN_RESTRICT yes\n", 1u << 2 | 1u << 3 | 1u << 4 },
+        { "CHFN_RESTRICT no", 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 },
+        { "CHFN_RESTRICT frwh\nCHFN_RESTRICT f\n", 1u << 1 },
+        { "  CHFN_RESTRICT h\r\n", 1u << 4 },
+        { "CHFN_RESTRICTED rwh\nUMASK 022\n", 0 },
+        { "", 0 },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (pv_config_chfn_fields(cases[i].text, strlen(cases[i].text))
+            != cases[i].fields)
+            fail_msg("'%s': got %#x, want %#x", cases[i].text,
+                     pv_config_chfn_fields(cases[i].text,
+                                           strlen(cases[i].text)),
+                     cases[i].fields);
+}
+
+/* SPEC 3: with Debian's CHFN_RESTRICT rwh, gecos_field 2-4 would let a
+ * user redirect their own codes: a configuration error. */
+static void test_gecos_field_users_can_change(void **state)
+{
+    char *defs = NULL;
+    size_t len = 0;
+    FILE *f = fopen("/etc/login.defs", "r");
+    unsigned fields;
+    long field;
+
+    (void)state;
+    if (f == NULL)
+        skip();
+    defs = calloc(1, 256 * 1024);
+    assert_non_null(defs);
+    len = fread(defs, 1, 256 * 1024 - 1, f);
+    fclose(f);
+    fields = pv_config_chfn_fields(defs, len);
+    free(defs);
+    for (field = 1; field <= 5; field++) {
+        pv_config *cfg = valid_config();
+        pv_err err = { "" };
+        char text[64];
+        int r;
+
+        snprintf(text, sizeof text, "lookup = file gecos\n"
+                 "gecos_field = %ld\n", field);
+        assert_int_equal(parse(cfg, text, &err), 0);
+        r = pv_config_validate(cfg, &err);
+        if (fields & (1u << field)) {
+            assert_int_equal(r, -1);
+            assert_err(&err, "users may change that GECOS field with chfn");
+        } else if (r != 0) {
+            fail_msg("gecos_field %ld: %s", field, err.msg);
+        }
+        pv_config_free(cfg);
+    }
 }
 
 static void test_validate_files(void **state)
@@ -1233,7 +1429,7 @@ static void test_dump(void **state)
     assert_string_equal(l.text[25], "nullok = no");
     assert_string_equal(l.text[26], "failmode = secure");
     assert_string_equal(l.text[34], "proxy = (set)");
-    assert_string_equal(l.text[44], "prompt = Verification code sent to %p: ");
+    assert_string_equal(l.text[52], "prompt = Verification code sent to %p: ");
     free_lines(&l);
 
     assert_int_equal(parse(cfg, "proxy =\ncaptcha_token=\n", &err), 0);
@@ -1292,7 +1488,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_comments_blank_trim, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_set_twice_last_wins, setup,
+        cmocka_unit_test_setup_teardown(test_key_twice_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lists_and_words, setup,
                                         teardown),
@@ -1301,6 +1497,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_override_file, setup,
+                                        teardown),
+        cmocka_unit_test(test_chfn_fields),
+        cmocka_unit_test_setup_teardown(test_gecos_field_users_can_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secrets_refused_in_pam_line,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arg_twice_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_conf_read_first, setup,
                                         teardown),
