@@ -4,45 +4,93 @@
 #include "pv_sendlimit.h"
 #include "pv_util.h"
 
-static size_t budget(const pv_sendlimit_policy *pol)
+static unsigned long budget(const pv_sendlimit_policy *pol)
 {
     if (pol->limit <= 0)
         return 0;
-    if (pol->limit > PV_STATE_MAX_SENDS)
-        return PV_STATE_MAX_SENDS;
-    return (size_t)pol->limit;
+    if (pol->limit > PV_STATE_SEND_COUNT_MAX)
+        return PV_STATE_SEND_COUNT_MAX;
+    return (unsigned long)pol->limit;
+}
+
+static void remove_bucket(pv_state_record *rec, size_t i)
+{
+    memmove(rec->sends + i, rec->sends + i + 1,
+            (rec->n_sends - i - 1) * sizeof rec->sends[0]);
+    memmove(rec->send_counts + i, rec->send_counts + i + 1,
+            (rec->n_sends - i - 1) * sizeof rec->send_counts[0]);
+    rec->n_sends--;
+    rec->sends[rec->n_sends] = 0;
+    rec->send_counts[rec->n_sends] = 0;
 }
 
 static void drop_old_sends(pv_state_record *rec, long window, time_t now)
 {
     long long cutoff = (long long)now - (window > 0 ? window : 0);
-    size_t i, kept = 0;
+    size_t i = 0;
 
-    for (i = 0; i < rec->n_sends; i++) {
-        /* a time in the future (clock stepped back) still counts */
+    /* a time in the future (clock stepped back) still counts */
+    while (i < rec->n_sends) {
         if ((long long)rec->sends[i] > cutoff)
-            rec->sends[kept++] = rec->sends[i];
+            i++;
+        else
+            remove_bucket(rec, i);
     }
-    for (i = kept; i < rec->n_sends; i++)
-        rec->sends[i] = 0;
-    rec->n_sends = kept;
 }
 
-static void append_send(pv_state_record *rec, time_t now)
+static unsigned long total_sends(const pv_state_record *rec)
 {
-    if (rec->n_sends >= PV_STATE_MAX_SENDS) {
-        memmove(rec->sends, rec->sends + 1,
-                (PV_STATE_MAX_SENDS - 1) * sizeof rec->sends[0]);
-        rec->n_sends = PV_STATE_MAX_SENDS - 1;
+    unsigned long n = 0;
+    size_t i;
+
+    for (i = 0; i < rec->n_sends; i++)
+        n += rec->send_counts[i];
+    return n;
+}
+
+/* One more send at now: into the last bucket when it is this second;
+ * when every bucket is used, the two oldest merge under the newer time
+ * (they then count a little longer, never shorter). */
+static void add_send(pv_state_record *rec, time_t now)
+{
+    size_t last = rec->n_sends;
+
+    if (last > 0 && rec->sends[last - 1] == now &&
+        rec->send_counts[last - 1] < PV_STATE_SEND_COUNT_MAX) {
+        rec->send_counts[last - 1]++;
+        return;
     }
-    rec->sends[rec->n_sends++] = now;
+    if (rec->n_sends >= PV_STATE_MAX_SENDS) {
+        unsigned long merged = (unsigned long)rec->send_counts[0] +
+                               rec->send_counts[1];
+
+        rec->send_counts[1] = merged > PV_STATE_SEND_COUNT_MAX
+                                  ? PV_STATE_SEND_COUNT_MAX : (unsigned)merged;
+        remove_bucket(rec, 0);
+    }
+    rec->sends[rec->n_sends] = now;
+    rec->send_counts[rec->n_sends++] = 1;
+}
+
+/* Seconds until the count drops below limit. */
+static long wait_for_room(const pv_state_record *rec, unsigned long limit,
+                          long window, time_t now)
+{
+    unsigned long left = total_sends(rec);
+    long long w = 1;
+    size_t i;
+
+    for (i = 0; i < rec->n_sends && left >= limit; i++) {
+        left -= rec->send_counts[i];
+        w = (long long)rec->sends[i] + window - now;
+    }
+    return w < 1 ? 1 : (long)w;
 }
 
 int pv_sendlimit_reserve(pv_state_record *rec, const pv_sendlimit_policy *pol,
                          time_t now, long *wait)
 {
-    size_t limit = budget(pol);
-    long long left;
+    unsigned long limit = budget(pol);
 
     *wait = 0;
     if (now < 0)
@@ -50,14 +98,11 @@ int pv_sendlimit_reserve(pv_state_record *rec, const pv_sendlimit_policy *pol,
     if (now > PV_STATE_TIME_MAX)
         now = PV_STATE_TIME_MAX;
     drop_old_sends(rec, pol->window, now);
-    if (limit == 0 || rec->n_sends < limit) {
-        append_send(rec, now);
+    if (limit == 0 || total_sends(rec) < limit) {
+        add_send(rec, now);
         return 1;
     }
-    /* The oldest send that keeps the count at the limit leaves the window
-     * first; one more send is allowed then. */
-    left = (long long)rec->sends[rec->n_sends - limit] + pol->window - now;
-    *wait = left < 1 ? 1 : (long)left;
+    *wait = wait_for_room(rec, limit, pol->window, now);
     return 0;
 }
 
@@ -69,10 +114,8 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at)
         i--;
         if (rec->sends[i] != at)
             continue;
-        memmove(rec->sends + i, rec->sends + i + 1,
-                (rec->n_sends - i - 1) * sizeof rec->sends[0]);
-        rec->n_sends--;
-        rec->sends[rec->n_sends] = 0;
+        if (--rec->send_counts[i] == 0)
+            remove_bucket(rec, i);
         return;
     }
 }

@@ -13,8 +13,7 @@
 #include "pv_state.h"
 
 typedef struct pv_sendlimit_policy {
-    long limit;          /* send_limit; <= 0 disables; capped at
-                            PV_STATE_MAX_SENDS (the record's room) */
+    long limit;          /* send_limit; <= 0 disables */
     long window;         /* send_window seconds */
 } pv_sendlimit_policy;
 

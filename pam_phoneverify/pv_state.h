@@ -16,7 +16,8 @@
 #include "pv_phone.h"
 
 #define PV_STATE_MAX_FAILURES 64
-#define PV_STATE_MAX_SENDS 64        /* send_limit beyond this acts as 64 */
+#define PV_STATE_MAX_SENDS 64        /* seconds with sends kept (buckets) */
+#define PV_STATE_SEND_COUNT_MAX 100000
 #define PV_STATE_ID_MAX 512
 #define PV_STATE_MAX_SIZE (16 * 1024)
 #define PV_STATE_TO_MAX 254
@@ -37,8 +38,10 @@ typedef struct pv_state_record {
     char pending_to[PV_STATE_TO_MAX + 1];
     time_t pending_expires;
 
-    /* codes requested for this user (send_limit), oldest first */
+    /* codes requested for this user (send_limit), oldest first: how many
+     * (send_counts[i] >= 1) at which second (sends[i]) */
     time_t sends[PV_STATE_MAX_SENDS];
+    unsigned send_counts[PV_STATE_MAX_SENDS];
     size_t n_sends;
 
     /* pre-check cache: hash of user+name+number, consistent until */

@@ -58,12 +58,16 @@ def write_world(login, service="sshd", stack="single"):
 # many pamtester processes at once
 # ---------------------------------------------------------------------------
 
-# pam_wrapper copies the service directory to /tmp/pam.X, X being one
-# character: a few dozen names for every pamtester running on the machine
+# pam_wrapper copies the service directory to /tmp/pam.X, X one of 36
+# characters: 36 names for every pam_wrapper client running on the machine
 # at once (other suites included).  A batch keeps at most this many of its
 # clients alive together, starting the next as one ends: still many logins
-# racing on one state record, never enough to run out of names.
-MAX_CONCURRENT = 12
+# racing on one state record, and room left for everybody else.  A client
+# that found every name taken anyway never reached the module (pam_wrapper
+# says so and PAM runs without our service file): it is run again.
+MAX_CONCURRENT = 10
+NO_PAM_DIR = "Failed to create pam_wrapper config dir"
+MAX_RERUNS = 50
 
 
 class Batch:
@@ -81,6 +85,7 @@ class Batch:
         self.answers = "".join(a + "\n" for a in answers).encode()
         self.max_concurrent = max(1, max_concurrent)
         self.peak = 0                   # most clients alive at once
+        self.reruns = 0                 # clients pam_wrapper could not set up
 
     def _start(self, argv):
         p = subprocess.Popen(argv, env=self.env, stdin=subprocess.PIPE,
@@ -120,6 +125,9 @@ class Batch:
                 done = list(running)    # _collect kills what is left
             for i in done:
                 results[i] = self._collect(running.pop(i), deadline)
+                if NO_PAM_DIR in results[i][1] and self.reruns < MAX_RERUNS:
+                    self.reruns += 1
+                    queue.append((i, self.argvs[i]))
             if not done:
                 time.sleep(0.01)
         return results

@@ -33,7 +33,8 @@ def test_parallel_wrong_codes_bounded_by_lockout(login, sim):
             f.unlink()
     verify_calls = sim.requests("verify")
     print("verify calls reaching the simulator: %d, lockout_failures: %d, "
-          "clients alive at once: %d" % (verify_calls, limit, batch.peak))
+          "clients alive at once: %d, re-run for pam_wrapper: %d"
+          % (verify_calls, limit, batch.peak, batch.reruns))
     assert verify_calls <= limit, \
         "%d guesses reached the verify API (lockout_failures=%d)" % (
             verify_calls, limit)
