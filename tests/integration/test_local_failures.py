@@ -120,7 +120,15 @@ def test_low_descriptor_limit_never_opens(login, sim, nofile):
     res = s.finish(allow_prompt=True, timeout=60 * TIME_SCALE)
     assert res.rc != 0, "logged in under ulimit -n %d\n%s" % (nofile, res)
     assert "successfully authenticated" not in res.transcript, str(res)
-    rec = res.record
+    assert len(res.records) <= 1, str(res)
+    if not res.records:
+        # a sanitizer runtime or wrapper took the descriptors first: the
+        # module never ran (pam_wrapper said why); nothing to check there
+        instrumented = bool(os.environ.get("PV_TEST_PRELOAD") or
+                            os.environ.get("PV_TEST_WRAPPER"))
+        assert instrumented, "the module did not run in a plain pass:\n%s" % res
+        return
+    rec = res.records[0]
     assert rec["outcome"] not in ("failopen", "success"), rec["_line"]
     # 6: the state record cannot be opened; 7: the helper cannot start
     assert rec["reason"] in ("state_error", "transport_helper"), rec["_line"]
