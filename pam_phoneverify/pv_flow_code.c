@@ -192,6 +192,26 @@ static int budget_allows(pv_flowctx *f, time_t *at, pv_verdict *v)
     }
 }
 
+/* The provider answered and sent nothing.  Without an answer (an outage,
+ * a helper stopped by the caller) a code may have gone out: the send stays
+ * counted, or stopping the helper would buy unlimited texts. */
+static int provider_refused(enum pv_send_result sr, const pv_send_reply *r)
+{
+    switch (sr) {
+    case PV_SEND_RATE_LIMITED:
+    case PV_SEND_CAPTCHA:
+    case PV_SEND_USER_NOT_FOUND:
+    case PV_SEND_INVALID_NUMBER:
+        return 1;
+    case PV_SEND_UNAVAILABLE:
+        return r->failure == PV_FAILURE_CREDENTIALS ||
+               r->failure == PV_FAILURE_REJECTED;
+    case PV_SEND_OK:
+    default:
+        return 0;
+    }
+}
+
 /* Ask the provider for a code.  On SEND_STOP and SEND_CANNOT_SERVE, *v
  * says why. */
 static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
@@ -206,8 +226,8 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
     sr = pv_send_code(f->cfg, f->env->http, ch->phone, ch->email, &reply);
     pv_flow_debug(f, "send: %s", reply.detail);
     if (sr != PV_SEND_OK) {
-        /* Nothing was sent: the budget is not spent. */
-        pv_flow_send_give_back(f, at);
+        if (provider_refused(sr, &reply))
+            pv_flow_send_give_back(f, at);      /* nothing was sent */
         so = send_refused(f, ch, sr, &reply, v);
         pv_wipe(&reply, sizeof(reply));
         return so;

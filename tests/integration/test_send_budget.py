@@ -84,16 +84,31 @@ def test_resends_count(login, sim):
     assert sim.requests("send") == 2
 
 
-def test_failed_send_not_counted(login, sim):
-    """A send the provider did not make (outage) does not spend the
-    budget: send_limit=1, an outage, then a normal login."""
+def test_refused_send_not_counted(login, sim):
+    """A send the provider refused (captcha_required: it answered and sent
+    nothing) does not spend the budget: send_limit=1, a refusal, then a
+    normal login."""
     sim.limits(**NO_LIMITS)
     login.conf.update(send_limit="1")
-    sim.fault("send", "http500", count=1)
+    sim.fault("send", "captcha", count=1)
     res = login.run("alice", [])
-    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
+    assert_pam(res, "PAM_AUTH_ERR", "denied")
     res = login.run("alice", [CODE])
     assert_pam(res, "PAM_SUCCESS", "success")
+
+
+def test_unanswered_send_counted(login, sim):
+    """A send without an answer (the connection dropped) may have gone out:
+    it stays counted, so stopping or starving the helper cannot buy texts
+    past the budget."""
+    sim.limits(**NO_LIMITS)
+    login.conf.update(send_limit="1")
+    sim.fault("send", "drop", count=1)
+    res = login.run("alice", [])
+    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
+    res = login.run("alice", [])
+    rec = assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert rec["reason"] == "send_limit", rec["_line"]
 
 
 def test_budget_record_in_state(login, sim):
