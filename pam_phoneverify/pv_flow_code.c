@@ -320,7 +320,10 @@ static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
     case PV_VERIFY_UNAVAILABLE:
     default:
         pv_flow_debug(f, "verify: %s", reply.detail);
-        pv_flow_guess_take_back(f, &g);     /* the code was never judged */
+        /* A network outage hid the answer: no guess.  A local failure
+         * stays counted: the caller may stop the helper on purpose. */
+        if (reply.failure == PV_FAILURE_OUTAGE)
+            pv_flow_guess_take_back(f, &g);
         return pv_verdict_failure(reply.failure, reply.detail);
     }
 }

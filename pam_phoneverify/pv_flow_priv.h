@@ -106,7 +106,8 @@ typedef struct pv_guess {
 /* Before a code goes to the verify API, under the state lock: refuse if
  * locked, else record the attempt as a failure (SPEC 5). */
 enum pv_guess_status pv_flow_guess_begin(pv_flowctx *f, pv_guess *g);
-/* The verify call said "code gone" or failed: the attempt was no guess. */
+/* The verify call said "code gone", or a network outage hid its answer:
+ * the attempt was no guess.  (A local failure keeps it counted.) */
 void pv_flow_guess_take_back(pv_flowctx *f, const pv_guess *g);
 /* The code verified: failures and lockout are forgotten, the pending code
  * is consumed.  0 ok, -1 not written (logged). */

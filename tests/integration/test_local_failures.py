@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hardening_util import file_failures
 from pvtest import FAULT_BOUND, TIME_SCALE, Session, _Buf, assert_pam
 
 
@@ -73,6 +74,8 @@ def test_stopped_helper_never_opens(login, sim, failmode):
     assert_local(res)
     assert "Emergency code" not in res.transcript, str(res)
     assert sim.requests("verify") == 0
+    # the guess stays counted: stopping the helper buys no free guesses
+    assert file_failures(login, "alice") == 1
     # bounded: the module's own deadline (timeout + connect_timeout + margin)
     assert res.since_answer <= FAULT_BOUND + 4 * TIME_SCALE, str(res)
 
