@@ -58,19 +58,6 @@ static const char *pam_code_name(int code)
     }
 }
 
-static int log_priority(enum pv_result r)
-{
-    switch (r) {
-    case PV_RESULT_SUCCESS:
-    case PV_RESULT_IGNORE:
-        return LOG_NOTICE;
-    case PV_RESULT_CONFIG_ERROR:
-        return LOG_ERR;
-    default:
-        return LOG_WARNING;     /* refusals, fail-open, break-glass */
-    }
-}
-
 /* ---- conversation adapter --------------------------------------------- */
 
 static int converse(pam_handle_t *pamh, int style, const char *text,
@@ -245,9 +232,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     run_flow(pamh, cfg, &login, &out);
 done:
     pam_rc = pv_result_to_pam(out.result);
-    (void)pv_log_format_outcome(&login, &out, pam_code_name(pam_rc), record,
-                                sizeof(record));
-    pam_syslog(pamh, log_priority(out.result), "%s", record);
+    (void)pv_outcome_format(&login, &out, pam_code_name(pam_rc), record,
+                            sizeof(record));
+    pam_syslog(pamh, pv_outcome_priority(&out), "%s", record);
     pv_config_free(cfg);
     free_items(&items);
     return pam_rc;

@@ -288,7 +288,7 @@ static int cmd_test(cli *c, int argc, char **argv)
     }
     r = pv_flow_run(c->cfg, &login, &env, &out);
     pv_http_free(env.http);
-    (void)pv_log_format_outcome(&login, &out, "-", record, sizeof(record));
+    (void)pv_outcome_format(&login, &out, "-", record, sizeof(record));
     pv_cli_say(stdout, "result: %s", pv_result_name(r));
     pv_cli_say(stdout, "%s", record);
     return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE) ? 0
@@ -306,7 +306,7 @@ static int open_state(cli *c, pv_state **st)
         pv_cli_say(stderr, "phoneverify: state: %s", err.msg);
         return -1;
     }
-    (*st)->log = pv_cli_log_stderr;
+    (*st)->logger = (pv_logger){ pv_cli_log_stderr, NULL };
     return 0;
 }
 

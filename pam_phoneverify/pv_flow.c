@@ -8,7 +8,6 @@
  * places that SPEC section 5 names may change that to success or ignore.
  * The flow never talks to PAM or libcurl: see pv_flow.h. */
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,182 +20,167 @@
 #include "pv_util.h"
 
 
-/* ---- shared helpers ---------------------------------------------------- */
+/* ---- finishing ------------------------------------------------------------ */
 
-time_t pv_flow_now(const pv_flowctx *f)
+/* The text a result shows when the verdict names none. */
+static const char *usual_message(enum pv_result r)
 {
-    return f->env->clock.now(f->env->clock.ctx);
+    switch (r) {
+    case PV_RESULT_UNAVAILABLE:
+    case PV_RESULT_FAILOPEN:
+        return MSG_UNAVAILABLE;
+    case PV_RESULT_LOCKED:
+        return MSG_LOCKED;
+    case PV_RESULT_DENIED:
+    case PV_RESULT_MAXTRIES:
+    case PV_RESULT_CONFIG_ERROR:
+        return MSG_REFUSED;
+    case PV_RESULT_SUCCESS:
+    case PV_RESULT_IGNORE:
+    case PV_RESULT_BREAKGLASS:
+    case PV_RESULT_CONV_ERROR:
+    default:
+        return NULL;
+    }
 }
 
-int pv_flow_finish(pv_flowctx *f, enum pv_result r, const char *reason)
+/* The only writer of out->result and out->reason. */
+static void finish(pv_flowctx *f, const pv_verdict *v)
 {
-    f->out->result = r;
-    if (reason != f->out->reason)
-        pv_strlcpy(f->out->reason, reason, sizeof(f->out->reason));
-    return DECIDED;
+    const char *msg = v->message[0] != '\0' ? v->message
+                                            : usual_message(v->result);
+
+    if (msg != NULL)
+        pv_flow_say(f, 1, msg);
+    f->out->result = v->result;
+    pv_strlcpy(f->out->reason, v->reason, sizeof(f->out->reason));
 }
 
-int pv_flow_refuse(pv_flowctx *f, enum pv_result r, const char *reason)
+/* ---- provider failures: the one place that may open ------------------- */
+
+/* The reasons failmode=safe may turn into PAM_SUCCESS, and the only ones
+ * for which a break-glass code is asked (SPEC 4 and 5): a provider outage
+ * seen on the network.  Everything else fails closed, whatever failmode
+ * says: our credentials rejected, a local failure (the calling user may
+ * cause it), a configuration mistake, a refusal the user can provoke. */
+static int may_open(enum pv_failure failure)
 {
-    pv_flow_say(f, 1, MSG_REFUSED);
-    return pv_flow_finish(f, r, reason);
-}
-
-void pv_flow_say(pv_flowctx *f, int error, const char *msg)
-{
-    pv_conv *c = &f->env->conv;
-    int (*fn)(void *, const char *) = error ? c->error : c->info;
-
-    /* A failure to show a message is not a decision: the next prompt (or
-     * the result) tells the caller what happened anyway. */
-    if (fn != NULL)
-        (void)fn(c->ctx, msg);
-}
-
-void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-
-    if (!f->cfg->debug || f->env->logger.log == NULL)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    f->env->logger.log(f->env->logger.ctx, LOG_DEBUG, buf);
-}
-
-/* Ask once.  1 with a malloc'd reply in *reply (maybe NULL), or 0 when the
- * conversation itself failed. */
-int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply)
-{
-    pv_conv *c = &f->env->conv;
-
-    *reply = NULL;
-    if (c->prompt == NULL || c->prompt(c->ctx, msg, echo, reply) != 0) {
-        pv_free_secret(*reply);
-        *reply = NULL;
+    switch (failure) {
+    case PV_FAILURE_OUTAGE:
+        return 1;
+    case PV_FAILURE_NONE:
+    case PV_FAILURE_CREDENTIALS:
+    case PV_FAILURE_REJECTED:
+    case PV_FAILURE_LOCAL:
+    case PV_FAILURE_CONFIG:
+    case PV_FAILURE_USER:
+    default:
         return 0;
     }
-    return 1;
 }
 
-/* ---- state updates ---------------------------------------------------- */
-
-typedef struct failure_ctx {
-    const pv_lockout_policy *pol;
-    time_t now;
-    int locked;
-} failure_ctx;
-
-static int add_failure_cb(pv_state_record *rec, void *ctx)
-{
-    failure_ctx *fc = ctx;
-    time_t until;
-
-    pv_lockout_add_failure(rec, fc->pol, fc->now);
-    fc->locked = pv_lockout_active(rec, fc->pol, fc->now, &until);
-    return 0;
-}
-
-int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx)
-{
-    pv_err err;
-
-    pv_err_clear(&err);
-    if (pv_state_update(f->state, f->login->user, fn, ctx, &err) != 0) {
-        pv_logf(&f->env->logger, LOG_ERR, "state update failed: %s",
-                err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* Record one wrong entry.  1 when the user is now locked out, 0 not, -1
- * when the failure could not be recorded (the login is then refused:
- * uncounted guesses would defeat the lockout). */
-int pv_flow_record_failure(pv_flowctx *f)
-{
-    failure_ctx fc = { &f->lockout, pv_flow_now(f), 0 };
-
-    if (pv_flow_state_update(f, add_failure_cb, &fc) != 0)
-        return -1;
-    return fc.locked;
-}
-
-/* ---- provider outage -------------------------------------------------- */
-
-static int try_breakglass(pv_flowctx *f, const char *detail)
+static pv_verdict try_breakglass(pv_flowctx *f, const char *detail)
 {
     char *reply = NULL;
     pv_err err;
+    pv_guess g;
+    pv_verdict v;
     enum pv_breakglass_result r;
 
     if (!pv_flow_ask(f, PROMPT_BREAKGLASS, 0, &reply))
-        return pv_flow_finish(f, PV_RESULT_CONV_ERROR, "conversation_failed");
+        return pv_verdict_final(PV_RESULT_CONV_ERROR, "conversation_failed");
     pv_err_clear(&err);
     r = (reply != NULL && reply[0] != '\0' &&
          strnlen(reply, PV_CODE_MAX + 1) <= PV_CODE_MAX)
-            ? pv_breakglass_consume(f->cfg->breakglass_file,
-                                    f->login->user, reply, &err)
+            ? pv_breakglass_consume(f->cfg->breakglass_file, f->user, reply,
+                                    &err)
             : PV_BREAKGLASS_REJECTED;
     pv_free_secret(reply);
     if (r == PV_BREAKGLASS_ACCEPTED)
-        return pv_flow_finish(f, PV_RESULT_BREAKGLASS, "breakglass_code_used");
+        return pv_verdict_final(PV_RESULT_BREAKGLASS, "breakglass_code_used");
     if (r == PV_BREAKGLASS_ERROR)
         pv_logf(&f->env->logger, LOG_ERR, "break-glass file: %s", err.msg);
-    else if (pv_flow_record_failure(f) < 0)
-        return pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
-    return pv_flow_refuse(f, PV_RESULT_UNAVAILABLE, detail);
+    else if (pv_flow_wrong_entry(f, &g) == PV_GUESS_ERROR)
+        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
+    v = pv_verdict_final(PV_RESULT_UNAVAILABLE, detail);
+    pv_strlcpy(v.message, MSG_REFUSED, sizeof(v.message));
+    return v;
 }
 
-/* The provider cannot be used: emergency code, then failmode. */
-int pv_flow_provider_unavailable(pv_flowctx *f, const char *detail)
+/* A step's verdict with a failure class becomes a result here, and only
+ * here. */
+static pv_verdict decide_failure(pv_flowctx *f, const pv_verdict *v)
 {
-    if (f->cfg->failmode == PV_FAILMODE_SAFE) {
-        pv_flow_say(f, 1, MSG_UNAVAILABLE);
-        return pv_flow_finish(f, PV_RESULT_FAILOPEN, detail);
-    }
-    if (f->cfg->breakglass_file != NULL)
-        return try_breakglass(f, detail);
-    pv_flow_say(f, 1, MSG_UNAVAILABLE);
-    return pv_flow_finish(f, PV_RESULT_UNAVAILABLE, detail);
-}
+    pv_verdict d = *v;
 
-static enum pv_method_status run_method(pv_flowctx *f, enum pv_method m)
-{
-    switch (m) {
-    case PV_METHOD_SMS:
-    case PV_METHOD_EMAIL:
-        return pv_flow_run_code_method(f, m);
-    case PV_METHOD_NUMVERIFY:
+    switch (v->failure) {
+    case PV_FAILURE_NONE:
+        return d;
+    case PV_FAILURE_USER:
+        d.result = PV_RESULT_DENIED;
+        return d;
+    case PV_FAILURE_CONFIG:
+        d.result = PV_RESULT_CONFIG_ERROR;
+        return d;
+    case PV_FAILURE_CREDENTIALS:
+        pv_logf(&f->env->logger, LOG_ERR,
+                "the provider rejected our credentials (%s)", v->reason);
+        d = pv_verdict_final(PV_RESULT_UNAVAILABLE, "provider_credentials");
+        d.failure = PV_FAILURE_CREDENTIALS;
+        return d;
+    case PV_FAILURE_OUTAGE:
+    case PV_FAILURE_REJECTED:
+    case PV_FAILURE_LOCAL:
     default:
-        return pv_flow_run_numverify(f);
+        break;
     }
+    d.result = PV_RESULT_UNAVAILABLE;
+    if (!may_open(v->failure))
+        return d;
+    if (f->cfg->failmode == PV_FAILMODE_SAFE) {
+        d.result = PV_RESULT_FAILOPEN;
+        return d;
+    }
+    if (f->cfg->breakglass_file != NULL) {
+        d = try_breakglass(f, v->reason);
+        d.failure = v->failure;
+    }
+    return d;
 }
 
 /* ---- the decision ----------------------------------------------------- */
 
-/* Resolve the user; fills f->gecos.  0 ok, -1 unknown. */
+/* Resolve the typed name once: the canonical pw_name (a case-insensitive
+ * directory answers "alice" for "ALICE") goes to out->user and f->user,
+ * the gecos to f->gecos.  0 ok, -1 unknown or unusable. */
 static int resolve_user(pv_flowctx *f, gid_t *gid)
 {
     struct passwd pw, *res = NULL;
     long bufsize = sysconf(_SC_GETPW_R_SIZE_MAX);
     char *buf;
-    int rc;
+    int rc = -1;
 
     if (bufsize < 1024)
         bufsize = 16384;
     buf = malloc((size_t)bufsize);
     if (buf == NULL)
         return -1;
-    rc = getpwnam_r(f->login->user, &pw, buf, (size_t)bufsize, &res);
-    if (rc == 0 && res != NULL) {
-        *gid = pw.pw_gid;
-        f->gecos = pv_strdup(pw.pw_gecos ? pw.pw_gecos : "");
+    if (getpwnam_r(f->login->user, &pw, buf, (size_t)bufsize, &res) != 0 ||
+        res == NULL || pw.pw_name == NULL ||
+        !pv_user_name_valid(pw.pw_name) ||
+        pv_strlcpy(f->out->user, pw.pw_name, sizeof(f->out->user)) != 0)
+        goto out;
+    *gid = pw.pw_gid;
+    f->gecos = pv_strdup(pw.pw_gecos ? pw.pw_gecos : "");
+    if (f->gecos != NULL) {
+        f->user = f->out->user;
+        rc = 0;
     }
+out:
+    if (rc != 0)
+        f->out->user[0] = '\0';
     free(buf);
-    return (rc == 0 && res != NULL && f->gecos != NULL) ? 0 : -1;
+    return rc;
 }
 
 static int in_scope(pv_flowctx *f, gid_t gid)
@@ -208,7 +192,7 @@ static int in_scope(pv_flowctx *f, gid_t gid)
     if (f->cfg->groups == NULL || f->cfg->groups[0] == '\0')
         return 1;
     /* Unknown membership: check the user rather than exempt them. */
-    if (pv_user_groups(f->login->user, gid, &groups, &n) != 0)
+    if (pv_user_groups(f->user, gid, &groups, &n) != 0)
         return 1;
     check = pv_groups_require_check(f->cfg->groups,
                                     (const char *const *)groups, n);
@@ -216,31 +200,31 @@ static int in_scope(pv_flowctx *f, gid_t gid)
     return check;
 }
 
-static int decide_scope(pv_flowctx *f)
+static pv_verdict decide_scope(pv_flowctx *f)
 {
     gid_t gid = 0;
 
     if (f->cfg->trusted_rhosts != NULL && f->login->rhost != NULL &&
         pv_rhost_trusted(f->cfg->trusted_rhosts, f->login->rhost))
-        return pv_flow_finish(f, PV_RESULT_IGNORE, "trusted_rhost");
+        return pv_verdict_final(PV_RESULT_IGNORE, "trusted_rhost");
     if (!pv_user_name_valid(f->login->user))
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "bad_user_name");
+        return pv_verdict_final(PV_RESULT_DENIED, "bad_user_name");
     if (resolve_user(f, &gid) != 0)
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "unknown_user");
+        return pv_verdict_final(PV_RESULT_DENIED, "unknown_user");
     if (!in_scope(f, gid))
-        return pv_flow_finish(f, PV_RESULT_IGNORE, "not_in_groups");
-    return GO_ON;
+        return pv_verdict_final(PV_RESULT_IGNORE, "not_in_groups");
+    return pv_verdict_go_on();
 }
 
-static int find_identity(pv_flowctx *f)
+static pv_verdict find_identity(pv_flowctx *f)
 {
     pv_err err;
 
     pv_err_clear(&err);
-    switch (pv_lookup_user(f->cfg, f->login->user, f->gecos, &f->id, &err)) {
+    switch (pv_lookup_user(f->cfg, f->user, f->gecos, &f->id, &err)) {
     case PV_LOOKUP_ERROR:
         pv_logf(&f->env->logger, LOG_ERR, "lookup: %s", err.msg);
-        return pv_flow_finish(f, PV_RESULT_CONFIG_ERROR, "lookup_error");
+        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "lookup_error");
     case PV_LOOKUP_NOT_FOUND:
         memset(&f->id, 0, sizeof(f->id));
         break;
@@ -250,54 +234,92 @@ static int find_identity(pv_flowctx *f)
     }
     if (!f->id.has_phone && f->id.email[0] == '\0') {
         if (f->cfg->nullok)
-            return pv_flow_finish(f, PV_RESULT_IGNORE, "no_phone_nullok");
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "no_phone");
+            return pv_verdict_final(PV_RESULT_IGNORE, "no_phone_nullok");
+        return pv_verdict_final(PV_RESULT_DENIED, "no_phone");
     }
-    return GO_ON;
+    return pv_verdict_go_on();
 }
 
-static int check_lockout(pv_flowctx *f)
+static int open_state(pv_flowctx *f)
+{
+    pv_err err;
+
+    if (f->state != NULL)
+        return 0;
+    pv_err_clear(&err);
+    if (pv_state_open(f->cfg, &f->state, &err) != 0) {
+        pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
+        return -1;
+    }
+    f->state->logger = f->env->logger;
+    return 0;
+}
+
+static pv_verdict check_lockout(pv_flowctx *f)
 {
     pv_state_record rec;
     pv_err err;
-    time_t until = 0;
     int locked;
 
+    if (open_state(f) != 0)
+        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
     pv_err_clear(&err);
-    if (f->state == NULL) {
-        if (pv_state_open(f->cfg, &f->state, &err) != 0) {
-            pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
-            return pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
-        }
-        f->state->log = f->env->logger.log;
-        f->state->log_ctx = f->env->logger.ctx;
-    }
-    if (pv_state_read(f->state, f->login->user, &rec, &err) != 0) {
+    if (pv_state_read(f->state, f->user, &rec, &err) != 0) {
         pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
-        return pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
+        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
     }
-    locked = pv_lockout_active(&rec, &f->lockout, pv_flow_now(f), &until);
+    locked = pv_lockout_active(&rec, &f->lockout, pv_flow_now(f), NULL);
     pv_state_record_clear(&rec);
-    if (locked) {
-        pv_flow_say(f, 1, MSG_LOCKED);
-        return pv_flow_finish(f, PV_RESULT_LOCKED, "locked_out");
-    }
-    return GO_ON;
+    if (locked)
+        return pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
+    return pv_verdict_go_on();
 }
 
-static int run_methods(pv_flowctx *f)
+static pv_verdict run_method(pv_flowctx *f, enum pv_method m)
 {
+    switch (m) {
+    case PV_METHOD_SMS:
+    case PV_METHOD_EMAIL:
+        return pv_flow_run_code_method(f, m);
+    case PV_METHOD_NUMVERIFY:
+    default:
+        return pv_flow_run_numverify(f);
+    }
+}
+
+/* Each method in order until one decides; a method that cannot serve the
+ * user passes to the next. */
+static pv_verdict run_methods(pv_flowctx *f)
+{
+    char last[PV_PROVIDER_MSG_MAX] = "no_usable_method";
+    pv_verdict v;
     size_t i;
 
     for (i = 0; i < f->cfg->n_methods; i++) {
-        if (run_method(f, f->cfg->methods[i]) == METHOD_DONE)
-            return DECIDED;
+        v = run_method(f, f->cfg->methods[i]);
+        if (v.step != PV_STEP_NEXT_METHOD)
+            return v;
+        if (v.reason[0] != '\0')
+            pv_strlcpy(last, v.reason, sizeof(last));
         pv_flow_debug(f, "method %s cannot serve this user",
-              pv_method_name(f->cfg->methods[i]));
+                      pv_method_name(f->cfg->methods[i]));
     }
-    return pv_flow_refuse(f, PV_RESULT_DENIED, f->out->reason[0] != '\0'
-                                           ? f->out->reason
-                                           : "no_usable_method");
+    return pv_verdict_final(PV_RESULT_DENIED, last);
+}
+
+static pv_verdict decide(pv_flowctx *f)
+{
+    pv_verdict v = decide_scope(f);
+
+    if (v.step == PV_STEP_GO_ON)
+        v = find_identity(f);
+    if (v.step == PV_STEP_GO_ON)
+        v = check_lockout(f);
+    if (v.step == PV_STEP_GO_ON)
+        v = run_methods(f);
+    if (v.step != PV_STEP_FINAL)         /* fail closed */
+        v = pv_verdict_final(PV_RESULT_DENIED, "no_decision");
+    return decide_failure(f, &v);
 }
 
 static void outcome_init(pv_outcome *out)
@@ -313,6 +335,7 @@ enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,
 {
     int64_t t0 = pv_monotonic_ms();
     pv_flowctx f;
+    pv_verdict v;
 
     outcome_init(out);
     memset(&f, 0, sizeof(f));
@@ -325,9 +348,8 @@ enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,
     f.lockout.window = cfg->lockout_window;
     f.lockout.lock_time = cfg->lockout_time;
 
-    if (decide_scope(&f) == GO_ON && find_identity(&f) == GO_ON &&
-        check_lockout(&f) == GO_ON)
-        (void)run_methods(&f);
+    v = decide(&f);
+    finish(&f, &v);
 
     if (f.state != NULL && f.state != env->state)
         pv_state_close(f.state);
@@ -335,6 +357,45 @@ enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,
     pv_wipe(&f.id, sizeof(f.id));
     out->elapsed_ms = (long)(pv_monotonic_ms() - t0);
     return out->result;
+}
+
+int pv_outcome_format(const pv_login *login, const pv_outcome *out,
+                      const char *pam_name, char *buf, size_t size)
+{
+    pv_log_record rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.user = out->user[0] != '\0' ? out->user : login->user;
+    rec.service = login->service;
+    rec.rhost = login->rhost;
+    rec.method = out->method;
+    rec.to_kind = out->to_kind;
+    rec.to_masked = out->to_masked;
+    rec.outcome = pv_result_name(out->result);
+    rec.pam = pam_name;
+    rec.reason = out->reason;
+    rec.id = out->id;
+    rec.tries = out->tries;
+    rec.sends = out->sends;
+    rec.precheck_charged = out->precheck_charged;
+    rec.elapsed_ms = out->elapsed_ms;
+    return pv_log_format_outcome(&rec, buf, size);
+}
+
+int pv_outcome_priority(const pv_outcome *out)
+{
+    switch (out->result) {
+    case PV_RESULT_SUCCESS:
+    case PV_RESULT_IGNORE:
+        return LOG_NOTICE;
+    case PV_RESULT_CONFIG_ERROR:
+        return LOG_ERR;
+    case PV_RESULT_UNAVAILABLE:
+        return strcmp(out->reason, "provider_credentials") == 0 ? LOG_ERR
+                                                                 : LOG_WARNING;
+    default:
+        return LOG_WARNING;     /* refusals, fail-open, break-glass */
+    }
 }
 
 const char *pv_result_name(enum pv_result r)

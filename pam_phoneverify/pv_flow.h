@@ -13,6 +13,7 @@
 #include <time.h>
 #include "pv_config.h"
 #include "pv_http.h"
+#include "pv_log.h"
 #include "pv_provider.h"
 #include "pv_state.h"
 
@@ -34,15 +35,9 @@ typedef struct pv_clock {
     void *ctx;
 } pv_clock;
 
-/* Log sink for the flow's debug and warning lines (never secrets). */
-typedef struct pv_logger {
-    void (*log)(void *ctx, int prio, const char *msg);
-    void *ctx;
-} pv_logger;
-
 /* Who is logging in. */
 typedef struct pv_login {
-    const char *user;
+    const char *user;                /* as typed; the flow resolves it */
     const char *service;
     const char *rhost;               /* may be NULL */
 } pv_login;
@@ -64,6 +59,7 @@ enum pv_result {
 /* What happened, for the one log record per decision. */
 typedef struct pv_outcome {
     enum pv_result result;
+    char user[PV_STATE_USER_MAX + 1];/* canonical pw_name once resolved */
     const char *method;              /* "sms", "email", "numverify", "-" */
     const char *to_kind;             /* "phone", "email" or NULL */
     char to_masked[64];              /* masked phone/email, "" if none */
@@ -78,7 +74,7 @@ typedef struct pv_outcome {
 typedef struct pv_flow_env {
     pv_conv conv;
     pv_clock clock;
-    pv_logger logger;
+    pv_logger logger;                /* debug and warning lines, never secrets */
     pv_http *http;                   /* transport for this login */
     pv_state *state;                 /* NULL: opened by the flow from cfg */
 } pv_flow_env;
@@ -95,5 +91,14 @@ int pv_code_normalize(const char *entry, long code_length, char *out,
                       size_t size);
 
 const char *pv_result_name(enum pv_result r);
+
+/* The one decision record for this outcome (pv_log.h), the user being the
+ * canonical name when the flow resolved it, else login->user. */
+int pv_outcome_format(const pv_login *login, const pv_outcome *out,
+                      const char *pam_name, char *buf, size_t size);
+/* Syslog priority of the record: LOG_ERR for configuration errors and
+ * rejected provider credentials, LOG_NOTICE for success and ignore,
+ * LOG_WARNING for the other refusals, fail-open and break-glass. */
+int pv_outcome_priority(const pv_outcome *out);
 
 #endif

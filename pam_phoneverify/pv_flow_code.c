@@ -9,6 +9,7 @@
 #include "pv_log.h"
 #include "pv_phone.h"
 #include "pv_provider.h"
+#include "pv_sendlimit.h"
 #include "pv_util.h"
 
 /* One code-sending channel of this login (sms or email). */
@@ -81,17 +82,6 @@ static void build_prompt(const char *fmt, const char *masked, char *buf,
     buf[o] = '\0';
 }
 
-static int success_cb(pv_state_record *rec, void *ctx)
-{
-    (void)ctx;
-    pv_lockout_reset(rec);
-    /* The code is consumed: never offer it for reuse. */
-    pv_wipe(rec->pending_id, sizeof(rec->pending_id));
-    rec->pending_to[0] = '\0';
-    rec->pending_expires = 0;
-    return 0;
-}
-
 typedef struct pending_ctx {
     const char *id;                 /* NULL: clear */
     const char *to;
@@ -126,7 +116,7 @@ static int pending_code(pv_flowctx *f, const channel *ch, char *id, size_t size)
     int ok = 0;
 
     pv_err_clear(&err);
-    if (pv_state_read(f->state, f->login->user, &rec, &err) != 0)
+    if (pv_state_read(f->state, f->user, &rec, &err) != 0)
         return 0;
     if (rec.pending_id[0] != '\0' && strcmp(rec.pending_to, ch->state_to) == 0
         && rec.pending_expires > pv_flow_now(f))
@@ -151,22 +141,13 @@ static void forget_pending(pv_flowctx *f)
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
 
-/* Ask the provider for a code.  On SEND_STOP the outcome is final. */
-static enum send_outcome send_code(pv_flowctx *f, channel *ch)
+/* A send refused by the provider: reuse a pending code, or a verdict. */
+static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
+                                      enum pv_send_result sr,
+                                      const pv_send_reply *reply,
+                                      pv_verdict *v)
 {
-    pv_send_reply reply;
-    enum pv_send_result sr;
-
-    sr = pv_send_code(f->cfg, f->env->http, ch->phone, ch->email, &reply);
-    pv_flow_debug(f, "send: %s", reply.detail);
     switch (sr) {
-    case PV_SEND_OK:
-        f->out->sends++;
-        pv_strlcpy(ch->verification_id, reply.id, sizeof(ch->verification_id));
-        pv_strlcpy(f->out->id, reply.id, sizeof(f->out->id));
-        remember_pending(f, ch, reply.expires_in);
-        pv_wipe(&reply, sizeof(reply));
-        return SEND_OK;
     case PV_SEND_RATE_LIMITED:
         if (f->cfg->reuse_code &&
             pending_code(f, ch, ch->verification_id,
@@ -174,128 +155,201 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch)
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             return SEND_REUSED;
         }
-        pv_flow_say(f, 1, MSG_RATE_LIMITED);
-        pv_flow_finish(f, PV_RESULT_DENIED, "rate_limit_exceeded");
+        *v = pv_verdict_user_refusal("rate_limit_exceeded", MSG_RATE_LIMITED);
         return SEND_STOP;
     case PV_SEND_CAPTCHA:
     case PV_SEND_USER_NOT_FOUND:
-        pv_flow_refuse(f, PV_RESULT_DENIED, reply.detail);
+        *v = pv_verdict_user_refusal(reply->detail, NULL);
         return SEND_STOP;
     case PV_SEND_INVALID_NUMBER:
-        pv_strlcpy(f->out->reason, "invalid_phone_number",
-                   sizeof(f->out->reason));
+        *v = pv_verdict_next_method("invalid_phone_number");
         return SEND_CANNOT_SERVE;
     case PV_SEND_UNAVAILABLE:
+    case PV_SEND_OK:
     default:
-        pv_flow_provider_unavailable(f, reply.detail);
+        *v = pv_verdict_failure(reply->failure, reply->detail);
         return SEND_STOP;
     }
+}
+
+/* The per-user budget allows one more code: 1, else 0 with *v. */
+static int budget_allows(pv_flowctx *f, time_t *at, pv_verdict *v)
+{
+    char msg[PV_VERDICT_MSG_MAX];
+    long wait = 0;
+
+    switch (pv_flow_send_reserve(f, at, &wait)) {
+    case PV_BUDGET_RESERVED:
+        return 1;
+    case PV_BUDGET_SPENT:
+        pv_sendlimit_message(wait, msg, sizeof(msg));
+        *v = pv_verdict_user_refusal("send_limit", msg);
+        return 0;
+    case PV_BUDGET_ERROR:
+    default:
+        *v = pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
+        return 0;
+    }
+}
+
+/* The provider answered and sent nothing.  Without an answer (an outage,
+ * a helper stopped by the caller) a code may have gone out: the send stays
+ * counted, or stopping the helper would buy unlimited texts. */
+static int provider_refused(enum pv_send_result sr, const pv_send_reply *r)
+{
+    switch (sr) {
+    case PV_SEND_RATE_LIMITED:
+    case PV_SEND_CAPTCHA:
+    case PV_SEND_USER_NOT_FOUND:
+    case PV_SEND_INVALID_NUMBER:
+        return 1;
+    case PV_SEND_UNAVAILABLE:
+        return r->failure == PV_FAILURE_CREDENTIALS ||
+               r->failure == PV_FAILURE_REJECTED;
+    case PV_SEND_OK:
+    default:
+        return 0;
+    }
+}
+
+/* Ask the provider for a code.  On SEND_STOP and SEND_CANNOT_SERVE, *v
+ * says why. */
+static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
+{
+    pv_send_reply reply;
+    enum pv_send_result sr;
+    enum send_outcome so;
+    time_t at;
+
+    if (!budget_allows(f, &at, v))
+        return SEND_STOP;
+    sr = pv_send_code(f->cfg, f->env->http, ch->phone, ch->email, &reply);
+    pv_flow_debug(f, "send: %s", reply.detail);
+    if (sr != PV_SEND_OK) {
+        if (provider_refused(sr, &reply))
+            pv_flow_send_give_back(f, at);      /* nothing was sent */
+        so = send_refused(f, ch, sr, &reply, v);
+        pv_wipe(&reply, sizeof(reply));
+        return so;
+    }
+    f->out->sends++;
+    pv_strlcpy(ch->verification_id, reply.id, sizeof(ch->verification_id));
+    pv_strlcpy(f->out->id, reply.id, sizeof(f->out->id));
+    remember_pending(f, ch, reply.expires_in);
+    pv_wipe(&reply, sizeof(reply));
+    return SEND_OK;
 }
 
 /* ---- prompt and verify ------------------------------------------------ */
 
-enum entry_outcome { ENTRY_AGAIN, ENTRY_DONE };
-
-/* A wrong entry: count it, maybe lock, tell the user how many remain. */
-static enum entry_outcome wrong_entry(pv_flowctx *f)
+/* A guess was counted and was wrong: locked, out of tries, or again
+ * (GO_ON, after telling the user how many remain). */
+static pv_verdict after_wrong_guess(pv_flowctx *f, enum pv_guess_status st)
 {
     long left = f->cfg->max_tries - f->out->tries;
     char msg[64];
-    int locked = pv_flow_record_failure(f);
 
-    if (locked < 0) {
-        pv_flow_refuse(f, PV_RESULT_CONFIG_ERROR, "state_error");
-        return ENTRY_DONE;
-    }
-    if (locked) {
-        pv_flow_say(f, 1, MSG_LOCKED);
-        pv_flow_finish(f, PV_RESULT_LOCKED, "locked_out");
-        return ENTRY_DONE;
-    }
-    if (left <= 0) {
-        pv_flow_refuse(f, PV_RESULT_MAXTRIES, "max_tries");
-        return ENTRY_DONE;
-    }
+    if (st == PV_GUESS_ERROR)
+        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
+    if (st == PV_GUESS_LOCKED)
+        return pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
+    if (left <= 0)
+        return pv_verdict_final(PV_RESULT_MAXTRIES, "max_tries");
     pv_snprintf(msg, sizeof(msg), "Incorrect code, %ld %s left.", left,
                 left == 1 ? "try" : "tries");
     pv_flow_say(f, 1, msg);
-    return ENTRY_AGAIN;
+    return pv_verdict_go_on();
 }
 
-/* Send another code (empty entry or expiry). */
-static enum entry_outcome resend(pv_flowctx *f, channel *ch, const char *msg)
+/* Send another code (empty entry or expiry): GO_ON, or why not. */
+static pv_verdict resend(pv_flowctx *f, channel *ch, const char *msg)
 {
+    pv_verdict v = pv_verdict_go_on();
+
     ch->resends_left--;
-    switch (send_code(f, ch)) {
+    switch (send_code(f, ch, &v)) {
     case SEND_OK:
         pv_flow_say(f, 0, msg);
-        return ENTRY_AGAIN;
+        return pv_verdict_go_on();
     case SEND_REUSED:
         pv_flow_say(f, 0, MSG_RESEND_WAIT);
-        return ENTRY_AGAIN;
+        return pv_verdict_go_on();
     case SEND_CANNOT_SERVE:
-        pv_flow_refuse(f, PV_RESULT_DENIED, "invalid_phone_number");
-        return ENTRY_DONE;
+        return pv_verdict_final(PV_RESULT_DENIED, "invalid_phone_number");
     case SEND_STOP:
     default:
-        return ENTRY_DONE;
+        return v;
     }
 }
 
-static enum entry_outcome check_code(pv_flowctx *f, channel *ch, const char *code)
+/* The code is gone (expired, used, unknown): no guess; resend if allowed. */
+static pv_verdict code_gone(pv_flowctx *f, channel *ch, const pv_guess *g)
+{
+    pv_flow_guess_take_back(f, g);
+    forget_pending(f);
+    f->out->tries--;
+    if (ch->resends_left > 0)
+        return resend(f, ch, MSG_EXPIRED);
+    return pv_verdict_final(PV_RESULT_DENIED, "code_expired");
+}
+
+/* One well-formed code to the verify API, recorded as a guess first. */
+static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
 {
     pv_verify_reply reply;
-    enum pv_verify_result vr;
+    enum pv_guess_status st;
+    pv_guess g;
 
-    vr = pv_verify_code(f->cfg, f->env->http, ch->verification_id, code,
-                        &reply);
-    pv_flow_debug(f, "verify: %s", reply.detail);
-    switch (vr) {
+    st = pv_flow_guess_begin(f, &g);
+    if (st != PV_GUESS_RECORDED)
+        return after_wrong_guess(f, st);
+    switch (pv_verify_code(f->cfg, f->env->http, ch->verification_id, code,
+                           &reply)) {
     case PV_VERIFY_OK:
-        if (pv_flow_state_update(f, success_cb, NULL) != 0)
+        pv_flow_debug(f, "verify: %s", reply.detail);
+        if (pv_flow_guess_succeeded(f) != 0)
             pv_logf(&f->env->logger, LOG_WARNING,
                     "could not reset failure count for this user");
-        pv_flow_finish(f, PV_RESULT_SUCCESS, "verified");
-        return ENTRY_DONE;
+        return pv_verdict_final(PV_RESULT_SUCCESS, "verified");
     case PV_VERIFY_WRONG:
-        return wrong_entry(f);
+        return after_wrong_guess(f, g.lock_started != 0 ? PV_GUESS_LOCKED
+                                                        : PV_GUESS_RECORDED);
     case PV_VERIFY_EXPIRED:
-        forget_pending(f);
-        f->out->tries--;    /* an expired code is not a guess */
-        if (ch->resends_left > 0)
-            return resend(f, ch, MSG_EXPIRED);
-        pv_flow_refuse(f, PV_RESULT_DENIED, "code_expired");
-        return ENTRY_DONE;
+        pv_flow_debug(f, "verify: %s", reply.detail);
+        return code_gone(f, ch, &g);
     case PV_VERIFY_UNAVAILABLE:
     default:
-        pv_flow_provider_unavailable(f, reply.detail);
-        return ENTRY_DONE;
+        pv_flow_debug(f, "verify: %s", reply.detail);
+        /* A network outage hid the answer: no guess.  A local failure
+         * stays counted: the caller may stop the helper on purpose. */
+        if (reply.failure == PV_FAILURE_OUTAGE)
+            pv_flow_guess_take_back(f, &g);
+        return pv_verdict_failure(reply.failure, reply.detail);
     }
 }
 
-/* One prompt and what follows from the entry. */
-static enum entry_outcome one_entry(pv_flowctx *f, channel *ch)
+/* One prompt and what follows from the entry: GO_ON to prompt again. */
+static pv_verdict one_entry(pv_flowctx *f, channel *ch)
 {
     char *reply = NULL;
     char code[PV_CODE_MAX + 1];
-    enum entry_outcome eo;
+    pv_verdict v;
+    pv_guess g;
     int kind;
 
-    if (!pv_flow_ask(f, ch->prompt, f->cfg->echo_code, &reply)) {
-        pv_flow_finish(f, PV_RESULT_CONV_ERROR, "conversation_failed");
-        return ENTRY_DONE;
-    }
+    if (!pv_flow_ask(f, ch->prompt, f->cfg->echo_code, &reply))
+        return pv_verdict_final(PV_RESULT_CONV_ERROR, "conversation_failed");
     kind = pv_code_normalize(reply, f->cfg->code_length, code, sizeof(code));
     pv_free_secret(reply);
     if (kind < 0 && ch->resends_left > 0)
         return resend(f, ch, MSG_RESENT);
     f->out->tries++;
     if (kind <= 0)
-        eo = wrong_entry(f);     /* never sent to the API */
+        v = after_wrong_guess(f, pv_flow_wrong_entry(f, &g));
     else
-        eo = check_code(f, ch, code);
+        v = check_code(f, ch, code);
     pv_wipe(code, sizeof(code));
-    return eo;
+    return v;
 }
 
 /* ---- methods ---------------------------------------------------------- */
@@ -334,32 +388,40 @@ static int channel_init(pv_flowctx *f, channel *ch, enum pv_method m)
     return 0;
 }
 
-enum pv_method_status pv_flow_run_code_method(pv_flowctx *f, enum pv_method m)
+/* Send the first code (after the pre-check for sms): GO_ON when one is
+ * on its way or reused. */
+static pv_verdict first_send(pv_flowctx *f, channel *ch, enum pv_method m)
 {
-    channel ch;
-    enum pv_method_status st = METHOD_DONE;
+    pv_verdict v = pv_verdict_go_on();
 
-    if (channel_init(f, &ch, m) != 0)
-        return METHOD_CANNOT_SERVE;
-    if (m == PV_METHOD_SMS && pv_flow_precheck(f) == DECIDED)
-        goto out;
-    switch (send_code(f, &ch)) {
-    case SEND_CANNOT_SERVE:
-        st = METHOD_CANNOT_SERVE;
-        goto out;
-    case SEND_STOP:
-        goto out;
+    if (m == PV_METHOD_SMS) {
+        v = pv_flow_precheck(f);
+        if (v.step != PV_STEP_GO_ON)
+            return v;
+    }
+    switch (send_code(f, ch, &v)) {
     case SEND_REUSED:
         pv_flow_say(f, 0, MSG_REUSED);
-        break;
+        return pv_verdict_go_on();
     case SEND_OK:
+        return pv_verdict_go_on();
+    case SEND_CANNOT_SERVE:
+    case SEND_STOP:
     default:
-        break;
+        return v;
     }
-    while (one_entry(f, &ch) == ENTRY_AGAIN)
-        ;
-out:
-    pv_wipe(&ch, sizeof(ch));
-    return st;
 }
 
+pv_verdict pv_flow_run_code_method(pv_flowctx *f, enum pv_method m)
+{
+    channel ch;
+    pv_verdict v;
+
+    if (channel_init(f, &ch, m) != 0)
+        return pv_verdict_next_method(NULL);
+    v = first_send(f, &ch, m);
+    while (v.step == PV_STEP_GO_ON)
+        v = one_entry(f, &ch);
+    pv_wipe(&ch, sizeof(ch));
+    return v;
+}

@@ -6,7 +6,9 @@
  * OpenSSH shows informational messages only together with the next prompt,
  * so the link is followed by a prompt ("Press Enter once ..."), and polling
  * starts after Enter, every numverify_poll seconds until numverify_wait
- * (counted from when the link was shown) runs out. */
+ * (counted from when the link was shown) runs out.  Enter pressed, or an
+ * answer arriving, after that is refused (SPEC 5: every wait for the user
+ * is bounded). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +38,28 @@ static void show_link(pv_flowctx *f, const pv_nv_reply *rep)
     }
 }
 
-/* Ask the operator for a link.  GO_ON with rep filled, DECIDED, or -1
- * when this number cannot be served (the next method is tried). */
-static int start(pv_flowctx *f, pv_nv_reply *rep)
+/* What an unusable numVerify answer means: the operator token's end
+ * (error 30) is the user idling, a refusal; the rest is the provider's. */
+static pv_verdict unusable(const pv_nv_reply *rep)
+{
+    if (rep->failure == PV_FAILURE_USER)
+        return pv_verdict_user_refusal(rep->detail, MSG_NV_TOO_LATE);
+    return pv_verdict_failure(rep->failure, rep->detail);
+}
+
+/* Ask the operator for a link: GO_ON with rep filled, NEXT_METHOD when
+ * this number cannot be served, or a final verdict. */
+static pv_verdict request_link(pv_flowctx *f, pv_nv_reply *rep)
 {
     pv_nv_reply auth;
+    pv_verdict v;
     enum pv_nv_result r;
-    int st;
 
     r = pv_nv_auth(f->cfg, f->env->http, &auth);
     if (r != PV_NV_OK) {
-        st = pv_flow_provider_unavailable(f, auth.detail);
+        v = unusable(&auth);
         pv_wipe(&auth, sizeof(auth));
-        return st;
+        return v;
     }
     r = pv_nv_start(f->cfg, f->env->http, auth.token,
                     pv_phone_digits(&f->id.phone), rep);
@@ -58,73 +69,95 @@ static int start(pv_flowctx *f, pv_nv_reply *rep)
     pv_flow_debug(f, "numverify start: %s", rep->detail);
     switch (r) {
     case PV_NV_OK:
-        return GO_ON;
+        return pv_verdict_go_on();
     case PV_NV_INELIGIBLE:
-        pv_strlcpy(f->out->reason, rep->detail, sizeof(f->out->reason));
-        return -1;
+        return pv_verdict_next_method(rep->detail);
     case PV_NV_REFUSED:
-        return pv_flow_refuse(f, PV_RESULT_DENIED, rep->detail);
+        return pv_verdict_final(PV_RESULT_DENIED, rep->detail);
     default:
-        return pv_flow_provider_unavailable(f, rep->detail);
+        return unusable(rep);
     }
 }
 
-/* Poll until an answer or the deadline.  Always DECIDED. */
-static int wait_for_operator(pv_flowctx *f, const pv_nv_reply *link,
-                             time_t deadline)
+/* numverify_wait has passed: whatever arrives now is refused. */
+static int too_late(const pv_flowctx *f, time_t deadline)
+{
+    return pv_flow_now(f) > deadline;
+}
+
+static pv_verdict timed_out(void)
+{
+    return pv_verdict_user_refusal("numverify_timeout", MSG_NV_TOO_LATE);
+}
+
+/* Poll until an answer or the deadline. */
+static pv_verdict wait_for_operator(pv_flowctx *f, const pv_nv_reply *link,
+                                    time_t deadline)
 {
     pv_nv_reply rep;
     enum pv_nv_result r;
 
     for (;;) {
+        if (too_late(f, deadline))
+            return timed_out();
         r = pv_nv_result_poll(f->cfg, f->env->http, link->token, &rep);
         pv_flow_debug(f, "numverify poll: %s", rep.detail);
         switch (r) {
         case PV_NV_VERIFIED:
-            return pv_flow_finish(f, PV_RESULT_SUCCESS, "numverify_true");
+            /* An answer that arrives after the deadline is refused. */
+            if (too_late(f, deadline))
+                return timed_out();
+            return pv_verdict_final(PV_RESULT_SUCCESS, "numverify_true");
         case PV_NV_REFUSED:
-            return pv_flow_refuse(f, PV_RESULT_DENIED, rep.detail);
+            return pv_verdict_final(PV_RESULT_DENIED, rep.detail);
         case PV_NV_PENDING:
             break;
         default:
-            return pv_flow_provider_unavailable(f, rep.detail);
+            return unusable(&rep);
         }
-        if (pv_flow_now(f) + f->cfg->numverify_poll > deadline) {
-            return pv_flow_refuse(f, PV_RESULT_DENIED, "numverify_timeout");
-        }
+        if (pv_flow_now(f) + f->cfg->numverify_poll > deadline)
+            return timed_out();
         f->env->clock.sleep_ms(f->env->clock.ctx,
                                (unsigned)f->cfg->numverify_poll * 1000u);
     }
 }
 
-enum pv_method_status pv_flow_run_numverify(pv_flowctx *f)
+/* Show the link, wait for Enter, then poll; all within numverify_wait. */
+static pv_verdict confirm_on_phone(pv_flowctx *f, const pv_nv_reply *link)
 {
-    pv_nv_reply link;
     char *reply = NULL;
     time_t deadline;
-    int st;
+    pv_verdict v;
+
+    show_link(f, link);
+    deadline = pv_flow_now(f) + f->cfg->numverify_wait;
+    if (!pv_flow_ask(f, PROMPT_NV_ENTER, 1, &reply))
+        return pv_verdict_final(PV_RESULT_CONV_ERROR, "conversation_failed");
+    pv_free_secret(reply);
+    /* The conversation cannot be interrupted: an Enter after the deadline
+     * ends the check here, before any poll. */
+    v = wait_for_operator(f, link, deadline);
+    return v;
+}
+
+pv_verdict pv_flow_run_numverify(pv_flowctx *f)
+{
+    pv_nv_reply link;
+    pv_verdict v;
 
     if (!f->id.has_phone)
-        return METHOD_CANNOT_SERVE;
+        return pv_verdict_next_method(NULL);
     f->out->method = "numverify";
     f->out->to_kind = "phone";
     pv_phone_mask(&f->id.phone, "", f->out->to_masked,
                   sizeof(f->out->to_masked));
-    if (pv_flow_precheck(f) == DECIDED)
-        return METHOD_DONE;
+    v = pv_flow_precheck(f);
+    if (v.step != PV_STEP_GO_ON)
+        return v;
     memset(&link, 0, sizeof(link));
-    st = start(f, &link);
-    if (st != GO_ON) {
-        pv_wipe(&link, sizeof(link));
-        return st < 0 ? METHOD_CANNOT_SERVE : METHOD_DONE;
-    }
-    show_link(f, &link);
-    deadline = pv_flow_now(f) + f->cfg->numverify_wait;
-    if (!pv_flow_ask(f, PROMPT_NV_ENTER, 1, &reply))
-        pv_flow_finish(f, PV_RESULT_CONV_ERROR, "conversation_failed");
-    else
-        wait_for_operator(f, &link, deadline);
-    pv_free_secret(reply);
+    v = request_link(f, &link);
+    if (v.step == PV_STEP_GO_ON)
+        v = confirm_on_phone(f, &link);
     pv_wipe(&link, sizeof(link));
-    return METHOD_DONE;
+    return v;
 }

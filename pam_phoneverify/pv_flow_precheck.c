@@ -16,7 +16,7 @@ static int cached_consistent(pv_flowctx *f, const char *key)
 
     pv_err_clear(&err);
     if (f->cfg->precheck_cache <= 0 ||
-        pv_state_read(f->state, f->login->user, &rec, &err) != 0)
+        pv_state_read(f->state, f->user, &rec, &err) != 0)
         return 0;
     hit = strcmp(rec.precheck_key, key) == 0 &&
           rec.precheck_until > pv_flow_now(f);
@@ -38,51 +38,68 @@ static int remember_cb(pv_state_record *rec, void *ctx)
     return 0;
 }
 
-int pv_flow_precheck(pv_flowctx *f)
+/* A refusal that is not the provider's fault nor the user's doing. */
+static pv_verdict refused(const char *reason)
+{
+    return pv_verdict_final(PV_RESULT_DENIED, reason);
+}
+
+static pv_verdict consistent(pv_flowctx *f, const char *key)
+{
+    remember_ctx rc = { key, pv_flow_now(f) + f->cfg->precheck_cache };
+
+    f->precheck_done = 1;
+    if (f->cfg->precheck_cache > 0)
+        (void)pv_flow_state_update(f, remember_cb, &rc);
+    return pv_verdict_go_on();
+}
+
+/* What the provider's answer means for this login. */
+static pv_verdict judge(pv_flowctx *f, enum pv_precheck_result r,
+                        const pv_precheck_reply *reply, const char *key)
+{
+    switch (r) {
+    case PV_PRECHECK_CONSISTENT:
+        return consistent(f, key);
+    case PV_PRECHECK_NO_RECORD:
+        if (f->cfg->precheck_unknown_allow) {
+            f->precheck_done = 1;
+            return pv_verdict_go_on();
+        }
+        return refused("precheck_no_record");
+    case PV_PRECHECK_INCONSISTENT:
+        return refused("precheck_inconsistent");
+    case PV_PRECHECK_NAME_FAILED:
+        return refused("precheck_name_failed");
+    case PV_PRECHECK_INVALID_MOBILE:
+        return refused("precheck_invalid_mobile");
+    case PV_PRECHECK_UNAVAILABLE:
+    default:
+        if (reply->failure == PV_FAILURE_USER)
+            return pv_verdict_user_refusal(reply->detail,
+                                           MSG_PRECHECK_LIMITED);
+        return pv_verdict_failure(reply->failure, reply->detail);
+    }
+}
+
+pv_verdict pv_flow_precheck(pv_flowctx *f)
 {
     pv_precheck_reply reply;
+    enum pv_precheck_result r;
     char key[65];
-    remember_ctx rc;
 
     if (f->cfg->precheck_url == NULL || f->precheck_done)
-        return GO_ON;
+        return pv_verdict_go_on();
     if (f->id.name[0] == '\0')
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_no_name");
-    pv_state_precheck_key(f->login->user, f->id.name, f->id.phone.e164, key);
+        return refused("precheck_no_name");
+    pv_state_precheck_key(f->user, f->id.name, f->id.phone.e164, key);
     if (cached_consistent(f, key)) {
         pv_flow_debug(f, "pre-check: consistent (cached)");
         f->precheck_done = 1;
-        return GO_ON;
+        return pv_verdict_go_on();
     }
-    switch (pv_precheck_call(f->cfg, f->env->http, f->id.name,
-                             pv_phone_national(&f->id.phone), &reply)) {
-    case PV_PRECHECK_CONSISTENT:
-        f->out->precheck_charged = reply.charged;
-        f->precheck_done = 1;
-        rc.key = key;
-        rc.until = pv_flow_now(f) + f->cfg->precheck_cache;
-        if (f->cfg->precheck_cache > 0)
-            (void)pv_flow_state_update(f, remember_cb, &rc);
-        return GO_ON;
-    case PV_PRECHECK_NO_RECORD:
-        f->out->precheck_charged = reply.charged;
-        if (f->cfg->precheck_unknown_allow) {
-            f->precheck_done = 1;
-            return GO_ON;
-        }
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_no_record");
-    case PV_PRECHECK_INCONSISTENT:
-        f->out->precheck_charged = reply.charged;
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_inconsistent");
-    case PV_PRECHECK_NAME_FAILED:
-        f->out->precheck_charged = reply.charged;
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_name_failed");
-    case PV_PRECHECK_INVALID_MOBILE:
-        f->out->precheck_charged = reply.charged;
-        return pv_flow_refuse(f, PV_RESULT_DENIED, "precheck_invalid_mobile");
-    case PV_PRECHECK_UNAVAILABLE:
-    default:
-        f->out->precheck_charged = reply.charged;
-        return pv_flow_provider_unavailable(f, reply.detail);
-    }
+    r = pv_precheck_call(f->cfg, f->env->http, f->id.name,
+                         pv_phone_national(&f->id.phone), &reply);
+    f->out->precheck_charged = reply.charged;
+    return judge(f, r, &reply, key);
 }

@@ -1,7 +1,17 @@
-/* pv_flow_priv.h - what the parts of the flow share (pv_flow.c decides,
- * pv_flow_code.c runs the sms/email methods, pv_flow_numverify.c the
- * operator check, pv_flow_precheck.c the name+mobile pre-check).  Not
- * installed, not exported: the module's version script hides it all. */
+/* pv_flow_priv.h - what the parts of the flow share.
+ *
+ *   pv_flow.c            decides: scope, lookup, lockout, methods, and the
+ *                        one place a provider failure becomes a result
+ *                        (fail-open, break-glass); writes the outcome
+ *   pv_flow_code.c       the sms/email methods      \
+ *   pv_flow_numverify.c  the operator check          > return a verdict
+ *   pv_flow_precheck.c   the name+mobile pre-check  /
+ *   pv_flow_io.c         what every step uses: clock, conversation,
+ *                        debug log, state updates (guesses, sends)
+ *
+ * Calls go one way: pv_flow.c -> method files -> pv_flow_io.c.  No step
+ * finishes the login itself.  Not installed, not exported: the module's
+ * version script hides it all. */
 #ifndef PV_FLOW_PRIV_H
 #define PV_FLOW_PRIV_H
 
@@ -20,15 +30,47 @@
 #define MSG_EXPIRED "Code expired; a new code has been sent."
 #define MSG_REUSED "A code was already sent; enter that code."
 #define MSG_RESEND_WAIT "A code was sent less than a minute ago; enter that code."
+#define MSG_PRECHECK_LIMITED \
+    "Too many verification requests; try again later."
+#define MSG_NV_TOO_LATE \
+    "The number check took too long; log in again to start a new one."
 #define PROMPT_BREAKGLASS "Verification service unavailable. Emergency code: "
 
-#define DECIDED 1
-#define GO_ON 0
+#define PV_VERDICT_MSG_MAX 160
+
+/* What a step says about the login. */
+enum pv_step {
+    PV_STEP_GO_ON = 0,       /* nothing decided: the next step runs */
+    PV_STEP_FINAL,           /* the login is decided (see result/failure) */
+    PV_STEP_NEXT_METHOD,     /* this method cannot serve the user */
+};
+
+/* The one return type of the flow's steps.  A final verdict carries
+ * either a result, or a failure class that pv_flow.c alone turns into a
+ * result (it is the only place that may open under failmode=safe). */
+typedef struct pv_verdict {
+    enum pv_step step;
+    enum pv_result result;           /* FINAL with failure NONE */
+    enum pv_failure failure;         /* FINAL: why the provider is unusable */
+    char reason[PV_PROVIDER_MSG_MAX];/* the log's reason= */
+    char message[PV_VERDICT_MSG_MAX];/* shown to the user; "": the usual
+                                        text for the result */
+} pv_verdict;
+
+pv_verdict pv_verdict_go_on(void);
+pv_verdict pv_verdict_next_method(const char *reason);
+pv_verdict pv_verdict_final(enum pv_result r, const char *reason);
+/* The provider (or the way to it) failed: class and detail for the log. */
+pv_verdict pv_verdict_failure(enum pv_failure failure, const char *detail);
+/* A refusal the user can provoke, with the text naming the real reason
+ * and wait (PV_RESULT_DENIED whatever failmode says). */
+pv_verdict pv_verdict_user_refusal(const char *reason, const char *message);
 
 /* Everything one login carries through the flow. */
 typedef struct pv_flowctx {
     const pv_config *cfg;
     const pv_login *login;
+    const char *user;                /* canonical pw_name (out->user) */
     pv_flow_env *env;
     pv_outcome *out;
     pv_state *state;
@@ -38,32 +80,53 @@ typedef struct pv_flowctx {
     int precheck_done;               /* pre-check passed in this login */
 } pv_flowctx;
 
-/* What a method did: a final decision, or "cannot serve this user". */
-enum pv_method_status { METHOD_DONE, METHOD_CANNOT_SERVE };
-
+/* ---- pv_flow_io.c ----------------------------------------------------- */
 time_t pv_flow_now(const pv_flowctx *f);
-/* Record the decision; returns DECIDED so steps can `return` it. */
-int pv_flow_finish(pv_flowctx *f, enum pv_result r, const char *reason);
 void pv_flow_say(pv_flowctx *f, int error, const char *msg);
-/* Show the generic refusal, then record the decision.  DECIDED. */
-int pv_flow_refuse(pv_flowctx *f, enum pv_result r, const char *reason);
 void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Ask once: 1 with a malloc'd reply (maybe NULL), 0 if the conversation
  * failed. */
 int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply);
+/* 0 ok, -1 failed (logged). */
 int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx);
-/* One wrong entry: 1 now locked out, 0 not, -1 not recorded. */
-int pv_flow_record_failure(pv_flowctx *f);
-/* The provider cannot be used: break-glass, then failmode.  DECIDED. */
-int pv_flow_provider_unavailable(pv_flowctx *f, const char *detail);
 
+/* A wrong entry that never reached the verify API (malformed, empty):
+ * recorded as a failure. */
+enum pv_guess_status {
+    PV_GUESS_RECORDED,       /* counted; the verify call may go ahead */
+    PV_GUESS_LOCKED,         /* the user is locked out: no call */
+    PV_GUESS_ERROR,          /* could not be recorded: refuse */
+};
+typedef struct pv_guess {
+    time_t at;                       /* when it was recorded */
+    time_t lock_started;             /* locked_until it set, or 0 */
+} pv_guess;
+
+/* Before a code goes to the verify API, under the state lock: refuse if
+ * locked, else record the attempt as a failure (SPEC 5). */
+enum pv_guess_status pv_flow_guess_begin(pv_flowctx *f, pv_guess *g);
+/* The verify call said "code gone", or a network outage hid its answer:
+ * the attempt was no guess.  (A local failure keeps it counted.) */
+void pv_flow_guess_take_back(pv_flowctx *f, const pv_guess *g);
+/* The code verified: failures and lockout are forgotten, the pending code
+ * is consumed.  0 ok, -1 not written (logged). */
+int pv_flow_guess_succeeded(pv_flowctx *f);
+/* A wrong entry never sent to the API: counted as a guess. */
+enum pv_guess_status pv_flow_wrong_entry(pv_flowctx *f, pv_guess *g);
+
+/* The per-user send budget, reserved under the state lock before a code
+ * is requested and given back if none was sent. */
+enum pv_send_budget { PV_BUDGET_RESERVED, PV_BUDGET_SPENT, PV_BUDGET_ERROR };
+enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
+                                         long *wait);
+void pv_flow_send_give_back(pv_flowctx *f, time_t at);
+
+/* ---- steps -------------------------------------------------------------- */
 /* The name+mobile pre-check (once per login, before a phone method sends
- * anything): GO_ON when consistent, cached or off; DECIDED otherwise. */
-int pv_flow_precheck(pv_flowctx *f);
-
-/* Methods. */
-enum pv_method_status pv_flow_run_code_method(pv_flowctx *f, enum pv_method m);
-enum pv_method_status pv_flow_run_numverify(pv_flowctx *f);
+ * anything): GO_ON when consistent, cached or off. */
+pv_verdict pv_flow_precheck(pv_flowctx *f);
+pv_verdict pv_flow_run_code_method(pv_flowctx *f, enum pv_method m);
+pv_verdict pv_flow_run_numverify(pv_flowctx *f);
 
 #endif

@@ -108,6 +108,33 @@ void pv_lockout_add_failure(pv_state_record *rec,
     clear_failures(rec);
 }
 
+void pv_lockout_take_back(pv_state_record *rec, const pv_lockout_policy *pol,
+                          time_t at, time_t lock_started)
+{
+    size_t i, limit;
+
+    if (rec == NULL || pol == NULL)
+        return;
+    at = clamp_time((long long)at);
+    if (lock_started != 0 && rec->locked_until == lock_started) {
+        limit = threshold(pol);
+        rec->locked_until = 0;
+        clear_failures(rec);
+        for (i = 0; limit > 0 && i + 1 < limit; i++)
+            append_failure(rec, at);
+        return;
+    }
+    for (i = rec->n_failures; i > 0; i--) {
+        if (rec->failures[i - 1] != at)
+            continue;
+        memmove(rec->failures + i - 1, rec->failures + i,
+                (rec->n_failures - i) * sizeof rec->failures[0]);
+        rec->n_failures--;
+        rec->failures[rec->n_failures] = 0;
+        return;
+    }
+}
+
 void pv_lockout_reset(pv_state_record *rec)
 {
     if (rec == NULL)

@@ -3,8 +3,8 @@
  * Pure functions over a state record and the clock (`now` is passed in):
  * after lockout_failures failures within lockout_window seconds the user is
  * refused for lockout_time seconds.  The flow asks pv_lockout_active before
- * any API call and records every wrong code with pv_lockout_add_failure
- * inside one atomic pv_state_update. */
+ * every verify call and records each attempt with pv_lockout_add_failure
+ * before the call, inside one atomic pv_state_update (SPEC 5). */
 #ifndef PV_LOCKOUT_H
 #define PV_LOCKOUT_H
 
@@ -25,6 +25,12 @@ int pv_lockout_active(const pv_state_record *rec,
  * a lockout when the threshold is reached. */
 void pv_lockout_add_failure(pv_state_record *rec,
                             const pv_lockout_policy *pol, time_t now);
+/* Take back the failure added at `at` (an expired code or an outage on
+ * that verify call was no guess).  When that failure started the lockout
+ * (locked_until == lock_started, non-zero), the lockout is lifted and the
+ * failures it had replaced come back, dated `at`. */
+void pv_lockout_take_back(pv_state_record *rec, const pv_lockout_policy *pol,
+                          time_t at, time_t lock_started);
 /* Forget failures and lockout (successful login, `phoneverify unlock`). */
 void pv_lockout_reset(pv_state_record *rec);
 

@@ -27,6 +27,20 @@ static enum pv_nv_result classify_error(const char *id)
     return PV_NV_UNAVAILABLE;   /* 01, 02, 04-07, 11, 18, 30, 99, unknown */
 }
 
+/* Why an error id leaves nothing usable: 02 is our licence, 30 the
+ * session token's end (the user idled), 18 and 99 the operator or the
+ * server; the rest are requests we got wrong (closed). */
+static enum pv_failure error_failure(const char *id)
+{
+    if (strcmp(id, "02") == 0)
+        return PV_FAILURE_CREDENTIALS;
+    if (strcmp(id, "30") == 0)
+        return PV_FAILURE_USER;
+    if (strcmp(id, "18") == 0 || strcmp(id, "99") == 0)
+        return PV_FAILURE_OUTAGE;
+    return PV_FAILURE_REJECTED;
+}
+
 /* Printable ASCII without spaces, 1..max bytes. */
 static int token_ok(const char *s, size_t max)
 {
@@ -58,6 +72,7 @@ static enum pv_nv_result parse_error(const cJSON *obj, pv_nv_reply *out)
         return PV_NV_UNAVAILABLE;
     }
     pv_snprintf(out->detail, sizeof(out->detail), "numverify_error_%s", id);
+    out->failure = error_failure(id);
     return classify_error(id);
 }
 
@@ -135,8 +150,12 @@ enum pv_nv_result pv_nv_parse(enum pv_nv_step step, long http_code,
 
     memset(out, 0, sizeof(*out));
     pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
+    out->failure = http_code >= 500 && http_code <= 599 ? PV_FAILURE_OUTAGE
+                   : http_code == 401 || http_code == 403
+                       ? PV_FAILURE_CREDENTIALS : PV_FAILURE_REJECTED;
     if (http_code != 200)
         return PV_NV_UNAVAILABLE;
+    out->failure = PV_FAILURE_OUTAGE;       /* malformed until parsed */
     obj = pv_json_parse_object(body, len);
     if (obj == NULL) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
@@ -145,6 +164,8 @@ enum pv_nv_result pv_nv_parse(enum pv_nv_step step, long http_code,
     /* parse_object overrides this with the error id or the verdict. */
     pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
     res = parse_object(step, obj, out);
+    if (res != PV_NV_UNAVAILABLE)
+        out->failure = PV_FAILURE_NONE;
     if (res == PV_NV_OK || res == PV_NV_PENDING)
         pv_strlcpy(out->detail, res == PV_NV_OK ? "ok" : "pending",
                    sizeof(out->detail));
@@ -171,6 +192,7 @@ static enum pv_nv_result post_form(const pv_config *cfg, pv_http *http,
                     (int)(blen > 0 && base[blen - 1] == '/' ? blen - 1 : blen),
                     base, path) < 0) {
         pv_strlcpy(out->detail, "url_too_long", sizeof(out->detail));
+        out->failure = PV_FAILURE_CONFIG;
         return PV_NV_UNAVAILABLE;
     }
     memset(&req, 0, sizeof(req));
@@ -179,11 +201,13 @@ static enum pv_nv_result post_form(const pv_config *cfg, pv_http *http,
     req.form_names = names;
     req.form_values = values;
     req.n_form = n;
-    if (pv_http_post(http, &req, &resp) == 0)
+    if (pv_http_post(http, &req, &resp) == 0) {
         res = pv_nv_parse(step, resp.http_code, resp.body, resp.body_len, out);
-    else
+    } else {
         pv_snprintf(out->detail, sizeof(out->detail), "transport_%s",
                     pv_http_status_name(resp.status));
+        out->failure = pv_provider_transport_failure(resp.status);
+    }
     pv_http_response_clear(&resp);
     return res;
 }

@@ -18,6 +18,46 @@ static int result_code(const cJSON *obj, long *code)
     return pv_json_long(obj, "result", -6, 1, code);
 }
 
+/* Why a result other than the five answers gives nothing usable. */
+static enum pv_failure result_failure(long code)
+{
+    return code == -6 ? PV_FAILURE_USER      /* daily limit: anyone can
+                                                use it up */
+                      : PV_FAILURE_OUTAGE;   /* -2, -3: the engine */
+}
+
+/* A 400 names its cause in error.code: token_mismatched is our token. */
+static enum pv_failure bad_request_failure(const char *body, size_t len)
+{
+    cJSON *obj = pv_json_parse_object(body, len);
+    const cJSON *err;
+    const char *code;
+    enum pv_failure f = PV_FAILURE_REJECTED;
+
+    if (obj == NULL)
+        return PV_FAILURE_OUTAGE;            /* malformed answer */
+    err = cJSON_GetObjectItemCaseSensitive(obj, "error");
+    code = cJSON_IsObject(err) ? pv_json_string(err, "code") : NULL;
+    if (code != NULL && strcmp(code, "token_mismatched") == 0)
+        f = PV_FAILURE_CREDENTIALS;
+    pv_json_free(obj);
+    return f;
+}
+
+static enum pv_failure status_failure(long http_code, const char *body,
+                                      size_t len)
+{
+    if (http_code == 401 || http_code == 403)
+        return PV_FAILURE_CREDENTIALS;       /* invalid_token */
+    if (http_code == 429)
+        return PV_FAILURE_USER;              /* too_many_requests */
+    if (http_code == 400)
+        return bad_request_failure(body, len);
+    if (http_code >= 500 && http_code <= 599)
+        return PV_FAILURE_OUTAGE;
+    return PV_FAILURE_REJECTED;
+}
+
 static enum pv_precheck_result classify(long code)
 {
     switch (code) {
@@ -47,8 +87,11 @@ enum pv_precheck_result pv_precheck_parse(long http_code, const char *body,
     memset(out, 0, sizeof(*out));
     out->code = 99;
     pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
-    if (http_code != 200)
+    if (http_code != 200) {
+        out->failure = status_failure(http_code, body, len);
         return PV_PRECHECK_UNAVAILABLE;     /* token, rate, server errors */
+    }
+    out->failure = PV_FAILURE_OUTAGE;       /* until the answer parses */
     obj = pv_json_parse_object(body, len);
     if (obj == NULL || result_code(obj, &code) != 0) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
@@ -63,6 +106,8 @@ enum pv_precheck_result pv_precheck_parse(long http_code, const char *body,
     out->charged = code == 0 || code == 1;
     pv_snprintf(out->detail, sizeof(out->detail), "precheck_result_%ld", code);
     res = classify(code);
+    out->failure = res == PV_PRECHECK_UNAVAILABLE ? result_failure(code)
+                                                  : PV_FAILURE_NONE;
 out:
     pv_json_free(obj);
     return res;
@@ -82,7 +127,7 @@ enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_http *http,
     memset(out, 0, sizeof(*out));
     out->code = 99;
     if (pv_provider_post_json(http, &call, &resp, out->detail,
-                              sizeof(out->detail)) == 0)
+                              sizeof(out->detail), &out->failure) == 0)
         res = pv_precheck_parse(resp.http_code, resp.body, resp.body_len, out);
     pv_http_response_clear(&resp);
     return res;

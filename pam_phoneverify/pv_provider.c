@@ -6,8 +6,29 @@
 #include "pv_provider.h"
 #include "pv_util.h"
 
+enum pv_failure pv_provider_transport_failure(enum pv_http_status st)
+{
+    switch (st) {
+    case PV_HTTP_OK:
+        return PV_FAILURE_NONE;
+    case PV_HTTP_E_DNS:          /* the helper's curl result: the network */
+    case PV_HTTP_E_CONNECT:
+    case PV_HTTP_E_TIMEOUT:
+    case PV_HTTP_E_TLS:
+    case PV_HTTP_E_TOOBIG:
+    case PV_HTTP_E_OTHER:
+        return PV_FAILURE_OUTAGE;
+    case PV_HTTP_E_URL:
+        return PV_FAILURE_CONFIG;
+    case PV_HTTP_E_HELPER:
+    default:                     /* unknown: closed */
+        return PV_FAILURE_LOCAL;
+    }
+}
+
 int pv_provider_post_json(pv_http *http, const pv_json_call *call,
-                          pv_http_response *resp, char *detail, size_t size)
+                          pv_http_response *resp, char *detail, size_t size,
+                          enum pv_failure *failure)
 {
     pv_http_request req;
     char *body;
@@ -16,8 +37,9 @@ int pv_provider_post_json(pv_http *http, const pv_json_call *call,
     memset(resp, 0, sizeof(*resp));
     body = pv_json_build_strings(call->keys, call->values, call->n);
     if (body == NULL) {
-        resp->status = PV_HTTP_E_OTHER;
+        resp->status = PV_HTTP_E_HELPER;
         pv_strlcpy(detail, "out_of_memory", size);
+        *failure = PV_FAILURE_LOCAL;
         return -1;
     }
     memset(&req, 0, sizeof(req));
@@ -28,6 +50,7 @@ int pv_provider_post_json(pv_http *http, const pv_json_call *call,
     req.body = body;
     req.body_len = strlen(body);
     rc = pv_http_post(http, &req, resp);
+    *failure = pv_provider_transport_failure(resp->status);
     if (rc != 0)
         pv_snprintf(detail, size, "transport_%s",
                     pv_http_status_name(resp->status));

@@ -15,6 +15,29 @@
 #define PV_VERIFICATION_ID_MAX 512
 #define PV_PROVIDER_MSG_MAX 160
 
+/* Why a provider call gave no usable answer (SPEC section 4).  The
+ * clients classify; only pv_flow.c decides what each class means for the
+ * login (fail-open is decided there, for PV_FAILURE_OUTAGE alone). */
+enum pv_failure {
+    PV_FAILURE_NONE = 0,     /* a usable answer */
+    PV_FAILURE_OUTAGE,       /* seen on the network: DNS, connect or TLS
+                                failure, curl's timeout, HTTP 5xx,
+                                malformed or oversized answer */
+    PV_FAILURE_CREDENTIALS,  /* the provider rejects our credentials */
+    PV_FAILURE_REJECTED,     /* a redirect or a 4xx we do not know: our
+                                request is wrong, not the provider down */
+    PV_FAILURE_LOCAL,        /* this host: the helper could not start or
+                                run, was stopped or killed, missed the
+                                module's deadline; EMFILE, ENOMEM */
+    PV_FAILURE_CONFIG,       /* URL the transport refuses to use */
+    PV_FAILURE_USER,         /* a refusal the user can provoke (rate and
+                                daily limits, expired operator token) */
+};
+
+/* What a transport status says about the provider.  A status this code
+ * does not know is a local failure (closed). */
+enum pv_failure pv_provider_transport_failure(enum pv_http_status st);
+
 /* One JSON POST: n string members, the endpoint and its credential. */
 typedef struct pv_json_call {
     const char *url;
@@ -27,9 +50,10 @@ typedef struct pv_json_call {
 
 /* Build the body, POST it, wipe the body.  0 when an HTTP answer arrived
  * (resp filled; the caller clears it), -1 otherwise with detail set to a
- * short reason ("transport_timeout"). */
+ * short reason ("transport_timeout") and *failure to its class. */
 int pv_provider_post_json(pv_http *http, const pv_json_call *call,
-                          pv_http_response *resp, char *detail, size_t size);
+                          pv_http_response *resp, char *detail, size_t size,
+                          enum pv_failure *failure);
 
 /* ---- 2.1 send code ---------------------------------------------------- */
 enum pv_send_result {
@@ -38,12 +62,14 @@ enum pv_send_result {
     PV_SEND_CAPTCHA,             /* captcha_required / 4028 */
     PV_SEND_USER_NOT_FOUND,      /* user_not_found / 4004 */
     PV_SEND_INVALID_NUMBER,      /* invalid_phone_number / 4001 */
-    PV_SEND_UNAVAILABLE,         /* transport, 5xx, 3xx, malformed, other */
+    PV_SEND_UNAVAILABLE,         /* transport, 5xx, 3xx, malformed, other:
+                                    failure says which */
 };
 
 typedef struct pv_send_reply {
     char id[PV_VERIFICATION_ID_MAX + 1];
     long expires_in;
+    enum pv_failure failure;             /* set with PV_SEND_UNAVAILABLE */
     char detail[PV_PROVIDER_MSG_MAX];    /* sanitised reason for syslog */
 } pv_send_reply;
 
@@ -63,10 +89,12 @@ enum pv_verify_result {
     PV_VERIFY_WRONG,             /* verified: false */
     PV_VERIFY_EXPIRED,           /* 3003, 3011, 4001: a new code is needed */
     PV_VERIFY_UNAVAILABLE,       /* 1000, 2001/2002/2004, 3001/3002, 5xx,
-                                    transport, malformed */
+                                    transport, malformed: failure says
+                                    which */
 };
 
 typedef struct pv_verify_reply {
+    enum pv_failure failure;         /* set with PV_VERIFY_UNAVAILABLE */
     char detail[PV_PROVIDER_MSG_MAX];
 } pv_verify_reply;
 
@@ -87,10 +115,13 @@ enum pv_precheck_result {
     PV_PRECHECK_NO_RECORD,           /* result -1 */
     PV_PRECHECK_NAME_FAILED,         /* result -4 */
     PV_PRECHECK_INVALID_MOBILE,      /* result -5 */
-    PV_PRECHECK_UNAVAILABLE,         /* -2, -3, -6, HTTP errors, malformed */
+    PV_PRECHECK_UNAVAILABLE,         /* -2, -3, -6, HTTP errors, malformed:
+                                        failure says which (-6 and HTTP
+                                        429 are PV_FAILURE_USER) */
 };
 
 typedef struct pv_precheck_reply {
+    enum pv_failure failure;         /* set with PV_PRECHECK_UNAVAILABLE */
     long code;                       /* the `result` value, or 99 */
     int charged;                     /* 1 for results 0 and 1 */
     char detail[PV_PROVIDER_MSG_MAX];
@@ -117,7 +148,8 @@ enum pv_nv_result {
     PV_NV_REFUSED,           /* numVerify false, errors 12, 20, 21 */
     PV_NV_INELIGIBLE,        /* 09, 10, 13-17: try the next method */
     PV_NV_UNAVAILABLE,       /* 01, 02, 04-07, 11, 18, 30, 99, transport,
-                                malformed */
+                                malformed: failure says which (02 is the
+                                licence, 30 the token's end: the user's) */
 };
 
 typedef struct pv_nv_reply {
@@ -126,6 +158,7 @@ typedef struct pv_nv_reply {
                                         loopback for the simulator) */
     char operator_name[64];
     char detail[PV_PROVIDER_MSG_MAX];
+    enum pv_failure failure;         /* set with PV_NV_UNAVAILABLE */
 } pv_nv_reply;
 
 enum pv_nv_step { PV_NV_STEP_AUTH, PV_NV_STEP_START, PV_NV_STEP_RESULT };

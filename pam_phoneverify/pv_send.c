@@ -4,7 +4,9 @@
  * Answers are classified strictly: only a 200 with a well-formed
  * verification_id and expires_in is a success; the four documented
  * refusals are told apart (the flow treats them as user-provokable, never
- * as an outage); everything else is "provider unavailable". */
+ * as an outage); everything else is "provider unavailable", with its
+ * failure class: 401/403 our credentials, 5xx or a malformed answer an
+ * outage, a redirect or an unknown refusal our request (closed). */
 #include <stdlib.h>
 #include <string.h>
 #include "pv_json.h"
@@ -91,6 +93,16 @@ static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
     return PV_SEND_UNAVAILABLE;     /* credentials, bad request, ... */
 }
 
+/* The class of an HTTP status that is not a usable answer by itself. */
+static enum pv_failure status_failure(long http_code)
+{
+    if (http_code == 401 || http_code == 403)
+        return PV_FAILURE_CREDENTIALS;
+    if (http_code >= 500 && http_code <= 599)
+        return PV_FAILURE_OUTAGE;
+    return PV_FAILURE_REJECTED;
+}
+
 enum pv_send_result pv_send_parse(long http_code, const char *body,
                                   size_t len, pv_send_reply *out)
 {
@@ -99,14 +111,24 @@ enum pv_send_result pv_send_parse(long http_code, const char *body,
 
     memset(out, 0, sizeof(*out));
     pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
-    if (http_code != 200 && (http_code < 400 || http_code > 499))
+    out->failure = status_failure(http_code);
+    if (http_code != 200 && (http_code < 400 || http_code > 499 ||
+                             out->failure == PV_FAILURE_CREDENTIALS))
         return PV_SEND_UNAVAILABLE;
     obj = pv_json_parse_object(body, len);
     if (obj == NULL) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
+        out->failure = PV_FAILURE_OUTAGE;
         return PV_SEND_UNAVAILABLE;
     }
-    res = http_code == 200 ? parse_success(obj, out) : parse_refusal(obj, out);
+    if (http_code == 200) {
+        out->failure = PV_FAILURE_OUTAGE;   /* a 200 we cannot use */
+        res = parse_success(obj, out);
+    } else {
+        res = parse_refusal(obj, out);
+    }
+    if (res != PV_SEND_UNAVAILABLE)
+        out->failure = PV_FAILURE_NONE;
     pv_json_free(obj);
     return res;
 }
@@ -138,7 +160,7 @@ enum pv_send_result pv_send_code(const pv_config *cfg, pv_http *http,
 
     memset(out, 0, sizeof(*out));
     if (pv_provider_post_json(http, &call, &resp, out->detail,
-                              sizeof(out->detail)) == 0)
+                              sizeof(out->detail), &out->failure) == 0)
         res = pv_send_parse(resp.http_code, resp.body, resp.body_len, out);
     pv_http_response_clear(&resp);
     return res;

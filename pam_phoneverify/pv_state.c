@@ -4,6 +4,7 @@
  *
  *   pv-state 1
  *   fail <epoch>                      0..PV_STATE_MAX_FAILURES times
+ *   sent <epoch> <count>              0..PV_STATE_MAX_SENDS times
  *   locked_until <epoch>              at most once
  *   pending <id> <expires> <to>       at most once
  *   precheck <64 hex> <until>         at most once
@@ -232,6 +233,21 @@ static int parse_pending(pv_state_record *rec, const struct field *f)
     return 0;
 }
 
+/* "sent <epoch> <count>": count in 1..PV_STATE_SEND_COUNT_MAX, canonical
+ * decimal like the times. */
+static int parse_sent(pv_state_record *rec, const struct field *f)
+{
+    time_t count;
+
+    if (rec->n_sends >= PV_STATE_MAX_SENDS ||
+        parse_time(&f[1], &rec->sends[rec->n_sends]) != 0 ||
+        parse_time(&f[2], &count) != 0 || count < 1 ||
+        count > PV_STATE_SEND_COUNT_MAX)
+        return -1;
+    rec->send_counts[rec->n_sends++] = (unsigned)count;
+    return 0;
+}
+
 static int parse_precheck(pv_state_record *rec, const struct field *f)
 {
     if (!hex64_ok(f[1].p, f[1].n) ||
@@ -253,6 +269,8 @@ static int parse_line(pv_state_record *rec, const char *line, size_t n,
             return -1;
         return parse_time(&f[1], &rec->failures[rec->n_failures++]);
     }
+    if (nf == 3 && field_is(&f[0], "sent"))
+        return parse_sent(rec, f);
     if (nf == 2 && field_is(&f[0], "locked_until"))
         return once(seen, SEEN_LOCKED) != 0 ? -1
                : parse_time(&f[1], &rec->locked_until);
@@ -326,6 +344,7 @@ void pv_state_record_clear(pv_state_record *rec)
 #define LINE_TIME (TIME_DIGITS_MAX + 1)
 #define FORMAT_MAX (sizeof "pv-state 1\n" + \
                     PV_STATE_MAX_FAILURES * (sizeof "fail " + LINE_TIME) + \
+                    PV_STATE_MAX_SENDS * (sizeof "sent " + 2 * LINE_TIME) + \
                     sizeof "locked_until " + LINE_TIME + \
                     sizeof "pending " + PV_STATE_ID_MAX + 1 + LINE_TIME + \
                     PV_STATE_TO_MAX + 1 + \
@@ -375,6 +394,13 @@ static int record_valid(const pv_state_record *rec)
         if (!time_ok(rec->failures[i]))
             return 0;
     }
+    if (rec->n_sends > PV_STATE_MAX_SENDS)
+        return 0;
+    for (i = 0; i < rec->n_sends; i++) {
+        if (!time_ok(rec->sends[i]) || rec->send_counts[i] < 1 ||
+            rec->send_counts[i] > PV_STATE_SEND_COUNT_MAX)
+            return 0;
+    }
     if (rec->pending_id[0] != '\0' &&
         (!str_token_ok(rec->pending_id, sizeof rec->pending_id) ||
          !str_token_ok(rec->pending_to, sizeof rec->pending_to) ||
@@ -394,6 +420,9 @@ static int format_body(const pv_state_record *rec, struct outbuf *b)
 
     for (i = 0; rc == 0 && i < rec->n_failures; i++)
         rc = put(b, "fail %lld\n", (long long)rec->failures[i]);
+    for (i = 0; rc == 0 && i < rec->n_sends; i++)
+        rc = put(b, "sent %lld %u\n", (long long)rec->sends[i],
+                 rec->send_counts[i]);
     if (rc == 0 && rec->locked_until != 0)
         rc = put(b, "locked_until %lld\n", (long long)rec->locked_until);
     if (rc == 0 && rec->pending_id[0] != '\0')

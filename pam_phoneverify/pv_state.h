@@ -12,9 +12,12 @@
 #include <time.h>
 #include "pv_config.h"
 #include "pv_err.h"
+#include "pv_log.h"
 #include "pv_phone.h"
 
 #define PV_STATE_MAX_FAILURES 64
+#define PV_STATE_MAX_SENDS 64        /* seconds with sends kept (buckets) */
+#define PV_STATE_SEND_COUNT_MAX 100000
 #define PV_STATE_ID_MAX 512
 #define PV_STATE_MAX_SIZE (16 * 1024)
 #define PV_STATE_TO_MAX 254
@@ -34,6 +37,12 @@ typedef struct pv_state_record {
     char pending_id[PV_STATE_ID_MAX + 1];   /* "" when none */
     char pending_to[PV_STATE_TO_MAX + 1];
     time_t pending_expires;
+
+    /* codes requested for this user (send_limit), oldest first: how many
+     * (send_counts[i] >= 1) at which second (sends[i]) */
+    time_t sends[PV_STATE_MAX_SENDS];
+    unsigned send_counts[PV_STATE_MAX_SENDS];
+    size_t n_sends;
 
     /* pre-check cache: hash of user+name+number, consistent until */
     char precheck_key[65];           /* hex SHA-256, "" when none */
@@ -59,8 +68,7 @@ struct pv_state_ops {
 struct pv_state {
     const struct pv_state_ops *ops;
     void *backend;
-    void (*log)(void *ctx, int prio, const char *msg);  /* corrupt records */
-    void *log_ctx;
+    pv_logger logger;                /* corrupt records */
     /* How long an update waits for another login's lock on the same user
      * before giving up (PV_STATE_LOCK_WAIT_MS after pv_state_open). */
     long lock_wait_ms;
@@ -79,7 +87,7 @@ void pv_state_close(pv_state *st);
 int pv_state_file_open(const char *dir, pv_state **out, pv_err *err);
 
 /* A missing record reads as empty.  A corrupt one reads as empty and is
- * logged through st->log.  0 ok, -1 err (I/O, unsafe directory). */
+ * logged through st->logger.  0 ok, -1 err (I/O, unsafe directory). */
 int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
                   pv_err *err);
 int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,

@@ -22,6 +22,7 @@
 #include "pv_http.h"
 #include "pv_json.h"
 #include "pv_state_etcd.h"
+#include "pv_log.h"
 #include "pv_util.h"
 
 #define LEASE_ID_MAX 24 /* decimal int64 and NUL */
@@ -81,15 +82,11 @@ static struct etcd_backend *backend(pv_state *st)
 __attribute__((format(printf, 3, 4))) static void
 state_log(pv_state *st, int prio, const char *fmt, ...)
 {
-    char msg[PV_ERR_MAX];
     va_list ap;
 
-    if (st->log == NULL)
-        return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    pv_vlogf(&st->logger, prio, fmt, ap);
     va_end(ap);
-    st->log(st->log_ctx, prio, msg);
 }
 
 static void kv_clear(struct etcd_kv *kv)
@@ -579,8 +576,7 @@ static int degrade(pv_state *st, const pv_err *why, pv_err *err)
                   err->msg);
         return -1;
     }
-    b->local->log = st->log;
-    b->local->log_ctx = st->log_ctx;
+    b->local->logger = st->logger;
     b->local->lock_wait_ms = st->lock_wait_ms;
     b->degraded = 1;
     state_log(st, LOG_WARNING, "state=degraded store=file reason=\"%s\"",

@@ -51,15 +51,11 @@ static const char *errtext(int e, char *buf, size_t size)
 __attribute__((format(printf, 3, 4)))
 static void state_log(pv_state *st, int prio, const char *fmt, ...)
 {
-    char msg[PV_ERR_MAX];
     va_list ap;
 
-    if (st->log == NULL)
-        return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    pv_vlogf(&st->logger, prio, fmt, ap);
     va_end(ap);
-    st->log(st->log_ctx, prio, msg);
 }
 
 static int backend_dirfd(const pv_state *st)

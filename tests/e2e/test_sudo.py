@@ -166,3 +166,88 @@ def test_ca_bundle_of_the_caller_not_trusted(pv, sudo):
     assert out == "Verification service unavailable.\nsudo: 1 incorrect password attempt\n", out
     st = pv.sim.stats()
     assert (st["send"], st["verify"]) == (0, 0), st
+
+
+# ---------------------------------------------------------------------------
+# Local failures the caller can cause never open (SPEC 4), failmode=safe
+# ---------------------------------------------------------------------------
+
+def _helpers():
+    """pids of running processes whose program is this build's helper."""
+    from conftest import HELPER
+    want = os.path.realpath(str(HELPER))
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink("/proc/%s/exe" % d) == want:
+                out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+def _wait_helper(timeout=10):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = _helpers()
+        if pids:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError("no helper process appeared")
+
+
+def test_caller_stops_helper_refused_with_failmode_safe(pv, sudo):
+    """The sudo caller sends SIGSTOP to the helper while sudo waits at the
+    prompt.  (Where the caller may not signal it, the test stops it itself,
+    as a stall the caller could cause.)  The right code is then typed: the
+    verify request misses the module's deadline - a local failure - and the
+    command does not run, although failmode=safe."""
+    import signal
+    from conftest import RUNUSER, USER
+    pv.configure(failmode="safe", timeout=2, connect_timeout=1)
+    with sudo.spawn() as s:
+        s.prompt()
+        code = pv.sim.wait_code(1)
+        pids = _wait_helper()
+        as_caller = subprocess.run(
+            [RUNUSER, "-u", USER, "--", "/bin/kill", "-STOP"] +
+            [str(p) for p in pids], capture_output=True, text=True, timeout=30)
+        if as_caller.returncode != 0:
+            for p in pids:
+                os.kill(p, signal.SIGSTOP)
+        try:
+            s.answer(code)
+            out = s.finish(timeout=30)
+        finally:
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    assert s.exitstatus == 1, out
+    assert OK not in out, out
+    tail = out.split(code + "\n", 1)[1]
+    assert tail == "Verification service unavailable.\n" \
+                   "sudo: 1 incorrect password attempt\n", out
+    assert pv.sim.stats()["verify"] == 0
+
+
+def test_caller_low_fd_limit_refused_with_failmode_safe(pv, sudo):
+    """sudo started under `ulimit -n 6` by the caller: whatever the module
+    cannot do for lack of descriptors is a local failure; the command
+    never runs, failmode=safe or not."""
+    import pexpect
+    from conftest import BASE_ENV, RUNUSER, SUDO, TIMEOUT, USER, Session
+    pv.configure(failmode="safe")
+    argv = ["-u", USER, "--", "/bin/sh", "-c",
+            'ulimit -n 6 && exec "$0" "$@"', SUDO, "/bin/echo", OK]
+    with Session(pexpect.spawn(RUNUSER, argv, env=BASE_ENV, encoding="utf-8",
+                               codec_errors="replace", timeout=TIMEOUT,
+                               dimensions=(24, 200))) as s:
+        out = s.finish()
+    assert s.exitstatus != 0, out
+    assert OK not in out, out
+    assert PROMPT not in out, out

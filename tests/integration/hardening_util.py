@@ -58,46 +58,83 @@ def write_world(login, service="sshd", stack="single"):
 # many pamtester processes at once
 # ---------------------------------------------------------------------------
 
+# pam_wrapper copies the service directory to /tmp/pam.X, X one of 36
+# characters: 36 names for every pam_wrapper client running on the machine
+# at once (other suites included).  A batch keeps at most this many of its
+# clients alive together, starting the next as one ends: still many logins
+# racing on one state record, and room left for everybody else.  A client
+# that found every name taken anyway never reached the module (pam_wrapper
+# says so and PAM runs without our service file): it is run again.
+MAX_CONCURRENT = 10
+NO_PAM_DIR = "Failed to create pam_wrapper config dir"
+MAX_RERUNS = 50
+
+
 class Batch:
-    """pamtester processes started together; stdin holds the answers (a
-    pipe: misc_conv reads it like a terminal line)."""
+    """pamtester processes for the same world, MAX_CONCURRENT at a time;
+    stdin holds the answers (a pipe: misc_conv reads it like a terminal
+    line)."""
 
     def __init__(self, login, users, answers, service="sshd",
-                 rhost="203.0.113.9"):
+                 rhost="203.0.113.9", max_concurrent=MAX_CONCURRENT):
         write_world(login, service)
-        env = client_env(login)
-        self.procs = []
-        for user in users:
-            argv = wrapper() + ["pamtester", "-v", "-I", "rhost=%s" % rhost,
-                                service, user, "authenticate"]
-            p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT)
-            STARTED_PIDS.add(p.pid)
-            self.procs.append(p)
+        self.env = client_env(login)
+        self.argvs = [wrapper() + ["pamtester", "-v", "-I", "rhost=%s" % rhost,
+                                   service, user, "authenticate"]
+                      for user in users]
         self.answers = "".join(a + "\n" for a in answers).encode()
+        self.max_concurrent = max(1, max_concurrent)
+        self.peak = 0                   # most clients alive at once
+        self.reruns = 0                 # clients pam_wrapper could not set up
+
+    def _start(self, argv):
+        p = subprocess.Popen(argv, env=self.env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        STARTED_PIDS.add(p.pid)
+        try:
+            p.stdin.write(self.answers)
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+        p.stdin = None                  # communicate() must not touch it
+        return p
+
+    @staticmethod
+    def _collect(p, deadline):
+        try:
+            data, _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            data, _ = p.communicate()
+            data += b"\n<killed: timeout>"
+        return (p.returncode, data.decode("utf-8", "replace"))
 
     def finish(self, timeout):
-        """[(rc, output)], after feeding every process its answers."""
-        out = []
+        """[(rc, output)] in the order of users."""
         deadline = time.monotonic() + timeout
-        # write all answers first so that every process runs concurrently
-        for p in self.procs:
-            try:
-                p.stdin.write(self.answers)
-                p.stdin.close()
-            except BrokenPipeError:
-                pass
-            p.stdin = None              # communicate() must not touch it
-        for p in self.procs:
-            try:
-                data, _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                data, _ = p.communicate()
-                data += b"\n<killed: timeout>"
-            out.append((p.returncode, data.decode("utf-8", "replace")))
-        return out
+        results = [None] * len(self.argvs)
+        running = {}                    # index -> Popen
+        queue = list(enumerate(self.argvs))
+        while queue or running:
+            while queue and len(running) < self.max_concurrent:
+                i, argv = queue.pop(0)
+                running[i] = self._start(argv)
+            self.peak = max(self.peak, len(running))
+            done = [i for i, p in running.items() if p.poll() is not None]
+            if not done and time.monotonic() >= deadline:
+                done = list(running)    # _collect kills what is left
+            for i in done:
+                results[i] = self._collect(running.pop(i), deadline)
+                # again only when the module never ran (no record): a
+                # client that logged in and then lost its directory to a
+                # neighbour's cleanup has sent its code already
+                if (NO_PAM_DIR in results[i][1] and self.reruns < MAX_RERUNS
+                        and not records_of(results[i][1])):
+                    self.reruns += 1
+                    queue.append((i, self.argvs[i]))
+            if not done:
+                time.sleep(0.01)
+        return results
 
 
 def records_of(text):

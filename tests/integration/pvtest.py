@@ -239,6 +239,42 @@ def assert_pam(res, pam, outcome=None, via_permit=False):
     return rec
 
 
+# SPEC section 4: what a provider that gives no usable answer means for the
+# login, by failure class.  Only a network-observed outage follows failmode;
+# every other class fails closed whatever failmode says.
+FAILURE_CLASSES = ("outage", "credentials", "rejected", "local", "config",
+                   "user")
+
+
+def failure_expectation(cls, failmode):
+    """(pam, outcome) for a failure of class cls under failmode."""
+    assert cls in FAILURE_CLASSES, cls
+    if cls == "outage":
+        return (("PAM_SUCCESS", "failopen") if failmode == "safe"
+                else ("PAM_AUTHINFO_UNAVAIL", "unavailable"))
+    if cls == "user":
+        return ("PAM_AUTH_ERR", "denied")
+    if cls == "config":
+        return ("PAM_SERVICE_ERR", "config_error")
+    return ("PAM_AUTHINFO_UNAVAIL", "unavailable")
+
+
+def assert_failure(res, cls, failmode):
+    """The PAM result and record of a failure of class cls; a credential
+    rejection is logged at LOG_ERR as reason=provider_credentials, the
+    other unavailable/failopen records at LOG_WARNING."""
+    pam, outcome = failure_expectation(cls, failmode)
+    rec = assert_pam(res, pam, outcome)
+    if cls == "credentials":
+        assert rec["reason"] == "provider_credentials", rec["_line"]
+        assert rec["_prio"] == 3, "credential rejection not at LOG_ERR\n%s" % res
+    elif outcome in ("unavailable", "failopen"):
+        assert rec["_prio"] == 4, "unavailable/failopen at LOG_WARNING\n%s" % res
+    if outcome in ("unavailable", "failopen"):
+        assert "Verification service unavailable." in res.transcript, str(res)
+    return rec
+
+
 CODE = object()        # sentinel: type the latest code from the outbox
 
 
@@ -421,6 +457,10 @@ class Login:
             "helper": str(self.helper),
             "timeout": str(TIMEOUT),
             "connect_timeout": str(CONNECT_TIMEOUT),
+            # Tests log the same user in many times; the per-user send
+            # budget (default 5 per hour) has its own tests
+            # (test_send_budget.py), which set it.
+            "send_limit": "1000",
         }
         if tls:
             self.conf["cafile"] = str(tls["ca"])

@@ -7,7 +7,10 @@ every numverify_poll seconds until numverify_wait (counted from when the
 link was shown) runs out.  numVerify true is a success; a wrong phone (20),
 a declined check (21), numVerify false and a timeout are refusals; an
 ineligible number (09, 13, 15, ...) cannot be served, so the next method is
-tried; anything unusable is an outage (failmode).
+tried; a network-observed outage (5xx, dropped, malformed, late) follows
+failmode; a rejected licence (02) is unavailable and an expired operator
+token (30), or Enter/an answer after numverify_wait, a refusal - whatever
+failmode says.
 
 The QR code is read back from the transcript, turned into an image and
 decoded with zbarimg (Debian zbar-tools).
@@ -22,7 +25,7 @@ import time
 import pytest
 
 from pvtest import (CODE, FAULT_BOUND, NV_LICENCE, PRECHECK_AUTH, TIME_SCALE,
-                    assert_pam, masked_log, masked_prompt)
+                    assert_failure, assert_pam, masked_log, masked_prompt)
 
 NV_PROMPT = "Press Enter once your phone shows the number is verified: "
 UNAVAILABLE = "Verification service unavailable."
@@ -356,13 +359,22 @@ def arrange(login, sim, where, what):
         sim.fault(where, what, seconds=3.5 if what == "delay" else None)
 
 
-def check_outage(res, failmode, since):
-    if failmode == "secure":
-        rec = assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
-    else:
-        rec = assert_pam(res, "PAM_SUCCESS", "failopen")
-    assert rec["_prio"] == 4
-    assert UNAVAILABLE in res.transcript, str(res)
+# the failure class of each (where, what)
+NV_CLASS = {
+    ("nv_auth", "auth"): "credentials",
+    ("nv_idmobile", "auth"): "credentials",
+    ("nv_get", "auth"): "credentials",
+    ("idmobile_error", "02"): "credentials",
+    ("licence", "wrong"): "credentials",
+    ("idmobile_error", "30"): "user",
+    ("clock", "token_expired"): "user",
+}
+
+
+def check_outage(res, failmode, since, cls="outage"):
+    rec = assert_failure(res, cls, failmode)
+    if cls == "user":
+        assert "took too long" in res.transcript, str(res)
     assert since is not None and since <= FAULT_BOUND, \
         "took %.2f s (bound %.1f)\n%s" % (since, FAULT_BOUND, res)
     return rec
@@ -375,26 +387,30 @@ def outage_cases(secure, safe):
 
 
 @outage_cases(BEFORE_LINK, [("nv_auth", "http500"), ("idmobile_error", "02"),
-                            ("licence", "wrong")])
+                            ("licence", "wrong"), ("nv_auth", "auth"),
+                            ("idmobile_error", "30"), ("nv_idmobile", "truncated")])
 def test_outage_before_link(login, sim, where, what, failmode):
-    """No link to show: the failmode outcome at once, and no fallback to
-    sms (methods = "numverify sms").  (A delayed IDMOBILE answered after
-    the next test's reset starts no session: its token is gone.)"""
+    """No link to show: the outcome of the failure's class at once (only an
+    outage follows failmode), and no fallback to sms (methods = "numverify
+    sms").  (A delayed IDMOBILE answered after the next test's reset starts
+    no session: its token is gone.)"""
     enable_nv(login, sim, methods="numverify sms", failmode=failmode)
     arrange(login, sim, where, what)
     res = login.run("alice", [])
     assert res.prompts == [], str(res)
-    check_outage(res, failmode, res.elapsed)
+    check_outage(res, failmode, res.elapsed,
+                 NV_CLASS.get((where, what), "outage"))
     assert "Open this link" not in res.transcript
     assert_no_code_sent(sim)
     assert sim.stats()["redirects_followed"] == 0
     assert NV_LICENCE not in res.transcript and "NOT-THE-LICENCE" not in res.transcript
 
 
-@outage_cases(WHILE_POLLING, [("nv_get", "http500"), ("nv_get", "drop")])
+@outage_cases(WHILE_POLLING, [("nv_get", "http500"), ("nv_get", "drop"),
+                              ("nv_get", "auth"), ("clock", "token_expired")])
 def test_outage_while_polling(login, sim, where, what, failmode):
-    """The verdict is hidden by the fault: the failmode outcome within
-    timeout + 2 s of Enter, no fallback to sms."""
+    """The verdict is hidden by the fault: the outcome of the failure's
+    class within timeout + 2 s of Enter, no fallback to sms."""
     enable_nv(login, sim, methods="numverify sms", failmode=failmode)
     arrange(login, sim, where, what)
     s = start(login)
@@ -405,12 +421,43 @@ def test_outage_while_polling(login, sim, where, what, failmode):
         sim.numverify_open(number=ALICE)   # a verdict the fault hides
     s.send("")
     res = s.finish()
-    rec = check_outage(res, failmode, res.since_answer)
+    rec = check_outage(res, failmode, res.since_answer,
+                       NV_CLASS.get((where, what), "outage"))
     if where == "clock":
         assert rec["reason"] == "numverify_error_30", rec["_line"]
     assert len(res.prompts) == 1
     assert_no_code_sent(sim)
     assert_no_secret(res, sim)
+
+
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
+def test_enter_after_wait_refused(login, sim, failmode):
+    """numverify_wait bounds the wait for the user too: the link opened on
+    the phone in time, but Enter pressed after numverify_wait is refused
+    (PAM_AUTH_ERR, never failmode's success) without a poll."""
+    enable_nv(login, sim, failmode=failmode, numverify_wait="5")
+    s = start(login)
+    expect_nv_prompt(s)
+    sim.numverify_open(number=ALICE)
+    time.sleep(6.2)
+    s.send("")
+    res = s.finish()
+    rec = assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert rec["reason"] == "numverify_timeout", rec["_line"]
+    assert "took too long" in res.transcript, str(res)
+    assert sim.requests("nv_get") == 0, "polled after the deadline"
+
+
+def test_enter_within_wait_accepted(login, sim):
+    """The twin of the test above: the same steps inside numverify_wait
+    succeed."""
+    enable_nv(login, sim, numverify_wait="5")
+    s = start(login)
+    expect_nv_prompt(s)
+    sim.numverify_open(number=ALICE)
+    s.send("")
+    res = s.finish()
+    assert_pam(res, "PAM_SUCCESS", "success")
 
 
 # -- pre-check before numVerify ------------------------------------------------------

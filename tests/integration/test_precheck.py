@@ -2,8 +2,11 @@
 
 It runs before any code is sent: consistent (0) lets the SMS go out;
 inconsistent (1), -4, -5, and -1 with precheck_unknown=deny refuse with
-PAM_AUTH_ERR and send nothing; -2, -3, -6 and unusable answers are a
-provider outage (failmode).  A consistent answer is cached for
+PAM_AUTH_ERR and send nothing; -2, -3, 5xx and malformed answers are a
+provider outage (failmode); -6 and HTTP 429 are refusals the user can
+provoke (PAM_AUTH_ERR whatever failmode says); invalid_token (401) is our
+credentials and a redirect our request (PAM_AUTHINFO_UNAVAIL whatever
+failmode says).  A consistent answer is cached for
 precheck_cache seconds per user + name + number.  The record carries
 precheck_charged=1|0 when the pre-check was called in that login.
 """
@@ -16,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pvtest import CODE, PRECHECK_AUTH, assert_pam
+from pvtest import CODE, PRECHECK_AUTH, assert_failure, assert_pam
 
 UNAVAILABLE = "Verification service unavailable."
 REFUSED = "Verification failed."
@@ -136,21 +139,16 @@ def test_no_record_allow_still_refuses_inconsistent(login, sim):
 
 # -- provider outage ---------------------------------------------------------------
 
-def check_outage(res, sim, failmode):
-    if failmode == "secure":
-        rec = assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
-    else:
-        rec = assert_pam(res, "PAM_SUCCESS", "failopen")
+def check_outage(res, sim, failmode, cls="outage"):
+    rec = assert_failure(res, cls, failmode)
     assert res.prompts == [], str(res)
-    assert UNAVAILABLE in res.transcript, str(res)
     assert_nothing_sent(sim)
     assert sim.requests("precheck") >= 1
-    assert rec["_prio"] == 4
     return rec
 
 
 @pytest.mark.parametrize("result,failmode", [
-    (-2, "secure"), (-3, "safe"), (-6, "secure"), (-6, "safe")])
+    (-2, "secure"), (-3, "safe"), (-2, "safe")])
 def test_engine_errors_are_outage(login, sim, result, failmode):
     enable_precheck(login, sim, failmode=failmode)
     sim.precheck_register(ALICE_MOBILE, result, name=ALICE_NAME)
@@ -160,37 +158,54 @@ def test_engine_errors_are_outage(login, sim, result, failmode):
     assert sim.stats()["precheck_charged"] == 0
 
 
-# kind of /_sim/fault on endpoint "precheck"
-PRECHECK_FAULTS = ["http500", "auth", "ratelimit", "notjson", "truncated",
-                   "garbage", "wrongcase", "nul", "drop", "redirect"]
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
+def test_daily_limit_is_a_refusal(login, sim, failmode):
+    """-6 (daily limit reached): anyone can use it up, so it never opens;
+    the user is told to try later."""
+    enable_precheck(login, sim, failmode=failmode)
+    sim.precheck_register(ALICE_MOBILE, -6, name=ALICE_NAME)
+    res = login.run("alice", [])
+    rec = check_outage(res, sim, failmode, "user")
+    assert "try again later" in res.transcript, str(res)
+    assert rec["precheck_charged"] == "0", str(res)
 
 
-@pytest.mark.parametrize("kind", PRECHECK_FAULTS)
+# kind of /_sim/fault on endpoint "precheck" -> failure class
+PRECHECK_FAULTS = {"http500": "outage", "auth": "credentials",
+                   "ratelimit": "user", "notjson": "outage",
+                   "truncated": "outage", "garbage": "outage",
+                   "wrongcase": "outage", "nul": "outage", "drop": "outage",
+                   "redirect": "rejected"}
+
+
+@pytest.mark.parametrize("kind", sorted(PRECHECK_FAULTS))
 def test_fault_secure(login, sim, kind):
     enable_precheck(login, sim, failmode="secure")
     sim.precheck_register(ALICE_MOBILE, 0, name=ALICE_NAME)
     sim.fault("precheck", kind)
     res = login.run("alice", [])
-    check_outage(res, sim, "secure")
+    check_outage(res, sim, "secure", PRECHECK_FAULTS[kind])
     assert sim.stats()["redirects_followed"] == 0
 
 
-@pytest.mark.parametrize("kind", ["http500", "ratelimit"])
+@pytest.mark.parametrize("kind", ["http500", "ratelimit", "auth", "redirect"])
 def test_fault_safe(login, sim, kind):
     enable_precheck(login, sim, failmode="safe")
     sim.precheck_register(ALICE_MOBILE, 0, name=ALICE_NAME)
     sim.fault("precheck", kind)
     res = login.run("alice", [])
-    check_outage(res, sim, "safe")
+    check_outage(res, sim, "safe", PRECHECK_FAULTS[kind])
 
 
-def test_wrong_precheck_credential_is_outage(login, sim):
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
+def test_wrong_precheck_credential_never_opens(login, sim, failmode):
     """A provider credential error (401 invalid_token from the real
-    endpoint, no fault)."""
-    enable_precheck(login, sim, precheck_auth="bearer:not-the-token")
+    endpoint, no fault): unavailable whatever failmode says."""
+    enable_precheck(login, sim, precheck_auth="bearer:not-the-token",
+                    failmode=failmode)
     sim.precheck_register(ALICE_MOBILE, 0, name=ALICE_NAME)
     res = login.run("alice", [])
-    check_outage(res, sim, "secure")
+    check_outage(res, sim, failmode, "credentials")
 
 
 def test_outage_no_fallthrough_to_email(login, sim):

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <cmocka.h>
 #include "pv_flow.h"
 #include "pv_log.h"
@@ -70,7 +71,7 @@ static void test_log_record(void **state)
     out.sends = 1;
     out.precheck_charged = -1;
     out.elapsed_ms = 1840;
-    pv_log_format_outcome(&login, &out, "PAM_SUCCESS", buf, sizeof(buf));
+    pv_outcome_format(&login, &out, "PAM_SUCCESS", buf, sizeof(buf));
     assert_string_equal(buf,
         "user=alice service=sshd rhost=203.0.113.9 method=sms "
         "phone=+86*******8000 outcome=success pam=PAM_SUCCESS "
@@ -88,11 +89,68 @@ static void test_log_record_hostile(void **state)
     out.result = PV_RESULT_DENIED;
     out.method = "-";
     out.precheck_charged = 1;
-    pv_log_format_outcome(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
+    pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
     assert_null(strchr(buf, '\n'));
     assert_null(strstr(buf, " user=root"));
     assert_non_null(strstr(buf, "service=- rhost=-"));
     assert_non_null(strstr(buf, "precheck_charged=1"));
+}
+
+/* The resolved pw_name is what the record names, not the typed name. */
+static void test_log_record_canonical_user(void **state)
+{
+    pv_login login = { "ALICE", "sshd", NULL };
+    pv_outcome out;
+    char buf[1024];
+
+    (void)state;
+    memset(&out, 0, sizeof(out));
+    out.result = PV_RESULT_DENIED;
+    out.precheck_charged = -1;
+    pv_strlcpy(out.user, "alice", sizeof(out.user));
+    pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
+    assert_int_equal(strncmp(buf, "user=alice ", 11), 0);
+    out.user[0] = '\0';                /* not resolved: the typed name */
+    pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
+    assert_int_equal(strncmp(buf, "user=ALICE ", 11), 0);
+}
+
+/* pv_log knows no flow type: a plain record formats on its own. */
+static void test_log_record_plain(void **state)
+{
+    pv_log_record rec;
+    char buf[256];
+
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    rec.user = "bob";
+    rec.outcome = "denied";
+    rec.pam = "PAM_AUTH_ERR";
+    rec.precheck_charged = -1;
+    pv_log_format_outcome(&rec, buf, sizeof(buf));
+    assert_string_equal(buf, "user=bob service=- rhost=- method=- to=- "
+                             "outcome=denied pam=PAM_AUTH_ERR reason=- id=- "
+                             "tries=0 sends=0 ms=0");
+}
+
+/* Rejected credentials are logged at LOG_ERR like a configuration error. */
+static void test_outcome_priority(void **state)
+{
+    pv_outcome out;
+
+    (void)state;
+    memset(&out, 0, sizeof(out));
+    out.result = PV_RESULT_UNAVAILABLE;
+    pv_strlcpy(out.reason, "provider_credentials", sizeof(out.reason));
+    assert_int_equal(pv_outcome_priority(&out), LOG_ERR);
+    pv_strlcpy(out.reason, "http_500", sizeof(out.reason));
+    assert_int_equal(pv_outcome_priority(&out), LOG_WARNING);
+    out.result = PV_RESULT_FAILOPEN;
+    assert_int_equal(pv_outcome_priority(&out), LOG_WARNING);
+    out.result = PV_RESULT_CONFIG_ERROR;
+    assert_int_equal(pv_outcome_priority(&out), LOG_ERR);
+    out.result = PV_RESULT_SUCCESS;
+    assert_int_equal(pv_outcome_priority(&out), LOG_NOTICE);
 }
 
 static void test_base64(void **state)
@@ -145,6 +203,9 @@ int main(void)
         cmocka_unit_test(test_code_normalize_huge),
         cmocka_unit_test(test_log_record),
         cmocka_unit_test(test_log_record_hostile),
+        cmocka_unit_test(test_log_record_canonical_user),
+        cmocka_unit_test(test_log_record_plain),
+        cmocka_unit_test(test_outcome_priority),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_parse_long),
         cmocka_unit_test(test_strlcpy_sanitize),

@@ -189,6 +189,57 @@ static void test_failure_while_locked(void **state)
     assert_int_equal(rec.n_failures, 1);
 }
 
+/* An attempt recorded before a verify call that said "code gone" or
+ * failed: exactly that failure goes. */
+static void test_take_back_one_failure(void **state)
+{
+    pv_state_record rec;
+
+    (void)state;
+    empty(&rec);
+    pv_lockout_add_failure(&rec, &pol3, 100);
+    pv_lockout_add_failure(&rec, &pol3, 200);
+    pv_lockout_take_back(&rec, &pol3, 200, 0);
+    assert_int_equal(rec.n_failures, 1);
+    assert_int_equal(rec.failures[0], 100);
+    /* a time not in the list: nothing changes */
+    pv_lockout_take_back(&rec, &pol3, 150, 0);
+    assert_int_equal(rec.n_failures, 1);
+}
+
+/* The attempt that reached the threshold started the lockout; taking it
+ * back lifts the lockout and restores threshold - 1 failures. */
+static void test_take_back_lifts_lock_it_started(void **state)
+{
+    pv_state_record rec;
+
+    (void)state;
+    empty(&rec);
+    pv_lockout_add_failure(&rec, &pol3, 100);
+    pv_lockout_add_failure(&rec, &pol3, 200);
+    pv_lockout_add_failure(&rec, &pol3, 300);
+    assert_int_equal(rec.locked_until, 1200);
+    pv_lockout_take_back(&rec, &pol3, 300, 1200);
+    assert_int_equal(rec.locked_until, 0);
+    assert_int_equal(rec.n_failures, 2);
+    assert_int_equal(pv_lockout_active(&rec, &pol3, 300, NULL), 0);
+    /* one more failure locks again */
+    pv_lockout_add_failure(&rec, &pol3, 310);
+    assert_int_equal(pv_lockout_active(&rec, &pol3, 310, NULL), 1);
+}
+
+/* A lockout another login started (locked_until differs) stays. */
+static void test_take_back_keeps_other_lock(void **state)
+{
+    pv_state_record rec;
+
+    (void)state;
+    empty(&rec);
+    rec.locked_until = 5000;
+    pv_lockout_take_back(&rec, &pol3, 300, 1200);
+    assert_int_equal(rec.locked_until, 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +249,9 @@ int main(void)
         cmocka_unit_test(test_disabled),
         cmocka_unit_test(test_threshold_above_capacity),
         cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_take_back_one_failure),
+        cmocka_unit_test(test_take_back_lifts_lock_it_started),
+        cmocka_unit_test(test_take_back_keeps_other_lock),
         cmocka_unit_test(test_clamped_times),
         cmocka_unit_test(test_failure_while_locked),
     };

@@ -192,6 +192,162 @@ static void test_verify_empty_body(void **state)
                      PV_VERIFY_UNAVAILABLE);
 }
 
+/* ---- failure classes (SPEC 4: only an outage may open) ------------------ */
+
+static const struct {
+    const char *file;
+    long http;
+    enum pv_failure want;
+} send_failures[] = {
+    { "send/ok.json", 500, PV_FAILURE_OUTAGE },
+    { "send/ok.json", 503, PV_FAILURE_OUTAGE },
+    { "send/truncated.json", 200, PV_FAILURE_OUTAGE },
+    { "send/missing_id.json", 200, PV_FAILURE_OUTAGE },
+    { "send/unknown_error.json", 401, PV_FAILURE_CREDENTIALS },
+    { "send/rate_limited.json", 403, PV_FAILURE_CREDENTIALS },
+    { "send/unknown_error.json", 400, PV_FAILURE_REJECTED },
+    { "send/ok.json", 302, PV_FAILURE_REJECTED },
+    { "send/contradicting_code.json", 400, PV_FAILURE_REJECTED },
+};
+
+static void test_send_failure_classes(void **state)
+{
+    size_t i, len;
+
+    (void)state;
+    for (i = 0; i < sizeof(send_failures) / sizeof(send_failures[0]); i++) {
+        char *body = load(send_failures[i].file, &len);
+        pv_send_reply r;
+
+        assert_int_equal(pv_send_parse(send_failures[i].http, body, len, &r),
+                         PV_SEND_UNAVAILABLE);
+        if (r.failure != send_failures[i].want)
+            fail_msg("%s at %ld: class %d, want %d", send_failures[i].file,
+                     send_failures[i].http, (int)r.failure,
+                     (int)send_failures[i].want);
+        free(body);
+    }
+}
+
+static const struct {
+    const char *file;
+    long http;
+    enum pv_failure want;
+} verify_failures[] = {
+    { "verify/internal_1000.json", 500, PV_FAILURE_OUTAGE },
+    { "verify/trailing.json", 200, PV_FAILURE_OUTAGE },
+    { "verify/auth_2001.json", 401, PV_FAILURE_CREDENTIALS },
+    { "verify/auth_2002.json", 401, PV_FAILURE_CREDENTIALS },
+    { "verify/perm_2004.json", 403, PV_FAILURE_CREDENTIALS },
+    { "verify/bad_3001.json", 400, PV_FAILURE_REJECTED },
+    { "verify/ok.json", 302, PV_FAILURE_REJECTED },
+};
+
+static void test_verify_failure_classes(void **state)
+{
+    size_t i, len;
+
+    (void)state;
+    for (i = 0; i < sizeof(verify_failures) / sizeof(verify_failures[0]);
+         i++) {
+        char *body = load(verify_failures[i].file, &len);
+        pv_verify_reply r;
+
+        assert_int_equal(pv_verify_parse(verify_failures[i].http, body, len,
+                                         "m-1", &r),
+                         PV_VERIFY_UNAVAILABLE);
+        if (r.failure != verify_failures[i].want)
+            fail_msg("%s at %ld: class %d, want %d", verify_failures[i].file,
+                     verify_failures[i].http, (int)r.failure,
+                     (int)verify_failures[i].want);
+        free(body);
+    }
+}
+
+static void expect_precheck(long http, const char *body, enum pv_failure want)
+{
+    pv_precheck_reply r;
+
+    assert_int_equal(pv_precheck_parse(http, body, strlen(body), &r),
+                     PV_PRECHECK_UNAVAILABLE);
+    if (r.failure != want)
+        fail_msg("precheck %ld %s: class %d, want %d", http, body,
+                 (int)r.failure, (int)want);
+}
+
+static void test_precheck_failure_classes(void **state)
+{
+    (void)state;
+    expect_precheck(200, "{\"result\": \"-6\"}", PV_FAILURE_USER);
+    expect_precheck(200, "{\"result\": -2}", PV_FAILURE_OUTAGE);
+    expect_precheck(200, "{\"result\": \"-3\"}", PV_FAILURE_OUTAGE);
+    expect_precheck(200, "{\"result\": ", PV_FAILURE_OUTAGE);
+    expect_precheck(429, "{}", PV_FAILURE_USER);
+    expect_precheck(401, "{}", PV_FAILURE_CREDENTIALS);
+    expect_precheck(400, "{\"success\": false, \"error\": {\"code\": "
+                         "\"token_mismatched\", \"message\": \"x\"}}",
+                    PV_FAILURE_CREDENTIALS);
+    expect_precheck(400, "{\"success\": false, \"error\": {\"code\": "
+                         "\"api_not_implemented\", \"message\": \"x\"}}",
+                    PV_FAILURE_REJECTED);
+    expect_precheck(500, "{}", PV_FAILURE_OUTAGE);
+}
+
+static void expect_nv(enum pv_nv_step step, long http, const char *body,
+                      enum pv_nv_result res, enum pv_failure want)
+{
+    pv_nv_reply r;
+
+    assert_int_equal(pv_nv_parse(step, http, body, strlen(body), &r), res);
+    if (r.failure != want)
+        fail_msg("numverify %ld %s: class %d, want %d", http, body,
+                 (int)r.failure, (int)want);
+}
+
+static void test_nv_failure_classes(void **state)
+{
+    (void)state;
+    expect_nv(PV_NV_STEP_AUTH, 200, "{\"status\": \"error\", "
+              "\"error_id\": \"02\"}", PV_NV_UNAVAILABLE,
+              PV_FAILURE_CREDENTIALS);
+    expect_nv(PV_NV_STEP_RESULT, 200, "{\"status\": \"error\", "
+              "\"error_id\": \"30\"}", PV_NV_UNAVAILABLE, PV_FAILURE_USER);
+    expect_nv(PV_NV_STEP_RESULT, 200, "{\"status\": \"error\", "
+              "\"error_id\": \"99\"}", PV_NV_UNAVAILABLE, PV_FAILURE_OUTAGE);
+    expect_nv(PV_NV_STEP_START, 200, "{\"status\": \"error\", "
+              "\"error_id\": \"01\"}", PV_NV_UNAVAILABLE,
+              PV_FAILURE_REJECTED);
+    expect_nv(PV_NV_STEP_RESULT, 500, "{}", PV_NV_UNAVAILABLE,
+              PV_FAILURE_OUTAGE);
+    expect_nv(PV_NV_STEP_RESULT, 200, "not json", PV_NV_UNAVAILABLE,
+              PV_FAILURE_OUTAGE);
+    expect_nv(PV_NV_STEP_RESULT, 200, "{\"status\": \"success\", \"scope\":"
+              " \"numVerify\", \"numVerify\": true}", PV_NV_VERIFIED,
+              PV_FAILURE_NONE);
+}
+
+/* The helper's curl results are the network; anything else is ours. */
+static void test_transport_failure_classes(void **state)
+{
+    (void)state;
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_CONNECT),
+                     PV_FAILURE_OUTAGE);
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_TIMEOUT),
+                     PV_FAILURE_OUTAGE);
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_TLS),
+                     PV_FAILURE_OUTAGE);
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_TOOBIG),
+                     PV_FAILURE_OUTAGE);
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_OTHER),
+                     PV_FAILURE_OUTAGE);
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_URL),
+                     PV_FAILURE_CONFIG);
+    assert_int_equal(pv_provider_transport_failure(PV_HTTP_E_HELPER),
+                     PV_FAILURE_LOCAL);
+    assert_int_equal(pv_provider_transport_failure((enum pv_http_status)99),
+                     PV_FAILURE_LOCAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +357,11 @@ int main(void)
         cmocka_unit_test(test_send_empty_error_has_detail),
         cmocka_unit_test(test_verify_samples),
         cmocka_unit_test(test_verify_empty_body),
+        cmocka_unit_test(test_send_failure_classes),
+        cmocka_unit_test(test_verify_failure_classes),
+        cmocka_unit_test(test_precheck_failure_classes),
+        cmocka_unit_test(test_nv_failure_classes),
+        cmocka_unit_test(test_transport_failure_classes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

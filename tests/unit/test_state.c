@@ -85,8 +85,8 @@ static pv_state *open_state(const char *dir, struct logcap *lc)
     if (pv_state_open(&cfg, &st, &err) != 0)
         fail_msg("pv_state_open: %s", err.msg);
     if (lc != NULL) {
-        st->log = capture_log;
-        st->log_ctx = lc;
+        st->logger.log = capture_log;
+        st->logger.ctx = lc;
     }
     return st;
 }
@@ -190,6 +190,11 @@ static void full_record(pv_state_record *rec)
     pv_state_precheck_key("alice", "Alice Liddell", "13800138000",
                           rec->precheck_key);
     rec->precheck_until = 1700086400;
+    rec->sends[0] = 1700000000;
+    rec->send_counts[0] = 3;
+    rec->sends[1] = 1700000060;
+    rec->send_counts[1] = 1;
+    rec->n_sends = 2;
 }
 
 static void assert_same_record(const pv_state_record *a,
@@ -201,6 +206,11 @@ static void assert_same_record(const pv_state_record *a,
     for (i = 0; i < a->n_failures; i++)
         assert_int_equal(a->failures[i], b->failures[i]);
     assert_int_equal(a->locked_until, b->locked_until);
+    assert_int_equal(a->n_sends, b->n_sends);
+    for (i = 0; i < a->n_sends; i++) {
+        assert_int_equal(a->sends[i], b->sends[i]);
+        assert_int_equal(a->send_counts[i], b->send_counts[i]);
+    }
     assert_string_equal(a->pending_id, b->pending_id);
     assert_string_equal(a->pending_to, b->pending_to);
     assert_int_equal(a->pending_expires, b->pending_expires);
@@ -316,6 +326,11 @@ static void test_parse_corrupt_table(void **state)
         "pv-state 1\nfail 1 2\nend\n",
         "pv-state 1\nFAIL 1\nend\n",
         "pv-state 1\nunknown 1\nend\n",
+        "pv-state 1\nsent 5\nend\n",              /* count missing */
+        "pv-state 1\nsent 5 0\nend\n",            /* zero sends */
+        "pv-state 1\nsent 5 100001\nend\n",       /* too many */
+        "pv-state 1\nsent 5 01\nend\n",
+        "pv-state 1\nsent -5 1\nend\n",
         "pv-state 1\nlocked_until 5\nlocked_until 6\nend\n",
         "pv-state 1\nlocked_until\nend\n",
         "pv-state 1\npending id 5\nend\n",

@@ -198,8 +198,8 @@ static pv_state *open_etcd(const char *endpoints, const char *state_dir,
         fail_msg("pv_state_open: %s", err.msg);
     pv_config_free(cfg);
     if (lc != NULL) {
-        st->log = capture_log;
-        st->log_ctx = lc;
+        st->logger.log = capture_log;
+        st->logger.ctx = lc;
     }
     return st;
 }

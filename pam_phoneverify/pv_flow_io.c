@@ -1,0 +1,263 @@
+/* pv_flow_io.c - what every step of the flow uses: verdicts, the clock,
+ * the conversation, the debug log and the state updates that must be
+ * atomic (a guess recorded before its verify call, a send counted before
+ * it is requested).  It calls nothing in pv_flow.c or the method files. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include "pv_flow_priv.h"
+#include "pv_log.h"
+#include "pv_sendlimit.h"
+#include "pv_util.h"
+
+/* ---- verdicts ------------------------------------------------------------ */
+
+static pv_verdict verdict(enum pv_step step, enum pv_result r,
+                          enum pv_failure failure, const char *reason,
+                          const char *message)
+{
+    pv_verdict v;
+
+    memset(&v, 0, sizeof(v));
+    v.step = step;
+    v.result = r;
+    v.failure = failure;
+    pv_strlcpy(v.reason, reason ? reason : "", sizeof(v.reason));
+    pv_strlcpy(v.message, message ? message : "", sizeof(v.message));
+    return v;
+}
+
+pv_verdict pv_verdict_go_on(void)
+{
+    return verdict(PV_STEP_GO_ON, PV_RESULT_DENIED, PV_FAILURE_NONE, NULL,
+                   NULL);
+}
+
+pv_verdict pv_verdict_next_method(const char *reason)
+{
+    return verdict(PV_STEP_NEXT_METHOD, PV_RESULT_DENIED, PV_FAILURE_NONE,
+                   reason, NULL);
+}
+
+pv_verdict pv_verdict_final(enum pv_result r, const char *reason)
+{
+    return verdict(PV_STEP_FINAL, r, PV_FAILURE_NONE, reason, NULL);
+}
+
+pv_verdict pv_verdict_failure(enum pv_failure failure, const char *detail)
+{
+    /* PV_FAILURE_NONE here would be a bug in a client: treat it as local,
+     * which never opens. */
+    return verdict(PV_STEP_FINAL, PV_RESULT_UNAVAILABLE,
+                   failure == PV_FAILURE_NONE ? PV_FAILURE_LOCAL : failure,
+                   detail, NULL);
+}
+
+pv_verdict pv_verdict_user_refusal(const char *reason, const char *message)
+{
+    return verdict(PV_STEP_FINAL, PV_RESULT_DENIED, PV_FAILURE_USER, reason,
+                   message);
+}
+
+/* ---- clock, conversation, debug log ------------------------------------- */
+
+time_t pv_flow_now(const pv_flowctx *f)
+{
+    return f->env->clock.now(f->env->clock.ctx);
+}
+
+void pv_flow_say(pv_flowctx *f, int error, const char *msg)
+{
+    pv_conv *c = &f->env->conv;
+    int (*fn)(void *, const char *) = error ? c->error : c->info;
+
+    /* A failure to show a message is not a decision: the next prompt (or
+     * the result) tells the caller what happened anyway. */
+    if (fn != NULL)
+        (void)fn(c->ctx, msg);
+}
+
+void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!f->cfg->debug)
+        return;
+    va_start(ap, fmt);
+    pv_vlogf(&f->env->logger, LOG_DEBUG, fmt, ap);
+    va_end(ap);
+}
+
+int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply)
+{
+    pv_conv *c = &f->env->conv;
+
+    *reply = NULL;
+    if (c->prompt == NULL || c->prompt(c->ctx, msg, echo, reply) != 0) {
+        pv_free_secret(*reply);
+        *reply = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    if (pv_state_update(f->state, f->user, fn, ctx, &err) != 0) {
+        pv_logf(&f->env->logger, LOG_ERR, "state update failed: %s",
+                err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- guesses (SPEC 5: recorded before the verify call) ------------------ */
+
+typedef struct guess_ctx {
+    const pv_lockout_policy *pol;
+    time_t now;
+    pv_guess *g;
+    enum pv_guess_status st;
+} guess_ctx;
+
+static int guess_begin_cb(pv_state_record *rec, void *ctx)
+{
+    guess_ctx *gc = ctx;
+    time_t before = rec->locked_until;
+
+    if (pv_lockout_active(rec, gc->pol, gc->now, NULL)) {
+        gc->st = PV_GUESS_LOCKED;
+        return 1;                       /* nothing to write */
+    }
+    pv_lockout_add_failure(rec, gc->pol, gc->now);
+    gc->g->at = gc->now;
+    gc->g->lock_started =
+        rec->locked_until != before ? rec->locked_until : 0;
+    gc->st = PV_GUESS_RECORDED;
+    return 0;
+}
+
+static enum pv_guess_status record_guess(pv_flowctx *f, pv_guess *g)
+{
+    time_t now = pv_flow_now(f);
+    guess_ctx gc = { &f->lockout, now < 0 ? 0 : now, g, PV_GUESS_ERROR };
+
+    memset(g, 0, sizeof(*g));
+    if (gc.now > PV_STATE_TIME_MAX)
+        gc.now = PV_STATE_TIME_MAX;
+    if (pv_flow_state_update(f, guess_begin_cb, &gc) != 0)
+        return PV_GUESS_ERROR;
+    return gc.st;
+}
+
+enum pv_guess_status pv_flow_guess_begin(pv_flowctx *f, pv_guess *g)
+{
+    return record_guess(f, g);
+}
+
+enum pv_guess_status pv_flow_wrong_entry(pv_flowctx *f, pv_guess *g)
+{
+    enum pv_guess_status st = record_guess(f, g);
+
+    /* The entry that reaches lockout_failures ends the login locked. */
+    if (st == PV_GUESS_RECORDED && g->lock_started != 0)
+        return PV_GUESS_LOCKED;
+    return st;
+}
+
+typedef struct take_back_ctx {
+    const pv_lockout_policy *pol;
+    const pv_guess *g;
+} take_back_ctx;
+
+static int take_back_cb(pv_state_record *rec, void *ctx)
+{
+    const take_back_ctx *tc = ctx;
+
+    pv_lockout_take_back(rec, tc->pol, tc->g->at, tc->g->lock_started);
+    return 0;
+}
+
+void pv_flow_guess_take_back(pv_flowctx *f, const pv_guess *g)
+{
+    take_back_ctx tc = { &f->lockout, g };
+
+    /* Not taken back: one failure too many, never one too few. */
+    (void)pv_flow_state_update(f, take_back_cb, &tc);
+}
+
+static int success_cb(pv_state_record *rec, void *ctx)
+{
+    (void)ctx;
+    pv_lockout_reset(rec);
+    /* The code is consumed: never offer it for reuse. */
+    pv_wipe(rec->pending_id, sizeof(rec->pending_id));
+    rec->pending_to[0] = '\0';
+    rec->pending_expires = 0;
+    return 0;
+}
+
+int pv_flow_guess_succeeded(pv_flowctx *f)
+{
+    return pv_flow_state_update(f, success_cb, NULL);
+}
+
+/* ---- send budget ---------------------------------------------------------- */
+
+typedef struct budget_ctx {
+    pv_sendlimit_policy pol;
+    time_t now;
+    long wait;
+    int reserved;
+} budget_ctx;
+
+static int reserve_cb(pv_state_record *rec, void *ctx)
+{
+    budget_ctx *bc = ctx;
+
+    bc->reserved = pv_sendlimit_reserve(rec, &bc->pol, bc->now, &bc->wait);
+    return 0;
+}
+
+static int give_back_cb(pv_state_record *rec, void *ctx)
+{
+    const budget_ctx *bc = ctx;
+
+    pv_sendlimit_give_back(rec, bc->now);
+    return 0;
+}
+
+enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
+                                         long *wait)
+{
+    budget_ctx bc;
+
+    memset(&bc, 0, sizeof(bc));
+    bc.pol.limit = f->cfg->send_limit;
+    bc.pol.window = f->cfg->send_window;
+    bc.now = pv_flow_now(f);
+    if (bc.now < 0)
+        bc.now = 0;
+    if (bc.now > PV_STATE_TIME_MAX)
+        bc.now = PV_STATE_TIME_MAX;
+    *at = bc.now;
+    *wait = 0;
+    if (pv_flow_state_update(f, reserve_cb, &bc) != 0)
+        return PV_BUDGET_ERROR;
+    *wait = bc.wait;
+    return bc.reserved ? PV_BUDGET_RESERVED : PV_BUDGET_SPENT;
+}
+
+void pv_flow_send_give_back(pv_flowctx *f, time_t at)
+{
+    budget_ctx bc;
+
+    memset(&bc, 0, sizeof(bc));
+    bc.now = at;
+    (void)pv_flow_state_update(f, give_back_cb, &bc);
+}

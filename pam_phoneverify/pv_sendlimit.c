@@ -1,0 +1,135 @@
+/* pv_sendlimit.c - the per-user send budget, pure functions of record +
+ * clock.  A send counts while now - send < window. */
+#include <string.h>
+#include "pv_sendlimit.h"
+#include "pv_util.h"
+
+static unsigned long budget(const pv_sendlimit_policy *pol)
+{
+    if (pol->limit <= 0)
+        return 0;
+    if (pol->limit > PV_STATE_SEND_COUNT_MAX)
+        return PV_STATE_SEND_COUNT_MAX;
+    return (unsigned long)pol->limit;
+}
+
+static void remove_bucket(pv_state_record *rec, size_t i)
+{
+    memmove(rec->sends + i, rec->sends + i + 1,
+            (rec->n_sends - i - 1) * sizeof rec->sends[0]);
+    memmove(rec->send_counts + i, rec->send_counts + i + 1,
+            (rec->n_sends - i - 1) * sizeof rec->send_counts[0]);
+    rec->n_sends--;
+    rec->sends[rec->n_sends] = 0;
+    rec->send_counts[rec->n_sends] = 0;
+}
+
+static void drop_old_sends(pv_state_record *rec, long window, time_t now)
+{
+    long long cutoff = (long long)now - (window > 0 ? window : 0);
+    size_t i = 0;
+
+    /* a time in the future (clock stepped back) still counts */
+    while (i < rec->n_sends) {
+        if ((long long)rec->sends[i] > cutoff)
+            i++;
+        else
+            remove_bucket(rec, i);
+    }
+}
+
+static unsigned long total_sends(const pv_state_record *rec)
+{
+    unsigned long n = 0;
+    size_t i;
+
+    for (i = 0; i < rec->n_sends; i++)
+        n += rec->send_counts[i];
+    return n;
+}
+
+/* One more send at now: into the last bucket when it is this second;
+ * when every bucket is used, the two oldest merge under the newer time
+ * (they then count a little longer, never shorter). */
+static void add_send(pv_state_record *rec, time_t now)
+{
+    size_t last = rec->n_sends;
+
+    if (last > 0 && rec->sends[last - 1] == now &&
+        rec->send_counts[last - 1] < PV_STATE_SEND_COUNT_MAX) {
+        rec->send_counts[last - 1]++;
+        return;
+    }
+    if (rec->n_sends >= PV_STATE_MAX_SENDS) {
+        unsigned long merged = (unsigned long)rec->send_counts[0] +
+                               rec->send_counts[1];
+
+        rec->send_counts[1] = merged > PV_STATE_SEND_COUNT_MAX
+                                  ? PV_STATE_SEND_COUNT_MAX : (unsigned)merged;
+        remove_bucket(rec, 0);
+    }
+    rec->sends[rec->n_sends] = now;
+    rec->send_counts[rec->n_sends++] = 1;
+}
+
+/* Seconds until the count drops below limit. */
+static long wait_for_room(const pv_state_record *rec, unsigned long limit,
+                          long window, time_t now)
+{
+    unsigned long left = total_sends(rec);
+    long long w = 1;
+    size_t i;
+
+    for (i = 0; i < rec->n_sends && left >= limit; i++) {
+        left -= rec->send_counts[i];
+        w = (long long)rec->sends[i] + window - now;
+    }
+    return w < 1 ? 1 : (long)w;
+}
+
+int pv_sendlimit_reserve(pv_state_record *rec, const pv_sendlimit_policy *pol,
+                         time_t now, long *wait)
+{
+    unsigned long limit = budget(pol);
+
+    *wait = 0;
+    if (now < 0)
+        now = 0;
+    if (now > PV_STATE_TIME_MAX)
+        now = PV_STATE_TIME_MAX;
+    drop_old_sends(rec, pol->window, now);
+    if (limit == 0 || total_sends(rec) < limit) {
+        add_send(rec, now);
+        return 1;
+    }
+    *wait = wait_for_room(rec, limit, pol->window, now);
+    return 0;
+}
+
+void pv_sendlimit_give_back(pv_state_record *rec, time_t at)
+{
+    size_t i = rec->n_sends;
+
+    while (i > 0) {
+        i--;
+        if (rec->sends[i] != at)
+            continue;
+        if (--rec->send_counts[i] == 0)
+            remove_bucket(rec, i);
+        return;
+    }
+}
+
+void pv_sendlimit_message(long wait, char *buf, size_t size)
+{
+    long minutes = (wait + 59) / 60;
+    long hours = (wait + 3599) / 3600;
+
+    if (minutes <= 120)
+        (void)pv_snprintf(buf, size, "Too many codes requested for this "
+                          "account; try again in %ld minute%s.", minutes,
+                          minutes == 1 ? "" : "s");
+    else
+        (void)pv_snprintf(buf, size, "Too many codes requested for this "
+                          "account; try again in %ld hours.", hours);
+}

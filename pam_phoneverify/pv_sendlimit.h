@@ -1,0 +1,31 @@
+/* pv_sendlimit.h - where the per-user send budget is decided (SPEC 3
+ * `send_limit`, `send_window`; SPEC 4 "send_limit reached").
+ *
+ * Pure functions over a state record and the clock: at most `limit` codes
+ * are requested for one user within `window` seconds, counted when a code
+ * is requested (an abandoned login still counts).  The flow reserves a
+ * send inside one atomic pv_state_update and gives it back when the
+ * provider sent nothing. */
+#ifndef PV_SENDLIMIT_H
+#define PV_SENDLIMIT_H
+
+#include <time.h>
+#include "pv_state.h"
+
+typedef struct pv_sendlimit_policy {
+    long limit;          /* send_limit; <= 0 disables */
+    long window;         /* send_window seconds */
+} pv_sendlimit_policy;
+
+/* Drop sends older than the window; 1 and record one at now when the
+ * budget allows it, else 0 with *wait the seconds until it will (>= 1). */
+int pv_sendlimit_reserve(pv_state_record *rec, const pv_sendlimit_policy *pol,
+                         time_t now, long *wait);
+/* Forget the send recorded at `at` (the provider sent nothing). */
+void pv_sendlimit_give_back(pv_state_record *rec, time_t at);
+
+/* "Too many codes requested for this account; try again in 40 minutes."
+ * (the wait rounded up to whole minutes, or hours past two hours). */
+void pv_sendlimit_message(long wait, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,122 @@
+"""SPEC 3 `send_limit` / `send_window` and SPEC 4 "send_limit reached ->
+PAM_AUTH_ERR whatever failmode says, with the real wait": at most
+send_limit codes are requested for one user within send_window seconds,
+counted when a code is sent (a login abandoned at the prompt still counts),
+decided in pv_sendlimit.c."""
+
+import re
+
+import pytest
+
+from pvtest import CODE, assert_pam
+
+NO_LIMITS = dict(per_number_seconds=0, per_ip_per_hour=1000000)
+SPENT_RE = re.compile(r"Too many codes requested for this account; "
+                      r"try again in (\d+) (minute|minutes|hours)\.")
+
+
+def abandon(login, user="alice"):
+    """A login that got a code and was left at the prompt."""
+    s = login.start(user)
+    s.expect_prompt()
+    s.kill()
+    s.child.close()
+
+
+def spent_wait(res):
+    m = SPENT_RE.search(res.transcript)
+    assert m, "no send-budget message:\n%s" % res
+    return int(m.group(1)), m.group(2)
+
+
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
+def test_default_budget_five_per_hour(login, sim, failmode):
+    """Defaults: five codes an hour.  Five abandoned logins, then the sixth
+    is refused before anything is sent, naming the real wait (about an
+    hour), and failmode=safe does not open it."""
+    sim.limits(**NO_LIMITS)
+    login.conf["send_limit"] = None          # the default
+    login.conf["failmode"] = failmode
+    for _ in range(5):
+        abandon(login)
+    assert sim.requests("send") == 5
+    res = login.run("alice", [])
+    rec = assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert rec["reason"] == "send_limit", rec["_line"]
+    assert res.prompts == []
+    assert sim.requests("send") == 5, "a code was sent past the budget"
+    n, unit = spent_wait(res)
+    assert unit == "minutes" and 59 <= n <= 60, (n, unit)
+
+
+def test_budget_window_and_wait(login, sim):
+    """send_limit=2 per 60 s: the third code is refused with "1 minute"."""
+    sim.limits(**NO_LIMITS)
+    login.conf.update(send_limit="2", send_window="60")
+    abandon(login)
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    res = login.run("alice", [])
+    assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert spent_wait(res) == (1, "minute")
+    assert sim.requests("send") == 2
+
+
+def test_budget_is_per_user(login, sim):
+    sim.limits(**NO_LIMITS)
+    login.conf.update(send_limit="1")
+    abandon(login)
+    res = login.run("alice", [])
+    assert_pam(res, "PAM_AUTH_ERR", "denied")
+    res = login.run("bob", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+
+
+def test_resends_count(login, sim):
+    """A resend is a code sent: with send_limit=2 the second empty entry
+    (a resend request) is refused with the budget message."""
+    sim.limits(**NO_LIMITS)
+    login.conf.update(send_limit="2", resend="3")
+    res = login.run("alice", ["", ""])
+    assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert res.record["reason"] == "send_limit", str(res)
+    spent_wait(res)
+    assert sim.requests("send") == 2
+
+
+def test_refused_send_not_counted(login, sim):
+    """A send the provider refused (captcha_required: it answered and sent
+    nothing) does not spend the budget: send_limit=1, a refusal, then a
+    normal login."""
+    sim.limits(**NO_LIMITS)
+    login.conf.update(send_limit="1")
+    sim.fault("send", "captcha", count=1)
+    res = login.run("alice", [])
+    assert_pam(res, "PAM_AUTH_ERR", "denied")
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+
+
+def test_unanswered_send_counted(login, sim):
+    """A send without an answer (the connection dropped) may have gone out:
+    it stays counted, so stopping or starving the helper cannot buy texts
+    past the budget."""
+    sim.limits(**NO_LIMITS)
+    login.conf.update(send_limit="1")
+    sim.fault("send", "drop", count=1)
+    res = login.run("alice", [])
+    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
+    res = login.run("alice", [])
+    rec = assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert rec["reason"] == "send_limit", rec["_line"]
+
+
+def test_budget_record_in_state(login, sim):
+    """The sends are in alice's state record (`sent <epoch> <count>`
+    lines, one per second with sends)."""
+    sim.limits(**NO_LIMITS)
+    abandon(login)
+    abandon(login)
+    text = (login.state_dir / "u-alice").read_text()
+    counts = [int(n) for n in re.findall(r"^sent \d+ (\d+)$", text, re.M)]
+    assert sum(counts) == 2, text
