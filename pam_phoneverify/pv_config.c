@@ -25,6 +25,7 @@
 
 #include "pv_config.h"
 #include "pv_config_values.h"
+#include "pv_failover.h"
 #include "pv_i18n.h"
 #include "pv_state.h"
 #include "pv_util.h"
@@ -476,11 +477,11 @@ static const char *word_or(const char *const *words, size_t n, unsigned w)
 
 static const struct pv_key keys[] = {
     K_SPECIAL("methods", "sms", set_methods, show_methods),
-    K_STR(send_url, "", pv_cfgval_url, 0),
+    K_STR(send_url, "", pv_cfgval_url_list, 0),
     K_AUTH(send_auth),
     K_ENUM(send_target, "send_target", "ANY", target_words),
     K_STR(captcha_token, "", pv_cfgval_word, KEY_SECRET | KEY_FILE_ONLY),
-    K_STR(verify_url, "", pv_cfgval_url, 0),
+    K_STR(verify_url, "", pv_cfgval_url_list, 0),
     K_AUTH(verify_auth),
     K_STR(precheck_url, "", pv_cfgval_url, 0),
     K_AUTH(precheck_auth),
@@ -654,6 +655,14 @@ static void report(pv_err *err, const struct pv_key *k, const char *key,
     }
 }
 
+/* send_url/verify_url: their URL counts must match (SPEC 8), checked
+ * where the second one is set so the error names its file and line. */
+static int is_entry_list(const struct pv_key *k)
+{
+    return strcmp(k->name, "send_url") == 0
+           || strcmp(k->name, "verify_url") == 0;
+}
+
 int pv_config_set(pv_config *cfg, const char *key, const char *value,
                   const char *origin, unsigned line, pv_err *err)
 {
@@ -678,7 +687,8 @@ int pv_config_set(pv_config *cfg, const char *key, const char *value,
         report(err, NULL, key, value, origin, line, &why);
         return -1;
     }
-    if (check_value(k, value, &why) < 0 || k->set(cfg, k, value, &why) < 0) {
+    if (check_value(k, value, &why) < 0 || k->set(cfg, k, value, &why) < 0
+        || (is_entry_list(k) && pv_failover_check_counts(cfg, &why) < 0)) {
         report(err, k, key, value, origin, line, &why);
         return -1;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pv_config.h"
+#include "pv_failover.h"
 #include "pv_i18n.h"
 #include "pv_safefile.h"
 #include "pv_util.h"
@@ -66,7 +67,8 @@ static int validate_methods(const pv_config *cfg, pv_err *err)
         return -1;
     }
     if ((sms || email) && (need(cfg->send_url, m, "send_url", err) < 0
-                           || need(cfg->verify_url, m, "verify_url", err) < 0))
+                           || need(cfg->verify_url, m, "verify_url", err) < 0
+                           || pv_failover_check_counts(cfg, err) < 0))
         return -1;
     if (has_method(cfg, PV_METHOD_NUMVERIFY)
         && (need(cfg->numverify_url, nv, "numverify_url", err) < 0

@@ -187,7 +187,8 @@ int pv_cfgval_prefix(const char *name, const char *v, pv_err *why)
     return 0;
 }
 
-/* Space-separated URLs (state_endpoints), at most PV_MAX_ENDPOINTS. */
+/* Space-separated URLs (state_endpoints; send_url and verify_url, one per
+ * provider entry), at most PV_MAX_ENDPOINTS. */
 int pv_cfgval_url_list(const char *name, const char *v, pv_err *why)
 {
     size_t n = 0;

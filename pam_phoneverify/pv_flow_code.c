@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include "pv_failover.h"
 #include "pv_flow_priv.h"
 #include "pv_log.h"
 #include "pv_phone.h"
@@ -22,6 +23,9 @@ typedef struct channel {
     char prompt[256];
     char verification_id[PV_VERIFICATION_ID_MAX + 1];
     long resends_left;
+    pv_entries entries;             /* provider entries and their health */
+    size_t entry;                   /* the entry that sent verification_id */
+    size_t from;                    /* entries before this one failed */
 } channel;
 
 int pv_code_normalize(const char *entry, long code_length, char *out,
@@ -86,6 +90,7 @@ typedef struct pending_ctx {
     const char *id;                 /* NULL: clear */
     const char *to;
     time_t expires;
+    size_t entry;
 } pending_ctx;
 
 static int pending_cb(pv_state_record *rec, void *ctx)
@@ -95,21 +100,28 @@ static int pending_cb(pv_state_record *rec, void *ctx)
     pv_wipe(rec->pending_id, sizeof(rec->pending_id));
     rec->pending_to[0] = '\0';
     rec->pending_expires = 0;
-    if (pc->id != NULL &&
+    rec->pending_entry = 0;
+    if (pc->id != NULL && pc->entry <= PV_STATE_MAX_ENTRY &&
         pv_strlcpy(rec->pending_id, pc->id, sizeof(rec->pending_id)) == 0 &&
-        pv_strlcpy(rec->pending_to, pc->to, sizeof(rec->pending_to)) == 0)
+        pv_strlcpy(rec->pending_to, pc->to, sizeof(rec->pending_to)) == 0) {
         rec->pending_expires = pc->expires;
-    else
+        rec->pending_entry = (unsigned)pc->entry;
+    } else {
         pv_wipe(rec->pending_id, sizeof(rec->pending_id));
+    }
     return 0;
 }
 
 /* ---- send ------------------------------------------------------------- */
 
-enum send_outcome { SEND_OK, SEND_REUSED, SEND_STOP, SEND_CANNOT_SERVE };
+enum send_outcome {
+    SEND_OK, SEND_REUSED, SEND_STOP, SEND_CANNOT_SERVE,
+    SEND_OUTAGE,                    /* this entry is out: try the next */
+};
 
-/* The pending code this host sent to this target, if still valid. */
-static int pending_code(pv_flowctx *f, const channel *ch, char *id, size_t size)
+/* The pending code sent to this target, if still valid and sent by an
+ * entry this login may still use (it is verified there). */
+static int pending_code(pv_flowctx *f, channel *ch, char *id, size_t size)
 {
     pv_state_record rec;
     pv_err err;
@@ -119,8 +131,11 @@ static int pending_code(pv_flowctx *f, const channel *ch, char *id, size_t size)
     if (pv_state_read(f->state, f->user, &rec, &err) != 0)
         return 0;
     if (rec.pending_id[0] != '\0' && strcmp(rec.pending_to, ch->state_to) == 0
-        && rec.pending_expires > pv_flow_now(f))
+        && rec.pending_expires > pv_flow_now(f)
+        && rec.pending_entry < ch->entries.n && rec.pending_entry >= ch->from)
         ok = pv_strlcpy(id, rec.pending_id, size) == 0;
+    if (ok)
+        ch->entry = rec.pending_entry;
     pv_state_record_clear(&rec);
     return ok;
 }
@@ -128,7 +143,7 @@ static int pending_code(pv_flowctx *f, const channel *ch, char *id, size_t size)
 static void remember_pending(pv_flowctx *f, const channel *ch, long expires_in)
 {
     pending_ctx pc = { ch->verification_id, ch->state_to,
-                       pv_flow_now(f) + expires_in };
+                       pv_flow_now(f) + expires_in, ch->entry };
 
     /* Failing to remember only costs the reuse_code convenience. */
     (void)pv_flow_state_update(f, pending_cb, &pc);
@@ -136,7 +151,7 @@ static void remember_pending(pv_flowctx *f, const channel *ch, long expires_in)
 
 static void forget_pending(pv_flowctx *f)
 {
-    pending_ctx pc = { NULL, NULL, 0 };
+    pending_ctx pc = { NULL, NULL, 0, 0 };
 
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
@@ -212,19 +227,48 @@ static int provider_refused(enum pv_send_result sr, const pv_send_reply *r)
     }
 }
 
-/* Ask the provider for a code.  On SEND_STOP and SEND_CANNOT_SERVE, *v
- * says why. */
-static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
+/* Entry i had a network-observed outage: every login skips it for a
+ * while (SPEC 8), and this one goes on at the next entry. */
+static void entry_out(pv_flowctx *f, channel *ch, size_t i, const char *what,
+                      const char *detail)
 {
+    if (pv_entries_mark_out(&ch->entries, f->state, i, pv_flow_now(f)) != 0)
+        pv_logf(&f->env->logger, LOG_WARNING,
+                "could not record provider entry health");
+    if (ch->entries.n > 1)
+        pv_logf(&f->env->logger, LOG_WARNING,
+                "provider entry %zu %s unavailable (%s): skipped for %d s",
+                i + 1, what, detail, PV_ENTRY_OUT_SECONDS);
+    ch->from = i + 1;
+}
+
+/* Ask entry i for a code (the send budget first: every attempt counts).
+ * On SEND_STOP, SEND_CANNOT_SERVE and SEND_OUTAGE, *v says why. */
+static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
+                                 pv_verdict *v)
+{
+    char url[PV_URL_ENTRY_MAX];
     pv_send_reply reply;
     enum pv_send_result sr;
     enum send_outcome so;
     time_t at;
 
+    if (pv_url_list_item(f->cfg->send_url, i, url, sizeof(url)) != 0) {
+        *v = pv_verdict_final(PV_RESULT_CONFIG_ERROR, "send_url");
+        return SEND_STOP;
+    }
     if (!budget_allows(f, &at, v))
         return SEND_STOP;
-    sr = pv_send_code(f->cfg, f->env->http, ch->phone, ch->email, &reply);
-    pv_flow_debug(f, "send: %s", reply.detail);
+    sr = pv_send_code(f->cfg, f->env->http, url, ch->phone, ch->email,
+                      &reply);
+    pv_flow_debug(f, "send (entry %zu): %s", i + 1, reply.detail);
+    if (sr == PV_SEND_UNAVAILABLE && reply.failure == PV_FAILURE_OUTAGE) {
+        /* no answer: a code may have gone out, the budget stays spent */
+        *v = pv_verdict_failure(reply.failure, reply.detail);
+        entry_out(f, ch, i, "send", reply.detail);
+        pv_wipe(&reply, sizeof(reply));
+        return SEND_OUTAGE;
+    }
     if (sr != PV_SEND_OK) {
         if (provider_refused(sr, &reply))
             pv_flow_send_give_back(f, at);      /* nothing was sent */
@@ -233,11 +277,34 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
         return so;
     }
     f->out->sends++;
+    ch->entry = i;
     pv_strlcpy(ch->verification_id, reply.id, sizeof(ch->verification_id));
     pv_strlcpy(f->out->id, reply.id, sizeof(f->out->id));
     remember_pending(f, ch, reply.expires_in);
     pv_wipe(&reply, sizeof(reply));
     return SEND_OK;
+}
+
+/* Ask for a code at the first usable entry from ch->from on, moving on
+ * past each entry that is out.  When none is left, *v is the last outage
+ * (pv_flow.c applies failmode). */
+static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
+{
+    enum send_outcome so = SEND_OUTAGE;
+    size_t i;
+
+    for (;;) {
+        i = pv_entry_pick(ch->entries.out_until, ch->entries.n, ch->from,
+                          pv_flow_now(f));
+        if (i >= ch->entries.n)
+            break;
+        so = send_at(f, ch, i, v);
+        if (so != SEND_OUTAGE)
+            return so;
+    }
+    if (v->step != PV_STEP_FINAL)
+        *v = pv_verdict_failure(PV_FAILURE_OUTAGE, "all_entries_out");
+    return SEND_STOP;
 }
 
 /* ---- prompt and verify ------------------------------------------------ */
@@ -261,12 +328,11 @@ static pv_verdict after_wrong_guess(pv_flowctx *f, enum pv_guess_status st)
     return pv_verdict_go_on();
 }
 
-/* Send another code (empty entry or expiry): GO_ON, or why not. */
-static pv_verdict resend(pv_flowctx *f, channel *ch, const char *msg)
+/* Send another code: GO_ON, or why not. */
+static pv_verdict send_again(pv_flowctx *f, channel *ch, const char *msg)
 {
     pv_verdict v = pv_verdict_go_on();
 
-    ch->resends_left--;
     switch (send_code(f, ch, &v)) {
     case SEND_OK:
         pv_flow_say(f, 0, msg);
@@ -277,9 +343,32 @@ static pv_verdict resend(pv_flowctx *f, channel *ch, const char *msg)
     case SEND_CANNOT_SERVE:
         return pv_verdict_final(PV_RESULT_DENIED, "invalid_phone_number");
     case SEND_STOP:
+    case SEND_OUTAGE:
     default:
         return v;
     }
+}
+
+/* The user asked for another code (empty entry) or it expired. */
+static pv_verdict resend(pv_flowctx *f, channel *ch, const char *msg)
+{
+    ch->resends_left--;
+    return send_again(f, ch, msg);
+}
+
+/* The entry that sent the code is out, so the code cannot be checked:
+ * a new one from the next entry.  Not a resend the user asked for (no
+ * `resend` spent: an outage must not end the login), but the send budget
+ * still counts it, and the try whose answer the outage hid stays counted
+ * in max_tries (it is no lockout failure): no extra guesses. */
+static pv_verdict verify_failover(pv_flowctx *f, channel *ch,
+                                  const pv_verify_reply *reply)
+{
+    entry_out(f, ch, ch->entry, "verify", reply->detail);
+    if (ch->from >= ch->entries.n)
+        return pv_verdict_failure(reply->failure, reply->detail);
+    forget_pending(f);
+    return send_again(f, ch, MSG_RESENT);
 }
 
 /* The code is gone (expired, used, unknown): no guess; resend if allowed. */
@@ -296,15 +385,18 @@ static pv_verdict code_gone(pv_flowctx *f, channel *ch, const pv_guess *g)
 /* One well-formed code to the verify API, recorded as a guess first. */
 static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
 {
+    char url[PV_URL_ENTRY_MAX];
     pv_verify_reply reply;
     enum pv_guess_status st;
     pv_guess g;
 
+    if (pv_url_list_item(f->cfg->verify_url, ch->entry, url, sizeof(url)))
+        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "verify_url");
     st = pv_flow_guess_begin(f, &g);
     if (st != PV_GUESS_RECORDED)
         return after_wrong_guess(f, st);
-    switch (pv_verify_code(f->cfg, f->env->http, ch->verification_id, code,
-                           &reply)) {
+    switch (pv_verify_code(f->cfg, f->env->http, url, ch->verification_id,
+                           code, &reply)) {
     case PV_VERIFY_OK:
         pv_flow_debug(f, "verify: %s", reply.detail);
         if (pv_flow_guess_succeeded(f) != 0)
@@ -322,9 +414,10 @@ static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
         pv_flow_debug(f, "verify: %s", reply.detail);
         /* A network outage hid the answer: no guess.  A local failure
          * stays counted: the caller may stop the helper on purpose. */
-        if (reply.failure == PV_FAILURE_OUTAGE)
-            pv_flow_guess_take_back(f, &g);
-        return pv_verdict_failure(reply.failure, reply.detail);
+        if (reply.failure != PV_FAILURE_OUTAGE)
+            return pv_verdict_failure(reply.failure, reply.detail);
+        pv_flow_guess_take_back(f, &g);
+        return verify_failover(f, ch, &reply);
     }
 }
 
@@ -360,6 +453,8 @@ static int channel_init(pv_flowctx *f, channel *ch, enum pv_method m)
 
     memset(ch, 0, sizeof(*ch));
     ch->resends_left = f->cfg->resend;
+    pv_entries_init(&ch->entries, f->cfg);
+    pv_entries_load(&ch->entries, f->state);
     if (m == PV_METHOD_SMS) {
         if (!f->id.has_phone ||
             pv_phone_format(&f->id.phone, f->cfg->phone_format, ch->target,
@@ -407,6 +502,7 @@ static pv_verdict first_send(pv_flowctx *f, channel *ch, enum pv_method m)
         return pv_verdict_go_on();
     case SEND_CANNOT_SERVE:
     case SEND_STOP:
+    case SEND_OUTAGE:
     default:
         return v;
     }

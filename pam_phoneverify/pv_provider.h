@@ -78,10 +78,11 @@ enum pv_send_result pv_send_parse(long http_code, const char *body,
                                   size_t len, pv_send_reply *out);
 
 /* Send a code to a phone (formatted per cfg->phone_format) or an e-mail
- * (exactly one of phone/email non-NULL). */
+ * (exactly one of phone/email non-NULL) through url, one entry of
+ * cfg->send_url (pv_failover.h). */
 enum pv_send_result pv_send_code(const pv_config *cfg, pv_http *http,
-                                 const char *phone, const char *email,
-                                 pv_send_reply *out);
+                                 const char *url, const char *phone,
+                                 const char *email, pv_send_reply *out);
 
 /* ---- 2.2 OTP verify --------------------------------------------------- */
 enum pv_verify_result {
@@ -104,9 +105,10 @@ enum pv_verify_result pv_verify_parse(long http_code, const char *body,
                                       size_t len, const char *expect_id,
                                       pv_verify_reply *out);
 
+/* url: the entry of cfg->verify_url matching the send that issued id. */
 enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_http *http,
-                                     const char *id, const char *code,
-                                     pv_verify_reply *out);
+                                     const char *url, const char *id,
+                                     const char *code, pv_verify_reply *out);
 
 /* ---- 2.3 name + mobile consistency pre-check --------------------------- */
 enum pv_precheck_result {

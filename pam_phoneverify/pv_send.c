@@ -147,13 +147,13 @@ static const char *target_name(enum pv_send_target t)
 }
 
 enum pv_send_result pv_send_code(const pv_config *cfg, pv_http *http,
-                                 const char *phone, const char *email,
-                                 pv_send_reply *out)
+                                 const char *url, const char *phone,
+                                 const char *email, pv_send_reply *out)
 {
     const char *keys[2] = { phone ? "phone_number" : "email", "target" };
     const char *values[2] = { phone ? phone : email,
                               target_name(cfg->send_target) };
-    pv_json_call call = { cfg->send_url, cfg->send_auth.header,
+    pv_json_call call = { url, cfg->send_auth.header,
                           cfg->captcha_token, keys, values, 2 };
     pv_http_response resp;
     enum pv_send_result res = PV_SEND_UNAVAILABLE;

@@ -6,8 +6,10 @@
  *   fail <epoch>                      0..PV_STATE_MAX_FAILURES times
  *   sent <epoch> <count>              0..PV_STATE_MAX_SENDS times
  *   locked_until <epoch>              at most once
- *   pending <id> <expires> <to>       at most once
+ *   pending <id> <expires> <to> [<entry>]  at most once (entry: >0)
  *   precheck <64 hex> <until>         at most once
+ *   endpoint <64 hex> <until>         0..PV_STATE_MAX_ENDPOINTS times
+ *   bgused <64 hex>                   0..PV_STATE_MAX_BG_USED times
  *   end
  *
  * The trailing "end" line makes a record cut at a line boundary detectable.
@@ -121,7 +123,7 @@ int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
 
 /* ---- record parsing ---------------------------------------------------- */
 
-#define MAX_FIELDS 4
+#define MAX_FIELDS 5
 #define TIME_DIGITS_MAX 12       /* digits of PV_STATE_TIME_MAX */
 
 /* the "at most once" keys */
@@ -233,6 +235,44 @@ static int parse_pending(pv_state_record *rec, const struct field *f)
     return 0;
 }
 
+/* "pending ... <entry>": canonical decimal 1..PV_STATE_MAX_ENTRY (entry 0
+ * is written without the field). */
+static int parse_pending_entry(pv_state_record *rec, const struct field *f)
+{
+    time_t e;
+
+    if (parse_pending(rec, f) != 0 || parse_time(&f[4], &e) != 0 || e < 1
+        || e > PV_STATE_MAX_ENTRY)
+        return -1;
+    rec->pending_entry = (unsigned)e;
+    return 0;
+}
+
+static int parse_endpoint(pv_state_record *rec, const struct field *f)
+{
+    size_t i = rec->n_endpoints;
+
+    if (i >= PV_STATE_MAX_ENDPOINTS || !hex64_ok(f[1].p, f[1].n) ||
+        parse_time(&f[2], &rec->endpoint_until[i]) != 0)
+        return -1;
+    memcpy(rec->endpoint_key[i], f[1].p, 64);
+    rec->endpoint_key[i][64] = '\0';
+    rec->n_endpoints++;
+    return 0;
+}
+
+static int parse_bgused(pv_state_record *rec, const struct field *f)
+{
+    size_t i = rec->n_bg_used;
+
+    if (i >= PV_STATE_MAX_BG_USED || !hex64_ok(f[1].p, f[1].n))
+        return -1;
+    memcpy(rec->bg_used[i], f[1].p, 64);
+    rec->bg_used[i][64] = '\0';
+    rec->n_bg_used++;
+    return 0;
+}
+
 /* "sent <epoch> <count>": count in 1..PV_STATE_SEND_COUNT_MAX, canonical
  * decimal like the times. */
 static int parse_sent(pv_state_record *rec, const struct field *f)
@@ -276,6 +316,13 @@ static int parse_line(pv_state_record *rec, const char *line, size_t n,
                : parse_time(&f[1], &rec->locked_until);
     if (nf == 4 && field_is(&f[0], "pending"))
         return once(seen, SEEN_PENDING) != 0 ? -1 : parse_pending(rec, f);
+    if (nf == 5 && field_is(&f[0], "pending"))
+        return once(seen, SEEN_PENDING) != 0 ? -1
+               : parse_pending_entry(rec, f);
+    if (nf == 3 && field_is(&f[0], "endpoint"))
+        return parse_endpoint(rec, f);
+    if (nf == 2 && field_is(&f[0], "bgused"))
+        return parse_bgused(rec, f);
     if (nf == 3 && field_is(&f[0], "precheck"))
         return once(seen, SEEN_PRECHECK) != 0 ? -1 : parse_precheck(rec, f);
     return -1;
@@ -348,7 +395,11 @@ void pv_state_record_clear(pv_state_record *rec)
                     sizeof "locked_until " + LINE_TIME + \
                     sizeof "pending " + PV_STATE_ID_MAX + 1 + LINE_TIME + \
                     PV_STATE_TO_MAX + 1 + \
-                    sizeof "precheck " + 64 + 1 + LINE_TIME + sizeof "end\n")
+                    sizeof "precheck " + 64 + 1 + LINE_TIME + \
+                    PV_STATE_MAX_ENDPOINTS * \
+                        (sizeof "endpoint " + 64 + 1 + LINE_TIME) + \
+                    PV_STATE_MAX_BG_USED * (sizeof "bgused " + 64 + 1) + \
+                    sizeof "pending " + LINE_TIME + sizeof "end\n")
 _Static_assert(FORMAT_MAX < PV_STATE_MAX_SIZE, "record bound too large");
 
 struct outbuf {
@@ -410,6 +461,21 @@ static int record_valid(const pv_state_record *rec)
         (strnlen(rec->precheck_key, sizeof rec->precheck_key) != 64 ||
          !hex64_ok(rec->precheck_key, 64) || !time_ok(rec->precheck_until)))
         return 0;
+    if (rec->pending_entry > PV_STATE_MAX_ENTRY ||
+        rec->n_endpoints > PV_STATE_MAX_ENDPOINTS ||
+        rec->n_bg_used > PV_STATE_MAX_BG_USED)
+        return 0;
+    for (i = 0; i < rec->n_endpoints; i++) {
+        if (strnlen(rec->endpoint_key[i], 65) != 64 ||
+            !hex64_ok(rec->endpoint_key[i], 64) ||
+            !time_ok(rec->endpoint_until[i]))
+            return 0;
+    }
+    for (i = 0; i < rec->n_bg_used; i++) {
+        if (strnlen(rec->bg_used[i], 65) != 64 ||
+            !hex64_ok(rec->bg_used[i], 64))
+            return 0;
+    }
     return 1;
 }
 
@@ -425,12 +491,21 @@ static int format_body(const pv_state_record *rec, struct outbuf *b)
                  rec->send_counts[i]);
     if (rc == 0 && rec->locked_until != 0)
         rc = put(b, "locked_until %lld\n", (long long)rec->locked_until);
-    if (rc == 0 && rec->pending_id[0] != '\0')
+    if (rc == 0 && rec->pending_id[0] != '\0' && rec->pending_entry == 0)
         rc = put(b, "pending %s %lld %s\n", rec->pending_id,
                  (long long)rec->pending_expires, rec->pending_to);
+    else if (rc == 0 && rec->pending_id[0] != '\0')
+        rc = put(b, "pending %s %lld %s %u\n", rec->pending_id,
+                 (long long)rec->pending_expires, rec->pending_to,
+                 rec->pending_entry);
     if (rc == 0 && rec->precheck_key[0] != '\0')
         rc = put(b, "precheck %s %lld\n", rec->precheck_key,
                  (long long)rec->precheck_until);
+    for (i = 0; rc == 0 && i < rec->n_endpoints; i++)
+        rc = put(b, "endpoint %s %lld\n", rec->endpoint_key[i],
+                 (long long)rec->endpoint_until[i]);
+    for (i = 0; rc == 0 && i < rec->n_bg_used; i++)
+        rc = put(b, "bgused %s\n", rec->bg_used[i]);
     if (rc == 0)
         rc = put(b, "end\n");
     return rc;

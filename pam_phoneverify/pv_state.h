@@ -26,6 +26,12 @@
 #define PV_STATE_TIME_MAX ((time_t)253402300799LL)
 /* Longest user name the state accepts (LOGIN_NAME_MAX); longer: error. */
 #define PV_STATE_USER_MAX 256
+#define PV_STATE_MAX_ENDPOINTS 16    /* endpoint health entries kept */
+#define PV_STATE_MAX_BG_USED 32      /* used break-glass codes kept */
+#define PV_STATE_MAX_ENTRY 99        /* highest provider entry index */
+/* The record holding provider endpoint health: a key no user name can
+ * take (pv_user_name_valid refuses ':'), shared fleet-wide with etcd. */
+#define PV_STATE_HEALTH_KEY ":endpoints"
 
 typedef struct pv_state_record {
     /* failure instants (oldest first), at most PV_STATE_MAX_FAILURES */
@@ -37,6 +43,7 @@ typedef struct pv_state_record {
     char pending_id[PV_STATE_ID_MAX + 1];   /* "" when none */
     char pending_to[PV_STATE_TO_MAX + 1];
     time_t pending_expires;
+    unsigned pending_entry;          /* provider entry that sent it (0..) */
 
     /* codes requested for this user (send_limit), oldest first: how many
      * (send_counts[i] >= 1) at which second (sends[i]) */
@@ -47,6 +54,17 @@ typedef struct pv_state_record {
     /* pre-check cache: hash of user+name+number, consistent until */
     char precheck_key[65];           /* hex SHA-256, "" when none */
     time_t precheck_until;
+
+    /* provider endpoint health (only in the reserved record
+     * PV_STATE_HEALTH_KEY): entry key (hex SHA-256) out until */
+    char endpoint_key[PV_STATE_MAX_ENDPOINTS][65];
+    time_t endpoint_until[PV_STATE_MAX_ENDPOINTS];
+    size_t n_endpoints;
+
+    /* break-glass codes used by this user anywhere: hex SHA-256 of the
+     * hash line's hash, so a hash listed on several hosts works once */
+    char bg_used[PV_STATE_MAX_BG_USED][65];
+    size_t n_bg_used;
 } pv_state_record;
 
 typedef struct pv_state pv_state;

@@ -88,12 +88,12 @@ enum pv_verify_result pv_verify_parse(long http_code, const char *body,
 }
 
 enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_http *http,
-                                     const char *id, const char *code,
-                                     pv_verify_reply *out)
+                                     const char *url, const char *id,
+                                     const char *code, pv_verify_reply *out)
 {
     const char *keys[2] = { "message_id", "verify_code" };
     const char *values[2] = { id, code };
-    pv_json_call call = { cfg->verify_url, cfg->verify_auth.header, NULL,
+    pv_json_call call = { url, cfg->verify_auth.header, NULL,
                           keys, values, 2 };
     pv_http_response resp;
     enum pv_verify_result res = PV_VERIFY_UNAVAILABLE;

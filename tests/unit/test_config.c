@@ -415,7 +415,8 @@ static const struct bad bad_values[] = {
     { "send_url", "http://10.0.0.1/", "only to a loopback", 0 },
     { "send_url", "http://[::2]/", "only to a loopback", 0 },
     { "send_url", "http://[::1/", "send_url has no valid host", 0 },
-    { "send_url", "https://a.example/x y", "send_url must be a URL", 0 },
+    { "send_url", "https://a.example/x y", "send_url must start with", 0 },
+    { "send_url", "https://a.example/\xc3\xa9", "send_url must be a URL", 0 },
     { "send_url", "sms.example/send", "must start with https://", 0 },
     { "send_url", "https://u:SeCrEt@sms.example/send", "send_url must not "
       "contain a user or password", 1 },

@@ -1,0 +1,205 @@
+/* pv_failover.c - provider entry lists and their shared health record. */
+#include <string.h>
+
+#include "pv_failover.h"
+#include "pv_sha256.h"
+#include "pv_util.h"
+
+#define SEPARATORS " \t"
+
+/* Start and length of URL i, or -1. */
+static int locate(const char *list, size_t i, const char **start,
+                  size_t *len)
+{
+    size_t k = 0;
+
+    if (list == NULL)
+        return -1;
+    for (;;) {
+        list += strspn(list, SEPARATORS);
+        if (*list == '\0')
+            return -1;
+        *len = strcspn(list, SEPARATORS);
+        if (k == i) {
+            *start = list;
+            return 0;
+        }
+        list += *len;
+        k++;
+    }
+}
+
+size_t pv_url_list_count(const char *list)
+{
+    const char *p;
+    size_t n = 0, len;
+
+    while (locate(list, n, &p, &len) == 0)
+        n++;
+    return n;
+}
+
+int pv_url_list_item(const char *list, size_t i, char *buf, size_t size)
+{
+    const char *p;
+    size_t len;
+
+    if (size == 0)
+        return -1;
+    buf[0] = '\0';
+    if (locate(list, i, &p, &len) != 0 || len >= size)
+        return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+int pv_failover_check_counts(const pv_config *cfg, pv_err *why)
+{
+    size_t ns = pv_url_list_count(cfg->send_url);
+    size_t nv = pv_url_list_count(cfg->verify_url);
+
+    if (ns == 0 || nv == 0 || ns == nv)
+        return 0;
+    pv_err_set(why, "send_url lists %zu URL%s but verify_url lists %zu: "
+               "entry i of both is one provider account, so both need the "
+               "same number", ns, ns == 1 ? "" : "s", nv);
+    return -1;
+}
+
+size_t pv_entry_pick(const time_t *out_until, size_t n, size_t from,
+                     time_t now)
+{
+    size_t i;
+
+    if (from >= n)
+        return n;
+    for (i = from; i < n; i++)
+        if (out_until[i] <= now)
+            return i;
+    for (i = 0; i < n; i++)
+        if (out_until[i] <= now)
+            return n;       /* an earlier entry is up: those after are out */
+    return from;            /* all marked out: try them in order anyway */
+}
+
+/* netstring of one URL into the digest: "ab"+"c" != "a"+"bc" */
+static void hash_url(pv_sha256 *c, const char *url)
+{
+    char len[32];
+    size_t n = strlen(url);
+    int k = pv_snprintf(len, sizeof len, "%zu:", n);
+
+    if (k > 0)
+        pv_sha256_update(c, len, strlen(len));
+    pv_sha256_update(c, url, n);
+    pv_sha256_update(c, ",", 1);
+}
+
+static void entry_key(const char *send, const char *verify, char out[65])
+{
+    unsigned char digest[32];
+    pv_sha256 c;
+
+    pv_sha256_init(&c);
+    pv_sha256_update(&c, "pv-entry 1\n", 11);
+    hash_url(&c, send);
+    hash_url(&c, verify);
+    pv_sha256_final(&c, digest);
+    pv_sha256_hex(digest, out);
+}
+
+void pv_entries_init(pv_entries *e, const pv_config *cfg)
+{
+    char send[PV_URL_ENTRY_MAX], verify[PV_URL_ENTRY_MAX];
+    size_t i, n = pv_url_list_count(cfg->send_url);
+
+    memset(e, 0, sizeof(*e));
+    if (n > PV_MAX_ENTRIES)
+        n = PV_MAX_ENTRIES;
+    for (i = 0; i < n; i++) {
+        if (pv_url_list_item(cfg->send_url, i, send, sizeof(send)) != 0 ||
+            pv_url_list_item(cfg->verify_url, i, verify, sizeof(verify)) != 0)
+            break;
+        entry_key(send, verify, e->key[i]);
+    }
+    e->n = i;
+}
+
+void pv_entries_load(pv_entries *e, pv_state *st)
+{
+    pv_state_record rec;
+    pv_err err;
+    size_t i, k;
+
+    if (e->n < 2)
+        return;                 /* one entry: health changes nothing */
+    pv_err_clear(&err);
+    if (pv_state_read(st, PV_STATE_HEALTH_KEY, &rec, &err) != 0)
+        return;
+    for (i = 0; i < e->n; i++)
+        for (k = 0; k < rec.n_endpoints; k++)
+            if (strcmp(rec.endpoint_key[k], e->key[i]) == 0)
+                e->out_until[i] = rec.endpoint_until[k];
+    pv_state_record_clear(&rec);
+}
+
+typedef struct mark_ctx {
+    const char *key;
+    time_t now;
+    time_t until;
+} mark_ctx;
+
+static void drop_endpoint(pv_state_record *rec, size_t k)
+{
+    size_t rest = rec->n_endpoints - k - 1;
+
+    memmove(rec->endpoint_key[k], rec->endpoint_key[k + 1],
+            rest * sizeof(rec->endpoint_key[0]));
+    memmove(&rec->endpoint_until[k], &rec->endpoint_until[k + 1],
+            rest * sizeof(rec->endpoint_until[0]));
+    rec->n_endpoints--;
+}
+
+/* Prune expired marks and this key's old mark; when still full, the mark
+ * that ends first makes room. */
+static int mark_cb(pv_state_record *rec, void *ctx)
+{
+    const mark_ctx *m = ctx;
+    size_t k = 0, first = 0;
+
+    while (k < rec->n_endpoints) {
+        if (rec->endpoint_until[k] <= m->now ||
+            strcmp(rec->endpoint_key[k], m->key) == 0)
+            drop_endpoint(rec, k);
+        else
+            k++;
+    }
+    if (rec->n_endpoints == PV_STATE_MAX_ENDPOINTS) {
+        for (k = 1; k < rec->n_endpoints; k++)
+            if (rec->endpoint_until[k] < rec->endpoint_until[first])
+                first = k;
+        drop_endpoint(rec, first);
+    }
+    k = rec->n_endpoints++;
+    memcpy(rec->endpoint_key[k], m->key, 65);
+    rec->endpoint_until[k] = m->until;
+    return 0;
+}
+
+int pv_entries_mark_out(pv_entries *e, pv_state *st, size_t i, time_t now)
+{
+    mark_ctx m;
+    pv_err err;
+
+    if (i >= e->n)
+        return -1;
+    e->out_until[i] = now + PV_ENTRY_OUT_SECONDS;
+    if (e->n < 2)
+        return 0;               /* nowhere else to go: nothing to share */
+    m.key = e->key[i];
+    m.now = now;
+    m.until = e->out_until[i];
+    pv_err_clear(&err);
+    return pv_state_update(st, PV_STATE_HEALTH_KEY, mark_cb, &m, &err);
+}

@@ -1,0 +1,49 @@
+/* pv_failover.h - provider entries (SPEC 8): `send_url` and `verify_url`
+ * list the same number of URLs; entry i is send URL i with verify URL i
+ * (one provider account: a code is verified where it was sent).  An entry
+ * with a network-observed outage is skipped by every login for
+ * PV_ENTRY_OUT_SECONDS, through the state store (fleet-wide with etcd). */
+#ifndef PV_FAILOVER_H
+#define PV_FAILOVER_H
+
+#include <stddef.h>
+#include <time.h>
+#include "pv_config.h"
+#include "pv_err.h"
+#include "pv_state.h"
+
+#define PV_ENTRY_OUT_SECONDS 60     /* SPEC 8: fixed, not a setting */
+#define PV_MAX_ENTRIES PV_MAX_ENDPOINTS
+#define PV_URL_ENTRY_MAX 8193        /* one URL of a list (VALUE_MAX + 1) */
+
+/* URLs in a space/tab-separated list (0 for NULL or empty). */
+size_t pv_url_list_count(const char *list);
+/* Copy URL i of list into buf: 0 ok, -1 no such URL or too long. */
+int pv_url_list_item(const char *list, size_t i, char *buf, size_t size);
+
+/* send_url and verify_url list the same number of URLs (or one is unset):
+ * 0, else -1 with why. */
+int pv_failover_check_counts(const pv_config *cfg, pv_err *why);
+
+/* The entry a login uses next, from entry `from` on: the first one not
+ * marked out at now; when every entry is marked out, `from` itself (they
+ * are then tried in order anyway).  n when from >= n: nothing left. */
+size_t pv_entry_pick(const time_t *out_until, size_t n, size_t from,
+                     time_t now);
+
+/* The entries of one configuration and what the store says of them. */
+typedef struct pv_entries {
+    size_t n;
+    char key[PV_MAX_ENTRIES][65];        /* hex SHA-256 of both URLs */
+    time_t out_until[PV_MAX_ENTRIES];    /* 0: not marked out */
+} pv_entries;
+
+/* Count the entries and key them (send_url/verify_url checked already). */
+void pv_entries_init(pv_entries *e, const pv_config *cfg);
+/* Read the health record; an unreadable one leaves every entry usable. */
+void pv_entries_load(pv_entries *e, pv_state *st);
+/* Mark entry i out until now + PV_ENTRY_OUT_SECONDS, here and in the
+ * store (expired marks pruned).  0 ok, -1 not stored (still marked here). */
+int pv_entries_mark_out(pv_entries *e, pv_state *st, size_t i, time_t now);
+
+#endif
