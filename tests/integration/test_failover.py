@@ -1,0 +1,232 @@
+"""SPEC section 8, provider failover: with several send_url/verify_url
+entries a login uses entry 1; a network-observed outage at entry i moves it
+to entry i+1 (never a refusal), and the code is verified at the entry that
+sent it.  An entry that failed is skipped by every login for 60 s (the
+health record in the state store).  Refusals never move to the next entry.
+Only when every entry is out does failmode apply.
+
+Two simulators: the session one (`sim`, entry 2 unless said otherwise) and
+a second one started per test (`other`, entry 1), so that killing it or
+faulting it touches nothing else."""
+
+import re
+
+import pytest
+
+from pvtest import (CODE, SimServer, assert_failure, assert_pam,
+                    fresh_client, wrong_code)
+
+HEALTH_FILE = "u-%3Aendpoints"       # PV_STATE_HEALTH_KEY, escaped
+ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
+RESENT = "A new code has been sent."
+# several logins per test: the simulators' own send limits stay out of it
+NO_LIMITS = {"per_number_seconds": 0, "per_ip_per_hour": 1000000}
+
+
+@pytest.fixture(autouse=True)
+def unlimited(sim):
+    sim.limits(**NO_LIMITS)
+
+
+@pytest.fixture
+def other(tls_material):
+    """A second simulator (entry 1 of the tests), stopped afterwards."""
+    server = SimServer(tls_material)
+    try:
+        client = fresh_client(server)
+        client.limits(**NO_LIMITS)
+        yield client
+    finally:
+        server.stop()
+
+
+def entries(login, *sims):
+    """Configure the provider entries in this order."""
+    login.conf["send_url"] = " ".join(s.server.send_url for s in sims)
+    login.conf["verify_url"] = " ".join(s.server.verify_url for s in sims)
+
+
+def code_of(sim):
+    return sim.latest_code
+
+
+def wrong_of(sim):
+    return lambda: wrong_code(sim.latest_code())
+
+
+def run(login, *typed):
+    """One login of alice; typed: for each prompt, a callable giving the
+    text (pvtest's Login.run reads codes from the session simulator only)."""
+    s = login.start("alice")
+    for t in typed:
+        s.expect_prompt()
+        s.send(t())
+    return s.finish()
+
+
+def marks(login):
+    """{entry key: out-until} from the health record (file store)."""
+    path = login.state_dir / HEALTH_FILE
+    if not path.exists():
+        return {}
+    return dict((k, int(t)) for k, t in ENDPOINT_RE.findall(path.read_text()))
+
+
+def expire_marks(login):
+    """Play the 60 s passing: every out-until moved into the past."""
+    path = login.state_dir / HEALTH_FILE
+    path.write_text(ENDPOINT_RE.sub(lambda m: "endpoint %s 1" % m.group(1),
+                                    path.read_text()))
+
+
+def test_killed_entry_moves_login_to_next(login, sim, other):
+    entries(login, other, sim)
+    other.server.stop()
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert sim.requests("send") == 1
+    assert len(marks(login)) == 1, "the dead entry was not marked out"
+    # the next login goes straight to entry 2
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert sim.requests("send") == 2
+
+
+def test_5xx_entry_skipped_then_back_after_60s(login, sim, other):
+    entries(login, other, sim)
+    other.fault("send", "http500")
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("send") == 1 and sim.requests("send") == 1
+    (until,) = marks(login).values()
+
+    # marked out: a second login does not ask entry 1 at all
+    other.clear_faults()
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("send") == 1 and sim.requests("send") == 2
+    assert list(marks(login).values()) == [until]
+
+    # 60 s later entry 1 is used again
+    expire_marks(login)
+    res = run(login, code_of(other))
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("send") == 2 and sim.requests("send") == 2
+    assert other.requests("verify") == 1
+
+
+def test_verify_outage_sends_new_code_at_next_entry(login, sim, other):
+    """The code from entry 1 cannot be checked while entry 1 is out: a new
+    one comes from entry 2, without spending `resend`, through the send
+    budget."""
+    entries(login, other, sim)
+    login.conf["resend"] = "0"
+    login.conf["send_limit"] = "2"
+    other.fault("verify", "http500")
+    s = login.start("alice")
+    s.expect_prompt()
+    s.send(other.latest_code())
+    s.expect(re.escape(RESENT))
+    s.expect_prompt()
+    assert len(sim.outbox()) == 1, "no new code from entry 2"
+    s.send(sim.latest_code())
+    res = s.finish()
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("verify") == 1 and sim.requests("verify") == 1
+    assert len(marks(login)) == 1
+
+
+def test_verify_failover_stays_within_send_budget(login, sim, other):
+    entries(login, other, sim)
+    login.conf["send_limit"] = "1"
+    other.fault("verify", "http500")
+    res = run(login, code_of(other))
+    # the one allowed code was spent at entry 1: a refusal naming the wait,
+    # never a second code
+    assert_pam(res, "PAM_AUTH_ERR", "denied")
+    assert sim.requests("send") == 0
+
+
+def test_verify_failover_keeps_tries(login, sim, other):
+    """The try whose answer the outage hid stays counted: no extra
+    guesses."""
+    entries(login, other, sim)
+    login.conf["max_tries"] = "2"
+    other.fault("verify", "http500")
+    res = run(login, code_of(other), wrong_of(sim))
+    assert_pam(res, "PAM_MAXTRIES", "maxtries")
+    assert sim.requests("verify") == 1
+
+
+@pytest.mark.parametrize("kind,pam", [
+    ("ratelimit", "PAM_AUTH_ERR"),          # a refusal the user provokes
+    ("auth", "PAM_AUTHINFO_UNAVAIL"),       # our credentials rejected
+    ("redirect", "PAM_AUTHINFO_UNAVAIL"),   # our request is wrong
+])
+def test_send_refusal_does_not_move(login, sim, other, kind, pam):
+    entries(login, other, sim)
+    login.conf["failmode"] = "safe"
+    other.fault("send", kind)
+    res = login.run("alice", [])
+    assert_pam(res, pam)
+    assert sim.requests("send") == 0, "a refusal moved to entry 2"
+    assert marks(login) == {}
+
+
+def test_wrong_code_does_not_move(login, sim, other):
+    entries(login, other, sim)
+    login.conf["max_tries"] = "2"
+    res = run(login, wrong_of(other), wrong_of(other))
+    assert_pam(res, "PAM_MAXTRIES", "maxtries")
+    assert other.requests("verify") == 2
+    assert sim.requests("send") == 0 and sim.requests("verify") == 0
+    assert marks(login) == {}
+
+
+def test_verify_credentials_do_not_move(login, sim, other):
+    entries(login, other, sim)
+    other.fault("verify", "auth")
+    res = run(login, code_of(other))
+    assert_failure(res, "credentials", "secure")
+    assert sim.requests("send") == 0
+
+
+@pytest.mark.parametrize("failmode", ["safe", "secure"])
+def test_failmode_only_when_every_entry_is_out(login, sim, other, failmode):
+    entries(login, other, sim)
+    login.conf["failmode"] = failmode
+    other.fault("send", "http500")
+    sim.fault("send", "http500")
+    res = login.run("alice", [])
+    assert_failure(res, "outage", failmode)
+    assert other.requests("send") == 1 and sim.requests("send") == 1
+    assert len(marks(login)) == 2
+    # every entry marked out: tried in order anyway, and the first one
+    # that answers serves the login
+    sim.clear_faults()
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("send") == 2 and sim.requests("send") == 2
+
+
+def test_one_entry_up_never_opens(login, sim, other):
+    """failmode=safe with entry 1 dead: entry 2 answers, so a code is still
+    required."""
+    entries(login, other, sim)
+    login.conf["failmode"] = "safe"
+    login.conf["max_tries"] = "1"
+    other.server.stop()
+    res = login.run("alice", [wrong_code])
+    assert_pam(res, "PAM_MAXTRIES", "maxtries")
+    assert sim.requests("send") == 1
+
+
+def test_unequal_lists_are_a_config_error(login, sim, other):
+    entries(login, other, sim)
+    login.conf["verify_url"] = sim.server.verify_url
+    login.write_conf()
+    res = login.run("alice", [])
+    assert_pam(res, "PAM_SERVICE_ERR", "config_error")
+    assert res.prompts == [] and sim.requests("send") == 0
+    where = "%s:%d" % (login.conf_path, login.conf_line_of("verify_url"))
+    assert where in res.transcript, res
