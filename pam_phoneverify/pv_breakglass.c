@@ -227,23 +227,64 @@ out:
     return res;
 }
 
-enum pv_breakglass_result pv_breakglass_consume(const char *path,
-                                                const char *user,
-                                                const char *code,
-                                                pv_err *err)
+/* The claim hook on a matched line: ACCEPTED when the hook records the
+ * use first, REJECTED when the hash was used elsewhere (the line is then
+ * removed all the same), ERROR when the use could not be recorded. */
+static enum pv_breakglass_result claim_match(const char *user,
+                                             const char *match,
+                                             pv_breakglass_claim_fn claim,
+                                             void *ctx, pv_err *err)
+{
+    char hash[BG_HASH_MAX + 1];
+    int rc;
+
+    if (claim == NULL)
+        return PV_BREAKGLASS_ACCEPTED;
+    if (!users_hash(match, strlen(match), user, hash, sizeof(hash))) {
+        pv_err_set(err, "break-glass line changed while matching");
+        return PV_BREAKGLASS_ERROR;
+    }
+    rc = claim(ctx, hash);
+    if (rc < 0) {
+        pv_err_set(err, "the use of a break-glass code could not be "
+                   "recorded in the state store");
+        return PV_BREAKGLASS_ERROR;
+    }
+    return rc == 0 ? PV_BREAKGLASS_ACCEPTED : PV_BREAKGLASS_REJECTED;
+}
+
+enum pv_breakglass_result pv_breakglass_consume_claimed(
+    const char *path, const char *user, const char *code,
+    pv_breakglass_claim_fn claim, void *ctx, pv_err *err)
 {
     char digits[BG_CODE_MAX + 1];
     char match[BG_LINE_MAX];
-    enum pv_breakglass_result res;
+    enum pv_breakglass_result res, removed;
 
     if (path == NULL || user == NULL ||
         normalize(code, digits, sizeof(digits)) != 0)
         return PV_BREAKGLASS_REJECTED;
     res = match_unlocked(path, user, digits, match, sizeof(match), err);
-    if (res == PV_BREAKGLASS_ACCEPTED)
-        res = remove_line(path, match, err);
+    if (res == PV_BREAKGLASS_ACCEPTED) {
+        res = claim_match(user, match, claim, ctx, err);
+        if (res != PV_BREAKGLASS_ERROR) {
+            /* used here or elsewhere: the line goes either way */
+            removed = remove_line(path, match, err);
+            if (res == PV_BREAKGLASS_ACCEPTED)
+                res = removed;
+        }
+    }
     pv_wipe(digits, sizeof(digits));
+    pv_wipe(match, sizeof(match));
     return res;
+}
+
+enum pv_breakglass_result pv_breakglass_consume(const char *path,
+                                                const char *user,
+                                                const char *code,
+                                                pv_err *err)
+{
+    return pv_breakglass_consume_claimed(path, user, code, NULL, NULL, err);
 }
 
 /* ---- check-config ------------------------------------------------------ */

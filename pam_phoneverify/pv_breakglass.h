@@ -24,6 +24,20 @@ enum pv_breakglass_result pv_breakglass_consume(const char *path,
                                                 const char *code,
                                                 pv_err *err);
 
+/* Record the use of a matched code elsewhere before it is accepted (the
+ * state store, so that a hash listed on several hosts works once
+ * fleet-wide): hash is the line's crypt(3) hash.  Return 0 when the use
+ * was recorded now, 1 when it had been used already, -1 on error.  It
+ * must be atomic (compare-and-swap): two hosts never both get 0. */
+typedef int (*pv_breakglass_claim_fn)(void *ctx, const char *hash);
+
+/* pv_breakglass_consume with a claim between the match and the removal:
+ * a code whose claim says "used" is REJECTED (its line removed all the
+ * same); a claim error is ERROR (err set), the line kept. */
+enum pv_breakglass_result pv_breakglass_consume_claimed(
+    const char *path, const char *user, const char *code,
+    pv_breakglass_claim_fn claim, void *ctx, pv_err *err);
+
 /* Whether a crypt(3) hash is of a scheme break-glass codes accept:
  * yescrypt ($y$, $gy$) or scrypt ($7$).  1 yes, 0 never matches. */
 int pv_breakglass_hash_accepted(const char *hash);

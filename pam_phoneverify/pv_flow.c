@@ -92,8 +92,10 @@ static pv_verdict try_breakglass(pv_flowctx *f, const char *detail)
     pv_err_clear(&err);
     r = (reply != NULL && reply[0] != '\0' &&
          strnlen(reply, PV_CODE_MAX + 1) <= PV_CODE_MAX)
-            ? pv_breakglass_consume(f->cfg->breakglass_file, f->user, reply,
-                                    &err)
+            ? pv_breakglass_consume_claimed(f->cfg->breakglass_file,
+                                            f->user, reply,
+                                            pv_flow_breakglass_claim, f,
+                                            &err)
             : PV_BREAKGLASS_REJECTED;
     pv_free_secret(reply);
     if (r == PV_BREAKGLASS_ACCEPTED)

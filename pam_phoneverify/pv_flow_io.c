@@ -261,3 +261,39 @@ void pv_flow_send_give_back(pv_flowctx *f, time_t at)
     bc.now = at;
     (void)pv_flow_state_update(f, give_back_cb, &bc);
 }
+
+/* ---- break-glass codes used anywhere (SPEC 8) ----------------------- */
+
+typedef struct bg_claim_ctx {
+    char digest[65];
+    int used;                        /* set by the callback, from rec */
+} bg_claim_ctx;
+
+static int bg_claim_cb(pv_state_record *rec, void *ctx)
+{
+    bg_claim_ctx *c = ctx;
+    size_t i;
+
+    c->used = 0;
+    for (i = 0; i < rec->n_bg_used; i++)
+        if (strcmp(rec->bg_used[i], c->digest) == 0) {
+            c->used = 1;
+            return 1;                /* nothing to write */
+        }
+    if (rec->n_bg_used >= PV_STATE_MAX_BG_USED)
+        return -1;                   /* closed: cannot prove it unused */
+    memcpy(rec->bg_used[rec->n_bg_used++], c->digest, sizeof(c->digest));
+    return 0;
+}
+
+int pv_flow_breakglass_claim(void *ctx, const char *hash)
+{
+    pv_flowctx *f = ctx;
+    bg_claim_ctx c;
+
+    memset(&c, 0, sizeof(c));
+    pv_state_sha256_hex(hash, strlen(hash), c.digest);
+    if (pv_flow_state_update(f, bg_claim_cb, &c) != 0)
+        return -1;
+    return c.used;
+}

@@ -122,6 +122,11 @@ enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
                                          long *wait);
 void pv_flow_send_give_back(pv_flowctx *f, time_t at);
 
+/* pv_breakglass_claim_fn (ctx: the pv_flowctx): the code's hash is
+ * recorded as used in the user's state record, compare-and-swap, so a
+ * hash listed on several hosts works once fleet-wide with etcd. */
+int pv_flow_breakglass_claim(void *ctx, const char *hash);
+
 /* ---- steps -------------------------------------------------------------- */
 /* The name+mobile pre-check (once per login, before a phone method sends
  * anything): GO_ON when consistent, cached or off. */
