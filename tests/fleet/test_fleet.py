@@ -3,9 +3,8 @@ client certificates), through the real module under pamtester +
 pam_wrapper.  "Hosts" are module worlds with separate state_dir, passwd and
 pam.d that share the cluster (conftest.py).
 
-Not here: a used break-glass code refused on the other host (break-glass
-codes are not in the state record yet) and provider failover (the flow's
-part of issue 11)."""
+A used break-glass code refused on the other host and provider endpoint
+health shared by hosts: test_fleet_failover.py."""
 
 import re
 import statistics

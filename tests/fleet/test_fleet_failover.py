@@ -1,0 +1,94 @@
+"""SPEC section 8 on a real etcd cluster: what the first round left.
+
+- provider endpoint health is fleet-wide: an entry that failed on host A is
+  skipped by host B's logins for 60 s (the reserved record
+  `<prefix>user/:endpoints`, a key no user name can take), and used again
+  once the mark has passed (played by moving the mark into the past);
+- a break-glass code whose hash is listed on two hosts works once: the use
+  is recorded in the user's etcd record (compare-and-swap) before the code
+  is accepted, so host B refuses it."""
+
+import os
+import re
+import shutil
+
+import pytest
+
+from pvtest import CODE, SimServer, assert_pam, fresh_client
+from test_decisions import breakglass_login, issue_breakglass
+
+HEALTH = "user/:endpoints"
+ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
+NO_LIMITS = {"per_number_seconds": 0, "per_ip_per_hour": 1000000}
+
+
+@pytest.fixture
+def other():
+    """A second simulator: entry 1 of both hosts, stopped afterwards."""
+    server = SimServer(None)
+    try:
+        client = fresh_client(server)
+        client.limits(**NO_LIMITS)
+        yield client
+    finally:
+        server.stop()
+
+
+def two_entries(h, first, second):
+    h.conf["send_url"] = "%s %s" % (first.server.send_url,
+                                    second.server.send_url)
+    h.conf["verify_url"] = "%s %s" % (first.server.verify_url,
+                                      second.server.verify_url)
+
+
+def test_entry_health_is_shared_by_hosts(host, sim, other, cluster, prefix):
+    a, b = host("host-a"), host("host-b")
+    for h in (a, b):
+        two_entries(h, other, sim)
+    other.fault("send", "http500")
+    res = a.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("send") == 1 and sim.requests("send") == 1
+    marks = ENDPOINT_RE.findall(cluster.get(prefix + HEALTH))
+    assert len(marks) == 1, "the failed entry is not marked in etcd"
+    assert not (a.state_dir / "u-%3Aendpoints").exists(), \
+        "the mark went to the local store"
+
+    # host B has never seen entry 1 fail, and skips it
+    other.clear_faults()
+    res = b.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert "state=degraded" not in res.transcript, str(res)
+    assert other.requests("send") == 1 and sim.requests("send") == 2
+
+    # 60 s later (the mark moved into the past) entry 1 is back for B
+    record = cluster.get(prefix + HEALTH)
+    cluster.ctl("put", prefix + HEALTH,
+                ENDPOINT_RE.sub(lambda m: "endpoint %s 1" % m.group(1),
+                                record) + "\n")
+    s = b.start("alice")
+    s.expect_prompt()
+    s.send(other.latest_code())
+    assert_pam(s.finish(), "PAM_SUCCESS", "success")
+    assert other.requests("send") == 2 and sim.requests("send") == 2
+
+
+def test_used_breakglass_code_refused_on_other_host(host, sim, cluster,
+                                                    prefix):
+    a, b = host("host-a"), host("host-b")
+    codes = issue_breakglass(a, n=1)
+    # host B lists the very same hash
+    b.conf["breakglass_file"] = str(b.dir / "breakglass")
+    shutil.copyfile(a.conf["breakglass_file"], b.conf["breakglass_file"])
+    os.chmod(b.conf["breakglass_file"], 0o600)
+    sim.fault("any", "http500")
+
+    res = breakglass_login(a, codes[0])
+    assert_pam(res, "PAM_SUCCESS", "breakglass")
+    assert "state=degraded" not in res.transcript, str(res)
+    assert "\nbgused " in "\n" + cluster.get(prefix + "user/alice")
+
+    res = breakglass_login(b, codes[0])
+    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
+    # and B's line of it is gone too
+    assert codes[0] and "alice:" not in open(b.conf["breakglass_file"]).read()
