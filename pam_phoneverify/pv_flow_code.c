@@ -197,7 +197,7 @@ static int budget_allows(pv_flowctx *f, time_t *at, pv_verdict *v)
     case PV_BUDGET_RESERVED:
         return 1;
     case PV_BUDGET_SPENT:
-        pv_sendlimit_message(wait, msg, sizeof(msg));
+        pv_sendlimit_message(f->env->catalog, wait, msg, sizeof(msg));
         *v = pv_verdict_user_refusal("send_limit", msg);
         return 0;
     case PV_BUDGET_ERROR:
@@ -314,7 +314,6 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
 static pv_verdict after_wrong_guess(pv_flowctx *f, enum pv_guess_status st)
 {
     long left = f->cfg->max_tries - f->out->tries;
-    char msg[64];
 
     if (st == PV_GUESS_ERROR)
         return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
@@ -322,9 +321,10 @@ static pv_verdict after_wrong_guess(pv_flowctx *f, enum pv_guess_status st)
         return pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
     if (left <= 0)
         return pv_verdict_final(PV_RESULT_MAXTRIES, "max_tries");
-    pv_snprintf(msg, sizeof(msg), "Incorrect code, %ld %s left.", left,
-                left == 1 ? "try" : "tries");
-    pv_flow_say(f, 1, msg);
+    if (left == 1)
+        pv_flow_say(f, 1, N_("Incorrect code, 1 try left."));
+    else
+        pv_flow_sayf(f, 1, N_("Incorrect code, %ld tries left."), left);
     return pv_verdict_go_on();
 }
 
@@ -479,7 +479,9 @@ static int channel_init(pv_flowctx *f, channel *ch, enum pv_method m)
         pv_strlcpy(f->out->to_masked, masked, sizeof(f->out->to_masked));
     }
     f->out->method = ch->method;
-    build_prompt(f->cfg->prompt, masked, ch->prompt, sizeof(ch->prompt));
+    /* the default prompt is in the catalogue; an admin's own is kept */
+    build_prompt(pv_flow_tr(f, f->cfg->prompt), masked, ch->prompt,
+                 sizeof(ch->prompt));
     return 0;
 }
 

@@ -192,14 +192,21 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
 int pv_edit_read(int fd, const char *path, size_t max, char **out,
                  size_t *len, pv_err *err)
 {
-    char *buf = malloc(max + 1);
-    size_t n = 0;
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0, size;
     ssize_t r;
 
-    if (buf == NULL || lseek(fd, 0, SEEK_SET) != 0)
+    /* sized by the file, not by max: a small file costs a small buffer;
+     * a file that grows while read is refused, not truncated */
+    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size > max ||
+        lseek(fd, 0, SEEK_SET) != 0)
+        goto fail;
+    size = (size_t)st.st_size;
+    if ((buf = malloc(size + 1)) == NULL)
         goto fail;
     for (;;) {
-        r = read(fd, buf + n, max + 1 - n);
+        r = read(fd, buf + n, size + 1 - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -207,7 +214,7 @@ int pv_edit_read(int fd, const char *path, size_t max, char **out,
         if (r == 0)
             break;
         n += (size_t)r;
-        if (n > max)
+        if (n > size)
             goto fail;
     }
     buf[n] = '\0';
