@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "phoneverify_cli.h"
+#include "pv_failover.h"
 #include "pv_provider.h"
 #include "pv_runtime.h"
 #include "pv_state_etcd.h"
@@ -59,29 +60,46 @@ static int report(const char *what, const char *url, int ok,
     return 1;
 }
 
-static int probe_send(const pv_config *cfg, pv_http *http)
+static int probe_send(const pv_config *cfg, pv_http *http, const char *url)
 {
     pv_send_reply r;
-    enum pv_send_result sr = pv_send_code(cfg, http, "", NULL, &r);
+    enum pv_send_result sr = pv_send_code(cfg, http, url, "", NULL, &r);
     int ok = sr == PV_SEND_INVALID_NUMBER;
 
-    return report("send_url", cfg->send_url, ok,
+    return report("send_url", url, ok,
                   ok ? PV_FAILURE_NONE
                      : sr == PV_SEND_UNAVAILABLE ? r.failure
                                                  : PV_FAILURE_REJECTED,
                   r.detail);
 }
 
-static int probe_verify(const pv_config *cfg, pv_http *http)
+static int probe_verify(const pv_config *cfg, pv_http *http,
+                        const char *url)
 {
     pv_verify_reply r;
-    enum pv_verify_result vr = pv_verify_code(cfg, http,
+    enum pv_verify_result vr = pv_verify_code(cfg, http, url,
                                               "phoneverify-probe-0000",
                                               "000000", &r);
     int ok = vr == PV_VERIFY_EXPIRED || vr == PV_VERIFY_WRONG;
 
-    return report("verify_url", cfg->verify_url, ok,
+    return report("verify_url", url, ok,
                   ok ? PV_FAILURE_NONE : r.failure, r.detail);
+}
+
+/* Every provider entry (SPEC 8: send_url/verify_url lists), each once. */
+static int probe_entries(const pv_config *cfg, pv_http *http)
+{
+    char url[PV_URL_ENTRY_MAX];
+    size_t i, n = pv_url_list_count(cfg->send_url);
+    int bad = 0;
+
+    for (i = 0; i < n; i++) {
+        if (pv_url_list_item(cfg->send_url, i, url, sizeof(url)) == 0)
+            bad += probe_send(cfg, http, url);
+        if (pv_url_list_item(cfg->verify_url, i, url, sizeof(url)) == 0)
+            bad += probe_verify(cfg, http, url);
+    }
+    return bad;
 }
 
 static int probe_precheck(const pv_config *cfg, pv_http *http)
@@ -125,8 +143,7 @@ int pv_cli_probe(const pv_config *cfg)
         return 1;
     }
     if (uses(cfg, PV_METHOD_SMS) || uses(cfg, PV_METHOD_EMAIL)) {
-        bad += probe_send(cfg, http);
-        bad += probe_verify(cfg, http);
+        bad += probe_entries(cfg, http);
     }
     if (cfg->precheck_url != NULL)
         bad += probe_precheck(cfg, http);
