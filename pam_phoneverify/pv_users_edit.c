@@ -172,7 +172,7 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
             e = errno;
             pv_err_set(err, "%s: %s", path, e == ETIMEDOUT
                        ? "still locked by another update; giving up"
-                       : strerror(e));
+                       : pv_strerror(e));
             close(fd);
             errno = e;
             return -1;
@@ -279,7 +279,7 @@ int pv_edit_replace(const char *path, const char *text, size_t len,
     if (pv_snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) < 0 ||
         (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
         pv_err_set(err, "%s: cannot create a temporary file: %s", path,
-                   strerror(errno));
+                   pv_strerror(errno));
         return -1;
     }
     /* owner first: fchown may clear set-id bits that fchmod then sets */
@@ -297,7 +297,7 @@ int pv_edit_replace(const char *path, const char *text, size_t len,
     sync_dir(path);
     return 0;
 fail:
-    pv_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    pv_err_set(err, "%s: cannot write: %s", path, pv_strerror(errno));
     if (fd >= 0)
         close(fd);
     unlink(tmp);
@@ -316,7 +316,7 @@ static int create_if_missing(const char *path, pv_err *err)
     if (fd < 0) {
         if (errno == EEXIST)
             return 0;
-        pv_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+        pv_err_set(err, "%s: cannot create: %s", path, pv_strerror(errno));
         return -1;
     }
     (void)fchmod(fd, 0644);             /* whatever the umask */
