@@ -86,7 +86,7 @@ static int probe_verify(const pv_config *cfg, pv_http *http,
                   ok ? PV_FAILURE_NONE : r.failure, r.detail);
 }
 
-/* Every provider entry (SPEC 8: send_url/verify_url lists), each once. */
+/* Every provider entry (send_url/verify_url lists), each once. */
 static int probe_entries(const pv_config *cfg, pv_http *http)
 {
     char url[PV_URL_ENTRY_MAX];

@@ -655,8 +655,9 @@ static void report(pv_err *err, const struct pv_key *k, const char *key,
     }
 }
 
-/* send_url/verify_url: their URL counts must match (SPEC 8), checked
- * where the second one is set so the error names its file and line. */
+/* send_url/verify_url: their URL counts must match
+ * (pam_phoneverify.conf(5)), checked where the second one is set so the
+ * error names its file and line. */
 static int is_entry_list(const struct pv_key *k)
 {
     return strcmp(k->name, "send_url") == 0

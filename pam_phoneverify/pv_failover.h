@@ -1,5 +1,5 @@
-/* pv_failover.h - provider entries (SPEC 8): `send_url` and `verify_url`
- * list the same number of URLs; entry i is send URL i with verify URL i
+/* pv_failover.h - provider entries (pam_phoneverify.conf(5), PROVIDER
+ * FAILOVER): `send_url` and `verify_url` list the same number of URLs; entry i is send URL i with verify URL i
  * (one provider account: a code is verified where it was sent).  An entry
  * with a network-observed outage is skipped by every login for
  * PV_ENTRY_OUT_SECONDS, through the state store (fleet-wide with etcd). */
@@ -12,7 +12,7 @@
 #include "pv_err.h"
 #include "pv_state.h"
 
-#define PV_ENTRY_OUT_SECONDS 60     /* SPEC 8: fixed, not a setting */
+#define PV_ENTRY_OUT_SECONDS 60     /* fixed, not a setting */
 #define PV_MAX_ENTRIES PV_MAX_ENDPOINTS
 #define PV_URL_ENTRY_MAX 8193        /* one URL of a list (VALUE_MAX + 1) */
 

@@ -228,7 +228,8 @@ static int provider_refused(enum pv_send_result sr, const pv_send_reply *r)
 }
 
 /* Entry i had a network-observed outage: every login skips it for a
- * while (SPEC 8), and this one goes on at the next entry. */
+ * while (pam_phoneverify.conf(5)), and this one goes on at the next
+ * entry. */
 static void entry_out(pv_flowctx *f, channel *ch, size_t i, const char *what,
                       const char *detail)
 {

@@ -285,7 +285,7 @@ void pv_flow_send_give_back(pv_flowctx *f, time_t at)
     (void)pv_flow_state_update(f, give_back_cb, &bc);
 }
 
-/* ---- break-glass codes used anywhere (SPEC 8) ----------------------- */
+/* ---- break-glass codes used anywhere (fleet-wide with etcd) --------- */
 
 typedef struct bg_claim_ctx {
     char digest[65];
