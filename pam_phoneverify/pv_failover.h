@@ -1,8 +1,9 @@
 /* pv_failover.h - provider entries (pam_phoneverify.conf(5), PROVIDER
- * FAILOVER): `send_url` and `verify_url` list the same number of URLs; entry i is send URL i with verify URL i
- * (one provider account: a code is verified where it was sent).  An entry
- * with a network-observed outage is skipped by every login for
- * PV_ENTRY_OUT_SECONDS, through the state store (fleet-wide with etcd). */
+ * FAILOVER): `send_url` and `verify_url` list the same number of URLs;
+ * entry i is send URL i with verify URL i (one provider account: a code
+ * is verified where it was sent).  An entry with a network-observed
+ * outage is skipped by every login for PV_ENTRY_OUT_SECONDS, through the
+ * state store (fleet-wide with etcd). */
 #ifndef PV_FAILOVER_H
 #define PV_FAILOVER_H
 
