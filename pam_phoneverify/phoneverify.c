@@ -450,7 +450,8 @@ static int status_all(cli *c, pv_state *st)
             hashed++;
             continue;
         }
-        if (record_user(e->d_name, user, sizeof(user)) != 0)
+        if (record_user(e->d_name, user, sizeof(user)) != 0 ||
+            strcmp(user, PV_STATE_HEALTH_KEY) == 0)    /* no user's */
             continue;
         if (n == cap) {
             char **more = realloc(names, (cap ? cap * 2 : 16) * sizeof(*more));

@@ -10,9 +10,11 @@ a second one started per test (`other`, entry 1), so that killing it or
 faulting it touches nothing else."""
 
 import re
+import subprocess
 
 import pytest
 
+from hardening_util import CLI
 from pvtest import (CODE, SimServer, assert_failure, assert_pam,
                     fresh_client, wrong_code)
 
@@ -230,3 +232,19 @@ def test_unequal_lists_are_a_config_error(login, sim, other):
     assert res.prompts == [] and sim.requests("send") == 0
     where = "%s:%d" % (login.conf_path, login.conf_line_of("verify_url"))
     assert where in res.transcript, res
+
+
+def test_health_record_is_no_user_in_status(login, sim, other):
+    """`phoneverify status` (every user) does not list the reserved
+    record as a user."""
+    entries(login, other, sim)
+    other.server.stop()
+    assert_pam(login.run("alice", [CODE]), "PAM_SUCCESS", "success")
+    assert (login.state_dir / HEALTH_FILE).exists()
+    r = subprocess.run([str(CLI), "--conf", str(login.conf_path), "status"],
+                       env={"PATH": "/usr/bin:/bin", "LANG": "C",
+                            "LC_ALL": "C"},
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+    assert "alice" in r.stdout, r.stdout
+    assert ":endpoints" not in r.stdout + r.stderr, r.stdout
