@@ -178,7 +178,7 @@ static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
         return;
     }
     (void)pv_flow_run(cfg, login, &env, out);
-    pv_http_free(env.http);
+    pv_transport_free(env.http);
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
