@@ -751,7 +751,7 @@ static const flow_case closed_rows[] = {
       .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
       .want = PV_RESULT_UNAVAILABLE, .reason = "transport_helper",
       .sends = 1 },
-    { .name = "helper failure during verify, safe: the guess stays",
+    { .name = "helper failure during verify, safe",
       .cfg = { SAFE, "lockout_failures=1" },
       .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_HELPER) },
       .replies = { "123456" },
