@@ -189,6 +189,12 @@ static void canned_good(const pv_http_request *req, char *body, size_t size)
     }
 }
 
+static void nv_error(const char *id, char *body, size_t size)
+{
+    pv_snprintf(body, size, "{\"status\": \"error\", \"error_id\": "
+                "\"%s\", \"error_type\": \"x\"}", id);
+}
+
 static void canned_negative(const pv_http_request *req, int gone, char *body,
                             size_t size)
 {
@@ -206,11 +212,15 @@ static void canned_negative(const pv_http_request *req, int gone, char *body,
                         "\"verify_code\": \"1\", \"verified\": false}", id);
     } else if (url_is(req, PRE_URL)) {
         pv_strlcpy(body, gone ? "{\"result\": -1}" : "{\"result\": 1}", size);
+    } else if (url_is(req, NV_URL "/AUTH/")) {
+        nv_error(gone ? "02" : "01", body, size);  /* licence / rejected */
+    } else if (url_is(req, NV_URL "/IDMOBILE/")) {
+        nv_error(gone ? "20" : "09", body, size);  /* refused / ineligible */
+    } else if (gone) {
+        nv_error("30", body, size);                 /* token expired */
     } else {
-        pv_strlcpy(body, gone ? "{\"status\": \"error\", \"error_id\": "
-                                "\"30\"}"
-                              : "{\"status\": \"pending\", \"scope\": "
-                                "\"numVerify\"}", size);
+        pv_strlcpy(body, "{\"status\": \"pending\", \"scope\": "
+                         "\"numVerify\"}", size);
     }
 }
 
