@@ -6,7 +6,7 @@
 
 typedef struct mem_entry {
     char *user;
-    char *text;                      /* pv_state_record_format output */
+    char *text; /* pv_state_record_format output */
     size_t len;
     struct mem_entry *next;
 } mem_entry;
@@ -38,7 +38,7 @@ static int mem_read(pv_state *st, const char *user, pv_state_record *rec,
     }
     e = find_entry(mb, user);
     if (e == NULL || pv_state_record_parse(e->text, e->len, rec) != 0)
-        pv_state_record_clear(rec);     /* missing or corrupt: empty */
+        pv_state_record_clear(rec); /* missing or corrupt: empty */
     return 0;
 }
 
@@ -56,7 +56,7 @@ static int store(mem_backend *mb, const char *user, char *text, size_t len)
         e->next = mb->entries;
         mb->entries = e;
     }
-    pv_free_secret(e->text);            /* it held a pending id */
+    pv_free_secret(e->text); /* it held a pending id */
     e->text = text;
     e->len = len;
     return 0;

@@ -30,7 +30,7 @@ struct pv_transport_ops {
 
 struct pv_transport {
     const struct pv_transport_ops *ops;
-    void *impl;                      /* the implementation's own state */
+    void *impl; /* the implementation's own state */
 };
 
 /* Dispatchers.  post on a NULL transport is a local failure
@@ -50,7 +50,8 @@ static inline int pv_transport_post(pv_transport *t,
 static inline long pv_transport_connects(const pv_transport *t)
 {
     return (t == NULL || t->ops == NULL || t->ops->connects == NULL)
-               ? 0 : t->ops->connects(t);
+               ? 0
+               : t->ops->connects(t);
 }
 
 static inline void pv_transport_free(pv_transport *t)

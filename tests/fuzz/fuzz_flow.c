@@ -139,8 +139,8 @@ static int take(script *s, uint8_t *b)
 
 static long take_http_code(script *s)
 {
-    static const long codes[] = { 200, 400, 401, 403, 404, 429, 500, 503,
-                                  302, 100, 204, 999 };
+    static const long codes[] = { 200, 400, 401, 403, 404, 429,
+                                  500, 503, 302, 100, 204, 999 };
     uint8_t b = 0;
 
     (void)take(s, &b);
@@ -169,30 +169,39 @@ static void canned_good(const pv_http_request *req, char *body, size_t size)
     char id[PV_VERIFICATION_ID_MAX + 1];
 
     if (url_is(req, SEND_URL)) {
-        pv_strlcpy(body, "{\"verification_id\": \"id-1\", "
-                         "\"expires_in\": 300}", size);
+        pv_strlcpy(body,
+                   "{\"verification_id\": \"id-1\", "
+                   "\"expires_in\": 300}",
+                   size);
     } else if (url_is(req, VERIFY_URL)) {
         request_id(req, id, sizeof(id));
-        pv_snprintf(body, size, "{\"message_id\": \"%s\", \"verify_code\": "
-                    "\"123456\", \"verified\": true}", id);
+        pv_snprintf(body, size,
+                    "{\"message_id\": \"%s\", \"verify_code\": "
+                    "\"123456\", \"verified\": true}",
+                    id);
     } else if (url_is(req, PRE_URL)) {
         pv_strlcpy(body, "{\"result\": 0, \"description\": \"x\"}", size);
     } else if (url_is(req, NV_URL "/AUTH/")) {
         pv_strlcpy(body, "{\"token\": \"tok-1\"}", size);
     } else if (url_is(req, NV_URL "/IDMOBILE/")) {
-        pv_strlcpy(body, "{\"status\": \"success\", \"operator\": \"SFR\", "
-                         "\"url\": \"https://idmobile.example.com/v/1\"}",
+        pv_strlcpy(body,
+                   "{\"status\": \"success\", \"operator\": \"SFR\", "
+                   "\"url\": \"https://idmobile.example.com/v/1\"}",
                    size);
     } else {
-        pv_strlcpy(body, "{\"status\": \"success\", \"scope\": "
-                         "\"numVerify\", \"numVerify\": true}", size);
+        pv_strlcpy(body,
+                   "{\"status\": \"success\", \"scope\": "
+                   "\"numVerify\", \"numVerify\": true}",
+                   size);
     }
 }
 
 static void nv_error(const char *id, char *body, size_t size)
 {
-    pv_snprintf(body, size, "{\"status\": \"error\", \"error_id\": "
-                "\"%s\", \"error_type\": \"x\"}", id);
+    pv_snprintf(body, size,
+                "{\"status\": \"error\", \"error_id\": "
+                "\"%s\", \"error_type\": \"x\"}",
+                id);
 }
 
 static void canned_negative(const pv_http_request *req, int gone, char *body,
@@ -201,26 +210,32 @@ static void canned_negative(const pv_http_request *req, int gone, char *body,
     char id[PV_VERIFICATION_ID_MAX + 1];
 
     if (url_is(req, SEND_URL)) {
-        pv_strlcpy(body, gone ? "{\"error\": \"captcha_required\"}"
-                              : "{\"error\": \"rate_limit_exceeded\"}", size);
+        pv_strlcpy(body,
+                   gone ? "{\"error\": \"captcha_required\"}"
+                        : "{\"error\": \"rate_limit_exceeded\"}",
+                   size);
     } else if (url_is(req, VERIFY_URL)) {
         request_id(req, id, sizeof(id));
         if (gone)
             pv_strlcpy(body, "{\"code\": 3003, \"message\": \"x\"}", size);
         else
-            pv_snprintf(body, size, "{\"message_id\": \"%s\", "
-                        "\"verify_code\": \"1\", \"verified\": false}", id);
+            pv_snprintf(body, size,
+                        "{\"message_id\": \"%s\", "
+                        "\"verify_code\": \"1\", \"verified\": false}",
+                        id);
     } else if (url_is(req, PRE_URL)) {
         pv_strlcpy(body, gone ? "{\"result\": -1}" : "{\"result\": 1}", size);
     } else if (url_is(req, NV_URL "/AUTH/")) {
-        nv_error(gone ? "02" : "01", body, size);  /* licence / rejected */
+        nv_error(gone ? "02" : "01", body, size); /* licence / rejected */
     } else if (url_is(req, NV_URL "/IDMOBILE/")) {
-        nv_error(gone ? "20" : "09", body, size);  /* refused / ineligible */
+        nv_error(gone ? "20" : "09", body, size); /* refused / ineligible */
     } else if (gone) {
-        nv_error("30", body, size);                 /* token expired */
+        nv_error("30", body, size); /* token expired */
     } else {
-        pv_strlcpy(body, "{\"status\": \"pending\", \"scope\": "
-                         "\"numVerify\"}", size);
+        pv_strlcpy(body,
+                   "{\"status\": \"pending\", \"scope\": "
+                   "\"numVerify\"}",
+                   size);
     }
 }
 
@@ -289,7 +304,7 @@ static int choose_answer(script *s, const pv_http_request *req,
         return 0;
     case 2:
         (void)take(s, &b);
-        *st = (enum pv_http_status)(1 + b % 8);   /* E_CONNECT .. E_DNS */
+        *st = (enum pv_http_status)(1 + b % 8); /* E_CONNECT .. E_DNS */
         if (*st != PV_HTTP_E_HELPER && *st != PV_HTTP_E_URL)
             s->outage_given = 1;
         return -1;
@@ -302,7 +317,7 @@ static int choose_answer(script *s, const pv_http_request *req,
         raw_body(s, body, size);
         break;
     }
-    s->outage_given = 1;         /* a 5xx or a body we did not vouch for */
+    s->outage_given = 1; /* a 5xx or a body we did not vouch for */
     return 0;
 }
 
@@ -324,7 +339,7 @@ static int fake_post(pv_transport *t, const pv_http_request *req,
     }
     note_answer(s, req, code, body, strlen(body));
     injecting = was;
-    resp->body = strdup(body);          /* may fail: injected */
+    resp->body = strdup(body); /* may fail: injected */
     if (resp->body == NULL) {
         resp->status = PV_HTTP_E_HELPER;
         return -1;
@@ -347,7 +362,9 @@ static void fake_free(pv_transport *t)
 }
 
 static const struct pv_transport_ops fake_ops = {
-    fake_post, fake_connects, fake_free,
+    fake_post,
+    fake_connects,
+    fake_free,
 };
 
 static int fake_prompt(void *ctx, const char *msg, int echo, char **reply)
@@ -377,7 +394,7 @@ static int fake_prompt(void *ctx, const char *msg, int echo, char **reply)
         pv_strlcpy(text, canned[kind % 6], sizeof(text));
         break;
     }
-    *reply = strdup(text);              /* may fail: the conversation did */
+    *reply = strdup(text); /* may fail: the conversation did */
     return *reply != NULL ? 0 : -1;
 }
 
@@ -438,13 +455,16 @@ static void world_init(void)
     snprintf(world.users, sizeof(world.users), "%s/users", world.dir);
     snprintf(world.breakglass, sizeof(world.breakglass), "%s/breakglass",
              world.dir);
-    snprintf(line, sizeof(line), "%s:+86 13800138000:Zhang San:"
-             "someone@example.com\n", world.user);
+    snprintf(line, sizeof(line),
+             "%s:+86 13800138000:Zhang San:"
+             "someone@example.com\n",
+             world.user);
     write_file(world.users, line);
     memset(&cd, 0, sizeof(cd));
-    if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)) == NULL
-        || (hash = crypt_rn(BREAKGLASS_CODE, setting, &cd, sizeof(cd))) ==
-               NULL || hash[0] != '$')
+    if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)) ==
+            NULL ||
+        (hash = crypt_rn(BREAKGLASS_CODE, setting, &cd, sizeof(cd))) == NULL ||
+        hash[0] != '$')
         fail("crypt");
     snprintf(world.breakglass_line, sizeof(world.breakglass_line), "%s:%s\n",
              world.user, hash);
@@ -564,7 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (r != out.result)
         fail("return value and outcome disagree");
-#ifdef FUZZ_FLOW_VERBOSE                 /* seed checks: cc -DFUZZ_FLOW_VERBOSE */
+#ifdef FUZZ_FLOW_VERBOSE /* seed checks: cc -DFUZZ_FLOW_VERBOSE */
     fprintf(stderr, "result=%s reason=%s\n", pv_result_name(r), out.reason);
 #endif
     check_oracle(&s, r);
