@@ -1149,6 +1149,28 @@ static void test_requests_carry_the_login(void **state)
     assert_int_equal(out.sends, 1);
 }
 
+/* The in-memory backend is for tests only: no configuration selects it. */
+static void test_mem_state_not_configurable(void **state)
+{
+    static const char *const names[] = { "mem", "memory", "state_mem" };
+    pv_config *cfg = pv_config_new();
+    pv_state *st = NULL;
+    pv_err err;
+    size_t i;
+
+    (void)state;
+    assert_non_null(cfg);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        pv_err_clear(&err);
+        if (pv_config_set(cfg, "state", names[i], "test", 1, &err) != 0)
+            continue; /* refused as a value: fine */
+        pv_err_clear(&err);
+        assert_int_equal(pv_state_open(cfg, &st, &err), -1);
+        assert_null(st);
+    }
+    pv_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1160,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_user_rows),
         cmocka_unit_test(test_breakglass_rows),
         cmocka_unit_test(test_requests_carry_the_login),
+        cmocka_unit_test(test_mem_state_not_configurable),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
