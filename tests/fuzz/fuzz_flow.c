@@ -439,6 +439,18 @@ static void write_file(const char *path, const char *text)
         fail("cannot write a fixture file");
 }
 
+/* At exit: leave nothing in /tmp. */
+static void world_remove(void)
+{
+    char lock[160];
+
+    snprintf(lock, sizeof(lock), "%s.lock", world.breakglass);
+    unlink(world.users);
+    unlink(world.breakglass);
+    unlink(lock);
+    rmdir(world.dir);
+}
+
 static void world_init(void)
 {
     struct passwd *pw = getpwuid(geteuid());
@@ -452,6 +464,7 @@ static void world_init(void)
     pv_strlcpy(world.dir, "/tmp/pv-fuzz-flow-XXXXXX", sizeof(world.dir));
     if (mkdtemp(world.dir) == NULL)
         fail("mkdtemp");
+    atexit(world_remove);
     snprintf(world.users, sizeof(world.users), "%s/users", world.dir);
     snprintf(world.breakglass, sizeof(world.breakglass), "%s/breakglass",
              world.dir);
