@@ -60,7 +60,7 @@ static int report(const char *what, const char *url, int ok,
     return 1;
 }
 
-static int probe_send(const pv_config *cfg, pv_http *http, const char *url)
+static int probe_send(const pv_config *cfg, pv_transport *http, const char *url)
 {
     pv_send_reply r;
     enum pv_send_result sr = pv_send_code(cfg, http, url, "", NULL, &r);
@@ -73,7 +73,7 @@ static int probe_send(const pv_config *cfg, pv_http *http, const char *url)
                   r.detail);
 }
 
-static int probe_verify(const pv_config *cfg, pv_http *http,
+static int probe_verify(const pv_config *cfg, pv_transport *http,
                         const char *url)
 {
     pv_verify_reply r;
@@ -87,7 +87,7 @@ static int probe_verify(const pv_config *cfg, pv_http *http,
 }
 
 /* Every provider entry (send_url/verify_url lists), each once. */
-static int probe_entries(const pv_config *cfg, pv_http *http)
+static int probe_entries(const pv_config *cfg, pv_transport *http)
 {
     char url[PV_URL_ENTRY_MAX];
     size_t i, n = pv_url_list_count(cfg->send_url);
@@ -102,7 +102,7 @@ static int probe_entries(const pv_config *cfg, pv_http *http)
     return bad;
 }
 
-static int probe_precheck(const pv_config *cfg, pv_http *http)
+static int probe_precheck(const pv_config *cfg, pv_transport *http)
 {
     pv_precheck_reply r;
     enum pv_precheck_result pr = pv_precheck_call(cfg, http, "", "", &r);
@@ -113,7 +113,7 @@ static int probe_precheck(const pv_config *cfg, pv_http *http)
                   ok ? PV_FAILURE_NONE : r.failure, r.detail);
 }
 
-static int probe_numverify(const pv_config *cfg, pv_http *http)
+static int probe_numverify(const pv_config *cfg, pv_transport *http)
 {
     pv_nv_reply r;
     enum pv_nv_result nr = pv_nv_auth(cfg, http, &r);
@@ -135,21 +135,20 @@ static int uses(const pv_config *cfg, enum pv_method m)
 
 int pv_cli_probe(const pv_config *cfg)
 {
-    pv_http *http = pv_http_from_config(cfg);
+    pv_transport *http = pv_http_from_config(cfg);
     int bad = 0;
 
     if (http == NULL) {
         pv_cli_say(stderr, "probe: out of memory");
         return 1;
     }
-    if (uses(cfg, PV_METHOD_SMS) || uses(cfg, PV_METHOD_EMAIL)) {
+    if (uses(cfg, PV_METHOD_SMS) || uses(cfg, PV_METHOD_EMAIL))
         bad += probe_entries(cfg, http);
-    }
     if (cfg->precheck_url != NULL)
         bad += probe_precheck(cfg, http);
     if (uses(cfg, PV_METHOD_NUMVERIFY))
         bad += probe_numverify(cfg, http);
-    pv_http_free(http);
+    pv_transport_free(http);
     if (cfg->state != NULL && strcmp(cfg->state, "etcd") == 0) {
         char msg[512];
         int r = pv_state_etcd_probe(cfg, msg, sizeof(msg));
