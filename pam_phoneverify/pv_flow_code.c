@@ -86,6 +86,7 @@ typedef struct pending_ctx {
     const char *id;                 /* NULL: clear */
     const char *to;
     time_t expires;
+    time_t sent_at;                 /* 0: leave last_sent alone */
 } pending_ctx;
 
 static int pending_cb(pv_state_record *rec, void *ctx)
@@ -101,12 +102,17 @@ static int pending_cb(pv_state_record *rec, void *ctx)
         rec->pending_expires = pc->expires;
     else
         pv_wipe(rec->pending_id, sizeof(rec->pending_id));
+    if (pc->sent_at > rec->last_sent && pc->sent_at <= PV_STATE_TIME_MAX)
+        rec->last_sent = pc->sent_at;
     return 0;
 }
 
 /* ---- send ------------------------------------------------------------- */
 
-enum send_outcome { SEND_OK, SEND_REUSED, SEND_STOP, SEND_CANNOT_SERVE };
+enum send_outcome {
+    SEND_OK, SEND_REUSED, SEND_STOP, SEND_CANNOT_SERVE,
+    SEND_LIMITED,            /* the provider's per-number minute, no reuse */
+};
 
 /* The pending code this host sent to this target, if still valid. */
 static int pending_code(pv_flowctx *f, const channel *ch, char *id, size_t size)
@@ -127,8 +133,9 @@ static int pending_code(pv_flowctx *f, const channel *ch, char *id, size_t size)
 
 static void remember_pending(pv_flowctx *f, const channel *ch, long expires_in)
 {
-    pending_ctx pc = { ch->verification_id, ch->state_to,
-                       pv_flow_now(f) + expires_in };
+    time_t now = pv_flow_now(f);
+    pending_ctx pc = { ch->verification_id, ch->state_to, now + expires_in,
+                       now };
 
     /* Failing to remember only costs the reuse_code convenience. */
     (void)pv_flow_state_update(f, pending_cb, &pc);
@@ -136,7 +143,7 @@ static void remember_pending(pv_flowctx *f, const channel *ch, long expires_in)
 
 static void forget_pending(pv_flowctx *f)
 {
-    pending_ctx pc = { NULL, NULL, 0 };
+    pending_ctx pc = { NULL, NULL, 0, 0 };
 
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
@@ -156,7 +163,7 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
             return SEND_REUSED;
         }
         *v = pv_verdict_user_refusal("rate_limit_exceeded", MSG_RATE_LIMITED);
-        return SEND_STOP;
+        return SEND_LIMITED;
     case PV_SEND_CAPTCHA:
     case PV_SEND_USER_NOT_FOUND:
         *v = pv_verdict_user_refusal(reply->detail, NULL);
@@ -212,9 +219,9 @@ static int provider_refused(enum pv_send_result sr, const pv_send_reply *r)
     }
 }
 
-/* Ask the provider for a code.  On SEND_STOP and SEND_CANNOT_SERVE, *v
- * says why. */
-static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
+/* Ask the provider for a code once.  On SEND_STOP, SEND_LIMITED and
+ * SEND_CANNOT_SERVE, *v says why. */
+static enum send_outcome send_once(pv_flowctx *f, channel *ch, pv_verdict *v)
 {
     pv_send_reply reply;
     enum pv_send_result sr;
@@ -238,6 +245,100 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
     remember_pending(f, ch, reply.expires_in);
     pv_wipe(&reply, sizeof(reply));
     return SEND_OK;
+}
+
+/* ---- resend_wait: the provider's one code per number per minute -------- */
+
+#define PROVIDER_INTERVAL 60    /* SPEC 2.1: one send per number per 60 s */
+#define PROVIDER_MARGIN 1       /* a second for the clocks to disagree */
+
+/* When the provider takes the next code: *base is the last send recorded
+ * in the state (or now when none is recent), *target base + 61 s. */
+static void provider_window(pv_flowctx *f, time_t now, time_t *base,
+                            time_t *target)
+{
+    pv_state_record rec;
+    pv_err err;
+    time_t last = 0;
+
+    pv_err_clear(&err);
+    if (pv_state_read(f->state, f->user, &rec, &err) == 0)
+        last = rec.last_sent;
+    pv_state_record_clear(&rec);
+    *base = (last > 0 && last <= now && now - last < PROVIDER_INTERVAL)
+                ? last : now;
+    *target = *base + PROVIDER_INTERVAL + PROVIDER_MARGIN;
+}
+
+/* A refusal naming the real wait (SPEC 4: the user can provoke it). */
+static pv_verdict limited_refusal(long wait)
+{
+    pv_verdict v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
+
+    pv_snprintf(v.message, sizeof(v.message), MSG_WAIT_REFUSED, wait);
+    return v;
+}
+
+/* Sleep through the flow's clock until target, a second at a time; the
+ * number of naps is bounded too, so a clock that stands still cannot hold
+ * the login past resend_wait. */
+static void wait_until(pv_flowctx *f, time_t target)
+{
+    long naps = f->cfg->resend_wait + 1;
+    time_t now;
+
+    while ((now = pv_flow_now(f)) < target && naps-- > 0) {
+        long left = (long)(target - now);
+
+        f->env->clock.sleep_ms(f->env->clock.ctx,
+                               left >= 1 ? 1000u : (unsigned)(left * 1000));
+    }
+}
+
+/* The provider refused within its minute: tell the user and wait when
+ * resend_wait allows it (1), else 0 with the refusal in *v. */
+static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
+{
+    char msg[PV_VERDICT_MSG_MAX];
+    time_t now = pv_flow_now(f), base, target;
+    long wait;
+
+    provider_window(f, now, &base, &target);
+    wait = (long)(target - now);
+    if (f->env->clock.sleep_ms == NULL ||
+        (long)(target - base) > f->cfg->resend_wait) {
+        *v = limited_refusal(wait);
+        return 0;
+    }
+    if (base < now)
+        pv_snprintf(msg, sizeof(msg), MSG_WAIT_SINCE, (long)(now - base),
+                    wait);
+    else
+        pv_snprintf(msg, sizeof(msg), MSG_WAIT_UNKNOWN, wait);
+    pv_flow_say(f, 0, msg);
+    pv_flow_debug(f, "send: rate limited, waiting %ld s", wait);
+    wait_until(f, target);
+    return 1;
+}
+
+/* Send a code; when the provider's per-number minute refuses it and no
+ * code is reusable, wait (resend_wait) and send once more. */
+static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
+{
+    enum send_outcome so = send_once(f, ch, v);
+    time_t base, target, now;
+
+    if (so != SEND_LIMITED)
+        return so;
+    if (!wait_for_provider(f, v))
+        return SEND_STOP;
+    so = send_once(f, ch, v);
+    if (so != SEND_LIMITED)
+        return so;
+    now = pv_flow_now(f);
+    provider_window(f, now, &base, &target);
+    *v = limited_refusal((long)(target - now));
+    return SEND_STOP;
 }
 
 /* ---- prompt and verify ------------------------------------------------ */

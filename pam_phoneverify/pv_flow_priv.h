@@ -17,6 +17,7 @@
 
 #include <time.h>
 #include "pv_flow.h"
+#include "pv_i18n.h"
 #include "pv_lockout.h"
 #include "pv_lookup.h"
 #include "pv_state.h"
@@ -30,6 +31,15 @@
 #define MSG_EXPIRED "Code expired; a new code has been sent."
 #define MSG_REUSED "A code was already sent; enter that code."
 #define MSG_RESEND_WAIT "A code was sent less than a minute ago; enter that code."
+/* resend_wait (printf arguments: seconds) */
+#define MSG_WAIT_SINCE \
+    N_("A code was sent %ld s ago; the provider allows one per minute. " \
+       "Sending a new code in %ld s...")
+#define MSG_WAIT_UNKNOWN \
+    N_("The provider allows one code per minute. " \
+       "Sending a new code in %ld s...")
+#define MSG_WAIT_REFUSED \
+    N_("The provider allows one code per minute; try again in %ld s.")
 #define MSG_PRECHECK_LIMITED \
     "Too many verification requests; try again later."
 #define MSG_NV_TOO_LATE \
