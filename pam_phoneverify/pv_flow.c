@@ -310,11 +310,11 @@ static int grace_key(pv_flowctx *f, char key[65])
     if (f->cfg->grace <= 0)
         return 0;
     if (list == NULL || list[0] == '\0') {
-        if (pv_snprintf(group, sizeof(group), "service %s", svc) != 0)
+        if (pv_snprintf(group, sizeof(group), "service %s", svc) < 0)
             return 0;
     } else {
         if (!word_listed(list, svc) ||
-            pv_snprintf(group, sizeof(group), "list %s", list) != 0)
+            pv_snprintf(group, sizeof(group), "list %s", list) < 0)
             return 0;
     }
     pv_state_grant_key(f->user, f->login->rhost, f->login->ruser,

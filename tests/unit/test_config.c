@@ -1431,7 +1431,7 @@ static void test_dump(void **state)
     assert_string_equal(l.text[25], "nullok = no");
     assert_string_equal(l.text[26], "failmode = secure");
     assert_string_equal(l.text[34], "proxy = (set)");
-    assert_string_equal(l.text[52], "prompt = Verification code sent to %p: ");
+    assert_string_equal(l.text[55], "prompt = Verification code sent to %p: ");
     free_lines(&l);
 
     assert_int_equal(parse(cfg, "proxy =\ncaptcha_token=\n", &err), 0);
