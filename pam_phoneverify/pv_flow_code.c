@@ -162,7 +162,8 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             return SEND_REUSED;
         }
-        *v = pv_verdict_user_refusal("rate_limit_exceeded", MSG_RATE_LIMITED);
+        /* send_code waits or refuses naming the wait */
+        *v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
         return SEND_LIMITED;
     case PV_SEND_CAPTCHA:
     case PV_SEND_USER_NOT_FOUND:

@@ -25,7 +25,6 @@
 /* User-visible texts (tests/MESSAGES.md is the contract). */
 #define MSG_UNAVAILABLE "Verification service unavailable."
 #define MSG_LOCKED "Too many failed attempts; try again later."
-#define MSG_RATE_LIMITED "Too many codes requested; try again in a minute."
 #define MSG_REFUSED "Verification failed."
 #define MSG_RESENT "A new code has been sent."
 #define MSG_EXPIRED "Code expired; a new code has been sent."
