@@ -94,9 +94,9 @@ $(BUILD)/locale/%/LC_MESSAGES/pam_phoneverify.mo: po/%.po
 # (a maintainer's step; the test suite checks the result is complete).
 po-update:
 	xgettext --language=C --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
-	    --package-name=pam_phoneverify --omit-header -o po/pam_phoneverify.pot \
+	    --package-name=pam_phoneverify --omit-header --no-location -o po/pam_phoneverify.pot \
 	    $(wildcard $(SRC)/*.c $(SRC)/*.h)
-	for l in $(LANGS); do msgmerge -q -U --backup=none po/$$l.po po/pam_phoneverify.pot; done
+	for l in $(LANGS); do msgmerge -q -U --no-location --backup=none po/$$l.po po/pam_phoneverify.pot; done
 
 $(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

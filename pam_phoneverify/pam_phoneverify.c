@@ -14,6 +14,7 @@
 #include "pv_config.h"
 #include "pv_flow.h"
 #include "pv_http.h"
+#include "pv_i18n.h"
 #include "pv_log.h"
 #include "pv_runtime.h"
 #include "pv_util.h"
@@ -163,8 +164,19 @@ static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
                      const pv_login *login, pv_outcome *out)
 {
     pv_flow_env env;
+    pv_catalog *catalog = NULL;
+    pv_err err;
 
+    pv_err_clear(&err);
+    if (pv_catalog_load(cfg->locale_dir, cfg->language, &catalog, &err) != 0) {
+        pam_syslog(pamh, LOG_ERR, "configuration error: language: %s",
+                   err.msg);
+        out->result = PV_RESULT_CONFIG_ERROR;
+        pv_strlcpy(out->reason, "configuration", sizeof(out->reason));
+        return;
+    }
     memset(&env, 0, sizeof(env));
+    env.catalog = catalog;
     env.conv.prompt = conv_prompt;
     env.conv.info = conv_info;
     env.conv.error = conv_error;
@@ -174,12 +186,13 @@ static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
     env.logger.ctx = pamh;
     env.http = pv_http_from_config(cfg);
     if (env.http == NULL) {
-        out->result = PV_RESULT_CONFIG_ERROR;
+        out->result = PV_RESULT_UNAVAILABLE;    /* local: never opens */
         pv_strlcpy(out->reason, "out_of_memory", sizeof(out->reason));
-        return;
+    } else {
+        (void)pv_flow_run(cfg, login, &env, out);
+        pv_http_free(env.http);
     }
-    (void)pv_flow_run(cfg, login, &env, out);
-    pv_http_free(env.http);
+    pv_catalog_free(catalog);
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,

@@ -25,6 +25,7 @@
 #include "pv_breakglass.h"
 #include "pv_config.h"
 #include "pv_flow.h"
+#include "pv_i18n.h"
 #include "pv_lockout.h"
 #include "pv_log.h"
 #include "pv_lookup.h"
@@ -271,23 +272,35 @@ static int cmd_test(cli *c, int argc, char **argv)
     pv_flow_env env;
     pv_outcome out;
     pv_login login = { argv[0], "phoneverify-test", NULL, NULL, NULL };
+    pv_catalog *catalog = NULL;
     char record[1024];
     enum pv_result r;
+    pv_err err;
 
     (void)argc;
     if (pv_cli_load_config(c) != 0)
         return EXIT_REFUSED;
+    pv_err_clear(&err);
+    if (pv_catalog_load(c->cfg->locale_dir, c->cfg->language, &catalog,
+                        &err) != 0) {
+        pv_cli_say(stderr, "phoneverify: configuration error: language: %s",
+                   err.msg);
+        return EXIT_REFUSED;
+    }
     memset(&env, 0, sizeof(env));
+    env.catalog = catalog;
     env.conv = (pv_conv){ term_prompt, term_info, term_error, NULL };
     env.clock = pv_clock_system();
     env.logger = (pv_logger){ pv_cli_log_stderr, NULL };
     env.http = pv_http_from_config(c->cfg);
     if (env.http == NULL) {
         pv_cli_say(stderr, "phoneverify: out of memory");
+        pv_catalog_free(catalog);
         return EXIT_REFUSED;
     }
     r = pv_flow_run(c->cfg, &login, &env, &out);
     pv_http_free(env.http);
+    pv_catalog_free(catalog);
     (void)pv_outcome_format(&login, &out, "-", record, sizeof(record));
     pv_cli_say(stdout, "result: %s", pv_result_name(r));
     pv_cli_say(stdout, "%s", record);

@@ -35,7 +35,7 @@
 #ifndef PV_DEFAULT_STATE_DIR
 #define PV_DEFAULT_STATE_DIR "/var/lib/pam_phoneverify"
 #endif
-#define PV_DEFAULT_PROMPT "Verification code sent to %p: "
+#define PV_DEFAULT_PROMPT N_("Verification code sent to %p: ")
 
 #define VALUE_MAX 8192          /* longest value accepted for any key */
 #define PROMPT_MAX 256          /* longest prompt, including the ": " */

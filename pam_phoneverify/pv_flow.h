@@ -80,6 +80,7 @@ typedef struct pv_flow_env {
     pv_logger logger;                /* debug and warning lines, never secrets */
     pv_http *http;                   /* transport for this login */
     pv_state *state;                 /* NULL: opened by the flow from cfg */
+    const struct pv_catalog *catalog;/* the user's language; NULL: English */
 } pv_flow_env;
 
 /* Run the whole decision.  Always fills out; returns out->result. */

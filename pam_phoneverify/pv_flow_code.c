@@ -190,7 +190,7 @@ static int budget_allows(pv_flowctx *f, time_t *at, pv_verdict *v)
     case PV_BUDGET_RESERVED:
         return 1;
     case PV_BUDGET_SPENT:
-        pv_sendlimit_message(wait, msg, sizeof(msg));
+        pv_sendlimit_message(f->env->catalog, wait, msg, sizeof(msg));
         *v = pv_verdict_user_refusal("send_limit", msg);
         return 0;
     case PV_BUDGET_ERROR:
@@ -272,11 +272,12 @@ static void provider_window(pv_flowctx *f, time_t now, time_t *base,
 }
 
 /* A refusal naming the real wait (SPEC 4: the user can provoke it). */
-static pv_verdict limited_refusal(long wait)
+static pv_verdict limited_refusal(pv_flowctx *f, long wait)
 {
     pv_verdict v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
 
-    pv_snprintf(v.message, sizeof(v.message), MSG_WAIT_REFUSED, wait);
+    (void)pv_trf(f->env->catalog, v.message, sizeof(v.message),
+                 MSG_WAIT_REFUSED, wait);
     return v;
 }
 
@@ -300,7 +301,6 @@ static void wait_until(pv_flowctx *f, time_t target)
  * resend_wait allows it (1), else 0 with the refusal in *v. */
 static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
 {
-    char msg[PV_VERDICT_MSG_MAX];
     time_t now = pv_flow_now(f), base, target;
     long wait;
 
@@ -308,15 +308,13 @@ static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
     wait = (long)(target - now);
     if (f->env->clock.sleep_ms == NULL ||
         (long)(target - base) > f->cfg->resend_wait) {
-        *v = limited_refusal(wait);
+        *v = limited_refusal(f, wait);
         return 0;
     }
     if (base < now)
-        pv_snprintf(msg, sizeof(msg), MSG_WAIT_SINCE, (long)(now - base),
-                    wait);
+        pv_flow_sayf(f, 0, MSG_WAIT_SINCE, (long)(now - base), wait);
     else
-        pv_snprintf(msg, sizeof(msg), MSG_WAIT_UNKNOWN, wait);
-    pv_flow_say(f, 0, msg);
+        pv_flow_sayf(f, 0, MSG_WAIT_UNKNOWN, wait);
     pv_flow_debug(f, "send: rate limited, waiting %ld s", wait);
     wait_until(f, target);
     return 1;
@@ -338,7 +336,7 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
         return so;
     now = pv_flow_now(f);
     provider_window(f, now, &base, &target);
-    *v = limited_refusal((long)(target - now));
+    *v = limited_refusal(f, (long)(target - now));
     return SEND_STOP;
 }
 
@@ -349,7 +347,6 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
 static pv_verdict after_wrong_guess(pv_flowctx *f, enum pv_guess_status st)
 {
     long left = f->cfg->max_tries - f->out->tries;
-    char msg[64];
 
     if (st == PV_GUESS_ERROR)
         return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
@@ -357,9 +354,10 @@ static pv_verdict after_wrong_guess(pv_flowctx *f, enum pv_guess_status st)
         return pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
     if (left <= 0)
         return pv_verdict_final(PV_RESULT_MAXTRIES, "max_tries");
-    pv_snprintf(msg, sizeof(msg), "Incorrect code, %ld %s left.", left,
-                left == 1 ? "try" : "tries");
-    pv_flow_say(f, 1, msg);
+    if (left == 1)
+        pv_flow_say(f, 1, N_("Incorrect code, 1 try left."));
+    else
+        pv_flow_sayf(f, 1, N_("Incorrect code, %ld tries left."), left);
     return pv_verdict_go_on();
 }
 
@@ -486,7 +484,9 @@ static int channel_init(pv_flowctx *f, channel *ch, enum pv_method m)
         pv_strlcpy(f->out->to_masked, masked, sizeof(f->out->to_masked));
     }
     f->out->method = ch->method;
-    build_prompt(f->cfg->prompt, masked, ch->prompt, sizeof(ch->prompt));
+    /* the default prompt is in the catalogue; an admin's own is kept */
+    build_prompt(pv_flow_tr(f, f->cfg->prompt), masked, ch->prompt,
+                 sizeof(ch->prompt));
     return 0;
 }
 

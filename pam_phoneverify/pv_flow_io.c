@@ -8,6 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 #include "pv_flow_priv.h"
+#include "pv_i18n.h"
 #include "pv_log.h"
 #include "pv_sendlimit.h"
 #include "pv_util.h"
@@ -68,6 +69,8 @@ time_t pv_flow_now(const pv_flowctx *f)
     return f->env->clock.now(f->env->clock.ctx);
 }
 
+/* Every message the user sees passes here or through pv_flow_sayf: in
+ * the configured language when the catalogue has it (pv_i18n.c). */
 void pv_flow_say(pv_flowctx *f, int error, const char *msg)
 {
     pv_conv *c = &f->env->conv;
@@ -76,7 +79,26 @@ void pv_flow_say(pv_flowctx *f, int error, const char *msg)
     /* A failure to show a message is not a decision: the next prompt (or
      * the result) tells the caller what happened anyway. */
     if (fn != NULL)
+        (void)fn(c->ctx, pv_tr(f->env->catalog, msg));
+}
+
+void pv_flow_sayf(pv_flowctx *f, int error, const char *msgid, ...)
+{
+    char msg[PV_FLOW_MSG_MAX];
+    pv_conv *c = &f->env->conv;
+    int (*fn)(void *, const char *) = error ? c->error : c->info;
+    va_list ap;
+
+    va_start(ap, msgid);
+    (void)pv_vtrf(f->env->catalog, msg, sizeof(msg), msgid, ap);
+    va_end(ap);
+    if (fn != NULL)
         (void)fn(c->ctx, msg);
+}
+
+const char *pv_flow_tr(const pv_flowctx *f, const char *msgid)
+{
+    return pv_tr(f->env->catalog, msgid);
 }
 
 void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
@@ -95,7 +117,8 @@ int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply)
     pv_conv *c = &f->env->conv;
 
     *reply = NULL;
-    if (c->prompt == NULL || c->prompt(c->ctx, msg, echo, reply) != 0) {
+    if (c->prompt == NULL ||
+        c->prompt(c->ctx, pv_tr(f->env->catalog, msg), echo, reply) != 0) {
         pv_free_secret(*reply);
         *reply = NULL;
         return 0;

@@ -19,19 +19,17 @@
 #include "pv_util.h"
 
 #define PROMPT_NV_ENTER \
-    "Press Enter once your phone shows the number is verified: "
+    N_("Press Enter once your phone shows the number is verified: ")
 
 static void show_link(pv_flowctx *f, const pv_nv_reply *rep)
 {
-    char masked[64], msg[PV_NV_URL_MAX + 256];
+    char masked[64];
     char *qr = NULL;
 
     pv_phone_mask(&f->id.phone, " ", masked, sizeof(masked));
-    pv_snprintf(msg, sizeof(msg),
-                "Open this link on the phone %s over its mobile\n"
-                "network (not Wi-Fi), or scan the code below:\n%s", masked,
-                rep->url);
-    pv_flow_say(f, 0, msg);
+    pv_flow_sayf(f, 0, N_("Open this link on the phone %s over its mobile\n"
+                          "network (not Wi-Fi), or scan the code below:\n%s"),
+                 masked, rep->url);
     if (pv_qr_render(rep->url, &qr, NULL) == 0) {
         pv_flow_say(f, 0, qr);
         free(qr);

@@ -22,14 +22,16 @@
 #include "pv_lookup.h"
 #include "pv_state.h"
 
-/* User-visible texts (tests/MESSAGES.md is the contract). */
-#define MSG_UNAVAILABLE "Verification service unavailable."
-#define MSG_LOCKED "Too many failed attempts; try again later."
-#define MSG_REFUSED "Verification failed."
-#define MSG_RESENT "A new code has been sent."
-#define MSG_EXPIRED "Code expired; a new code has been sent."
-#define MSG_REUSED "A code was already sent; enter that code."
-#define MSG_RESEND_WAIT "A code was sent less than a minute ago; enter that code."
+/* User-visible texts (tests/MESSAGES.md is the contract), marked N_ for
+ * the catalogues (po/); pv_flow_say translates them on the way out. */
+#define MSG_UNAVAILABLE N_("Verification service unavailable.")
+#define MSG_LOCKED N_("Too many failed attempts; try again later.")
+#define MSG_REFUSED N_("Verification failed.")
+#define MSG_RESENT N_("A new code has been sent.")
+#define MSG_EXPIRED N_("Code expired; a new code has been sent.")
+#define MSG_REUSED N_("A code was already sent; enter that code.")
+#define MSG_RESEND_WAIT \
+    N_("A code was sent less than a minute ago; enter that code.")
 /* resend_wait (printf arguments: seconds) */
 #define MSG_WAIT_SINCE \
     N_("A code was sent %ld s ago; the provider allows one per minute. " \
@@ -40,10 +42,12 @@
 #define MSG_WAIT_REFUSED \
     N_("The provider allows one code per minute; try again in %ld s.")
 #define MSG_PRECHECK_LIMITED \
-    "Too many verification requests; try again later."
+    N_("Too many verification requests; try again later.")
 #define MSG_NV_TOO_LATE \
-    "The number check took too long; log in again to start a new one."
-#define PROMPT_BREAKGLASS "Verification service unavailable. Emergency code: "
+    N_("The number check took too long; log in again to start a new one.")
+#define PROMPT_BREAKGLASS \
+    N_("Verification service unavailable. Emergency code: ")
+#define PV_FLOW_MSG_MAX 2048         /* a formatted message (link + text) */
 
 #define PV_VERDICT_MSG_MAX 160
 
@@ -92,6 +96,10 @@ typedef struct pv_flowctx {
 /* ---- pv_flow_io.c ----------------------------------------------------- */
 time_t pv_flow_now(const pv_flowctx *f);
 void pv_flow_say(pv_flowctx *f, int error, const char *msg);
+/* msgid translated, then formatted with the arguments (pv_trf rules). */
+void pv_flow_sayf(pv_flowctx *f, int error, const char *msgid, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *pv_flow_tr(const pv_flowctx *f, const char *msgid);
 void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Ask once: 1 with a malloc'd reply (maybe NULL), 0 if the conversation

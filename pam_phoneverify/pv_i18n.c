@@ -87,7 +87,7 @@ static int conversions(const char *s, char *out, size_t size)
                 return -1;
             out[n++] = *s++;
         }
-        if (*s == '\0' || strchr("diouxXsc", *s) == NULL || n + 2 >= size)
+        if (*s == '\0' || strchr("diouxXscp", *s) == NULL || n + 2 >= size)
             return -1;
         out[n++] = *s;
         out[n++] = '|';
@@ -298,6 +298,16 @@ const char *pv_tr(const pv_catalog *c, const char *msgid)
  * as safe as formatting msgid. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
+int pv_vtrf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
+            va_list ap)
+{
+    int n = vsnprintf(buf, size, pv_tr(c, msgid), ap);
+
+    if (n < 0 && size > 0)
+        buf[0] = '\0';
+    return n;
+}
+
 int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
            ...)
 {
@@ -305,10 +315,8 @@ int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
     int n;
 
     va_start(ap, msgid);
-    n = vsnprintf(buf, size, pv_tr(c, msgid), ap);
+    n = pv_vtrf(c, buf, size, msgid, ap);
     va_end(ap);
-    if (n < 0 && size > 0)
-        buf[0] = '\0';
     return n;
 }
 #pragma GCC diagnostic pop

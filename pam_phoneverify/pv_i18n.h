@@ -9,6 +9,7 @@
 #ifndef PV_I18N_H
 #define PV_I18N_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include "pv_err.h"
 
@@ -42,6 +43,9 @@ const char *pv_tr(const pv_catalog *c, const char *msgid);
  * at compile time against msgid, at load time against the translation). */
 int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
            ...) __attribute__((format(printf, 4, 5)));
+
+int pv_vtrf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
+            va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Usable translations in c (tests: "the catalogue is complete"). */
 size_t pv_catalog_count(const pv_catalog *c);

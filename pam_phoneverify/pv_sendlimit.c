@@ -120,16 +120,19 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at)
     }
 }
 
-void pv_sendlimit_message(long wait, char *buf, size_t size)
+void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
+                          size_t size)
 {
     long minutes = (wait + 59) / 60;
     long hours = (wait + 3599) / 3600;
 
-    if (minutes <= 120)
-        (void)pv_snprintf(buf, size, "Too many codes requested for this "
-                          "account; try again in %ld minute%s.", minutes,
-                          minutes == 1 ? "" : "s");
+    if (minutes == 1)
+        (void)pv_strlcpy(buf, pv_tr(cat, N_("Too many codes requested for "
+                         "this account; try again in 1 minute.")), size);
+    else if (minutes <= 120)
+        (void)pv_trf(cat, buf, size, N_("Too many codes requested for this "
+                     "account; try again in %ld minutes."), minutes);
     else
-        (void)pv_snprintf(buf, size, "Too many codes requested for this "
-                          "account; try again in %ld hours.", hours);
+        (void)pv_trf(cat, buf, size, N_("Too many codes requested for this "
+                     "account; try again in %ld hours."), hours);
 }

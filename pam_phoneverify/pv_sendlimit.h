@@ -10,6 +10,7 @@
 #define PV_SENDLIMIT_H
 
 #include <time.h>
+#include "pv_i18n.h"
 #include "pv_state.h"
 
 typedef struct pv_sendlimit_policy {
@@ -26,6 +27,7 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at);
 
 /* "Too many codes requested for this account; try again in 40 minutes."
  * (the wait rounded up to whole minutes, or hours past two hours). */
-void pv_sendlimit_message(long wait, char *buf, size_t size);
+void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
+                          size_t size);
 
 #endif

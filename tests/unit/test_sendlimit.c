@@ -100,13 +100,13 @@ static void test_message(void **state)
     char buf[160];
 
     (void)state;
-    pv_sendlimit_message(2400, buf, sizeof buf);
+    pv_sendlimit_message(NULL, 2400, buf, sizeof buf);
     assert_string_equal(buf, "Too many codes requested for this account; "
                              "try again in 40 minutes.");
-    pv_sendlimit_message(1, buf, sizeof buf);
+    pv_sendlimit_message(NULL, 1, buf, sizeof buf);
     assert_string_equal(buf, "Too many codes requested for this account; "
                              "try again in 1 minute.");
-    pv_sendlimit_message(5 * 3600, buf, sizeof buf);
+    pv_sendlimit_message(NULL, 5 * 3600, buf, sizeof buf);
     assert_string_equal(buf, "Too many codes requested for this account; "
                              "try again in 5 hours.");
 }
