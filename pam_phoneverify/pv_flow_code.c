@@ -250,13 +250,8 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, pv_verdict *v)
 
 /* ---- resend_wait: the provider's one code per number per minute -------- */
 
-#define PROVIDER_INTERVAL 60    /* SPEC 2.1: one send per number per 60 s */
-#define PROVIDER_MARGIN 1       /* a second for the clocks to disagree */
-
-/* When the provider takes the next code: *base is the last send recorded
- * in the state (or now when none is recent), *target base + 61 s. */
-static void provider_window(pv_flowctx *f, time_t now, time_t *base,
-                            time_t *target)
+/* The plan from the last send recorded in the state. */
+static pv_resend_plan resend_plan(pv_flowctx *f, time_t now)
 {
     pv_state_record rec;
     pv_err err;
@@ -266,9 +261,7 @@ static void provider_window(pv_flowctx *f, time_t now, time_t *base,
     if (pv_state_read(f->state, f->user, &rec, &err) == 0)
         last = rec.last_sent;
     pv_state_record_clear(&rec);
-    *base = (last > 0 && last <= now && now - last < PROVIDER_INTERVAL)
-                ? last : now;
-    *target = *base + PROVIDER_INTERVAL + PROVIDER_MARGIN;
+    return pv_resend_plan_make(last, now, f->cfg->resend_wait);
 }
 
 /* A refusal naming the real wait (SPEC 4: the user can provoke it). */
@@ -281,42 +274,26 @@ static pv_verdict limited_refusal(pv_flowctx *f, long wait)
     return v;
 }
 
-/* Sleep through the flow's clock until target, a second at a time; the
- * number of naps is bounded too, so a clock that stands still cannot hold
- * the login past resend_wait. */
-static void wait_until(pv_flowctx *f, time_t target)
-{
-    long naps = f->cfg->resend_wait + 1;
-    time_t now;
-
-    while ((now = pv_flow_now(f)) < target && naps-- > 0) {
-        long left = (long)(target - now);
-
-        f->env->clock.sleep_ms(f->env->clock.ctx,
-                               left >= 1 ? 1000u : (unsigned)(left * 1000));
-    }
-}
-
-/* The provider refused within its minute: tell the user and wait when
- * resend_wait allows it (1), else 0 with the refusal in *v. */
+/* The provider refused within its minute: tell the user and wait, through
+ * the flow's clock, when resend_wait allows it (1), else 0 with the
+ * refusal in *v. */
 static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
 {
-    time_t now = pv_flow_now(f), base, target;
-    long wait;
+    pv_clock *c = &f->env->clock;
+    time_t now = pv_flow_now(f);
+    pv_resend_plan p = resend_plan(f, now);
 
-    provider_window(f, now, &base, &target);
-    wait = (long)(target - now);
-    if (f->env->clock.sleep_ms == NULL ||
-        (long)(target - base) > f->cfg->resend_wait) {
-        *v = limited_refusal(f, wait);
+    if (!p.may_wait || c->sleep_ms == NULL) {
+        *v = limited_refusal(f, p.wait);
         return 0;
     }
-    if (base < now)
-        pv_flow_sayf(f, 0, MSG_WAIT_SINCE, (long)(now - base), wait);
+    if (p.ago >= 0)
+        pv_flow_sayf(f, 0, MSG_WAIT_SINCE, p.ago, p.wait);
     else
-        pv_flow_sayf(f, 0, MSG_WAIT_UNKNOWN, wait);
-    pv_flow_debug(f, "send: rate limited, waiting %ld s", wait);
-    wait_until(f, target);
+        pv_flow_sayf(f, 0, MSG_WAIT_UNKNOWN, p.wait);
+    pv_flow_debug(f, "send: rate limited, waiting %ld s", p.wait);
+    pv_sleep_until(c->now, c->sleep_ms, c->ctx, now + p.wait,
+                   f->cfg->resend_wait + 1);
     return 1;
 }
 
@@ -325,7 +302,6 @@ static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
 static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
 {
     enum send_outcome so = send_once(f, ch, v);
-    time_t base, target, now;
 
     if (so != SEND_LIMITED)
         return so;
@@ -334,9 +310,7 @@ static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
     so = send_once(f, ch, v);
     if (so != SEND_LIMITED)
         return so;
-    now = pv_flow_now(f);
-    provider_window(f, now, &base, &target);
-    *v = limited_refusal(f, (long)(target - now));
+    *v = limited_refusal(f, resend_plan(f, pv_flow_now(f)).wait);
     return SEND_STOP;
 }
 
