@@ -115,7 +115,7 @@ $(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
 $(HELPER): $(HELPER_OBJS)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(CURL_LIBS)
 
-CLI_OBJS := $(addprefix $(BUILD)/obj/,phoneverify.o phoneverify_check.o phoneverify_out.o)
+CLI_OBJS := $(addprefix $(BUILD)/obj/,phoneverify.o phoneverify_check.o phoneverify_out.o phoneverify_probe.o)
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
 

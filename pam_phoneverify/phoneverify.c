@@ -635,10 +635,11 @@ static int cmd_breakglass(cli *c, int argc, char **argv)
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const command commands[] = {
-    { "check-config", "[--service NAME [--pam-dir DIR]]", "validate the "
-      "configuration and every file it names; print the effective "
-      "settings (secrets masked); with --service, the pam_phoneverify.so "
-      "rules of /etc/pam.d/NAME as the module gets them", 0, 0,
+    { "check-config", "[--service NAME [--pam-dir DIR]] [--probe]",
+      "validate the configuration and every file it names; print the "
+      "effective settings (secrets masked); with --service, the "
+      "pam_phoneverify.so rules of /etc/pam.d/NAME as the module gets "
+      "them; with --probe, call each endpoint once (no message sent)", 0, 0,
       pv_cli_check_config },
     { "lookup", "USER", "show what each lookup source finds for USER",
       1, 1, cmd_lookup },
@@ -670,6 +671,8 @@ static void usage(FILE *fp)
                 "--service NAME (check-config): also check the "
                 "pam_phoneverify.so rules\n"
                 "  of /etc/pam.d/NAME (--pam-dir DIR: of DIR/NAME).\n"
+                "--probe (check-config): call each configured endpoint "
+                "once, sending no message.\n"
                 "'--' ends the options (for an argument that starts with "
                 "'-').\n"
                 "exit status: 0 success, 1 failed or refused, 2 usage "
@@ -716,6 +719,8 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             c.conf = v;
+        } else if (options && strcmp(a, "--probe") == 0) {
+            c.probe = 1;
         } else if (options && (strcmp(a, "--service") == 0 ||
                                strcmp(a, "--pam-dir") == 0)) {
             const char **slot = a[2] == 's' ? &c.service : &c.pam_dir;

@@ -104,6 +104,8 @@ int pv_cli_check_config(cli *c, int argc, char **argv)
         return EXIT_REFUSED;
     pv_config_dump(c->cfg, pv_cli_print_line, stdout);
     bad = check_breakglass_file(c) != 0;
+    if (c->probe && pv_cli_probe(c->cfg) != 0)
+        bad = 1;
     if (bad) {
         pv_cli_say(stderr, "phoneverify: configuration has errors (see above)");
         return EXIT_REFUSED;

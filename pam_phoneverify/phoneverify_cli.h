@@ -39,5 +39,7 @@ void pv_cli_print_line(void *ctx, const char *text);
 void pv_cli_log_stderr(void *ctx, int prio, const char *msg);
 
 int pv_cli_check_config(cli *c, int argc, char **argv);
+/* check-config --probe: each endpoint once; the number of problems. */
+int pv_cli_probe(const pv_config *cfg);
 
 #endif

@@ -118,6 +118,13 @@ static int validate_keys(const pv_config *cfg, pv_err *err)
         && need(cfg->client_cert, "client_key is set", "client_cert",
                 err) < 0)
         return -1;
+    /* The helper gets its CA as data from the module (it reads no file of
+     * root's): one checked file can be handed over, a directory cannot. */
+    if (is_set(cfg->capath)) {
+        pv_err_set(err, "capath is not supported: put the CA certificates "
+                   "in one file and name it with cafile");
+        return -1;
+    }
     return 0;
 }
 

@@ -554,7 +554,7 @@ static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
         if (ready == 0 || (ready < 0 && errno == EINTR))
             continue;                   /* the deadline is checked above */
         if (ready < 0) {
-            pv_err_set(err, "poll: %s", strerror(errno));
+            pv_err_set(err, "poll: %s", pv_strerror(errno));
             return -1;
         }
         n = read(fd, buf + *len, CMD_OUTPUT_MAX + 1 - *len);
@@ -563,7 +563,7 @@ static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            pv_err_set(err, "read: %s", strerror(errno));
+            pv_err_set(err, "read: %s", pv_strerror(errno));
             return -1;
         }
         *len += (size_t)n;
@@ -632,7 +632,7 @@ static int cmd_spawn(pv_spawn *s, char *out, size_t *len, pv_err *err)
 
     nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nul < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
-        pv_err_set(err, "cannot set up: %s", strerror(errno));
+        pv_err_set(err, "cannot set up: %s", pv_strerror(errno));
         if (nul >= 0)
             close(nul);
         return -1;

@@ -11,9 +11,10 @@
 #include "pv_err.h"
 #include "pv_phone.h"
 
-/* Only `phoneverify enroll` (pv_users_edit.c) still reads the users file
- * whole, up to this size; a login streams it without a limit. */
-#define PV_USERS_MAX_SIZE (4 * 1024 * 1024)
+/* Only `phoneverify enroll` (pv_users_edit.c) reads the users file whole
+ * to rewrite it, up to this size (several million lines: the CLI, not a
+ * login, pays for it); a login streams it without a limit. */
+#define PV_USERS_MAX_SIZE (512L * 1024 * 1024)
 #define PV_NAME_MAX 128
 #define PV_EMAIL_MAX 254
 

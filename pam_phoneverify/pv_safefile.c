@@ -53,7 +53,7 @@ static void open_error(const char *path, int e, pv_err *err)
         pv_err_set(err, "%s: a component of the path is not a directory",
                    path);
     else
-        pv_err_set(err, "%s: cannot open: %s", path, strerror(e));
+        pv_err_set(err, "%s: cannot open: %s", path, pv_strerror(e));
     errno = e;
 }
 
@@ -522,7 +522,7 @@ int pv_safe_read(const char *path, enum pv_file_rule rule, size_t max,
     r = read_all(fd, max, (size_t)st.st_size, &buf, &cap, &n);
     if (r < 0) {
         e = errno;
-        pv_err_set(err, "%s: cannot read: %s", path, strerror(e));
+        pv_err_set(err, "%s: cannot read: %s", path, pv_strerror(e));
         goto err;
     }
     if (r > 0) {

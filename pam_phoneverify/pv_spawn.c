@@ -524,13 +524,13 @@ int pv_spawn_start(const pv_spawn *s, pv_child *c, pv_err *err)
     prepare_limits(&p);
     p.nul = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (p.nul < 0 || (s->contain && pipe2(rep, O_CLOEXEC) != 0)) {
-        pv_err_set(err, "cannot set up a child: %s", strerror(errno));
+        pv_err_set(err, "cannot set up a child: %s", pv_strerror(errno));
         goto err;
     }
     p.report_w = rep[1];
     pid = fork();
     if (pid < 0) {
-        pv_err_set(err, "fork: %s", strerror(errno));
+        pv_err_set(err, "fork: %s", pv_strerror(errno));
         goto err;
     }
     if (pid == 0) {

@@ -172,7 +172,7 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
             e = errno;
             pv_err_set(err, "%s: %s", path, e == ETIMEDOUT
                        ? "still locked by another update; giving up"
-                       : strerror(e));
+                       : pv_strerror(e));
             close(fd);
             errno = e;
             return -1;
@@ -192,14 +192,21 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
 int pv_edit_read(int fd, const char *path, size_t max, char **out,
                  size_t *len, pv_err *err)
 {
-    char *buf = malloc(max + 1);
-    size_t n = 0;
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0, size;
     ssize_t r;
 
-    if (buf == NULL || lseek(fd, 0, SEEK_SET) != 0)
+    /* sized by the file, not by max: a small file costs a small buffer;
+     * a file that grows while read is refused, not truncated */
+    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size > max ||
+        lseek(fd, 0, SEEK_SET) != 0)
+        goto fail;
+    size = (size_t)st.st_size;
+    if ((buf = malloc(size + 1)) == NULL)
         goto fail;
     for (;;) {
-        r = read(fd, buf + n, max + 1 - n);
+        r = read(fd, buf + n, size + 1 - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -207,7 +214,7 @@ int pv_edit_read(int fd, const char *path, size_t max, char **out,
         if (r == 0)
             break;
         n += (size_t)r;
-        if (n > max)
+        if (n > size)
             goto fail;
     }
     buf[n] = '\0';
@@ -272,7 +279,7 @@ int pv_edit_replace(const char *path, const char *text, size_t len,
     if (pv_snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) < 0 ||
         (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
         pv_err_set(err, "%s: cannot create a temporary file: %s", path,
-                   strerror(errno));
+                   pv_strerror(errno));
         return -1;
     }
     /* owner first: fchown may clear set-id bits that fchmod then sets */
@@ -290,7 +297,7 @@ int pv_edit_replace(const char *path, const char *text, size_t len,
     sync_dir(path);
     return 0;
 fail:
-    pv_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    pv_err_set(err, "%s: cannot write: %s", path, pv_strerror(errno));
     if (fd >= 0)
         close(fd);
     unlink(tmp);
@@ -309,7 +316,7 @@ static int create_if_missing(const char *path, pv_err *err)
     if (fd < 0) {
         if (errno == EEXIST)
             return 0;
-        pv_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+        pv_err_set(err, "%s: cannot create: %s", path, pv_strerror(errno));
         return -1;
     }
     (void)fchmod(fd, 0644);             /* whatever the umask */

@@ -153,9 +153,12 @@ int64_t pv_monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* strerror(3) may format into a buffer shared by the process; the GNU
- * strerror_r returns a static string or fills ours, never shared. */
-const char *pv_strerror(int e, char *buf, size_t size)
+/* strerror(3) may format into a buffer shared by the process (unknown
+ * values); glibc's strerrordesc_np returns the constant description and
+ * touches nothing shared. */
+const char *pv_strerror(int e)
 {
-    return strerror_r(e, buf, size);
+    const char *d = strerrordesc_np(e);
+
+    return d != NULL ? d : "unknown error";
 }

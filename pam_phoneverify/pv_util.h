@@ -35,8 +35,7 @@ void pv_sanitize(char *dst, size_t size, const char *src);
 /* Millisecond monotonic clock, for deadlines inside one process. */
 int64_t pv_monotonic_ms(void);
 
-/* The text of errno value e (thread-safe; buf holds it when needed). */
-#define PV_STRERROR_MAX 128
-const char *pv_strerror(int e, char *buf, size_t size);
+/* The text of errno value e (thread-safe, constant). */
+const char *pv_strerror(int e);
 
 #endif

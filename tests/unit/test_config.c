@@ -1321,8 +1321,8 @@ static void test_validate_files(void **state)
     snprintf(text, sizeof text, "breakglass_file = %s\n",
              tpath("breakglass"));
     expect_invalid(valid_config(), text, "breakglass_file: ");
-    snprintf(text, sizeof text, "capath = %s\n", tpath("users"));
-    expect_invalid(valid_config(), text, "capath: ");
+    snprintf(text, sizeof text, "capath = %s\n", tpath("capath"));
+    expect_invalid(valid_config(), text, "capath is not supported");
     expect_invalid(valid_config(), "pinned_pubkey = /nonexistent/pin.pem\n",
                    "pinned_pubkey: /nonexistent/pin.pem: does not exist");
     /* state_dir: checked when it exists (it is created when missing) */
@@ -1348,11 +1348,10 @@ static void test_validate_files(void **state)
     cfg = valid_config();
     snprintf(text, sizeof text,
              "cafile = %s\nclient_cert = %s\nclient_key = %s\n"
-             "breakglass_file = %s\ncapath = %s\npinned_pubkey = %s\n"
+             "breakglass_file = %s\npinned_pubkey = %s\n"
              "lookup = file gecos command\nlookup_command = %s\n",
              tpath("ca.pem"), tpath("cert.pem"), tpath("key.pem"),
-             tpath("breakglass"), tpath("capath"), tpath("pin.pem"),
-             tpath("lookup"));
+             tpath("breakglass"), tpath("pin.pem"), tpath("lookup"));
     if (parse(cfg, text, &err) != 0)
         fail_msg("%s", err.msg);
     if (pv_config_validate(cfg, &err) != 0)
