@@ -276,7 +276,7 @@ static pv_verdict check_lockout(pv_flowctx *f)
     return pv_verdict_go_on();
 }
 
-/* ---- grace (SPEC 3, 4) --------------------------------------------------- */
+/* ---- grace (pam_phoneverify.conf(5): grace, grace_services) ---------- */
 
 /* Whether `word` is one of the space-separated words of `list`. */
 static int word_listed(const char *list, const char *word)

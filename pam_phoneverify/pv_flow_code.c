@@ -264,7 +264,7 @@ static pv_resend_plan resend_plan(pv_flowctx *f, time_t now)
     return pv_resend_plan_make(last, now, f->cfg->resend_wait);
 }
 
-/* A refusal naming the real wait (SPEC 4: the user can provoke it). */
+/* A refusal naming the real wait (one the user can provoke: never opens). */
 static pv_verdict limited_refusal(pv_flowctx *f, long wait)
 {
     pv_verdict v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);

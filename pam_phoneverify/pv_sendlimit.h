@@ -30,9 +30,9 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at);
 void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
                           size_t size);
 
-/* ---- resend_wait (SPEC 3): the provider's one code per number per minute */
+/* ---- resend_wait (pam_phoneverify.conf(5)): one code per number a minute */
 
-#define PV_PROVIDER_INTERVAL 60   /* SPEC 2.1: one send per number per 60 s */
+#define PV_PROVIDER_INTERVAL 60   /* the send API: one code per number per 60 s */
 #define PV_PROVIDER_MARGIN 1      /* a second for the clocks to disagree */
 
 typedef struct pv_resend_plan {
