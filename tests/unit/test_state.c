@@ -254,6 +254,32 @@ static void test_grant_keys(void **state)
 
 /* Adding replaces the same key and drops expired and, when full, the
  * oldest; active means same key and not expired. */
+/* More grants than a record holds is corrupt. */
+static void test_parse_too_many_grants(void **state)
+{
+    char buf[4096], key[65];
+    pv_state_record rec;
+    size_t len, i;
+
+    (void)state;
+    for (int extra = 0; extra < 2; extra++) {
+        len = (size_t)snprintf(buf, sizeof buf, "pv-state 1\n");
+        for (i = 0; i < PV_STATE_MAX_GRANTS + (size_t)extra; i++) {
+            char t[16];
+
+            snprintf(t, sizeof t, "t%zu", i);
+            pv_state_grant_key("alice", NULL, NULL, t, "service sshd", key);
+            len += (size_t)snprintf(buf + len, sizeof buf - len,
+                                    "grant %s 1700000300\n", key);
+        }
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "end\n");
+        assert_int_equal(pv_state_record_parse(buf, len, &rec),
+                         extra ? -1 : 0);
+        if (!extra)
+            assert_int_equal(rec.n_grants, PV_STATE_MAX_GRANTS);
+    }
+}
+
 static void test_grant_add_active(void **state)
 {
     pv_state_record rec;
@@ -405,6 +431,14 @@ static void test_parse_corrupt_table(void **state)
         "pv-state 1\nsent 5 01\nend\n",
         "pv-state 1\nsent -5 1\nend\n",
         "pv-state 1\nlocked_until 5\nlocked_until 6\nend\n",
+        "pv-state 1\nlast_sent 5\nlast_sent 6\nend\n",
+        "pv-state 1\nlast_sent\nend\n",
+        "pv-state 1\nlast_sent -5\nend\n",
+        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nend\n",              /* no expiry */
+        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5 6\nend\n",
+        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5\nend\n",           /* short hash */
+        "pv-state 1\ngrant AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 5\nend\n",            /* upper case */
+        "pv-state 1\ngrant raw-tuple 5\nend\n",
         "pv-state 1\nlocked_until\nend\n",
         "pv-state 1\npending id 5\nend\n",
         "pv-state 1\npending id 5 +1 extra\nend\n",
@@ -1204,6 +1238,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_empty),
         cmocka_unit_test(test_grant_keys),
+        cmocka_unit_test(test_parse_too_many_grants),
         cmocka_unit_test(test_grant_add_active),
         cmocka_unit_test(test_parse_limits),
         cmocka_unit_test(test_parse_corrupt_table),
