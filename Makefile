@@ -56,7 +56,7 @@ LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 SRC := pam_phoneverify
 LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c pv_phone.c \
             pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c pv_json.c \
-            pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_state_etcd.c pv_base64.c pv_lockout.c \
+            pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_state_etcd.c pv_state_mem.c pv_base64.c pv_lockout.c \
             pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_flow_io.c pv_sendlimit.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c pv_i18n.c pv_pamd.c pv_url.c pv_termtext.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 LIB      := $(BUILD)/libpvcore.a

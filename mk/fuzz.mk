@@ -36,6 +36,9 @@ FUZZ_DIR      := tests/fuzz
 FUZZ_HARNESSES := config users gecos command_output state proto catalog url
 # provider answers (SPEC 2.1, 2.2 and the strict JSON layer under them)
 FUZZ_HARNESSES += json send verify
+# the whole flow on scripted answers, with allocation failures injected
+FUZZ_HARNESSES += flow
+$(FUZZ_BUILD)/fuzz_flow: LIB_LIBS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 # ---- provider parsers of SPEC 2.3 (pre-check) and 2.4 (numVerify) ---------
 # pv_precheck_parse() and pv_nv_parse() landed after this file was first

@@ -190,7 +190,7 @@ static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
         pv_strlcpy(out->reason, "out_of_memory", sizeof(out->reason));
     } else {
         (void)pv_flow_run(cfg, login, &env, out);
-        pv_http_free(env.http);
+        pv_transport_free(env.http);
     }
     pv_catalog_free(catalog);
 }

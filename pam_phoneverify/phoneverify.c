@@ -299,7 +299,7 @@ static int cmd_test(cli *c, int argc, char **argv)
         return EXIT_REFUSED;
     }
     r = pv_flow_run(c->cfg, &login, &env, &out);
-    pv_http_free(env.http);
+    pv_transport_free(env.http);
     pv_catalog_free(catalog);
     (void)pv_outcome_format(&login, &out, "-", record, sizeof(record));
     pv_cli_say(stdout, "result: %s", pv_result_name(r));

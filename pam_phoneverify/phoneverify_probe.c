@@ -59,7 +59,7 @@ static int report(const char *what, const char *url, int ok,
     return 1;
 }
 
-static int probe_send(const pv_config *cfg, pv_http *http)
+static int probe_send(const pv_config *cfg, pv_transport *http)
 {
     pv_send_reply r;
     enum pv_send_result sr = pv_send_code(cfg, http, "", NULL, &r);
@@ -72,7 +72,7 @@ static int probe_send(const pv_config *cfg, pv_http *http)
                   r.detail);
 }
 
-static int probe_verify(const pv_config *cfg, pv_http *http)
+static int probe_verify(const pv_config *cfg, pv_transport *http)
 {
     pv_verify_reply r;
     enum pv_verify_result vr = pv_verify_code(cfg, http,
@@ -84,7 +84,7 @@ static int probe_verify(const pv_config *cfg, pv_http *http)
                   ok ? PV_FAILURE_NONE : r.failure, r.detail);
 }
 
-static int probe_precheck(const pv_config *cfg, pv_http *http)
+static int probe_precheck(const pv_config *cfg, pv_transport *http)
 {
     pv_precheck_reply r;
     enum pv_precheck_result pr = pv_precheck_call(cfg, http, "", "", &r);
@@ -95,7 +95,7 @@ static int probe_precheck(const pv_config *cfg, pv_http *http)
                   ok ? PV_FAILURE_NONE : r.failure, r.detail);
 }
 
-static int probe_numverify(const pv_config *cfg, pv_http *http)
+static int probe_numverify(const pv_config *cfg, pv_transport *http)
 {
     pv_nv_reply r;
     enum pv_nv_result nr = pv_nv_auth(cfg, http, &r);
@@ -117,7 +117,7 @@ static int uses(const pv_config *cfg, enum pv_method m)
 
 int pv_cli_probe(const pv_config *cfg)
 {
-    pv_http *http = pv_http_from_config(cfg);
+    pv_transport *http = pv_http_from_config(cfg);
     int bad = 0;
 
     if (http == NULL) {
@@ -132,7 +132,7 @@ int pv_cli_probe(const pv_config *cfg)
         bad += probe_precheck(cfg, http);
     if (uses(cfg, PV_METHOD_NUMVERIFY))
         bad += probe_numverify(cfg, http);
-    pv_http_free(http);
+    pv_transport_free(http);
     if (cfg->state != NULL && strcmp(cfg->state, "etcd") == 0) {
         char msg[512];
         int r = pv_state_etcd_probe(cfg, msg, sizeof(msg));

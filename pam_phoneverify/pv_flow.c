@@ -153,7 +153,8 @@ static pv_verdict decide_failure(pv_flowctx *f, const pv_verdict *v)
 
 /* Resolve the typed name once: the canonical pw_name (a case-insensitive
  * directory answers "alice" for "ALICE") goes to out->user and f->user,
- * the gecos to f->gecos.  0 ok, -1 unknown or unusable. */
+ * the gecos to f->gecos.  0 ok, -1 unknown or unusable, -2 out of memory
+ * (a local failure: the calling user may cause it). */
 static int resolve_user(pv_flowctx *f, gid_t *gid)
 {
     struct passwd pw, *res = NULL;
@@ -165,7 +166,7 @@ static int resolve_user(pv_flowctx *f, gid_t *gid)
         bufsize = 16384;
     buf = malloc((size_t)bufsize);
     if (buf == NULL)
-        return -1;
+        return -2;
     if (getpwnam_r(f->login->user, &pw, buf, (size_t)bufsize, &res) != 0 ||
         res == NULL || pw.pw_name == NULL ||
         !pv_user_name_valid(pw.pw_name) ||
@@ -176,6 +177,8 @@ static int resolve_user(pv_flowctx *f, gid_t *gid)
     if (f->gecos != NULL) {
         f->user = f->out->user;
         rc = 0;
+    } else {
+        rc = -2;
     }
 out:
     if (rc != 0)
@@ -210,8 +213,14 @@ static pv_verdict decide_scope(pv_flowctx *f)
         return pv_verdict_final(PV_RESULT_IGNORE, "trusted_rhost");
     if (!pv_user_name_valid(f->login->user))
         return pv_verdict_final(PV_RESULT_DENIED, "bad_user_name");
-    if (resolve_user(f, &gid) != 0)
+    switch (resolve_user(f, &gid)) {
+    case 0:
+        break;
+    case -2:
+        return pv_verdict_failure(PV_FAILURE_LOCAL, "out_of_memory");
+    default:
         return pv_verdict_final(PV_RESULT_DENIED, "unknown_user");
+    }
     if (!in_scope(f, gid))
         return pv_verdict_final(PV_RESULT_IGNORE, "not_in_groups");
     return pv_verdict_go_on();

@@ -2,7 +2,7 @@
  * prompt, verify, fallback between methods.
  *
  * The flow knows neither PAM nor libcurl: it talks to the user through
- * pv_conv, to providers through pv_http, to shared state through pv_state,
+ * pv_conv, to providers through pv_transport, to shared state through pv_state,
  * reads the time through pv_clock, and returns a pv_outcome.  The PAM glue
  * (pam_phoneverify.c) turns that into a PAM code in exactly one function;
  * the CLI (`phoneverify test`) runs the same flow in a terminal. */
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "pv_config.h"
-#include "pv_http.h"
+#include "pv_transport.h"
 #include "pv_log.h"
 #include "pv_provider.h"
 #include "pv_state.h"
@@ -78,7 +78,7 @@ typedef struct pv_flow_env {
     pv_conv conv;
     pv_clock clock;
     pv_logger logger;                /* debug and warning lines, never secrets */
-    pv_http *http;                   /* transport for this login */
+    pv_transport *http;              /* transport for this login */
     pv_state *state;                 /* NULL: opened by the flow from cfg */
     const struct pv_catalog *catalog;/* the user's language; NULL: English */
 } pv_flow_env;

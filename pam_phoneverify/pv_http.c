@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "pv_helper_proto.h"
 #include "pv_http.h"
+#include "pv_transport.h"
 #include "pv_safefile.h"
 #include "pv_spawn.h"
 #include "pv_util.h"
@@ -473,4 +474,42 @@ const char *pv_http_status_name(enum pv_http_status st)
     case PV_HTTP_E_DNS: return "dns";
     }
     return "unknown";
+}
+
+/* ---- the ops table (pv_transport.h) -------------------------------------- */
+
+static int transport_post(pv_transport *t, const pv_http_request *req,
+                          pv_http_response *resp)
+{
+    return pv_http_post(t->impl, req, resp);
+}
+
+static long transport_connects(const pv_transport *t)
+{
+    return pv_http_connects(t->impl);
+}
+
+static void transport_free(pv_transport *t)
+{
+    pv_http_free(t->impl);
+    free(t);
+}
+
+static const struct pv_transport_ops http_transport_ops = {
+    transport_post, transport_connects, transport_free,
+};
+
+pv_transport *pv_http_transport_new(const pv_http_opts *opts)
+{
+    pv_transport *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return NULL;
+    t->impl = pv_http_new(opts);
+    if (t->impl == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->ops = &http_transport_ops;
+    return t;
 }

@@ -100,4 +100,10 @@ long pv_http_connects(const pv_http *h);
 
 const char *pv_http_status_name(enum pv_http_status st);
 
+/* The helper-backed transport behind the ops table of pv_transport.h (what
+ * the flow and the provider clients use): a pv_http made from opts, freed
+ * with pv_transport_free.  NULL on ENOMEM. */
+struct pv_transport;
+struct pv_transport *pv_http_transport_new(const pv_http_opts *opts);
+
 #endif

@@ -174,7 +174,7 @@ enum pv_nv_result pv_nv_parse(enum pv_nv_step step, long http_code,
 }
 
 /* POST a form to {numverify_url}/{path}/ and parse the answer. */
-static enum pv_nv_result post_form(const pv_config *cfg, pv_http *http,
+static enum pv_nv_result post_form(const pv_config *cfg, pv_transport *http,
                                    enum pv_nv_step step, const char *path,
                                    const char *const *names,
                                    const char *const *values, size_t n,
@@ -201,7 +201,7 @@ static enum pv_nv_result post_form(const pv_config *cfg, pv_http *http,
     req.form_names = names;
     req.form_values = values;
     req.n_form = n;
-    if (pv_http_post(http, &req, &resp) == 0) {
+    if (pv_transport_post(http, &req, &resp) == 0) {
         res = pv_nv_parse(step, resp.http_code, resp.body, resp.body_len, out);
     } else {
         pv_snprintf(out->detail, sizeof(out->detail), "transport_%s",
@@ -212,7 +212,7 @@ static enum pv_nv_result post_form(const pv_config *cfg, pv_http *http,
     return res;
 }
 
-enum pv_nv_result pv_nv_auth(const pv_config *cfg, pv_http *http,
+enum pv_nv_result pv_nv_auth(const pv_config *cfg, pv_transport *http,
                              pv_nv_reply *out)
 {
     const char *names[1] = { "licence" };
@@ -222,7 +222,7 @@ enum pv_nv_result pv_nv_auth(const pv_config *cfg, pv_http *http,
                      out);
 }
 
-enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_http *http,
+enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_transport *http,
                               const char *token, const char *digits,
                               pv_nv_reply *out)
 {
@@ -234,7 +234,7 @@ enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_http *http,
                      5, out);
 }
 
-enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_http *http,
+enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_transport *http,
                                     const char *token, pv_nv_reply *out)
 {
     /* The seed spells this parameter "Licence" in step 2. */

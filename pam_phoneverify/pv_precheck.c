@@ -113,7 +113,7 @@ out:
     return res;
 }
 
-enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_http *http,
+enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_transport *http,
                                          const char *name, const char *mobile,
                                          pv_precheck_reply *out)
 {

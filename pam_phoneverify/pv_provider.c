@@ -26,7 +26,7 @@ enum pv_failure pv_provider_transport_failure(enum pv_http_status st)
     }
 }
 
-int pv_provider_post_json(pv_http *http, const pv_json_call *call,
+int pv_provider_post_json(pv_transport *http, const pv_json_call *call,
                           pv_http_response *resp, char *detail, size_t size,
                           enum pv_failure *failure)
 {
@@ -49,7 +49,7 @@ int pv_provider_post_json(pv_http *http, const pv_json_call *call,
     req.captcha_token = call->captcha_token;
     req.body = body;
     req.body_len = strlen(body);
-    rc = pv_http_post(http, &req, resp);
+    rc = pv_transport_post(http, &req, resp);
     *failure = pv_provider_transport_failure(resp->status);
     if (rc != 0)
         pv_snprintf(detail, size, "transport_%s",

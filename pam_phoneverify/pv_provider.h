@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include "pv_config.h"
-#include "pv_http.h"
+#include "pv_transport.h"
 
 #define PV_VERIFICATION_ID_MAX 512
 #define PV_PROVIDER_MSG_MAX 160
@@ -51,7 +51,7 @@ typedef struct pv_json_call {
 /* Build the body, POST it, wipe the body.  0 when an HTTP answer arrived
  * (resp filled; the caller clears it), -1 otherwise with detail set to a
  * short reason ("transport_timeout") and *failure to its class. */
-int pv_provider_post_json(pv_http *http, const pv_json_call *call,
+int pv_provider_post_json(pv_transport *http, const pv_json_call *call,
                           pv_http_response *resp, char *detail, size_t size,
                           enum pv_failure *failure);
 
@@ -79,7 +79,7 @@ enum pv_send_result pv_send_parse(long http_code, const char *body,
 
 /* Send a code to a phone (formatted per cfg->phone_format) or an e-mail
  * (exactly one of phone/email non-NULL). */
-enum pv_send_result pv_send_code(const pv_config *cfg, pv_http *http,
+enum pv_send_result pv_send_code(const pv_config *cfg, pv_transport *http,
                                  const char *phone, const char *email,
                                  pv_send_reply *out);
 
@@ -104,7 +104,7 @@ enum pv_verify_result pv_verify_parse(long http_code, const char *body,
                                       size_t len, const char *expect_id,
                                       pv_verify_reply *out);
 
-enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_http *http,
+enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_transport *http,
                                      const char *id, const char *code,
                                      pv_verify_reply *out);
 
@@ -133,7 +133,7 @@ enum pv_precheck_result pv_precheck_parse(long http_code, const char *body,
 
 /* name and the national number (SPEC: the pre-check always gets the
  * national number); cfg->precheck_encryption is passed when set. */
-enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_http *http,
+enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_transport *http,
                                          const char *name, const char *mobile,
                                          pv_precheck_reply *out);
 
@@ -168,14 +168,14 @@ enum pv_nv_result pv_nv_parse(enum pv_nv_step step, long http_code,
                               const char *body, size_t len, pv_nv_reply *out);
 
 /* Session token (POST {numverify_url}/AUTH/ with licence). */
-enum pv_nv_result pv_nv_auth(const pv_config *cfg, pv_http *http,
+enum pv_nv_result pv_nv_auth(const pv_config *cfg, pv_transport *http,
                              pv_nv_reply *out);
 /* Step 1 (IDMOBILE): digits is the E.164 number without '+'. */
-enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_http *http,
+enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_transport *http,
                               const char *token, const char *digits,
                               pv_nv_reply *out);
 /* Step 2 (GET): pending, verified, refused... */
-enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_http *http,
+enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_transport *http,
                                     const char *token, pv_nv_reply *out);
 
 #endif

@@ -25,7 +25,7 @@ pv_clock pv_clock_system(void)
     return c;
 }
 
-pv_http *pv_http_from_config(const pv_config *cfg)
+pv_transport *pv_http_from_config(const pv_config *cfg)
 {
     pv_http_opts o;
 
@@ -40,5 +40,5 @@ pv_http *pv_http_from_config(const pv_config *cfg)
     o.client_cert = cfg->client_cert;
     o.client_key = cfg->client_key;
     o.proxy = cfg->proxy;
-    return pv_http_new(&o);
+    return pv_http_transport_new(&o);
 }

@@ -5,13 +5,13 @@
 
 #include "pv_config.h"
 #include "pv_flow.h"
-#include "pv_http.h"
+#include "pv_transport.h"
 
 /* time(2) and nanosleep(2). */
 pv_clock pv_clock_system(void);
 
 /* A transport using the configuration's helper, timeouts, TLS settings and
  * proxy.  NULL on ENOMEM. */
-pv_http *pv_http_from_config(const pv_config *cfg);
+pv_transport *pv_http_from_config(const pv_config *cfg);
 
 #endif

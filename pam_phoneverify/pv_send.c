@@ -146,7 +146,7 @@ static const char *target_name(enum pv_send_target t)
     }
 }
 
-enum pv_send_result pv_send_code(const pv_config *cfg, pv_http *http,
+enum pv_send_result pv_send_code(const pv_config *cfg, pv_transport *http,
                                  const char *phone, const char *email,
                                  pv_send_reply *out)
 {

@@ -20,6 +20,7 @@
 
 #include "pv_base64.h"
 #include "pv_http.h"
+#include "pv_transport.h"
 #include "pv_json.h"
 #include "pv_state_etcd.h"
 #include "pv_log.h"
@@ -42,7 +43,7 @@ struct etcd_kv {
 };
 
 struct etcd_backend {
-    pv_http *http;
+    pv_transport *http;
     char *endpoints[PV_STATE_ETCD_MAX_ENDPOINTS];
     size_t n_endpoints;
     size_t good; /* endpoint that answered last */
@@ -303,7 +304,7 @@ static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
     req.body = body;
     req.body_len = strlen(body);
     b->requests++;
-    (void)pv_http_post(b->http, &req, &resp);
+    (void)pv_transport_post(b->http, &req, &resp);
     if (resp.status == PV_HTTP_OK && resp.http_code == 200) {
         *answer = pv_json_parse_object(resp.body, resp.body_len);
         if (*answer != NULL)
@@ -798,7 +799,7 @@ static void backend_free(struct etcd_backend *b)
 
     if (b == NULL)
         return;
-    pv_http_free(b->http);
+    pv_transport_free(b->http);
     for (i = 0; i < b->n_endpoints; i++)
         free(b->endpoints[i]);
     free(b->prefix);
@@ -874,7 +875,7 @@ static int parse_endpoints(struct etcd_backend *b, const char *list,
     return 0;
 }
 
-static pv_http *state_http(const pv_config *cfg)
+static pv_transport *state_http(const pv_config *cfg)
 {
     pv_http_opts o;
 
@@ -886,7 +887,7 @@ static pv_http *state_http(const pv_config *cfg)
     o.cafile = cfg->state_cafile;
     o.client_cert = cfg->state_client_cert;
     o.client_key = cfg->state_client_key;
-    return pv_http_new(&o);
+    return pv_http_transport_new(&o);
 }
 
 static struct etcd_backend *backend_new(const pv_config *cfg, pv_err *err)

@@ -87,7 +87,7 @@ enum pv_verify_result pv_verify_parse(long http_code, const char *body,
     return res;
 }
 
-enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_http *http,
+enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_transport *http,
                                      const char *id, const char *code,
                                      pv_verify_reply *out)
 {

@@ -1,0 +1,1189 @@
+/* The decisions of pv_flow_run, one table row per situation of SPEC
+ * section 4 and per failure class that may or may not open under
+ * failmode=safe.
+ *
+ * Each row runs the real flow with a scripted transport (answers from the
+ * row, every request recorded, an unexpected one fails the test), a
+ * scripted conversation, a fake clock (sleep_ms advances it) and the
+ * in-memory state: no child process, no network, milliseconds a row.
+ * The user is the one running the test (getpwnam_r must resolve it); its
+ * phone comes from a users file in a temporary directory. */
+#include <crypt.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "pv_flow.h"
+#include "pv_state_mem.h"
+#include "pv_transport.h"
+#include "pv_util.h"
+
+#define SEND_URL "https://send.example/v1/send"
+#define VERIFY_URL "https://verify.example/v1/verify"
+#define PRE_URL "https://pre.example/v1/check"
+#define NV_URL "https://nv.example/dqe"
+
+#define MAX_ANSWERS 12
+#define MAX_REPLIES 8
+#define MAX_CFG 12
+#define MAX_CALLS 16
+#define CONV_FAIL "<conversation fails>"
+#define BREAKGLASS_CODE "9182736455"
+
+/* ---- scripted answers ---------------------------------------------------- */
+
+/* One request the script expects: its URL starts with url; the answer is
+ * an HTTP code and body (status PV_HTTP_OK) or a transport status. */
+typedef struct answer {
+    const char *url;
+    enum pv_http_status status;
+    long code;
+    const char *body;
+} answer;
+
+#define OK(u, c, b)               \
+    {                             \
+        (u), PV_HTTP_OK, (c), (b) \
+    }
+#define NET(u, st)         \
+    {                      \
+        (u), (st), 0, NULL \
+    }
+
+#define SENT                              \
+    OK(SEND_URL, 200,                     \
+       "{\"verification_id\": \"id-1\", " \
+       "\"expires_in\": 300}")
+#define SENT2                             \
+    OK(SEND_URL, 200,                     \
+       "{\"verification_id\": \"id-2\", " \
+       "\"expires_in\": 300}")
+#define RIGHT                        \
+    OK(VERIFY_URL, 200,              \
+       "{\"message_id\": \"id-1\", " \
+       "\"verify_code\": \"123456\", \"verified\": true}")
+#define RIGHT2                       \
+    OK(VERIFY_URL, 200,              \
+       "{\"message_id\": \"id-2\", " \
+       "\"verify_code\": \"123456\", \"verified\": true}")
+#define WRONG                        \
+    OK(VERIFY_URL, 200,              \
+       "{\"message_id\": \"id-1\", " \
+       "\"verify_code\": \"111111\", \"verified\": false}")
+#define VERIFY_ERR(http, c)  \
+    OK(VERIFY_URL, (http),   \
+       "{\"code\": " #c ", " \
+       "\"message\": \"x\"}")
+#define SEND_REFUSED(http, err, c) \
+    OK(SEND_URL, (http), "{\"error\": \"" err "\", \"error_code\": " #c "}")
+#define PRE(result)                \
+    OK(PRE_URL, 200,               \
+       "{\"result\": " result ", " \
+       "\"description\": \"x\"}")
+#define NV_AUTH OK(NV_URL "/AUTH/", 200, "{\"token\": \"tok-1\"}")
+#define NV_START                          \
+    OK(NV_URL "/IDMOBILE/", 200,          \
+       "{\"status\": \"success\", "       \
+       "\"operator\": \"SFR\", \"url\": " \
+       "\"https://idmobile.example.com/v/abc\"}")
+#define NV_GET(b) OK(NV_URL "/GET/", 200, b)
+#define NV_PENDING                                 \
+    NV_GET("{\"status\": \"pending\", \"scope\": " \
+           "\"numVerify\"}")
+#define NV_TRUE                                    \
+    NV_GET("{\"status\": \"success\", \"scope\": " \
+           "\"numVerify\", \"numVerify\": true}")
+#define NV_ERROR(url, id)           \
+    OK(url, 200,                    \
+       "{\"status\": \"error\", "   \
+       "\"error_id\": \"" id "\", " \
+       "\"error_type\": \"x\"}")
+
+/* ---- a row ------------------------------------------------------------- */
+
+enum users_entry {
+    PHONE_NAME_EMAIL = 0,
+    NO_ENTRY,
+    PHONE_ONLY
+};
+
+typedef struct flow_case {
+    const char *name;
+    const char *cfg[MAX_CFG]; /* "key=value" on top of the base */
+    enum users_entry entry;
+    const char *login_user; /* NULL: the test's own user */
+    const char *rhost;
+    answer answers[MAX_ANSWERS];      /* in order; ends at url NULL */
+    const char *replies[MAX_REPLIES]; /* ends at NULL; CONV_FAIL fails */
+    long prompt_seconds;              /* the user takes this long a prompt */
+    int locked_before;                /* another login locked the user */
+    int lock_at_prompt;               /* ... during this prompt (1-based) */
+    int state_broken;
+    enum pv_result want;
+    const char *reason;
+    int sends, verifies; /* requests to each API */
+    const char *shown;   /* a text the user must have seen */
+} flow_case;
+
+/* ---- the fakes ----------------------------------------------------------- */
+
+typedef struct call {
+    char url[128];
+    char body[512];
+} call;
+
+typedef struct world {
+    const flow_case *c;
+    pv_transport transport;
+    size_t next_answer;
+    call calls[MAX_CALLS];
+    size_t n_calls;
+    size_t next_reply;
+    int prompts;
+    time_t now;
+    char shown[4096];
+    pv_state *state;
+    const char *user;
+    long lockout_time;
+} world;
+
+static void record_call(world *w, const pv_http_request *req)
+{
+    call *c;
+    size_t i, o = 0;
+
+    if (w->n_calls >= MAX_CALLS)
+        fail_msg("%s: more than %d requests", w->c->name, MAX_CALLS);
+    c = &w->calls[w->n_calls++];
+    pv_strlcpy(c->url, req->url, sizeof(c->url));
+    if (req->n_form == 0) {
+        pv_strlcpy(c->body, req->body ? req->body : "", sizeof(c->body));
+        return;
+    }
+    for (i = 0; i < req->n_form; i++)
+        o += (size_t)snprintf(c->body + o, sizeof(c->body) - o, "%s=%s&",
+                              req->form_names[i], req->form_values[i]);
+}
+
+static int fake_post(pv_transport *t, const pv_http_request *req,
+                     pv_http_response *resp)
+{
+    world *w = t->impl;
+    const answer *a = &w->c->answers[w->next_answer];
+
+    memset(resp, 0, sizeof(*resp));
+    record_call(w, req);
+    if (w->next_answer >= MAX_ANSWERS || a->url == NULL ||
+        strncmp(req->url, a->url, strlen(a->url)) != 0)
+        fail_msg("%s: unexpected request %zu to %s", w->c->name,
+                 w->next_answer + 1, req->url);
+    w->next_answer++;
+    resp->status = a->status;
+    if (a->status != PV_HTTP_OK)
+        return -1;
+    resp->http_code = a->code;
+    resp->body = pv_strdup(a->body);
+    assert_non_null(resp->body);
+    resp->body_len = strlen(a->body);
+    return 0;
+}
+
+static long fake_connects(const pv_transport *t)
+{
+    (void)t;
+    return 0;
+}
+
+static void fake_free(pv_transport *t)
+{
+    (void)t; /* lives in the world */
+}
+
+static const struct pv_transport_ops fake_ops = {
+    fake_post,
+    fake_connects,
+    fake_free,
+};
+
+static int lock_cb(pv_state_record *rec, void *ctx)
+{
+    const world *w = ctx;
+
+    rec->locked_until = w->now + w->lockout_time;
+    return 0;
+}
+
+static void lock_user(world *w)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_update(w->state, w->user, lock_cb, w, &err), 0);
+}
+
+static void show(world *w, const char *msg)
+{
+    size_t n = strlen(w->shown);
+
+    snprintf(w->shown + n, sizeof(w->shown) - n, "%s\n", msg);
+}
+
+static int fake_prompt(void *ctx, const char *msg, int echo, char **reply)
+{
+    world *w = ctx;
+    const char *r =
+        w->next_reply < MAX_REPLIES ? w->c->replies[w->next_reply] : NULL;
+
+    (void)echo;
+    show(w, msg);
+    if (r == NULL)
+        fail_msg("%s: unexpected prompt \"%s\"", w->c->name, msg);
+    w->next_reply++;
+    w->prompts++;
+    w->now += w->c->prompt_seconds;
+    if (w->c->lock_at_prompt == w->prompts)
+        lock_user(w);
+    if (strcmp(r, CONV_FAIL) == 0)
+        return -1;
+    *reply = pv_strdup(r);
+    assert_non_null(*reply);
+    return 0;
+}
+
+static int fake_say(void *ctx, const char *msg)
+{
+    show(ctx, msg);
+    return 0;
+}
+
+static time_t fake_now(void *ctx)
+{
+    return ((world *)ctx)->now;
+}
+
+static void fake_sleep_ms(void *ctx, unsigned ms)
+{
+    ((world *)ctx)->now += (time_t)(ms / 1000);
+}
+
+static void quiet_log(void *ctx, int prio, const char *line)
+{
+    (void)ctx;
+    (void)prio;
+    (void)line;
+}
+
+/* ---- fixture: a users file and a break-glass file ---------------------- */
+
+typedef struct fixture {
+    char dir[64];
+    char users_phone[128], users_bare[128], users_none[128];
+    char breakglass[128];
+    char user[PV_STATE_USER_MAX + 1];
+} fixture;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_true(fputs(text, fp) >= 0);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void write_breakglass(const fixture *fx)
+{
+    char setting[CRYPT_GENSALT_OUTPUT_SIZE], line[512];
+    struct crypt_data cd;
+    const char *hash;
+
+    assert_non_null(
+        crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)));
+    memset(&cd, 0, sizeof(cd));
+    hash = crypt_rn(BREAKGLASS_CODE, setting, &cd, sizeof(cd));
+    assert_non_null(hash);
+    assert_true(hash[0] == '$');
+    snprintf(line, sizeof(line), "%s:%s\n", fx->user, hash);
+    write_file(fx->breakglass, line);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    struct passwd *pw = getpwuid(geteuid());
+    char line[1024];
+
+    assert_non_null(fx);
+    assert_non_null(pw);
+    pv_strlcpy(fx->user, pw->pw_name, sizeof(fx->user));
+    pv_strlcpy(fx->dir, "/tmp/pv-test-flow-XXXXXX", sizeof(fx->dir));
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->users_phone, sizeof(fx->users_phone), "%s/users", fx->dir);
+    snprintf(fx->users_bare, sizeof(fx->users_bare), "%s/users-bare", fx->dir);
+    snprintf(fx->users_none, sizeof(fx->users_none), "%s/users-none", fx->dir);
+    snprintf(fx->breakglass, sizeof(fx->breakglass), "%s/breakglass", fx->dir);
+    write_file(fx->users_none, "pv-test-someone-else:+86 13800138001\n");
+    snprintf(line, sizeof(line),
+             "%s:+86 13800138000:Zhang San:%s@example.com\n", fx->user,
+             fx->user);
+    write_file(fx->users_phone, line);
+    snprintf(line, sizeof(line), "%s:+86 13800138000\n", fx->user);
+    write_file(fx->users_bare, line);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char path[160];
+
+    unlink(fx->users_phone);
+    unlink(fx->users_bare);
+    unlink(fx->users_none);
+    unlink(fx->breakglass);
+    snprintf(path, sizeof(path), "%s/breakglass.lock", fx->dir);
+    unlink(path);
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* ---- running a row ----------------------------------------------------- */
+
+static void set(pv_config *cfg, const char *key, const char *value)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    if (pv_config_set(cfg, key, value, "test", 0, &err) != 0)
+        fail_msg("config %s=%s: %s", key, value, err.msg);
+}
+
+static pv_config *make_config(const fixture *fx, const flow_case *c)
+{
+    pv_config *cfg = pv_config_new();
+    char kv[512];
+    size_t i;
+
+    assert_non_null(cfg);
+    set(cfg, "send_url", SEND_URL);
+    set(cfg, "verify_url", VERIFY_URL);
+    set(cfg, "send_auth", "bearer:send-secret");
+    set(cfg, "verify_auth", "bearer:verify-secret");
+    set(cfg, "users_file",
+        c->entry == PHONE_ONLY ? fx->users_bare
+        : c->entry == NO_ENTRY ? fx->users_none
+                               : fx->users_phone);
+    set(cfg, "lookup", "file");
+    for (i = 0; i < MAX_CFG && c->cfg[i] != NULL; i++) {
+        char *eq;
+
+        pv_strlcpy(kv, c->cfg[i], sizeof(kv));
+        eq = strchr(kv, '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        if (strcmp(eq + 1, "@breakglass") == 0)
+            set(cfg, kv, fx->breakglass);
+        else
+            set(cfg, kv, eq + 1);
+    }
+    return cfg;
+}
+
+static size_t count_calls(const world *w, const char *url)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < w->n_calls; i++)
+        n += strncmp(w->calls[i].url, url, strlen(url)) == 0;
+    return n;
+}
+
+/* Print one mismatch; 1.  (A table reports every bad row, then fails.) */
+__attribute__((format(printf, 1, 2))) static int mismatch(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static int check_row(const world *w, const pv_outcome *out)
+{
+    const flow_case *c = w->c;
+    int bad = 0;
+
+    if (out->result != c->want || strcmp(out->reason, c->reason) != 0)
+        bad += mismatch("%s: got %s reason=%s, want %s reason=%s", c->name,
+                        pv_result_name(out->result), out->reason,
+                        pv_result_name(c->want), c->reason);
+    if (count_calls(w, SEND_URL) != (size_t)c->sends ||
+        count_calls(w, VERIFY_URL) != (size_t)c->verifies)
+        bad += mismatch("%s: %zu send and %zu verify calls, want %d and %d",
+                        c->name, count_calls(w, SEND_URL),
+                        count_calls(w, VERIFY_URL), c->sends, c->verifies);
+    if (w->c->answers[w->next_answer].url != NULL &&
+        w->next_answer < MAX_ANSWERS)
+        bad +=
+            mismatch("%s: scripted answer %zu (%s) never asked for", c->name,
+                     w->next_answer + 1, c->answers[w->next_answer].url);
+    if (c->replies[w->next_reply] != NULL && w->next_reply < MAX_REPLIES)
+        bad += mismatch("%s: reply %zu never prompted for", c->name,
+                        w->next_reply + 1);
+    if (c->shown != NULL && strstr(w->shown, c->shown) == NULL)
+        bad += mismatch("%s: \"%s\" not shown; shown:\n%s", c->name, c->shown,
+                        w->shown);
+    /* Secrets never reach the user. */
+    if (strstr(w->shown, "secret") != NULL)
+        bad += mismatch("%s: a secret was shown", c->name);
+    return bad;
+}
+
+static void prepare_world(world *w, const flow_case *c, const pv_config *cfg,
+                          const char *user)
+{
+    pv_err err;
+
+    memset(w, 0, sizeof(*w));
+    w->c = c;
+    w->now = 1700000000;
+    w->user = user;
+    w->lockout_time = cfg->lockout_time;
+    w->transport.ops = &fake_ops;
+    w->transport.impl = w;
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_mem_open(&w->state, &err), 0);
+    if (c->locked_before)
+        lock_user(w);
+    pv_state_mem_set_broken(w->state, c->state_broken);
+}
+
+static void run_row(const fixture *fx, const flow_case *c, world *w,
+                    pv_outcome *out)
+{
+    pv_config *cfg = make_config(fx, c);
+    pv_login login = { c->login_user ? c->login_user : fx->user, "sshd",
+                       c->rhost };
+    pv_flow_env env;
+
+    prepare_world(w, c, cfg, fx->user);
+    memset(&env, 0, sizeof(env));
+    env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, w };
+    env.clock = (pv_clock){ fake_now, fake_sleep_ms, w };
+    env.logger = (pv_logger){ quiet_log, NULL };
+    env.http = &w->transport;
+    env.state = w->state;
+    (void)pv_flow_run(cfg, &login, &env, out);
+    pv_state_close(w->state);
+    pv_config_free(cfg);
+}
+
+static void run_table(void **state, const flow_case *rows, size_t n)
+{
+    const fixture *fx = *state;
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; i < n; i++) {
+        world w;
+        pv_outcome out;
+
+        run_row(fx, &rows[i], &w, &out);
+        bad += check_row(&w, &out);
+    }
+    if (bad != 0)
+        fail_msg("%d mismatches in %zu rows", bad, n);
+}
+
+#define RUN(rows) run_table(state, (rows), sizeof(rows) / sizeof((rows)[0]))
+#define SAFE "failmode=safe"
+#define SECURE "failmode=secure"
+
+/* ---- SPEC 4: success, ignore, no phone, tries ----------------------- */
+
+static const flow_case basic_rows[] = {
+    { .name = "code verified",
+      .answers = { SENT, RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "code verified after a passed pre-check",
+      .cfg = { "precheck_url=" PRE_URL },
+      .answers = { PRE("0"), SENT, RIGHT },
+      .replies = { "123-456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "numVerify true",
+      .cfg = { "methods=numverify", "numverify_url=" NV_URL,
+               "numverify_licence=lic" },
+      .answers = { NV_AUTH, NV_START, NV_PENDING, NV_PENDING, NV_TRUE },
+      .replies = { "" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "numverify_true",
+      .shown = "https://idmobile.example.com/v/abc" },
+    { .name = "not in groups",
+      .cfg = { "groups=pv-test-no-such-group" },
+      .want = PV_RESULT_IGNORE,
+      .reason = "not_in_groups" },
+    { .name = "trusted rhost",
+      .cfg = { "trusted_rhosts=203.0.113.0/24" },
+      .rhost = "203.0.113.9",
+      .want = PV_RESULT_IGNORE,
+      .reason = "trusted_rhost" },
+    { .name = "nullok and nothing to send to",
+      .cfg = { "nullok=yes" },
+      .entry = NO_ENTRY,
+      .want = PV_RESULT_IGNORE,
+      .reason = "no_phone_nullok" },
+    { .name = "no phone, not nullok: nothing sent",
+      .entry = NO_ENTRY,
+      .want = PV_RESULT_DENIED,
+      .reason = "no_phone",
+      .shown = "Verification failed." },
+    { .name = "user cannot be resolved",
+      .login_user = "pv-test-no-such-user",
+      .want = PV_RESULT_DENIED,
+      .reason = "unknown_user" },
+    { .name = "wrong code with tries left, then right",
+      .answers = { SENT, WRONG, RIGHT },
+      .replies = { "111111", "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 2,
+      .shown = "Incorrect code, 2 tries left." },
+    { .name = "malformed entry counts as a try, never sent",
+      .answers = { SENT, RIGHT },
+      .replies = { "12x456", "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1,
+      .shown = "Incorrect code, 2 tries left." },
+    { .name = "max_tries wrong codes",
+      .answers = { SENT, WRONG, WRONG, WRONG },
+      .replies = { "111111", "111111", "111111" },
+      .want = PV_RESULT_MAXTRIES,
+      .reason = "max_tries",
+      .sends = 1,
+      .verifies = 3,
+      .shown = "Verification failed." },
+    { .name = "empty entry with no resend left is a wrong entry",
+      .cfg = { "resend=0", "max_tries=1" },
+      .answers = { SENT },
+      .replies = { "" },
+      .want = PV_RESULT_MAXTRIES,
+      .reason = "max_tries",
+      .sends = 1 },
+    { .name = "empty entry asks for a new code",
+      .answers = { SENT, SENT2, RIGHT2 },
+      .replies = { "", "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1,
+      .shown = "A new code has been sent." },
+    { .name = "email when there is no phone method",
+      .cfg = { "methods=email" },
+      .answers = { SENT, RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "invalid_phone_number passes to e-mail",
+      .cfg = { "methods=sms email" },
+      .answers = { SEND_REFUSED(400, "invalid_phone_number", 4001), SENT,
+                   RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1 },
+    { .name = "invalid_phone_number and no other method",
+      .answers = { SEND_REFUSED(400, "invalid_phone_number", 4001) },
+      .want = PV_RESULT_DENIED,
+      .reason = "invalid_phone_number",
+      .sends = 1 },
+    { .name = "the conversation fails",
+      .answers = { SENT },
+      .replies = { CONV_FAIL },
+      .want = PV_RESULT_CONV_ERROR,
+      .reason = "conversation_failed",
+      .sends = 1 },
+    { .name = "code expired, a new code is sent",
+      .answers = { SENT, VERIFY_ERR(400, 3003), SENT2, RIGHT2 },
+      .replies = { "123456", "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 2,
+      .shown = "Code expired; a new code has been sent." },
+    { .name = "an expired code is not counted as a guess",
+      .cfg = { "lockout_failures=2" },
+      .answers = { SENT, VERIFY_ERR(400, 4001), SENT2,
+                   OK(VERIFY_URL, 200,
+                      "{\"message_id\": \"id-2\", "
+                      "\"verify_code\": \"1\", \"verified\": false}"),
+                   RIGHT2 },
+      .replies = { "123456", "111111", "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 3,
+      .shown = "Incorrect code, 2 tries left." },
+    { .name = "the conversation fails at the numVerify prompt",
+      .cfg = { "methods=numverify", "numverify_url=" NV_URL,
+               "numverify_licence=lic" },
+      .answers = { NV_AUTH, NV_START },
+      .replies = { CONV_FAIL },
+      .want = PV_RESULT_CONV_ERROR,
+      .reason = "conversation_failed" },
+    { .name = "code expired (3011), no resend left",
+      .cfg = { "resend=0" },
+      .answers = { SENT, VERIFY_ERR(400, 3011) },
+      .replies = { "123456" },
+      .want = PV_RESULT_DENIED,
+      .reason = "code_expired",
+      .sends = 1,
+      .verifies = 1 },
+};
+
+static void test_basic_rows(void **state)
+{
+    RUN(basic_rows);
+}
+
+/* ---- SPEC 4: pre-check refusals ------------------------------------------ */
+
+#define PRECHECK_ON "precheck_url=" PRE_URL
+
+static const flow_case precheck_rows[] = {
+    { .name = "pre-check inconsistent (1)",
+      .cfg = { PRECHECK_ON, SAFE },
+      .answers = { PRE("\"1\"") },
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_inconsistent" },
+    { .name = "pre-check -4",
+      .cfg = { PRECHECK_ON },
+      .answers = { PRE("-4") },
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_name_failed" },
+    { .name = "pre-check -5",
+      .cfg = { PRECHECK_ON },
+      .answers = { PRE("-5") },
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_invalid_mobile" },
+    { .name = "pre-check -1, precheck_unknown=deny",
+      .cfg = { PRECHECK_ON },
+      .answers = { PRE("-1") },
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_no_record" },
+    { .name = "pre-check -1, precheck_unknown=allow",
+      .cfg = { PRECHECK_ON, "precheck_unknown=allow" },
+      .answers = { PRE("-1"), SENT, RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "pre-check on and no name",
+      .cfg = { PRECHECK_ON },
+      .entry = PHONE_ONLY,
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_no_name" },
+    { .name = "pre-check refusal never falls through to e-mail",
+      .cfg = { PRECHECK_ON, "methods=sms email" },
+      .answers = { PRE("1") },
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_inconsistent" },
+};
+
+static void test_precheck_rows(void **state)
+{
+    RUN(precheck_rows);
+}
+
+/* ---- SPEC 4: lockout --------------------------------------------------- */
+
+static const flow_case lockout_rows[] = {
+    { .name = "locked out at the start: nothing sent",
+      .locked_before = 1,
+      .want = PV_RESULT_LOCKED,
+      .reason = "locked_out",
+      .shown = "Too many failed attempts; try again later." },
+    { .name = "the wrong entry that reaches lockout_failures ends it",
+      .cfg = { "lockout_failures=2", "max_tries=5" },
+      .answers = { SENT, WRONG, WRONG },
+      .replies = { "111111", "111111" },
+      .want = PV_RESULT_LOCKED,
+      .reason = "locked_out",
+      .sends = 1,
+      .verifies = 2 },
+    { .name = "locked by another login between entries: no verify call",
+      .lock_at_prompt = 2,
+      .answers = { SENT, WRONG },
+      .replies = { "111111", "123456" },
+      .want = PV_RESULT_LOCKED,
+      .reason = "locked_out",
+      .sends = 1,
+      .verifies = 1,
+      .shown = "Too many failed attempts; try again later." },
+    { .name = "locked during the first prompt: the code is not sent",
+      .lock_at_prompt = 1,
+      .answers = { SENT },
+      .replies = { "123456" },
+      .want = PV_RESULT_LOCKED,
+      .reason = "locked_out",
+      .sends = 1 },
+};
+
+static void test_lockout_rows(void **state)
+{
+    RUN(lockout_rows);
+}
+
+/* ---- SPEC 4: network outage, both failmodes, every outage class ------ */
+
+static const flow_case outage_rows[] = {
+    { .name = "send timeout, secure",
+      .cfg = { SECURE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1,
+      .shown = "Verification service unavailable." },
+    { .name = "send timeout, safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_timeout",
+      .sends = 1,
+      .shown = "Verification service unavailable." },
+    { .name = "DNS failure, safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_DNS) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_dns",
+      .sends = 1 },
+    { .name = "connect failure, safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_CONNECT) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_connect",
+      .sends = 1 },
+    { .name = "TLS failure, safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TLS) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_tls",
+      .sends = 1 },
+    { .name = "oversized answer, safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TOOBIG) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_toobig",
+      .sends = 1 },
+    { .name = "other transfer failure, safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_OTHER) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_other",
+      .sends = 1 },
+    { .name = "send HTTP 503, safe",
+      .cfg = { SAFE },
+      .answers = { OK(SEND_URL, 503, "busy") },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "http_503",
+      .sends = 1 },
+    { .name = "send HTTP 503, secure",
+      .cfg = { SECURE },
+      .answers = { OK(SEND_URL, 503, "busy") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "http_503",
+      .sends = 1 },
+    { .name = "send malformed 200, safe",
+      .cfg = { SAFE },
+      .answers = { OK(SEND_URL, 200, "{\"verification_id\": ") },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "malformed_answer",
+      .sends = 1 },
+    { .name = "verify 5xx, safe",
+      .cfg = { SAFE },
+      .answers = { SENT, VERIFY_ERR(502, 1000) },
+      .replies = { "123456" },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "code_1000",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "verify timeout, secure",
+      .cfg = { SECURE },
+      .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_TIMEOUT) },
+      .replies = { "123456" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "verify answer for another id, safe",
+      .cfg = { SAFE },
+      .answers = { SENT, RIGHT2 },
+      .replies = { "123456" },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "malformed_answer",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "pre-check -2 (engine error), safe",
+      .cfg = { PRECHECK_ON, SAFE },
+      .answers = { PRE("-2") },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "precheck_result_-2" },
+    { .name = "pre-check timeout, secure",
+      .cfg = { PRECHECK_ON, SECURE },
+      .answers = { NET(PRE_URL, PV_HTTP_E_TIMEOUT) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout" },
+    { .name = "numVerify 99, safe; no fall-through to sms",
+      .cfg = { "methods=numverify sms", "numverify_url=" NV_URL,
+               "numverify_licence=lic", SAFE },
+      .answers = { NV_AUTH, NV_ERROR(NV_URL "/IDMOBILE/", "99") },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "numverify_error_99" },
+    { .name = "numVerify AUTH timeout, secure",
+      .cfg = { "methods=numverify", "numverify_url=" NV_URL,
+               "numverify_licence=lic", SECURE },
+      .answers = { NET(NV_URL "/AUTH/", PV_HTTP_E_TIMEOUT) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout" },
+};
+
+static void test_outage_rows(void **state)
+{
+    RUN(outage_rows);
+}
+
+/* ---- SPEC 4: failures that never open ------------------------------------ */
+
+static const flow_case closed_rows[] = {
+    { .name = "send 401, secure",
+      .cfg = { SECURE },
+      .answers = { OK(SEND_URL, 401, "{}") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials",
+      .sends = 1,
+      .shown = "Verification service unavailable." },
+    { .name = "send 403, safe",
+      .cfg = { SAFE },
+      .answers = { OK(SEND_URL, 403, "{}") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials",
+      .sends = 1 },
+    { .name = "verify 2001, safe",
+      .cfg = { SAFE },
+      .answers = { SENT, VERIFY_ERR(400, 2001) },
+      .replies = { "123456" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "verify 2004, secure",
+      .cfg = { SECURE },
+      .answers = { SENT, VERIFY_ERR(400, 2004) },
+      .replies = { "123456" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "pre-check invalid_token, safe",
+      .cfg = { PRECHECK_ON, SAFE },
+      .answers = { OK(PRE_URL, 401,
+                      "{\"success\": false, \"error\": "
+                      "{\"code\": \"invalid_token\", \"message\": \"x\"}}") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials" },
+    { .name = "numVerify licence error 02, safe",
+      .cfg = { "methods=numverify", "numverify_url=" NV_URL,
+               "numverify_licence=lic", SAFE },
+      .answers = { NV_ERROR(NV_URL "/AUTH/", "02") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials" },
+    { .name = "helper failure (local), safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_helper",
+      .sends = 1,
+      .shown = "Verification service unavailable." },
+    { .name = "helper failure (local), secure",
+      .cfg = { SECURE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_helper",
+      .sends = 1 },
+    { .name = "helper failure during verify, safe",
+      .cfg = { SAFE, "lockout_failures=1" },
+      .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_HELPER) },
+      .replies = { "123456" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_helper",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "unknown 4xx from send (rejected), safe",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(400, "bad_request", 4000) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "bad_request",
+      .sends = 1 },
+    { .name = "redirect from verify (rejected), safe",
+      .cfg = { SAFE },
+      .answers = { SENT, OK(VERIFY_URL, 302, "") },
+      .replies = { "123456" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "http_302",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "URL the transport refuses (configuration), safe",
+      .cfg = { SAFE },
+      .answers = { NET(SEND_URL, PV_HTTP_E_URL) },
+      .want = PV_RESULT_CONFIG_ERROR,
+      .reason = "transport_url",
+      .sends = 1 },
+    { .name = "state unusable (configuration), safe",
+      .cfg = { SAFE },
+      .state_broken = 1,
+      .want = PV_RESULT_CONFIG_ERROR,
+      .reason = "state_error" },
+    { .name = "users file missing (configuration), safe",
+      .cfg = { SAFE, "users_file=/nonexistent/pv-test/users" },
+      .want = PV_RESULT_CONFIG_ERROR,
+      .reason = "lookup_error" },
+};
+
+static void test_closed_rows(void **state)
+{
+    RUN(closed_rows);
+}
+
+/* ---- SPEC 4: refusals the user can provoke, both failmodes ------------ */
+
+#define NV_ON \
+    "methods=numverify", "numverify_url=" NV_URL, "numverify_licence=lic"
+
+static const flow_case user_rows[] = {
+    { .name = "rate_limit_exceeded, no reusable code, safe",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .want = PV_RESULT_DENIED,
+      .reason = "rate_limit_exceeded",
+      .sends = 1,
+      .shown = "Too many codes requested" },
+    { .name = "captcha_required, safe",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(400, "captcha_required", 4028) },
+      .want = PV_RESULT_DENIED,
+      .reason = "captcha_required",
+      .sends = 1 },
+    { .name = "user_not_found, secure",
+      .cfg = { SECURE },
+      .answers = { SEND_REFUSED(404, "user_not_found", 4004) },
+      .want = PV_RESULT_DENIED,
+      .reason = "user_not_found",
+      .sends = 1 },
+    { .name = "pre-check HTTP 429, safe",
+      .cfg = { PRECHECK_ON, SAFE },
+      .answers = { OK(PRE_URL, 429, "{}") },
+      .want = PV_RESULT_DENIED,
+      .reason = "http_429",
+      .shown = "Too many verification requests" },
+    { .name = "pre-check -6, safe",
+      .cfg = { PRECHECK_ON, SAFE },
+      .answers = { PRE("\"-6\"") },
+      .want = PV_RESULT_DENIED,
+      .reason = "precheck_result_-6",
+      .shown = "Too many verification requests" },
+    { .name = "send_limit reached by a resend, safe",
+      .cfg = { SAFE, "send_limit=1" },
+      .answers = { SENT },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "send_limit",
+      .sends = 1,
+      .shown = "try again in" },
+    { .name = "numVerify token expired (30), safe",
+      .cfg = { NV_ON, SAFE },
+      .answers = { NV_AUTH, NV_START, NV_ERROR(NV_URL "/GET/", "30") },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_error_30",
+      .shown = "took too long" },
+    { .name = "numverify_wait passed while the user idled, safe",
+      .cfg = { NV_ON, SAFE },
+      .prompt_seconds = 121,
+      .answers = { NV_AUTH, NV_START },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_timeout",
+      .shown = "took too long" },
+    { .name = "numverify_wait passed while polling, secure",
+      .cfg = { NV_ON, SECURE, "numverify_wait=5", "numverify_poll=2" },
+      .answers = { NV_AUTH, NV_START, NV_PENDING, NV_PENDING, NV_PENDING },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_timeout" },
+    { .name = "numVerify false",
+      .cfg = { NV_ON, SAFE },
+      .answers = { NV_AUTH, NV_START,
+                   NV_GET("{\"status\": \"success\", \"scope\": "
+                          "\"numVerify\", \"numVerify\": false}") },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_false" },
+};
+
+static void test_user_rows(void **state)
+{
+    RUN(user_rows);
+}
+
+/* ---- SPEC 4: break-glass ------------------------------------------------- */
+
+static const flow_case breakglass_rows[] = {
+    { .name = "outage and a valid emergency code",
+      .cfg = { SECURE, "breakglass_file=@breakglass" },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
+      .replies = { BREAKGLASS_CODE },
+      .want = PV_RESULT_BREAKGLASS,
+      .reason = "breakglass_code_used",
+      .sends = 1,
+      .shown = "Emergency code: " },
+    { .name = "the emergency code was consumed",
+      .cfg = { SECURE, "breakglass_file=@breakglass" },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
+      .replies = { BREAKGLASS_CODE },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1,
+      .shown = "Verification failed." },
+    { .name = "a wrong emergency code",
+      .cfg = { SECURE, "breakglass_file=@breakglass" },
+      .answers = { NET(SEND_URL, PV_HTTP_E_DNS) },
+      .replies = { "0000000000" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_dns",
+      .sends = 1 },
+    { .name = "conversation fails at the emergency prompt",
+      .cfg = { SECURE, "breakglass_file=@breakglass" },
+      .answers = { NET(SEND_URL, PV_HTTP_E_DNS) },
+      .replies = { CONV_FAIL },
+      .want = PV_RESULT_CONV_ERROR,
+      .reason = "conversation_failed",
+      .sends = 1 },
+    { .name = "never offered for rejected credentials",
+      .cfg = { SECURE, "breakglass_file=@breakglass" },
+      .answers = { OK(SEND_URL, 401, "{}") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials",
+      .sends = 1 },
+    { .name = "never offered for a local failure",
+      .cfg = { SECURE, "breakglass_file=@breakglass" },
+      .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_helper",
+      .sends = 1 },
+    { .name = "not offered with failmode=safe",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_timeout",
+      .sends = 1 },
+};
+
+static void test_breakglass_rows(void **state)
+{
+    fixture *fx = *state;
+
+    write_breakglass(fx);
+    RUN(breakglass_rows);
+}
+
+/* ---- the recorded requests ------------------------------------------------ */
+
+/* The verify call carries the id the send returned and the normalised
+ * code; the send carries the configured phone format. */
+static void test_requests_carry_the_login(void **state)
+{
+    static const flow_case c = { .name = "requests",
+                                 .cfg = { "phone_format=e164" },
+                                 .answers = { SENT, RIGHT },
+                                 .replies = { "12 34 56" },
+                                 .want = PV_RESULT_SUCCESS,
+                                 .reason = "verified",
+                                 .sends = 1,
+                                 .verifies = 1 };
+    const fixture *fx = *state;
+    world w;
+    pv_outcome out;
+
+    run_row(fx, &c, &w, &out);
+    assert_int_equal(check_row(&w, &out), 0);
+    assert_int_equal(w.n_calls, 2);
+    assert_non_null(strstr(w.calls[0].body, "\"+8613800138000\""));
+    assert_non_null(strstr(w.calls[1].body, "\"id-1\""));
+    assert_non_null(strstr(w.calls[1].body, "\"123456\""));
+    assert_string_equal(out.id, "id-1");
+    assert_int_equal(out.tries, 1);
+    assert_int_equal(out.sends, 1);
+}
+
+/* The in-memory backend is for tests only: no configuration selects it. */
+static void test_mem_state_not_configurable(void **state)
+{
+    static const char *const names[] = { "mem", "memory", "state_mem" };
+    pv_config *cfg = pv_config_new();
+    pv_state *st = NULL;
+    pv_err err;
+    size_t i;
+
+    (void)state;
+    assert_non_null(cfg);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        pv_err_clear(&err);
+        if (pv_config_set(cfg, "state", names[i], "test", 1, &err) != 0)
+            continue; /* refused as a value: fine */
+        pv_err_clear(&err);
+        assert_int_equal(pv_state_open(cfg, &st, &err), -1);
+        assert_null(st);
+    }
+    pv_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_rows),
+        cmocka_unit_test(test_precheck_rows),
+        cmocka_unit_test(test_lockout_rows),
+        cmocka_unit_test(test_outage_rows),
+        cmocka_unit_test(test_closed_rows),
+        cmocka_unit_test(test_user_rows),
+        cmocka_unit_test(test_breakglass_rows),
+        cmocka_unit_test(test_requests_carry_the_login),
+        cmocka_unit_test(test_mem_state_not_configurable),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
