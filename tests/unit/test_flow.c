@@ -474,7 +474,7 @@ static void run_row(const fixture *fx, const flow_case *c, world *w,
 {
     pv_config *cfg = make_config(fx, c);
     pv_login login = { c->login_user ? c->login_user : fx->user, "sshd",
-                       c->rhost };
+                       c->rhost, NULL, NULL };
     pv_flow_env env;
 
     prepare_world(w, c, cfg, fx->user);
@@ -984,13 +984,50 @@ static void test_closed_rows(void **state)
     "methods=numverify", "numverify_url=" NV_URL, "numverify_licence=lic"
 
 static const flow_case user_rows[] = {
-    { .name = "rate_limit_exceeded, no reusable code, safe",
-      .cfg = { SAFE },
+    { .name = "rate_limit_exceeded, no reusable code, resend_wait=0, safe",
+      .cfg = { SAFE, "resend_wait=0" },
       .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
       .want = PV_RESULT_DENIED,
       .reason = "rate_limit_exceeded",
       .sends = 1,
-      .shown = "Too many codes requested" },
+      .shown = "The provider allows one code per minute; try again in 61 s." },
+    { .name = "rate_limit_exceeded, no send recorded: waits 61 s, sends",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT,
+                   RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1,
+      .shown = "The provider allows one code per minute. "
+               "Sending a new code in 61 s..." },
+    { .name = "rate_limit_exceeded on a resend 20 s after the send: 41 s",
+      .cfg = { "reuse_code=no" },
+      .answers = { SENT, SEND_REFUSED(429, "rate_limit_exceeded", 4029),
+                   SENT2, RIGHT2 },
+      .replies = { "", "123456" },
+      .prompt_seconds = 20,
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 3,
+      .verifies = 1,
+      .shown = "A code was sent 20 s ago; the provider allows one per "
+               "minute. Sending a new code in 41 s..." },
+    { .name = "rate_limit_exceeded again after the wait, safe",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029),
+                   SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .want = PV_RESULT_DENIED,
+      .reason = "rate_limit_exceeded",
+      .sends = 2,
+      .shown = "The provider allows one code per minute; try again in 61 s." },
+    { .name = "rate_limit_exceeded, resend_wait=60 cannot cover the minute",
+      .cfg = { SAFE, "resend_wait=60" },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .want = PV_RESULT_DENIED,
+      .reason = "rate_limit_exceeded",
+      .sends = 1,
+      .shown = "try again in 61 s." },
     { .name = "captcha_required, safe",
       .cfg = { SAFE },
       .answers = { SEND_REFUSED(400, "captcha_required", 4028) },
