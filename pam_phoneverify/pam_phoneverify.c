@@ -26,6 +26,7 @@ static int pv_result_to_pam(enum pv_result r)
     case PV_RESULT_SUCCESS:
     case PV_RESULT_FAILOPEN:
     case PV_RESULT_BREAKGLASS:
+    case PV_RESULT_GRACE:
         return PAM_SUCCESS;
     case PV_RESULT_IGNORE:
         return PAM_IGNORE;
@@ -222,6 +223,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
     login.service = items.service;
     login.rhost = items.rhost;
+    login.ruser = items.ruser;
+    login.tty = items.tty;
     if (pv_config_from_args(argc, argv, &cfg, &err) != 0) {
         pam_syslog(pamh, LOG_ERR, "configuration error: %s", err.msg);
         out.result = PV_RESULT_CONFIG_ERROR;

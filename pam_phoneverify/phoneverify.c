@@ -271,7 +271,7 @@ static int cmd_test(cli *c, int argc, char **argv)
 {
     pv_flow_env env;
     pv_outcome out;
-    pv_login login = { argv[0], "phoneverify-test", NULL };
+    pv_login login = { argv[0], "phoneverify-test", NULL, NULL, NULL };
     pv_catalog *catalog = NULL;
     char record[1024];
     enum pv_result r;
@@ -304,8 +304,8 @@ static int cmd_test(cli *c, int argc, char **argv)
     (void)pv_outcome_format(&login, &out, "-", record, sizeof(record));
     pv_cli_say(stdout, "result: %s", pv_result_name(r));
     pv_cli_say(stdout, "%s", record);
-    return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE) ? 0
-                                                             : EXIT_REFUSED;
+    return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE ||
+            r == PV_RESULT_GRACE) ? 0 : EXIT_REFUSED;
 }
 
 static int open_state(cli *c, pv_state **st)
@@ -331,8 +331,21 @@ static void print_status(const pv_config *cfg, const char *user,
     time_t now = time(NULL), until = 0;
     int locked = pv_lockout_active(rec, &pol, now, &until);
 
-    char unlocks[64] = "", pending[64] = "";
+    char unlocks[64] = "", pending[64] = "", grants[80] = "";
+    time_t grant_end = 0;
+    size_t i, n_grants = 0;
 
+    for (i = 0; i < rec->n_grants; i++) {
+        if (rec->grant_until[i] <= now)
+            continue;
+        n_grants++;
+        if (rec->grant_until[i] > grant_end)
+            grant_end = rec->grant_until[i];
+    }
+    if (n_grants > 0)
+        (void)pv_snprintf(grants, sizeof(grants),
+                          ", %zu grace grant(s), the last expiring in %lld s",
+                          n_grants, (long long)(grant_end - now));
     if (locked)
         (void)pv_snprintf(unlocks, sizeof(unlocks), ", unlocks in %lld s",
                           (long long)(until - now));
@@ -340,8 +353,9 @@ static void print_status(const pv_config *cfg, const char *user,
         (void)pv_snprintf(pending, sizeof(pending),
                           ", code pending for %lld s",
                           (long long)(rec->pending_expires - now));
-    pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s", user,
-        locked ? "LOCKED" : "not locked", rec->n_failures, unlocks, pending);
+    pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s%s", user,
+        locked ? "LOCKED" : "not locked", rec->n_failures, unlocks, pending,
+        grants);
 }
 
 /* One user's line.  A record that cannot be read (a FIFO, a symlink,
@@ -511,6 +525,11 @@ static int unlock_cb(pv_state_record *rec, void *ctx)
 {
     (void)ctx;
     pv_lockout_reset(rec);
+    /* grace grants too: an administrator unlocking a user wants the next
+     * login to ask for a code */
+    memset(rec->grant_keys, 0, sizeof(rec->grant_keys));
+    memset(rec->grant_until, 0, sizeof(rec->grant_until));
+    rec->n_grants = 0;
     return 0;
 }
 

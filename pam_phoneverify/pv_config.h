@@ -90,6 +90,9 @@ typedef struct pv_config {
     long state_timeout;             /* seconds per etcd request */
     char *state_dir;
     long send_limit, send_window;   /* codes per user per window */
+    long resend_wait;               /* s, from the last send: 0 no wait */
+    long grace;                     /* s after a verified code; 0 off */
+    char *grace_services;           /* "": the login's own service only */
     int reuse_code;
     char *prompt;
     int echo_code;

@@ -40,6 +40,8 @@ typedef struct pv_login {
     const char *user;                /* as typed; the flow resolves it */
     const char *service;
     const char *rhost;               /* may be NULL */
+    const char *ruser;               /* PAM_RUSER, may be NULL (grace) */
+    const char *tty;                 /* PAM_TTY, may be NULL (grace) */
 } pv_login;
 
 enum pv_result {
@@ -54,6 +56,7 @@ enum pv_result {
     PV_RESULT_BREAKGLASS,    /* provider unavailable, emergency code used */
     PV_RESULT_CONFIG_ERROR,  /* configuration / local setup error */
     PV_RESULT_CONV_ERROR,    /* the conversation failed */
+    PV_RESULT_GRACE,         /* within `grace` of a verified code */
 };
 
 /* What happened, for the one log record per decision. */

@@ -90,7 +90,8 @@ typedef struct pending_ctx {
     const char *id;                 /* NULL: clear */
     const char *to;
     time_t expires;
-    size_t entry;
+    time_t sent_at;                 /* 0: leave last_sent alone */
+    size_t entry;                   /* provider entry that sent it */
 } pending_ctx;
 
 static int pending_cb(pv_state_record *rec, void *ctx)
@@ -109,6 +110,8 @@ static int pending_cb(pv_state_record *rec, void *ctx)
     } else {
         pv_wipe(rec->pending_id, sizeof(rec->pending_id));
     }
+    if (pc->sent_at > rec->last_sent && pc->sent_at <= PV_STATE_TIME_MAX)
+        rec->last_sent = pc->sent_at;
     return 0;
 }
 
@@ -116,7 +119,8 @@ static int pending_cb(pv_state_record *rec, void *ctx)
 
 enum send_outcome {
     SEND_OK, SEND_REUSED, SEND_STOP, SEND_CANNOT_SERVE,
-    SEND_OUTAGE,                    /* this entry is out: try the next */
+    SEND_LIMITED,            /* the provider's per-number minute, no reuse */
+    SEND_OUTAGE,             /* this entry is out: try the next */
 };
 
 /* The pending code sent to this target, if still valid and sent by an
@@ -142,8 +146,9 @@ static int pending_code(pv_flowctx *f, channel *ch, char *id, size_t size)
 
 static void remember_pending(pv_flowctx *f, const channel *ch, long expires_in)
 {
-    pending_ctx pc = { ch->verification_id, ch->state_to,
-                       pv_flow_now(f) + expires_in, ch->entry };
+    time_t now = pv_flow_now(f);
+    pending_ctx pc = { ch->verification_id, ch->state_to, now + expires_in,
+                       now, ch->entry };
 
     /* Failing to remember only costs the reuse_code convenience. */
     (void)pv_flow_state_update(f, pending_cb, &pc);
@@ -151,7 +156,7 @@ static void remember_pending(pv_flowctx *f, const channel *ch, long expires_in)
 
 static void forget_pending(pv_flowctx *f)
 {
-    pending_ctx pc = { NULL, NULL, 0, 0 };
+    pending_ctx pc = { NULL, NULL, 0, 0, 0 };
 
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
@@ -170,8 +175,9 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             return SEND_REUSED;
         }
-        *v = pv_verdict_user_refusal("rate_limit_exceeded", MSG_RATE_LIMITED);
-        return SEND_STOP;
+        /* send_code waits or refuses naming the wait */
+        *v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
+        return SEND_LIMITED;
     case PV_SEND_CAPTCHA:
     case PV_SEND_USER_NOT_FOUND:
         *v = pv_verdict_user_refusal(reply->detail, NULL);
@@ -243,10 +249,11 @@ static void entry_out(pv_flowctx *f, channel *ch, size_t i, const char *what,
     ch->from = i + 1;
 }
 
-/* Ask entry i for a code (the send budget first: every attempt counts).
- * On SEND_STOP, SEND_CANNOT_SERVE and SEND_OUTAGE, *v says why. */
-static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
-                                 pv_verdict *v)
+/* Ask entry i for a code once (the send budget first: every attempt
+ * counts).  On SEND_STOP, SEND_LIMITED, SEND_CANNOT_SERVE and SEND_OUTAGE,
+ * *v says why. */
+static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
+                                   pv_verdict *v)
 {
     char url[PV_URL_ENTRY_MAX];
     pv_send_reply reply;
@@ -286,12 +293,80 @@ static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
     return SEND_OK;
 }
 
+/* ---- resend_wait: the provider's one code per number per minute -------- */
+
+/* The plan from the last send recorded in the state. */
+static pv_resend_plan resend_plan(pv_flowctx *f, time_t now)
+{
+    pv_state_record rec;
+    pv_err err;
+    time_t last = 0;
+
+    pv_err_clear(&err);
+    if (pv_state_read(f->state, f->user, &rec, &err) == 0)
+        last = rec.last_sent;
+    pv_state_record_clear(&rec);
+    return pv_resend_plan_make(last, now, f->cfg->resend_wait);
+}
+
+/* A refusal naming the real wait (one the user can provoke: never opens). */
+static pv_verdict limited_refusal(pv_flowctx *f, long wait)
+{
+    pv_verdict v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
+
+    (void)pv_trf(f->env->catalog, v.message, sizeof(v.message),
+                 MSG_WAIT_REFUSED, wait);
+    return v;
+}
+
+/* The provider refused within its minute: tell the user and wait, through
+ * the flow's clock, when resend_wait allows it (1), else 0 with the
+ * refusal in *v. */
+static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
+{
+    pv_clock *c = &f->env->clock;
+    time_t now = pv_flow_now(f);
+    pv_resend_plan p = resend_plan(f, now);
+
+    if (!p.may_wait || c->sleep_ms == NULL) {
+        *v = limited_refusal(f, p.wait);
+        return 0;
+    }
+    if (p.ago >= 0)
+        pv_flow_sayf(f, 0, MSG_WAIT_SINCE, p.ago, p.wait);
+    else
+        pv_flow_sayf(f, 0, MSG_WAIT_UNKNOWN, p.wait);
+    pv_flow_debug(f, "send: rate limited, waiting %ld s", p.wait);
+    pv_sleep_until(c->now, c->sleep_ms, c->ctx, now + p.wait,
+                   f->cfg->resend_wait + 1);
+    return 1;
+}
+
+/* Send a code at entry i; when the provider's per-number minute refuses
+ * it and no code is reusable, wait (resend_wait) and send once more (a
+ * rate limit is a refusal: it never moves to the next entry). */
+static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
+                                 pv_verdict *v)
+{
+    enum send_outcome so = send_once(f, ch, i, v);
+
+    if (so != SEND_LIMITED)
+        return so;
+    if (!wait_for_provider(f, v))
+        return SEND_STOP;
+    so = send_once(f, ch, i, v);
+    if (so != SEND_LIMITED)
+        return so;
+    *v = limited_refusal(f, resend_plan(f, pv_flow_now(f)).wait);
+    return SEND_STOP;
+}
+
 /* Ask for a code at the first usable entry from ch->from on, moving on
  * past each entry that is out.  When none is left, *v is the last outage
  * (pv_flow.c applies failmode). */
 static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
 {
-    enum send_outcome so = SEND_OUTAGE;
+    enum send_outcome so;
     size_t i;
 
     for (;;) {
@@ -344,6 +419,7 @@ static pv_verdict send_again(pv_flowctx *f, channel *ch, const char *msg)
     case SEND_CANNOT_SERVE:
         return pv_verdict_final(PV_RESULT_DENIED, "invalid_phone_number");
     case SEND_STOP:
+    case SEND_LIMITED:
     case SEND_OUTAGE:
     default:
         return v;

@@ -26,13 +26,21 @@
  * the catalogues (po/); pv_flow_say translates them on the way out. */
 #define MSG_UNAVAILABLE N_("Verification service unavailable.")
 #define MSG_LOCKED N_("Too many failed attempts; try again later.")
-#define MSG_RATE_LIMITED N_("Too many codes requested; try again in a minute.")
 #define MSG_REFUSED N_("Verification failed.")
 #define MSG_RESENT N_("A new code has been sent.")
 #define MSG_EXPIRED N_("Code expired; a new code has been sent.")
 #define MSG_REUSED N_("A code was already sent; enter that code.")
 #define MSG_RESEND_WAIT \
     N_("A code was sent less than a minute ago; enter that code.")
+/* resend_wait (printf arguments: seconds) */
+#define MSG_WAIT_SINCE \
+    N_("A code was sent %ld s ago; the provider allows one per minute. " \
+       "Sending a new code in %ld s...")
+#define MSG_WAIT_UNKNOWN \
+    N_("The provider allows one code per minute. " \
+       "Sending a new code in %ld s...")
+#define MSG_WAIT_REFUSED \
+    N_("The provider allows one code per minute; try again in %ld s.")
 #define MSG_PRECHECK_LIMITED \
     N_("Too many verification requests; try again later.")
 #define MSG_NV_TOO_LATE \

@@ -136,3 +136,32 @@ void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
         (void)pv_trf(cat, buf, size, N_("Too many codes requested for this "
                      "account; try again in %ld hours."), hours);
 }
+
+/* ---- resend_wait ---------------------------------------------------------- */
+
+pv_resend_plan pv_resend_plan_make(time_t last_sent, time_t now,
+                                   long resend_wait)
+{
+    const long span = PV_PROVIDER_INTERVAL + PV_PROVIDER_MARGIN;
+    pv_resend_plan p;
+
+    if (last_sent > 0 && last_sent <= now &&
+        now - last_sent < PV_PROVIDER_INTERVAL) {
+        p.ago = (long)(now - last_sent);
+        p.wait = span - p.ago;
+    } else {
+        p.ago = -1;
+        p.wait = span;
+    }
+    p.may_wait = resend_wait > 0 && span <= resend_wait;
+    return p;
+}
+
+void pv_sleep_until(time_t (*now)(void *), void (*sleep_ms)(void *, unsigned),
+                    void *ctx, time_t target, long max_naps)
+{
+    time_t t;
+
+    while ((t = now(ctx)) < target && max_naps-- > 0)
+        sleep_ms(ctx, 1000u);
+}

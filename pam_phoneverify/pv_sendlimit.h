@@ -30,4 +30,30 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at);
 void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
                           size_t size);
 
+/* ---- resend_wait (pam_phoneverify.conf(5)): one code per number a minute */
+
+#define PV_PROVIDER_INTERVAL 60   /* the send API: one code per number per 60 s */
+#define PV_PROVIDER_MARGIN 1      /* a second for the clocks to disagree */
+
+typedef struct pv_resend_plan {
+    long ago;            /* seconds since the recorded send; -1: none recent */
+    long wait;           /* seconds from now until the provider takes one */
+    int may_wait;        /* the wait ends within resend_wait of that send */
+} pv_resend_plan;
+
+/* After a rate_limit_exceeded: the provider takes the next code
+ * PV_PROVIDER_INTERVAL + PV_PROVIDER_MARGIN seconds after the last send
+ * recorded in the state (last_sent; when none is recent - none, older
+ * than the interval, or in the future - counted from now).  The module
+ * may wait only when that instant is at most resend_wait seconds after
+ * the send it counts from (resend_wait 0: never). */
+pv_resend_plan pv_resend_plan_make(time_t last_sent, time_t now,
+                                   long resend_wait);
+
+/* Sleep until now() reaches target, one second at most per nap and at
+ * most max_naps naps (a clock that stands still cannot hold the caller
+ * longer). */
+void pv_sleep_until(time_t (*now)(void *), void (*sleep_ms)(void *, unsigned),
+                    void *ctx, time_t target, long max_naps);
+
 #endif

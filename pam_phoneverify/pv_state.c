@@ -8,6 +8,8 @@
  *   locked_until <epoch>              at most once
  *   pending <id> <expires> <to> [<entry>]  at most once (entry: >0)
  *   precheck <64 hex> <until>         at most once
+ *   last_sent <epoch>                 at most once
+ *   grant <64 hex> <until>            0..PV_STATE_MAX_GRANTS times
  *   endpoint <64 hex> <until>         0..PV_STATE_MAX_ENDPOINTS times
  *   bgused <64 hex>                   0..PV_STATE_MAX_BG_USED times
  *   end
@@ -130,6 +132,7 @@ int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
 #define SEEN_LOCKED   1u
 #define SEEN_PENDING  2u
 #define SEEN_PRECHECK 4u
+#define SEEN_LAST_SENT 8u
 
 struct field {
     const char *p;
@@ -298,6 +301,19 @@ static int parse_precheck(pv_state_record *rec, const struct field *f)
     return 0;
 }
 
+static int parse_grant(pv_state_record *rec, const struct field *f)
+{
+    size_t i = rec->n_grants;
+
+    if (i >= PV_STATE_MAX_GRANTS || !hex64_ok(f[1].p, f[1].n) ||
+        parse_time(&f[2], &rec->grant_until[i]) != 0)
+        return -1;
+    memcpy(rec->grant_keys[i], f[1].p, 64);
+    rec->grant_keys[i][64] = '\0';
+    rec->n_grants++;
+    return 0;
+}
+
 static int parse_line(pv_state_record *rec, const char *line, size_t n,
                       unsigned *seen)
 {
@@ -325,6 +341,11 @@ static int parse_line(pv_state_record *rec, const char *line, size_t n,
         return parse_bgused(rec, f);
     if (nf == 3 && field_is(&f[0], "precheck"))
         return once(seen, SEEN_PRECHECK) != 0 ? -1 : parse_precheck(rec, f);
+    if (nf == 2 && field_is(&f[0], "last_sent"))
+        return once(seen, SEEN_LAST_SENT) != 0 ? -1
+               : parse_time(&f[1], &rec->last_sent);
+    if (nf == 3 && field_is(&f[0], "grant"))
+        return parse_grant(rec, f);
     return -1;
 }
 
@@ -396,6 +417,9 @@ void pv_state_record_clear(pv_state_record *rec)
                     sizeof "pending " + PV_STATE_ID_MAX + 1 + LINE_TIME + \
                     PV_STATE_TO_MAX + 1 + \
                     sizeof "precheck " + 64 + 1 + LINE_TIME + \
+                    sizeof "last_sent " + LINE_TIME + \
+                    PV_STATE_MAX_GRANTS * (sizeof "grant " + 64 + 1 + \
+                                           LINE_TIME) + \
                     PV_STATE_MAX_ENDPOINTS * \
                         (sizeof "endpoint " + 64 + 1 + LINE_TIME) + \
                     PV_STATE_MAX_BG_USED * (sizeof "bgused " + 64 + 1) + \
@@ -461,6 +485,14 @@ static int record_valid(const pv_state_record *rec)
         (strnlen(rec->precheck_key, sizeof rec->precheck_key) != 64 ||
          !hex64_ok(rec->precheck_key, 64) || !time_ok(rec->precheck_until)))
         return 0;
+    if (!time_ok(rec->last_sent) || rec->n_grants > PV_STATE_MAX_GRANTS)
+        return 0;
+    for (i = 0; i < rec->n_grants; i++) {
+        if (strnlen(rec->grant_keys[i], 65) != 64 ||
+            !hex64_ok(rec->grant_keys[i], 64) ||
+            !time_ok(rec->grant_until[i]))
+            return 0;
+    }
     if (rec->pending_entry > PV_STATE_MAX_ENTRY ||
         rec->n_endpoints > PV_STATE_MAX_ENDPOINTS ||
         rec->n_bg_used > PV_STATE_MAX_BG_USED)
@@ -501,6 +533,11 @@ static int format_body(const pv_state_record *rec, struct outbuf *b)
     if (rc == 0 && rec->precheck_key[0] != '\0')
         rc = put(b, "precheck %s %lld\n", rec->precheck_key,
                  (long long)rec->precheck_until);
+    if (rc == 0 && rec->last_sent != 0)
+        rc = put(b, "last_sent %lld\n", (long long)rec->last_sent);
+    for (i = 0; rc == 0 && i < rec->n_grants; i++)
+        rc = put(b, "grant %s %lld\n", rec->grant_keys[i],
+                 (long long)rec->grant_until[i]);
     for (i = 0; rc == 0 && i < rec->n_endpoints; i++)
         rc = put(b, "endpoint %s %lld\n", rec->endpoint_key[i],
                  (long long)rec->endpoint_until[i]);
@@ -576,4 +613,75 @@ void pv_state_precheck_key(const char *user, const char *name,
     sha256_netstring(&c, number);
     pv_sha256_final(&c, digest);
     pv_sha256_hex(digest, out);
+}
+
+/* ---- grace grants ------------------------------------------------------ */
+
+/* An item that may be unset: "-" for unset, "+" and the netstring when set,
+ * so that unset and "" differ. */
+static void sha256_item(pv_sha256 *c, const char *s)
+{
+    pv_sha256_update(c, s != NULL ? "+" : "-", 1);
+    if (s != NULL)
+        sha256_netstring(c, s);
+}
+
+void pv_state_grant_key(const char *user, const char *rhost,
+                        const char *ruser, const char *tty,
+                        const char *group, char out[65])
+{
+    unsigned char digest[32];
+    pv_sha256 c;
+
+    pv_sha256_init(&c);
+    pv_sha256_update(&c, "pv-grace 1\n", 11);
+    sha256_netstring(&c, user);
+    sha256_item(&c, rhost);
+    sha256_item(&c, ruser);
+    sha256_item(&c, tty);
+    sha256_netstring(&c, group);
+    pv_sha256_final(&c, digest);
+    pv_sha256_hex(digest, out);
+}
+
+static void grant_remove(pv_state_record *rec, size_t i)
+{
+    for (; i + 1 < rec->n_grants; i++) {
+        memcpy(rec->grant_keys[i], rec->grant_keys[i + 1], 65);
+        rec->grant_until[i] = rec->grant_until[i + 1];
+    }
+    rec->n_grants--;
+    memset(rec->grant_keys[rec->n_grants], 0, 65);
+    rec->grant_until[rec->n_grants] = 0;
+}
+
+void pv_state_grant_add(pv_state_record *rec, const char *key, time_t until,
+                        time_t now)
+{
+    size_t i = 0;
+
+    while (i < rec->n_grants) {
+        if (rec->grant_until[i] <= now || strcmp(rec->grant_keys[i], key) == 0)
+            grant_remove(rec, i);
+        else
+            i++;
+    }
+    if (rec->n_grants == PV_STATE_MAX_GRANTS)
+        grant_remove(rec, 0);
+    if (until > PV_STATE_TIME_MAX)
+        until = PV_STATE_TIME_MAX;
+    pv_strlcpy(rec->grant_keys[rec->n_grants], key, 65);
+    rec->grant_until[rec->n_grants++] = until;
+}
+
+int pv_state_grant_active(const pv_state_record *rec, const char *key,
+                          time_t now)
+{
+    size_t i;
+
+    for (i = 0; i < rec->n_grants; i++) {
+        if (rec->grant_until[i] > now && strcmp(rec->grant_keys[i], key) == 0)
+            return 1;
+    }
+    return 0;
 }

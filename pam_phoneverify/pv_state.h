@@ -21,6 +21,7 @@
 #define PV_STATE_ID_MAX 512
 #define PV_STATE_MAX_SIZE (16 * 1024)
 #define PV_STATE_TO_MAX 254
+#define PV_STATE_MAX_GRANTS 16       /* grace grants kept per user */
 /* Latest instant a record holds (9999-12-31T23:59:59Z); larger or negative
  * times are refused as corrupt, so writers clamp to this. */
 #define PV_STATE_TIME_MAX ((time_t)253402300799LL)
@@ -50,6 +51,13 @@ typedef struct pv_state_record {
     time_t sends[PV_STATE_MAX_SENDS];
     unsigned send_counts[PV_STATE_MAX_SENDS];
     size_t n_sends;
+    time_t last_sent;                /* last code the provider sent; 0 none */
+
+    /* grace grants: hash of the login tuple (pv_state_grant_key), valid
+     * until; oldest first */
+    char grant_keys[PV_STATE_MAX_GRANTS][65];
+    time_t grant_until[PV_STATE_MAX_GRANTS];
+    size_t n_grants;
 
     /* pre-check cache: hash of user+name+number, consistent until */
     char precheck_key[65];           /* hex SHA-256, "" when none */
@@ -127,5 +135,19 @@ void pv_state_sha256_hex(const void *data, size_t len, char out[65]);
  * counts as "". */
 void pv_state_precheck_key(const char *user, const char *name,
                            const char *number, char out[65]);
+
+/* The grace grant key of a login: SHA-256 over user, rhost, ruser, tty
+ * (each NULL or set, so unset matches only unset) and the service group,
+ * length-prefixed.  The raw values never reach the record. */
+void pv_state_grant_key(const char *user, const char *rhost,
+                        const char *ruser, const char *tty,
+                        const char *group, char out[65]);
+/* Keep the grant for key until `until` (replacing one for the same key;
+ * expired ones at `now` dropped, the oldest dropped when full). */
+void pv_state_grant_add(pv_state_record *rec, const char *key, time_t until,
+                        time_t now);
+/* 1 when rec holds a grant for key valid after now. */
+int pv_state_grant_active(const pv_state_record *rec, const char *key,
+                          time_t now);
 
 #endif

@@ -835,6 +835,7 @@ static long lease_ttl(const pv_config *cfg)
 
     t = max_long(t, cfg->precheck_cache);
     t = max_long(t, cfg->send_window);
+    t = max_long(t, cfg->grace);        /* a grant outlives no record */
     return max_long(t, 0) + PV_STATE_ETCD_LEASE_MARGIN;
 }
 

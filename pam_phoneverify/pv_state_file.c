@@ -454,8 +454,9 @@ static int same_text(const pv_state_record *a, const pv_state_record *b)
 /* Whether the update old -> rec must survive a crash (directory fsync
  * after the rename).  Safe to lose, because the record rolls back to old:
  * failures or a lock taken away (the user stays stricter a while), the
- * pending code (a new one is sent) and the pre-check grant (the check
- * runs again).  Everything else - a failure or lock added, any change
+ * pending code (a new one is sent), the pre-check grant (the check
+ * runs again), the last send (resend_wait then counts from now) and the
+ * grace grants (the next login asks for a code).  Everything else - a failure or lock added, any change
  * in a field not named here - is durable: a recorded failure must not
  * vanish in a crash, or crashes would buy guesses. */
 static int needs_durable(const pv_state_record *old,
@@ -481,6 +482,10 @@ static int needs_durable(const pv_state_record *old,
     probe->pending_expires = old->pending_expires;
     memcpy(probe->precheck_key, old->precheck_key, sizeof probe->precheck_key);
     probe->precheck_until = old->precheck_until;
+    probe->last_sent = old->last_sent;
+    memcpy(probe->grant_keys, old->grant_keys, sizeof probe->grant_keys);
+    memcpy(probe->grant_until, old->grant_until, sizeof probe->grant_until);
+    probe->n_grants = old->n_grants;
     durable = !same_text(probe, old);
     pv_state_record_clear(probe);
     free(probe);

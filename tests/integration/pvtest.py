@@ -209,7 +209,7 @@ PAM_MESSAGES = {
 
 # outcome= values the module may log with each pam= value
 OUTCOMES = {
-    "PAM_SUCCESS": ("success", "failopen", "breakglass"),
+    "PAM_SUCCESS": ("success", "failopen", "breakglass", "grace"),
     "PAM_IGNORE": ("ignore",),
     "PAM_AUTH_ERR": ("denied",),
     "PAM_MAXTRIES": ("maxtries",),
@@ -570,11 +570,16 @@ class Login:
 
     # -- running ------------------------------------------------------------
     def start(self, user="alice", service="sshd", rhost="203.0.113.9",
-              stack="single", stdin_closed=False, debuglevel=2):
+              stack="single", stdin_closed=False, debuglevel=2, ruser=None,
+              tty=None):
         self._prepare(service, stack)
         argv = RUNNER + ["pamtester", "-v"]
         if rhost is not None:
             argv += ["-I", "rhost=%s" % rhost]
+        if ruser is not None:
+            argv += ["-I", "ruser=%s" % ruser]
+        if tty is not None:
+            argv += ["-I", "tty=%s" % tty]
         argv += [service, user, "authenticate"]
         s = Session(self, argv, self.env(debuglevel), self.prompt_regex(),
                     stdin_closed=stdin_closed)

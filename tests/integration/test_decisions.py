@@ -179,6 +179,7 @@ def test_reuse_not_offered_for_another_number(login, sim):
     pending_login(login, sim)
     login.users_lines = [l.replace("+86 13800138000", "+86 13800138001")
                          for l in login.default_users_lines()]
+    login.conf["resend_wait"] = "0"     # refuse at once, no wait
     sim.fault("send", "ratelimit")
     res = login.run("alice", [])
     assert_pam(res, "PAM_AUTH_ERR", "denied")
@@ -202,6 +203,7 @@ def test_reuse_not_offered_across_methods(login, sim):
     login.conf.update(reuse_code="yes")
     pending_login(login, sim)
     login.conf["methods"] = "email"
+    login.conf["resend_wait"] = "0"     # refuse at once, no wait
     sim.fault("send", "ratelimit")
     res = login.run("alice", [])
     assert_pam(res, "PAM_AUTH_ERR", "denied")

@@ -32,7 +32,8 @@ static const char *const spec_keys[] = {
     "lockout_failures", "lockout_window", "lockout_time", "state",
     "state_endpoints", "state_cafile", "state_client_cert",
     "state_client_key", "state_prefix", "state_timeout", "state_dir",
-    "send_limit", "send_window", "reuse_code", "prompt", "echo_code",
+    "send_limit", "send_window", "resend_wait", "grace",
+    "grace_services", "reuse_code", "prompt", "echo_code",
     "breakglass_file", "language", "locale_dir", "debug", "helper_user",
     "helper",
 };
@@ -1430,7 +1431,7 @@ static void test_dump(void **state)
     assert_string_equal(l.text[25], "nullok = no");
     assert_string_equal(l.text[26], "failmode = secure");
     assert_string_equal(l.text[34], "proxy = (set)");
-    assert_string_equal(l.text[52], "prompt = Verification code sent to %p: ");
+    assert_string_equal(l.text[55], "prompt = Verification code sent to %p: ");
     free_lines(&l);
 
     assert_int_equal(parse(cfg, "proxy =\ncaptcha_token=\n", &err), 0);

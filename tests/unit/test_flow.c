@@ -474,7 +474,7 @@ static void run_row(const fixture *fx, const flow_case *c, world *w,
 {
     pv_config *cfg = make_config(fx, c);
     pv_login login = { c->login_user ? c->login_user : fx->user, "sshd",
-                       c->rhost };
+                       c->rhost, NULL, NULL };
     pv_flow_env env;
 
     prepare_world(w, c, cfg, fx->user);
@@ -984,13 +984,50 @@ static void test_closed_rows(void **state)
     "methods=numverify", "numverify_url=" NV_URL, "numverify_licence=lic"
 
 static const flow_case user_rows[] = {
-    { .name = "rate_limit_exceeded, no reusable code, safe",
-      .cfg = { SAFE },
+    { .name = "rate_limit_exceeded, no reusable code, resend_wait=0, safe",
+      .cfg = { SAFE, "resend_wait=0" },
       .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
       .want = PV_RESULT_DENIED,
       .reason = "rate_limit_exceeded",
       .sends = 1,
-      .shown = "Too many codes requested" },
+      .shown = "The provider allows one code per minute; try again in 61 s." },
+    { .name = "rate_limit_exceeded, no send recorded: waits 61 s, sends",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT,
+                   RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1,
+      .shown = "The provider allows one code per minute. "
+               "Sending a new code in 61 s..." },
+    { .name = "rate_limit_exceeded on a resend 20 s after the send: 41 s",
+      .cfg = { "reuse_code=no" },
+      .answers = { SENT, SEND_REFUSED(429, "rate_limit_exceeded", 4029),
+                   SENT2, RIGHT2 },
+      .replies = { "", "123456" },
+      .prompt_seconds = 20,
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 3,
+      .verifies = 1,
+      .shown = "A code was sent 20 s ago; the provider allows one per "
+               "minute. Sending a new code in 41 s..." },
+    { .name = "rate_limit_exceeded again after the wait, safe",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029),
+                   SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .want = PV_RESULT_DENIED,
+      .reason = "rate_limit_exceeded",
+      .sends = 2,
+      .shown = "The provider allows one code per minute; try again in 61 s." },
+    { .name = "rate_limit_exceeded, resend_wait=60 cannot cover the minute",
+      .cfg = { SAFE, "resend_wait=60" },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .want = PV_RESULT_DENIED,
+      .reason = "rate_limit_exceeded",
+      .sends = 1,
+      .shown = "try again in 61 s." },
     { .name = "captcha_required, safe",
       .cfg = { SAFE },
       .answers = { SEND_REFUSED(400, "captcha_required", 4028) },
@@ -1124,6 +1161,128 @@ static void test_breakglass_rows(void **state)
 
 /* The verify call carries the id the send returned and the normalised
  * code; the send carries the configured phone format. */
+/* ---- grace: logins one after another in one state --------------------- */
+
+/* One login of a sequence: the row's answers and replies against a shared
+ * state, at `now`, from `tty` (rhost from the row, ruser unset). */
+static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
+                        time_t now, const char *tty)
+{
+    pv_config *cfg = make_config(fx, c);
+    pv_login login = { fx->user, "sshd", c->rhost, NULL, tty };
+    pv_flow_env env;
+    pv_outcome out;
+    world w;
+
+    memset(&w, 0, sizeof(w));
+    w.c = c;
+    w.now = now;
+    w.user = fx->user;
+    w.lockout_time = cfg->lockout_time;
+    w.transport.ops = &fake_ops;
+    w.transport.impl = &w;
+    w.state = st;
+    if (c->locked_before)
+        lock_user(&w);
+    memset(&env, 0, sizeof(env));
+    env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, &w };
+    env.clock = (pv_clock){ fake_now, fake_sleep_ms, &w };
+    env.logger = (pv_logger){ quiet_log, NULL };
+    env.http = &w.transport;
+    env.state = st;
+    (void)pv_flow_run(cfg, &login, &env, &out);
+    pv_config_free(cfg);
+    return check_row(&w, &out);
+}
+
+#define GRACE_ON "grace=300"
+#define RHOST "198.51.100.20"
+
+static const flow_case grace_verified = {
+    .name = "verified: grants grace",
+    .cfg = { GRACE_ON },
+    .rhost = RHOST,
+    .answers = { SENT, RIGHT },
+    .replies = { "123456" },
+    .want = PV_RESULT_SUCCESS,
+    .reason = "verified",
+    .sends = 1,
+    .verifies = 1
+};
+static const flow_case grace_used = {
+    .name = "same user, rhost, ruser, tty, service: grace, nothing sent",
+    .cfg = { GRACE_ON },
+    .rhost = RHOST,
+    .want = PV_RESULT_GRACE,
+    .reason = "grace"
+};
+static const flow_case grace_needs_code = {
+    .name = "no grant for this login: a code",
+    .cfg = { GRACE_ON },
+    .rhost = RHOST,
+    .answers = { SENT, RIGHT },
+    .replies = { "123456" },
+    .want = PV_RESULT_SUCCESS,
+    .reason = "verified",
+    .sends = 1,
+    .verifies = 1
+};
+static const flow_case grace_failopen = {
+    .name = "fail-open: grants nothing",
+    .cfg = { GRACE_ON, SAFE },
+    .rhost = RHOST,
+    .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
+    .want = PV_RESULT_FAILOPEN,
+    .reason = "transport_timeout",
+    .sends = 1
+};
+static const flow_case grace_locked = {
+    .name = "locked: no grace",
+    .cfg = { GRACE_ON },
+    .rhost = RHOST,
+    .locked_before = 1,
+    .want = PV_RESULT_LOCKED,
+    .reason = "locked_out"
+};
+
+static pv_state *mem_state(void)
+{
+    pv_state *st = NULL;
+    pv_err err;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_mem_open(&st, &err), 0);
+    return st;
+}
+
+static void test_grace_sequence(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_state *st = mem_state();
+    int bad = 0;
+
+    bad += run_in_state(fx, &grace_verified, st, t0, "pts/1");
+    bad += run_in_state(fx, &grace_used, st, t0 + 10, "pts/1");
+    bad += run_in_state(fx, &grace_used, st, t0 + 299, "pts/1");
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 20, "pts/2");
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 30, NULL);
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 300, "pts/1");
+    pv_state_close(st);
+
+    st = mem_state();
+    bad += run_in_state(fx, &grace_failopen, st, t0, "pts/1");
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 10, "pts/1");
+    pv_state_close(st);
+
+    st = mem_state();
+    bad += run_in_state(fx, &grace_verified, st, t0, "pts/1");
+    bad += run_in_state(fx, &grace_locked, st, t0 + 10, "pts/1");
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the grace sequence", bad);
+}
+
 static void test_requests_carry_the_login(void **state)
 {
     static const flow_case c = { .name = "requests",
@@ -1182,6 +1341,7 @@ int main(void)
         cmocka_unit_test(test_user_rows),
         cmocka_unit_test(test_breakglass_rows),
         cmocka_unit_test(test_requests_carry_the_login),
+        cmocka_unit_test(test_grace_sequence),
         cmocka_unit_test(test_mem_state_not_configurable),
     };
 

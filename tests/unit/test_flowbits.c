@@ -55,7 +55,7 @@ static void test_code_normalize_huge(void **state)
 
 static void test_log_record(void **state)
 {
-    pv_login login = { "alice", "sshd", "203.0.113.9" };
+    pv_login login = { "alice", "sshd", "203.0.113.9", NULL, NULL };
     pv_outcome out;
     char buf[1024];
 
@@ -80,7 +80,8 @@ static void test_log_record(void **state)
 
 static void test_log_record_hostile(void **state)
 {
-    pv_login login = { "eve\nuser=root outcome=success", NULL, NULL };
+    pv_login login = { "eve\nuser=root outcome=success", NULL, NULL, NULL,
+                       NULL };
     pv_outcome out;
     char buf[1024];
 
@@ -99,7 +100,7 @@ static void test_log_record_hostile(void **state)
 /* The resolved pw_name is what the record names, not the typed name. */
 static void test_log_record_canonical_user(void **state)
 {
-    pv_login login = { "ALICE", "sshd", NULL };
+    pv_login login = { "ALICE", "sshd", NULL, NULL, NULL };
     pv_outcome out;
     char buf[1024];
 

@@ -17,6 +17,80 @@ static void empty(pv_state_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
+/* ---- resend_wait ---------------------------------------------------------- */
+
+static void test_resend_plan(void **state)
+{
+    const time_t now = 1700000100;
+    pv_resend_plan p;
+
+    (void)state;
+    /* a send 40 s ago: 21 s to go; the default (65) waits */
+    p = pv_resend_plan_make(now - 40, now, 65);
+    assert_int_equal(p.ago, 40);
+    assert_int_equal(p.wait, 21);
+    assert_true(p.may_wait);
+    /* bounded from the send: 61 s after it is past 30 (and past 60) */
+    assert_false(pv_resend_plan_make(now - 40, now, 30).may_wait);
+    assert_false(pv_resend_plan_make(now - 59, now, 60).may_wait);
+    assert_true(pv_resend_plan_make(now - 59, now, 61).may_wait);
+    /* 0 never waits, but still names the real wait */
+    p = pv_resend_plan_make(now - 20, now, 0);
+    assert_false(p.may_wait);
+    assert_int_equal(p.wait, 41);
+    /* none recorded, too old, in the future: counted from now */
+    for (int i = 0; i < 4; i++) {
+        time_t last = i == 0 ? 0 : i == 1 ? now - 60 : i == 2 ? now - 3600
+                                                              : now + 5;
+
+        p = pv_resend_plan_make(last, now, 65);
+        assert_int_equal(p.ago, -1);
+        assert_int_equal(p.wait, 61);
+        assert_true(p.may_wait);
+    }
+}
+
+/* A fake clock: sleep_ms moves it forward (or not, when stuck). */
+typedef struct fake_clock {
+    time_t now;
+    long naps;
+    unsigned slept_ms;
+    int stuck;
+} fake_clock;
+
+static time_t fake_now(void *ctx)
+{
+    return ((fake_clock *)ctx)->now;
+}
+
+static void fake_sleep(void *ctx, unsigned ms)
+{
+    fake_clock *c = ctx;
+
+    c->naps++;
+    c->slept_ms += ms;
+    if (!c->stuck)
+        c->now += (time_t)(ms / 1000);
+}
+
+static void test_sleep_until(void **state)
+{
+    fake_clock c = { 1000, 0, 0, 0 };
+
+    (void)state;
+    pv_sleep_until(fake_now, fake_sleep, &c, 1021, 66);
+    assert_int_equal(c.now, 1021);
+    assert_int_equal(c.naps, 21);
+    assert_int_equal(c.slept_ms, 21000);
+    /* already there: no nap */
+    pv_sleep_until(fake_now, fake_sleep, &c, 1021, 66);
+    assert_int_equal(c.naps, 21);
+    /* a clock that stands still is bounded by the naps */
+    c = (fake_clock){ 1000, 0, 0, 1 };
+    pv_sleep_until(fake_now, fake_sleep, &c, 1061, 66);
+    assert_int_equal(c.naps, 66);
+}
+
 static void test_limit_and_wait(void **state)
 {
     pv_state_record rec;
@@ -115,6 +189,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limit_and_wait),
+        cmocka_unit_test(test_resend_plan),
+        cmocka_unit_test(test_sleep_until),
         cmocka_unit_test(test_same_second_counts_each),
         cmocka_unit_test(test_give_back),
         cmocka_unit_test(test_buckets_merge_not_lost),

@@ -195,6 +195,11 @@ static void full_record(pv_state_record *rec)
     rec->sends[1] = 1700000060;
     rec->send_counts[1] = 1;
     rec->n_sends = 2;
+    rec->last_sent = 1700000060;
+    pv_state_grant_key("alice", "203.0.113.9", NULL, "pts/1", "service sshd",
+                       rec->grant_keys[0]);
+    rec->grant_until[0] = 1700000360;
+    rec->n_grants = 1;
 }
 
 static void assert_same_record(const pv_state_record *a,
@@ -216,6 +221,100 @@ static void assert_same_record(const pv_state_record *a,
     assert_int_equal(a->pending_expires, b->pending_expires);
     assert_string_equal(a->precheck_key, b->precheck_key);
     assert_int_equal(a->precheck_until, b->precheck_until);
+    assert_int_equal(a->last_sent, b->last_sent);
+    assert_int_equal(a->n_grants, b->n_grants);
+    for (i = 0; i < a->n_grants; i++) {
+        assert_string_equal(a->grant_keys[i], b->grant_keys[i]);
+        assert_int_equal(a->grant_until[i], b->grant_until[i]);
+    }
+}
+
+/* Grant keys: unset differs from empty, every item counts, the raw values
+ * never show in the record. */
+static void test_grant_keys(void **state)
+{
+    char k[8][65];
+    size_t i, j;
+
+    (void)state;
+    pv_state_grant_key("alice", NULL, NULL, NULL, "service sshd", k[0]);
+    pv_state_grant_key("alice", "", NULL, NULL, "service sshd", k[1]);
+    pv_state_grant_key("alice", NULL, "", NULL, "service sshd", k[2]);
+    pv_state_grant_key("alice", NULL, NULL, "", "service sshd", k[3]);
+    pv_state_grant_key("bob", NULL, NULL, NULL, "service sshd", k[4]);
+    pv_state_grant_key("alice", NULL, NULL, NULL, "service sudo", k[5]);
+    pv_state_grant_key("alice", "10.0.0.1", NULL, NULL, "service sshd", k[6]);
+    pv_state_grant_key("alice", NULL, "10.0.0.1", NULL, "service sshd", k[7]);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(strlen(k[i]), 64);
+        for (j = 0; j < i; j++)
+            assert_string_not_equal(k[i], k[j]);
+    }
+}
+
+/* Adding replaces the same key and drops expired and, when full, the
+ * oldest; active means same key and not expired. */
+/* More grants than a record holds is corrupt. */
+static void test_parse_too_many_grants(void **state)
+{
+    char buf[4096], key[65];
+    pv_state_record rec;
+    size_t len, i;
+
+    (void)state;
+    for (int extra = 0; extra < 2; extra++) {
+        len = (size_t)snprintf(buf, sizeof buf, "pv-state 1\n");
+        for (i = 0; i < PV_STATE_MAX_GRANTS + (size_t)extra; i++) {
+            char t[16];
+
+            snprintf(t, sizeof t, "t%zu", i);
+            pv_state_grant_key("alice", NULL, NULL, t, "service sshd", key);
+            len += (size_t)snprintf(buf + len, sizeof buf - len,
+                                    "grant %s 1700000300\n", key);
+        }
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "end\n");
+        assert_int_equal(pv_state_record_parse(buf, len, &rec),
+                         extra ? -1 : 0);
+        if (!extra)
+            assert_int_equal(rec.n_grants, PV_STATE_MAX_GRANTS);
+    }
+}
+
+static void test_grant_add_active(void **state)
+{
+    pv_state_record rec;
+    char k[65], other[65];
+    char *text;
+    size_t len, i;
+
+    (void)state;
+    memset(&rec, 0, sizeof rec);
+    pv_state_grant_key("alice", "h", "u", "t", "service sshd", k);
+    pv_state_grant_key("alice", "h", "u", "t2", "service sshd", other);
+    pv_state_grant_add(&rec, k, 1000, 900);
+    assert_true(pv_state_grant_active(&rec, k, 999));
+    assert_false(pv_state_grant_active(&rec, k, 1000));
+    assert_false(pv_state_grant_active(&rec, other, 999));
+    pv_state_grant_add(&rec, k, 2000, 950);
+    assert_int_equal(rec.n_grants, 1);
+    assert_int_equal(rec.grant_until[0], 2000);
+    for (i = 0; i < PV_STATE_MAX_GRANTS + 3; i++) {
+        char key[65];
+        char name[16];
+
+        snprintf(name, sizeof name, "t%zu", i);
+        pv_state_grant_key("alice", "h", "u", name, "service x", key);
+        pv_state_grant_add(&rec, key, 3000 + (time_t)i, 960);
+    }
+    assert_int_equal(rec.n_grants, PV_STATE_MAX_GRANTS);
+    assert_false(pv_state_grant_active(&rec, k, 961));   /* oldest went */
+    pv_state_grant_add(&rec, other, 5000, 4000);         /* all expired */
+    assert_int_equal(rec.n_grants, 1);
+    assert_true(pv_state_grant_active(&rec, other, 4999));
+    assert_int_equal(pv_state_record_format(&rec, &text, &len), 0);
+    assert_non_null(strstr(text, other));
+    assert_null(strstr(text, "t2"));
+    free(text);
 }
 
 /* Parse must fail and leave the record all zero. */
@@ -332,6 +431,14 @@ static void test_parse_corrupt_table(void **state)
         "pv-state 1\nsent 5 01\nend\n",
         "pv-state 1\nsent -5 1\nend\n",
         "pv-state 1\nlocked_until 5\nlocked_until 6\nend\n",
+        "pv-state 1\nlast_sent 5\nlast_sent 6\nend\n",
+        "pv-state 1\nlast_sent\nend\n",
+        "pv-state 1\nlast_sent -5\nend\n",
+        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nend\n",              /* no expiry */
+        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5 6\nend\n",
+        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5\nend\n",           /* short hash */
+        "pv-state 1\ngrant AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 5\nend\n",            /* upper case */
+        "pv-state 1\ngrant raw-tuple 5\nend\n",
         "pv-state 1\nlocked_until\nend\n",
         "pv-state 1\npending id 5\nend\n",
         "pv-state 1\npending id 5 +1 extra\nend\n",
@@ -1130,6 +1237,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_empty),
+        cmocka_unit_test(test_grant_keys),
+        cmocka_unit_test(test_parse_too_many_grants),
+        cmocka_unit_test(test_grant_add_active),
         cmocka_unit_test(test_parse_limits),
         cmocka_unit_test(test_parse_corrupt_table),
         cmocka_unit_test(test_parse_truncated),
