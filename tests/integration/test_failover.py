@@ -168,6 +168,7 @@ def test_verify_failover_keeps_tries(login, sim, other):
 def test_send_refusal_does_not_move(login, sim, other, kind, pam):
     entries(login, other, sim)
     login.conf["failmode"] = "safe"
+    login.conf["resend_wait"] = "0"     # a rate limit refuses at once
     other.fault("send", kind)
     res = login.run("alice", [])
     assert_pam(res, pam)
