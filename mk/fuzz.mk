@@ -34,22 +34,17 @@ FUZZ_DIR      := tests/fuzz
 # ---- the harnesses: tests/fuzz/fuzz_<name>.c + tests/fuzz/corpus/<name>/ ----
 # pure parsers of local input
 FUZZ_HARNESSES := config users gecos command_output state proto catalog url
-# provider answers (SPEC 2.1, 2.2 and the strict JSON layer under them)
+# provider answers (doc/providers.md and the strict JSON layer under them)
 FUZZ_HARNESSES += json send verify
 # the whole flow on scripted answers, with allocation failures injected
 FUZZ_HARNESSES += flow
 $(FUZZ_BUILD)/fuzz_flow: LIB_LIBS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
-# ---- provider parsers of SPEC 2.3 (pre-check) and 2.4 (numVerify) ---------
-# pv_precheck_parse() and pv_nv_parse() landed after this file was first
-# written; their harnesses are fuzz_precheck.c and fuzz_numverify.c
-# (modelled on fuzz_send.c: byte 0 -> HTTP status, for numVerify byte 1 ->
-# step AUTH/IDMOBILE/GET, rest -> body), seeds under corpus/precheck/ and
-# corpus/numverify/.  To add another provider parser: write
-# tests/fuzz/fuzz_<name>.c and tests/fuzz/corpus/<name>/, then list <name>
-# here.  To drop one while its parser is being rewritten, remove it here.
-FUZZ_HARNESSES_PROVIDERS := precheck numverify
-FUZZ_HARNESSES += $(FUZZ_HARNESSES_PROVIDERS)
+# the pre-check and numVerify parsers (doc/providers.md): byte 0 -> HTTP
+# status, for numVerify byte 1 -> step AUTH/IDMOBILE/GET, the rest -> body.
+# To add a harness: write tests/fuzz/fuzz_<name>.c and
+# tests/fuzz/corpus/<name>/, then list <name> here.
+FUZZ_HARNESSES += precheck numverify
 # ----------------------------------------------------------------------------
 
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -1,6 +1,6 @@
 # make install: honours DESTDIR; never overwrites a live configuration.
 #
-# The helper runs as HELPER_USER when the module runs as root (SPEC 5), so
+# The helper runs as HELPER_USER when the module runs as root (doc/security.md), so
 # `make install` creates that system user (no home, no login shell), once:
 # an existing user is left as it is.  With DESTDIR (a staged install for a
 # package) no user is created: the package's maintainer scripts do that on

@@ -11,18 +11,18 @@
 #   make check-valgrind-unit         unit tests under valgrind ($(BUILD))
 #   make check-valgrind-integration  pamtester under valgrind ($(BUILD))
 #
-# Contract with the integration suite (tests/integration), which must:
-#   PV_BUILD          read the build directory from it (existing);
+# Contract with the integration suite (tests/integration), which does:
+#   PV_BUILD          read the build directory from it;
 #   PV_TEST_PRELOAD   prepend it (space-separated libraries) to the
 #                     LD_PRELOAD of every PAM client it starts (pamtester,
 #                     pamconv.py), BEFORE libpam_wrapper/libnss_wrapper:
 #                     the ASan runtime must come first;
 #   PV_TEST_WRAPPER   split it like a shell would (shlex.split) and put it
 #                     in front of the pamtester command line (and of
-#                     pamconv.py's); empty or unset: no wrapper.  The suite
-#                     as first written calls this PV_TEST_RUNNER (pamtester
-#                     only); both names are set here until one is chosen;
-#   PV_TEST_TIME_SCALE  multiply its time bounds (existing; set to
+#                     pamconv.py's); empty or unset: no wrapper (the
+#                     suite also reads the older name PV_TEST_RUNNER; both
+#                     are set here);
+#   PV_TEST_TIME_SCALE  multiply its time bounds (set to
 #                     $(VALGRIND_TIME_SCALE) under valgrind,
 #                     $(ASAN_TIME_SCALE) under ASan);
 #   and copy from its own environment into the PAM client's environment,

@@ -19,7 +19,7 @@
 #include "pv_runtime.h"
 #include "pv_util.h"
 
-/* The one place a flow result becomes a PAM code (SPEC section 4). */
+/* The one place a flow result becomes a PAM code (pam_phoneverify(8)). */
 static int pv_result_to_pam(enum pv_result r)
 {
     switch (r) {
@@ -117,7 +117,7 @@ static void log_to_syslog(void *ctx, int prio, const char *msg)
     pam_syslog(ctx, prio, "%s", msg);
 }
 
-/* The PAM items a login reads, copied at entry (SPEC 5): the application
+/* The PAM items a login reads, copied at entry (doc/security.md): the application
  * may change or free them during the conversation, so the flow and the
  * log record never hold libpam's pointers. */
 typedef struct login_items {

@@ -1,4 +1,4 @@
-/* phoneverify.c - the admin CLI (SPEC section 6).
+/* phoneverify.c - the admin CLI (phoneverify(1)).
  *
  * Every subcommand goes through the same library code as the module:
  * check-config calls pv_config_from_args exactly as pam_sm_authenticate
@@ -124,7 +124,7 @@ static int create_missing(cli *c, enum named_file which, mode_t mode)
     if (fd < 0) {
         if (errno != EEXIST) {
             pv_cli_say(stderr, "phoneverify: cannot create %s: %s", path,
-                strerror(errno));
+                pv_strerror(errno));
             rc = -1;
         }
         goto out;
@@ -454,7 +454,7 @@ static int status_all(cli *c, pv_state *st)
     d = opendir(c->cfg->state_dir);
     if (d == NULL) {
         pv_cli_say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
-            strerror(errno));
+            pv_strerror(errno));
         return EXIT_REFUSED;
     }
     while ((e = readdir(d)) != NULL) {

@@ -238,7 +238,7 @@ static int set_proxy(CURL *c, const pv_proto_msg *m)
     }
     if (set_opt_field(c, CURLOPT_PROXY, m, PV_F_PROXY) < 0)
         return -1;
-    /* SPEC 3: the configured proxy is the only proxy ever used, and for
+    /* pam_phoneverify.conf(5): the configured proxy is the only proxy ever used, and for
      * every request: no exceptions, not even loopback. */
     SET(c, CURLOPT_NOPROXY, "");
     return 0;

@@ -1,5 +1,5 @@
 /* phoneverify_out.c - how the admin CLI writes to the terminal: every
- * line through pv_term_escape (SPEC-independent rule of the project: text
+ * line through pv_term_escape (a rule of the project, doc/security.md: text
  * from outside never reaches the admin's terminal with a control
  * character in it). */
 #define _GNU_SOURCE 1

@@ -1,4 +1,4 @@
-/* pv_breakglass.c - one-time emergency codes (SPEC 3 `breakglass_file`).
+/* pv_breakglass.c - one-time emergency codes (pam_phoneverify.conf(5) `breakglass_file`).
  *
  * The file holds `user:HASH` lines, HASH a crypt(3) string.  Only
  * memory-hard schemes are accepted: yescrypt ($y$, and $gy$) and scrypt
@@ -418,7 +418,7 @@ int pv_breakglass_issue(const char *path, const char *user, size_t n,
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
                             O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
         if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &fst) != 0) {
-            pv_err_set(err, "%s: %s", path, strerror(errno));
+            pv_err_set(err, "%s: %s", path, pv_strerror(errno));
             goto out;
         }
         if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0 ||
@@ -449,13 +449,13 @@ int pv_breakglass_issue(const char *path, const char *user, size_t n,
         }
         if (dprintf(fd, "%s:%s\n", user, hash) < 0) {
             free(hash);
-            pv_err_set(err, "%s: %s", path, strerror(errno));
+            pv_err_set(err, "%s: %s", path, pv_strerror(errno));
             goto out;
         }
         free(hash);
     }
     if (fsync(fd) != 0) {
-        pv_err_set(err, "%s: %s", path, strerror(errno));
+        pv_err_set(err, "%s: %s", path, pv_strerror(errno));
         goto out;
     }
     *codes = list;

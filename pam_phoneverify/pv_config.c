@@ -1,6 +1,6 @@
-/* pv_config.c - the module's configuration (SPEC section 3).
+/* pv_config.c - the module's configuration (pam_phoneverify.conf(5)).
  *
- * One table, `keys`, lists every key of SPEC section 3 in the SPEC's order
+ * One table, `keys`, lists every key of pam_phoneverify.conf(5) in the man page's order
  * with its default (as text, applied through the same setter as a file line
  * or a PAM argument), how it is stored, how it is checked and whether it is
  * a secret.  Defaults, setting, freeing and the dump all walk that table.
@@ -45,7 +45,7 @@
 /* key flags */
 #define KEY_SECRET   1u         /* wiped on free, masked in the dump */
 #define KEY_REQUIRED 2u         /* an empty value is refused */
-#define KEY_FILE_ONLY 4u        /* refused on the PAM line (SPEC 3: files
+#define KEY_FILE_ONLY 4u        /* refused on the PAM line (pam_phoneverify.conf(5): files
                                    under /etc/pam.d are world-readable) */
 
 enum slot { SLOT_NONE, SLOT_STR, SLOT_AUTH, SLOT_LONG, SLOT_BOOL,
@@ -457,7 +457,7 @@ static const char *word_or(const char *const *words, size_t n, unsigned w)
 
 
 
-/* ---------- the table: every key of SPEC section 3, in SPEC order ------ */
+/* ---------- the table: every key of pam_phoneverify.conf(5), in its order ------ */
 
 #define OFF(f) offsetof(pv_config, f)
 #define K_STR(f, d, chk, fl) \

@@ -1,4 +1,4 @@
-/* pv_config.h - the module's configuration (SPEC section 3).
+/* pv_config.h - the module's configuration (pam_phoneverify.conf(5)).
  *
  * Parsed once per login into a struct that is passed explicitly; nothing
  * global.  The file named by conf= (default PV_DEFAULT_CONF) is read first,
@@ -104,7 +104,7 @@ typedef struct pv_config {
     char *helper;
 } pv_config;
 
-/* A config holding every default of SPEC section 3; NULL on ENOMEM. */
+/* A config holding every default of pam_phoneverify.conf(5); NULL on ENOMEM. */
 pv_config *pv_config_new(void);
 /* Free, wiping every secret (tokens, licence, captcha, proxy). */
 void pv_config_free(pv_config *cfg);

@@ -1,5 +1,5 @@
 /* pv_config_check.c - checks that span keys or look outside the
- * configuration text (SPEC 3): keys other keys depend on, the ownership
+ * configuration text (pam_phoneverify.conf(5)): keys other keys depend on, the ownership
  * and modes of every file the configuration names, and whether the GECOS
  * field that holds the phone is one that users may change with chfn.
  *
@@ -168,7 +168,7 @@ unsigned pv_config_chfn_fields(const char *text, size_t len)
     return fields;
 }
 
-/* SPEC 3: a GECOS field users may change with chfn must not hold the
+/* pam_phoneverify.conf(5): a GECOS field users may change with chfn must not hold the
  * phone, or a user could send their own codes to another phone. */
 static int validate_gecos_field(const pv_config *cfg, pv_err *err)
 {
@@ -259,7 +259,7 @@ static int validate_files(const pv_config *cfg, pv_err *err)
         { "state_cafile", cfg->state_cafile, F_PUBLIC },
         { "state_client_cert", cfg->state_client_cert, F_PUBLIC },
         { "state_client_key", cfg->state_client_key, F_SECRET },
-        /* the file store is also etcd's fallback (SPEC 8) */
+        /* the file store is also etcd's fallback (pam_phoneverify.conf(5), FLEET DEPLOYMENT) */
         { "state_dir", cfg->state_dir, F_NEWDIR },
     };
     size_t i;

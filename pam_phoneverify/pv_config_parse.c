@@ -3,7 +3,7 @@
  * rules) and the PAM line (conf= read first wherever it stands, then bare
  * flags and key=value through the same setter, pv_config_set).
  *
- * A key given twice, in the file or in the PAM line, is refused (SPEC 3):
+ * A key given twice, in the file or in the PAM line, is refused (pam_phoneverify.conf(5)):
  * which of the two values did the administrator mean?  The secret-bearing
  * keys are refused on the PAM line: files under /etc/pam.d are
  * world-readable. */
@@ -18,7 +18,7 @@
 
 #define KEY_LEN_MAX 64
 
-/* A key given twice is a mistake (SPEC 3).  seen[id] holds the line that
+/* A key given twice is a mistake (pam_phoneverify.conf(5)).  seen[id] holds the line that
  * first set key id (0: not yet; 1 for a PAM argument). */
 static const char *trim(char *s)
 {
@@ -180,7 +180,7 @@ static int find_conf(int argc, const char **argv, const char **conf,
 }
 
 /* key=value from the PAM line: the secret-bearing keys are refused there,
- * because files under /etc/pam.d are world-readable (SPEC 3). */
+ * because files under /etc/pam.d are world-readable (pam_phoneverify.conf(5)). */
 static int set_from_arg(pv_config *cfg, const char *key, const char *value,
                         unsigned *seen, pv_err *err)
 {

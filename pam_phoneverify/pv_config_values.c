@@ -1,4 +1,4 @@
-/* pv_config_values.c - checks of single configuration values (SPEC 3):
+/* pv_config_values.c - checks of single configuration values (pam_phoneverify.conf(5)):
  * URLs (https, or http only to a loopback address), paths, user names,
  * tokens, groups and CIDR lists, TLS pins, the proxy, provider
  * credentials.  Each takes the key's name for its message and never echoes
@@ -72,7 +72,7 @@ int pv_cfgval_is_text(const char *s)
 
 
 
-/* The host of an http:// URL must be a loopback address (SPEC 3: plain
+/* The host of an http:// URL must be a loopback address (pam_phoneverify.conf(5): plain
  * HTTP only for tests and the demo on this machine): a dotted quad in
  * 127.0.0.0/8 or [::1], never a name (a name can resolve anywhere). */
 static int loopback_host(const char *host, size_t len)

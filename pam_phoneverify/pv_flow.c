@@ -1,11 +1,11 @@
 /* pv_flow.c - the authentication flow.
  *
- * Order of decisions (SPEC section 1):
+ * Order of decisions (README.md):
  *   trusted rhost? -> resolve the user -> groups -> look up phone/e-mail ->
  *   locked out? -> for each method in `methods`: send, prompt, verify.
  *
  * Every path starts from a refusal (PV_RESULT_DENIED) and only the few
- * places that SPEC section 5 names may change that to success or ignore.
+ * places that doc/security.md names may change that to success or ignore.
  * The flow never talks to PAM or libcurl: see pv_flow.h. */
 #include <pwd.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ static void finish(pv_flowctx *f, const pv_verdict *v)
 /* ---- provider failures: the one place that may open ------------------- */
 
 /* The reasons failmode=safe may turn into PAM_SUCCESS, and the only ones
- * for which a break-glass code is asked (SPEC 4 and 5): a provider outage
+ * for which a break-glass code is asked (pam_phoneverify(8) FAILMODE, doc/security.md): a provider outage
  * seen on the network.  Everything else fails closed, whatever failmode
  * says: our credentials rejected, a local failure (the calling user may
  * cause it), a configuration mistake, a refusal the user can provoke. */

@@ -139,7 +139,7 @@ int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx)
     return 0;
 }
 
-/* ---- guesses (SPEC 5: recorded before the verify call) ------------------ */
+/* ---- guesses (doc/security.md: recorded before the verify call) ------------------ */
 
 typedef struct guess_ctx {
     const pv_lockout_policy *pol;

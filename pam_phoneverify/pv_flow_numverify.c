@@ -7,7 +7,7 @@
  * so the link is followed by a prompt ("Press Enter once ..."), and polling
  * starts after Enter, every numverify_poll seconds until numverify_wait
  * (counted from when the link was shown) runs out.  Enter pressed, or an
- * answer arriving, after that is refused (SPEC 5: every wait for the user
+ * answer arriving, after that is refused (doc/security.md: every wait for the user
  * is bounded). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -121,7 +121,7 @@ typedef struct pv_guess {
 } pv_guess;
 
 /* Before a code goes to the verify API, under the state lock: refuse if
- * locked, else record the attempt as a failure (SPEC 5). */
+ * locked, else record the attempt as a failure (doc/security.md). */
 enum pv_guess_status pv_flow_guess_begin(pv_flowctx *f, pv_guess *g);
 /* The verify call said "code gone", or a network outage hid its answer:
  * the attempt was no guess.  (A local failure keeps it counted.) */

@@ -4,7 +4,7 @@
  * after lockout_failures failures within lockout_window seconds the user is
  * refused for lockout_time seconds.  The flow asks pv_lockout_active before
  * every verify call and records each attempt with pv_lockout_add_failure
- * before the call, inside one atomic pv_state_update (SPEC 5). */
+ * before the call, inside one atomic pv_state_update (doc/security.md). */
 #ifndef PV_LOCKOUT_H
 #define PV_LOCKOUT_H
 

@@ -1,5 +1,5 @@
 /* pv_log.h - the log sink and the one-line key=value decision record
- * (SPEC section 4):
+ * (pam_phoneverify(8)):
  *   user=alice service=sshd rhost=203.0.113.9 method=sms
  *   phone=+86*******8000 outcome=success pam=PAM_SUCCESS id=... ms=1840
  * Values from outside are sanitised (pv_sanitize).  Never: the code,

@@ -702,7 +702,7 @@ static enum pv_lookup_result lookup_file(const pv_config *cfg,
         return PV_LOOKUP_ERROR;
     }
     /* Opened and checked as before; read line by line, no size cap
-     * (SPEC 3: millions of lines). */
+     * (pam_phoneverify.conf(5): millions of lines). */
     fd = pv_safe_open(cfg->users_file, PV_FILE_PUBLIC, NULL, err);
     if (fd < 0)
         return PV_LOOKUP_ERROR;

@@ -1,4 +1,4 @@
-/* pv_numverify.c - mobile network number verification (SPEC 2.4, DQE "ID
+/* pv_numverify.c - mobile network number verification (doc/providers.md, DQE "ID
  * Mobile" numVerify): a session token, step 1 (IDMOBILE) returning the
  * operator link the user opens on the phone, step 2 (GET) polled for the
  * operator's answer.  Bodies are form-encoded by the helper with libcurl's
@@ -10,7 +10,7 @@
 #include "pv_url.h"
 #include "pv_util.h"
 
-/* What an error_id means for the login (the seed's tables, SPEC 2.4). */
+/* What an error_id means for the login (the seed's tables, doc/providers.md). */
 static enum pv_nv_result classify_error(const char *id)
 {
     static const char *const ineligible[] = { "09", "10", "13", "14", "15",

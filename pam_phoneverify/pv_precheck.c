@@ -1,4 +1,4 @@
-/* pv_precheck.c - the name + mobile consistency pre-check (SPEC 2.3): a
+/* pv_precheck.c - the name + mobile consistency pre-check (doc/providers.md): a
  * cheap guard against a recycled or re-assigned number, run before any
  * code is sent.  Results 0 and 1 are charged by the provider; the flow
  * caches a consistent answer (pv_flow_precheck.c). */

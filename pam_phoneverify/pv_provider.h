@@ -15,7 +15,7 @@
 #define PV_VERIFICATION_ID_MAX 512
 #define PV_PROVIDER_MSG_MAX 160
 
-/* Why a provider call gave no usable answer (SPEC section 4).  The
+/* Why a provider call gave no usable answer (pam_phoneverify(8)).  The
  * clients classify; only pv_flow.c decides what each class means for the
  * login (fail-open is decided there, for PV_FAILURE_OUTAGE alone). */
 enum pv_failure {
@@ -133,7 +133,7 @@ typedef struct pv_precheck_reply {
 enum pv_precheck_result pv_precheck_parse(long http_code, const char *body,
                                           size_t len, pv_precheck_reply *out);
 
-/* name and the national number (SPEC: the pre-check always gets the
+/* name and the national number (doc/providers.md: the pre-check always gets the
  * national number); cfg->precheck_encryption is passed when set. */
 enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_transport *http,
                                          const char *name, const char *mobile,

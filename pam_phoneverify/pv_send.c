@@ -1,4 +1,4 @@
-/* pv_send.c - the send-code API (SPEC 2.1): ask the provider to text or
+/* pv_send.c - the send-code API (doc/providers.md): ask the provider to text or
  * e-mail a one-time code.
  *
  * Answers are classified strictly: only a 200 with a well-formed

@@ -1,5 +1,5 @@
-/* pv_sendlimit.h - where the per-user send budget is decided (SPEC 3
- * `send_limit`, `send_window`; SPEC 4 "send_limit reached").
+/* pv_sendlimit.h - where the per-user send budget is decided (pam_phoneverify.conf(5)
+ * `send_limit`, `send_window`; pam_phoneverify(8)).
  *
  * Pure functions over a state record and the clock: at most `limit` codes
  * are requested for one user within `window` seconds, counted when a code

@@ -317,7 +317,7 @@ static void sleep_ms(long ms)
     (void)nanosleep(&ts, NULL);
 }
 
-/* flock with a deadline: no signal handler (SPEC 5), so poll LOCK_NB with
+/* flock with a deadline: no signal handler (doc/security.md), so poll LOCK_NB with
  * a short backoff.  0 locked, -1 errno set (ETIMEDOUT on the deadline). */
 static int wait_lock(int fd, long wait_ms)
 {

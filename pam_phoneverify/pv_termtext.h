@@ -1,5 +1,5 @@
 /* pv_termtext.h - text from outside made safe for the admin's terminal
- * (SPEC 5: text from outside printed by the CLI has C0 and C1 control
+ * (doc/security.md: text from outside printed by the CLI has C0 and C1 control
  * characters escaped). */
 #ifndef PV_TERMTEXT_H
 #define PV_TERMTEXT_H

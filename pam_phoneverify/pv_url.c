@@ -1,4 +1,4 @@
-/* pv_url.c - the operator link check (SPEC 5: "The numVerify operator link
+/* pv_url.c - the operator link check (doc/security.md: "The numVerify operator link
  * must parse (libcurl's URL API) as https://, or http:// to an exact
  * loopback host, with no user or password part").
  *

@@ -1,5 +1,5 @@
 /* pv_url.h - checking a link that came from a provider before the user
- * sees it (the numVerify operator link, SPEC 2.4 and 5). */
+ * sees it (the numVerify operator link, doc/providers.md and doc/security.md). */
 #ifndef PV_URL_H
 #define PV_URL_H
 

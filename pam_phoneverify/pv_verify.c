@@ -1,4 +1,4 @@
-/* pv_verify.c - the OTP-verify API (SPEC 2.2): confirm a typed code.
+/* pv_verify.c - the OTP-verify API (doc/providers.md): confirm a typed code.
  *
  * Only a 200 whose `verified` is the JSON literal true, for the message we
  * asked about, is a success.  3003/3011/4001 mean the code can no longer
