@@ -53,11 +53,26 @@ CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"' \
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(HARDEN) -fPIC
 LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 
+# pam_phoneverify/: the module's library, flat by prefix (pv_config*,
+# pv_flow*, pv_state*...); provider/ the provider clients and strict JSON;
+# helper/ the network helper (a separate process: links only the protocol,
+# util and libcurl); cli/ the admin CLI and what only it uses.
 SRC := pam_phoneverify
-LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c pv_phone.c \
-            pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c pv_json.c \
-            pv_provider.c pv_send.c pv_verify.c pv_precheck.c pv_numverify.c pv_qr.c pv_sha256.c pv_state.c pv_state_file.c pv_state_etcd.c pv_state_mem.c pv_base64.c pv_lockout.c \
-            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c pv_flow_io.c pv_failover.c pv_sendlimit.c pv_log.c pv_breakglass.c pv_runtime.c pv_users_edit.c pv_i18n.c pv_pamd.c pv_url.c pv_termtext.c
+SRC_DIRS := $(SRC) $(SRC)/provider $(SRC)/cli $(SRC)/helper
+HDRS := $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
+CPPFLAGS += $(addprefix -I,$(SRC) $(SRC)/provider $(SRC)/cli)
+LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c \
+            pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c \
+            pv_phone.c pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c \
+            pv_qr.c pv_sha256.c pv_base64.c pv_i18n.c pv_users_edit.c \
+            pv_state.c pv_state_file.c pv_state_etcd.c pv_state_mem.c \
+            pv_lockout.c pv_sendlimit.c pv_failover.c pv_breakglass.c \
+            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c \
+            pv_flow_io.c pv_log.c pv_runtime.c \
+            provider/pv_json.c provider/pv_provider.c provider/pv_send.c \
+            provider/pv_verify.c provider/pv_precheck.c provider/pv_numverify.c \
+            provider/pv_url.c \
+            cli/pv_pamd.c cli/pv_termtext.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 LIB      := $(BUILD)/libpvcore.a
 # Libraries through pkg-config (Debian 12 ships a .pc for each).
@@ -73,7 +88,7 @@ CMOCKA_LIBS := $(call pkg_libs,cmocka)
 MODULE := $(BUILD)/pam_phoneverify.so
 HELPER := $(BUILD)/phoneverify-http
 CLI    := $(BUILD)/phoneverify
-HELPER_OBJS := $(addprefix $(BUILD)/obj/,phoneverify_http.o pv_helper_proto.o pv_util.o pv_err.o)
+HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o pv_helper_proto.o pv_util.o pv_err.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -95,10 +110,11 @@ $(BUILD)/locale/%/LC_MESSAGES/pam_phoneverify.mo: po/%.po
 po-update:
 	xgettext --language=C --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
 	    --package-name=pam_phoneverify --omit-header --no-location -o po/pam_phoneverify.pot \
-	    $(wildcard $(SRC)/*.c $(SRC)/*.h)
+	    $(wildcard $(addsuffix /*.c,$(SRC_DIRS))) $(HDRS)
 	for l in $(LANGS); do msgmerge -q -U --no-location --backup=none po/$$l.po po/pam_phoneverify.pot; done
 
-$(BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) Makefile | $(BUILD)/obj
+$(BUILD)/obj/%.o: $(SRC)/%.c $(HDRS) Makefile | $(BUILD)/obj
+	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:
@@ -115,12 +131,12 @@ $(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
 $(HELPER): $(HELPER_OBJS)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(CURL_LIBS)
 
-CLI_OBJS := $(addprefix $(BUILD)/obj/,phoneverify.o phoneverify_check.o phoneverify_out.o phoneverify_probe.o)
+CLI_OBJS := $(addprefix $(BUILD)/obj/cli/,phoneverify.o phoneverify_check.o phoneverify_out.o phoneverify_probe.o)
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
-	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -I$(SRC) -o $@ $< \
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< \
 	    $(LIB) $(LDFLAGS) $(LIB_LIBS) $(CMOCKA_LIBS)
 
 # A tiny PAM application for the hardening tests (fd leaks, reaping, 100

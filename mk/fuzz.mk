@@ -52,7 +52,7 @@ FUZZ_COMMON   := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                  -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
                  -Wstrict-prototypes -Wmissing-prototypes -Wvla
 FUZZ_LIB_CFLAGS  := $(FUZZ_COMMON) -fsanitize=fuzzer-no-link $(FUZZ_SAN)
-FUZZ_HARN_CFLAGS := $(FUZZ_COMMON) -fsanitize=fuzzer $(FUZZ_SAN) -I$(SRC)
+FUZZ_HARN_CFLAGS := $(FUZZ_COMMON) -fsanitize=fuzzer $(FUZZ_SAN)
 
 FUZZ_LIB_OBJS := $(addprefix $(FUZZ_BUILD)/obj/,$(LIB_SRCS:.c=.o))
 FUZZ_LIB      := $(FUZZ_BUILD)/libpvcore.a
@@ -77,13 +77,14 @@ fuzz: $(addprefix fuzz-run-,$(FUZZ_HARNESSES))
 $(FUZZ_BUILD)/obj:
 	mkdir -p $@
 
-$(FUZZ_BUILD)/obj/%.o: $(SRC)/%.c $(wildcard $(SRC)/*.h) | $(FUZZ_BUILD)/obj
+$(FUZZ_BUILD)/obj/%.o: $(SRC)/%.c $(HDRS) | $(FUZZ_BUILD)/obj
+	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_LIB_CFLAGS) -c -o $@ $<
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_LIB) $(wildcard $(SRC)/*.h)
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_LIB) $(HDRS)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_HARN_CFLAGS) -o $@ $< $(FUZZ_LIB) \
 	    $(LIB_LIBS)
 

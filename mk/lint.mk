@@ -4,7 +4,7 @@
 # comments that cite files outside the repository) for the product's
 # sources.
 CLANG_FORMAT ?= clang-format
-LINT_SRC  := $(wildcard $(SRC)/*.c $(SRC)/*.h)
+LINT_SRC  := $(wildcard $(addsuffix /*.c,$(SRC_DIRS))) $(HDRS)
 LINT_FMT  := $(LINT_SRC) $(wildcard tests/unit/*.c tests/fuzz/*.c \
                                     tests/fuzz/*.h tests/pamapp/*.c)
 

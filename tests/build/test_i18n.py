@@ -13,7 +13,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("PV_BUILD", os.path.join(ROOT, "build"))
-SOURCES = sorted(glob.glob(os.path.join(ROOT, "pam_phoneverify", "*.[ch]")))
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "pam_phoneverify", "**", "*.[ch]"),
+                           recursive=True))
 LANGS = [os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "po", "*.po"))]
 
 
