@@ -49,14 +49,22 @@ static int pv_result_to_pam(enum pv_result r)
 static const char *pam_code_name(int code)
 {
     switch (code) {
-    case PAM_SUCCESS: return "PAM_SUCCESS";
-    case PAM_IGNORE: return "PAM_IGNORE";
-    case PAM_MAXTRIES: return "PAM_MAXTRIES";
-    case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
-    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-    case PAM_CONV_ERR: return "PAM_CONV_ERR";
-    default: return "PAM_AUTH_ERR";
+    case PAM_SUCCESS:
+        return "PAM_SUCCESS";
+    case PAM_IGNORE:
+        return "PAM_IGNORE";
+    case PAM_MAXTRIES:
+        return "PAM_MAXTRIES";
+    case PAM_PERM_DENIED:
+        return "PAM_PERM_DENIED";
+    case PAM_AUTHINFO_UNAVAIL:
+        return "PAM_AUTHINFO_UNAVAIL";
+    case PAM_SERVICE_ERR:
+        return "PAM_SERVICE_ERR";
+    case PAM_CONV_ERR:
+        return "PAM_CONV_ERR";
+    default:
+        return "PAM_AUTH_ERR";
     }
 }
 
@@ -79,7 +87,7 @@ static int converse(pam_handle_t *pamh, int style, const char *text,
     rc = conv->conv(1, msgs, &resp, conv->appdata_ptr);
     if (resp != NULL) {
         if (reply != NULL)
-            *reply = resp[0].resp;          /* ownership passes on */
+            *reply = resp[0].resp; /* ownership passes on */
         else
             pv_free_secret(resp[0].resp);
         free(resp);
@@ -96,8 +104,8 @@ static int converse(pam_handle_t *pamh, int style, const char *text,
 
 static int conv_prompt(void *ctx, const char *msg, int echo, char **reply)
 {
-    return converse(ctx, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
-                    msg, reply);
+    return converse(ctx, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, msg,
+                    reply);
 }
 
 static int conv_info(void *ctx, const char *msg)
@@ -186,7 +194,7 @@ static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
     env.logger.ctx = pamh;
     env.http = pv_http_from_config(cfg);
     if (env.http == NULL) {
-        out->result = PV_RESULT_UNAVAILABLE;    /* local: never opens */
+        out->result = PV_RESULT_UNAVAILABLE; /* local: never opens */
         pv_strlcpy(out->reason, "out_of_memory", sizeof(out->reason));
     } else {
         (void)pv_flow_run(cfg, login, &env, out);
@@ -209,7 +217,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 
     (void)flags;
     memset(&out, 0, sizeof(out));
-    out.result = PV_RESULT_DENIED;          /* fail closed */
+    out.result = PV_RESULT_DENIED; /* fail closed */
     out.method = "-";
     out.precheck_charged = -1;
     memset(&login, 0, sizeof(login));
@@ -217,7 +225,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     pv_err_clear(&err);
 
     if (copy_items(pamh, &items) != 0) {
-        out.result = PV_RESULT_UNAVAILABLE;  /* local: never opens */
+        out.result = PV_RESULT_UNAVAILABLE; /* local: never opens */
         pv_strlcpy(out.reason, "out_of_memory", sizeof(out.reason));
         goto done;
     }
@@ -234,8 +242,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
     pam_rc = pam_get_user(pamh, &user, NULL);
     if (pam_rc != PAM_SUCCESS || user == NULL) {
-        out.result = pam_rc == PAM_CONV_ERR ? PV_RESULT_CONV_ERROR
-                                            : PV_RESULT_DENIED;
+        out.result =
+            pam_rc == PAM_CONV_ERR ? PV_RESULT_CONV_ERROR : PV_RESULT_DENIED;
         pv_strlcpy(out.reason, "no_user", sizeof(out.reason));
         goto done;
     }

@@ -65,12 +65,14 @@ int pv_breakglass_hash_accepted(const char *hash)
 /* A name for a refused scheme, for check-config's report. */
 static const char *scheme_name(const char *hash)
 {
-    static const struct { const char *prefix, *name; } known[] = {
-        { "$1$", "MD5-crypt" }, { "$5$", "SHA-256-crypt" },
-        { "$6$", "SHA-512-crypt" }, { "$2a$", "bcrypt" },
-        { "$2b$", "bcrypt" }, { "$2y$", "bcrypt" },
+    static const struct {
+        const char *prefix, *name;
+    } known[] = {
+        { "$1$", "MD5-crypt" },      { "$5$", "SHA-256-crypt" },
+        { "$6$", "SHA-512-crypt" },  { "$2a$", "bcrypt" },
+        { "$2b$", "bcrypt" },        { "$2y$", "bcrypt" },
         { "$sha1$", "SHA-1-crypt" }, { "$md5", "Sun MD5" },
-        { "_", "BSDi DES" }, { "$3$", "NT hash" },
+        { "_", "BSDi DES" },         { "$3$", "NT hash" },
     };
     size_t i;
 
@@ -107,8 +109,8 @@ static int hash_matches(const char *code, const char *hash)
 
 /* The hash of line[0..n) when it is user's line ("user:HASH"), copied
  * into hash; 1 yes, 0 not user's or too long. */
-static int users_hash(const char *line, size_t n, const char *user,
-                      char *hash, size_t size)
+static int users_hash(const char *line, size_t n, const char *user, char *hash,
+                      size_t size)
 {
     size_t ulen = strlen(user), hlen;
 
@@ -176,11 +178,9 @@ static void free_text(char *text, size_t len)
 }
 
 /* Step 1, no lock: read the file as it is now and look for a match. */
-static enum pv_breakglass_result match_unlocked(const char *path,
-                                                const char *user,
-                                                const char *digits,
-                                                char *match, size_t size,
-                                                pv_err *err)
+static enum pv_breakglass_result
+match_unlocked(const char *path, const char *user, const char *digits,
+               char *match, size_t size, pv_err *err)
 {
     struct stat st;
     char *text = NULL;
@@ -214,7 +214,7 @@ static enum pv_breakglass_result remove_line(const char *path,
     if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0)
         goto out;
     if (!find_exact(text, match, &start, &llen)) {
-        res = PV_BREAKGLASS_REJECTED;   /* used by a parallel login */
+        res = PV_BREAKGLASS_REJECTED; /* used by a parallel login */
         goto out;
     }
     memmove(text + start, text + start + llen, len - start - llen + 1);
@@ -222,7 +222,7 @@ static enum pv_breakglass_result remove_line(const char *path,
               ? PV_BREAKGLASS_ACCEPTED
               : PV_BREAKGLASS_ERROR;
 out:
-    close(fd);                          /* releases the lock */
+    close(fd); /* releases the lock */
     free_text(text, len);
     return res;
 }
@@ -247,15 +247,16 @@ static enum pv_breakglass_result claim_match(const char *user,
     rc = claim(ctx, hash);
     if (rc < 0) {
         pv_err_set(err, "the use of a break-glass code could not be "
-                   "recorded in the state store");
+                        "recorded in the state store");
         return PV_BREAKGLASS_ERROR;
     }
     return rc == 0 ? PV_BREAKGLASS_ACCEPTED : PV_BREAKGLASS_REJECTED;
 }
 
-enum pv_breakglass_result pv_breakglass_consume_claimed(
-    const char *path, const char *user, const char *code,
-    pv_breakglass_claim_fn claim, void *ctx, pv_err *err)
+enum pv_breakglass_result
+pv_breakglass_consume_claimed(const char *path, const char *user,
+                              const char *code, pv_breakglass_claim_fn claim,
+                              void *ctx, pv_err *err)
 {
     char digits[BG_CODE_MAX + 1];
     char match[BG_LINE_MAX];
@@ -281,8 +282,7 @@ enum pv_breakglass_result pv_breakglass_consume_claimed(
 
 enum pv_breakglass_result pv_breakglass_consume(const char *path,
                                                 const char *user,
-                                                const char *code,
-                                                pv_err *err)
+                                                const char *code, pv_err *err)
 {
     return pv_breakglass_consume_claimed(path, user, code, NULL, NULL, err);
 }
@@ -309,7 +309,8 @@ static const char *line_problem(const char *line, size_t n, char *why,
     hash[hlen] = '\0';
     if (pv_breakglass_hash_accepted(hash))
         return NULL;
-    (void)pv_snprintf(why, size, "%s hash refused (only yescrypt $y$/$gy$ "
+    (void)pv_snprintf(why, size,
+                      "%s hash refused (only yescrypt $y$/$gy$ "
                       "and scrypt $7$ are accepted); it never matches: "
                       "issue new codes with 'phoneverify breakglass'",
                       scheme_name(hash));
@@ -329,9 +330,9 @@ int pv_breakglass_check(const char *path, pv_breakglass_report_fn report,
     pv_err_clear(&err);
     fd = pv_safe_open(path, PV_FILE_SECRET, &st, &err);
     if (fd < 0 && errno == ENOENT)
-        return 0;                       /* no codes issued yet */
-    if (fd < 0 || pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len,
-                               &err) != 0) {
+        return 0; /* no codes issued yet */
+    if (fd < 0 ||
+        pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, &err) != 0) {
         if (fd >= 0)
             close(fd);
         report(ctx, err.msg);
@@ -415,15 +416,18 @@ int pv_breakglass_issue(const char *path, const char *user, size_t n,
         struct stat fst, pst;
 
         /* O_NONBLOCK: a FIFO planted there fails instead of hanging */
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-                            O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+        fd = open(path,
+                  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+                      O_NOCTTY | O_CLOEXEC,
+                  0600);
         if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &fst) != 0) {
             pv_err_set(err, "%s: %s", path, pv_strerror(errno));
             goto out;
         }
         if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0 ||
             (fst.st_uid != 0 && fst.st_uid != geteuid())) {
-            pv_err_set(err, "%s: must be a regular file owned by root, not "
+            pv_err_set(err,
+                       "%s: must be a regular file owned by root, not "
                        "writable by group and not accessible by others",
                        path);
             goto out;

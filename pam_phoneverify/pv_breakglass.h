@@ -10,8 +10,8 @@
 
 enum pv_breakglass_result {
     PV_BREAKGLASS_ACCEPTED = 0,
-    PV_BREAKGLASS_REJECTED = 1,     /* no matching unused code */
-    PV_BREAKGLASS_ERROR = -1,       /* unsafe/unreadable file: err */
+    PV_BREAKGLASS_REJECTED = 1, /* no matching unused code */
+    PV_BREAKGLASS_ERROR = -1,   /* unsafe/unreadable file: err */
 };
 
 /* Check code against user's lines in path (only yescrypt/scrypt hashes
@@ -21,8 +21,7 @@ enum pv_breakglass_result {
  * login meanwhile is REJECTED. */
 enum pv_breakglass_result pv_breakglass_consume(const char *path,
                                                 const char *user,
-                                                const char *code,
-                                                pv_err *err);
+                                                const char *code, pv_err *err);
 
 /* Record the use of a matched code elsewhere before it is accepted (the
  * state store, so that a hash listed on several hosts works once
@@ -34,9 +33,10 @@ typedef int (*pv_breakglass_claim_fn)(void *ctx, const char *hash);
 /* pv_breakglass_consume with a claim between the match and the removal:
  * a code whose claim says "used" is REJECTED (its line removed all the
  * same); a claim error is ERROR (err set), the line kept. */
-enum pv_breakglass_result pv_breakglass_consume_claimed(
-    const char *path, const char *user, const char *code,
-    pv_breakglass_claim_fn claim, void *ctx, pv_err *err);
+enum pv_breakglass_result
+pv_breakglass_consume_claimed(const char *path, const char *user,
+                              const char *code, pv_breakglass_claim_fn claim,
+                              void *ctx, pv_err *err);
 
 /* Whether a crypt(3) hash is of a scheme break-glass codes accept:
  * yescrypt ($y$, $gy$) or scrypt ($7$).  1 yes, 0 never matches. */

@@ -38,18 +38,25 @@
 #endif
 #define PV_DEFAULT_PROMPT N_("Verification code sent to %p: ")
 
-#define VALUE_MAX 8192          /* longest value accepted for any key */
-#define PROMPT_MAX 256          /* longest prompt, including the ": " */
+#define VALUE_MAX 8192 /* longest value accepted for any key */
+#define PROMPT_MAX 256 /* longest prompt, including the ": " */
 #define KEY_LEN_MAX 64
 
 /* key flags */
-#define KEY_SECRET   1u         /* wiped on free, masked in the dump */
-#define KEY_REQUIRED 2u         /* an empty value is refused */
-#define KEY_FILE_ONLY 4u        /* refused on the PAM line (pam_phoneverify.conf(5): files
+#define KEY_SECRET 1u   /* wiped on free, masked in the dump */
+#define KEY_REQUIRED 2u /* an empty value is refused */
+#define KEY_FILE_ONLY \
+    4u /* refused on the PAM line (pam_phoneverify.conf(5): files
                                    under /etc/pam.d are world-readable) */
 
-enum slot { SLOT_NONE, SLOT_STR, SLOT_AUTH, SLOT_LONG, SLOT_BOOL,
-            SLOT_ENUM };
+enum slot {
+    SLOT_NONE,
+    SLOT_STR,
+    SLOT_AUTH,
+    SLOT_LONG,
+    SLOT_BOOL,
+    SLOT_ENUM
+};
 
 struct pv_key;
 typedef int (*set_fn)(pv_config *cfg, const struct pv_key *k, const char *v,
@@ -59,14 +66,14 @@ typedef const char *(*show_fn)(const pv_config *cfg, char *tmp, size_t size);
 
 struct pv_key {
     const char *name;
-    const char *def;            /* default, as configuration text */
-    enum slot slot;             /* what lives at off */
+    const char *def; /* default, as configuration text */
+    enum slot slot;  /* what lives at off */
     size_t off;
     set_fn set;
-    check_fn check;             /* SLOT_STR: validates a non-empty value */
-    show_fn show;               /* SLOT_NONE: renders for the dump */
-    long min, max;              /* SLOT_LONG */
-    const char *const *words;   /* SLOT_ENUM: the value's word list */
+    check_fn check;           /* SLOT_STR: validates a non-empty value */
+    show_fn show;             /* SLOT_NONE: renders for the dump */
+    long min, max;            /* SLOT_LONG */
+    const char *const *words; /* SLOT_ENUM: the value's word list */
     size_t nwords;
     unsigned flags;
 };
@@ -92,8 +99,8 @@ static void join_words(char *dst, size_t size, const char *const *words,
 
     dst[0] = '\0';
     for (i = 0; i < n; i++) {
-        int r = pv_snprintf(dst + o, size - o, "%s%s", i ? ", " : "",
-                            words[i]);
+        int r =
+            pv_snprintf(dst + o, size - o, "%s%s", i ? ", " : "", words[i]);
 
         if (r < 0)
             return;
@@ -128,8 +135,7 @@ static pv_auth *auth_slot(pv_config *cfg, const struct pv_key *k)
     return slot_of(cfg, k);
 }
 
-static const pv_auth *auth_value(const pv_config *cfg,
-                                 const struct pv_key *k)
+static const pv_auth *auth_value(const pv_config *cfg, const struct pv_key *k)
 {
     return slot_in(cfg, k);
 }
@@ -156,9 +162,9 @@ static int int_value(const pv_config *cfg, const struct pv_key *k)
     return *(const int *)slot_in(cfg, k);
 }
 
-_Static_assert(sizeof(enum pv_failmode) == sizeof(int)
-               && sizeof(enum pv_send_target) == sizeof(int)
-               && sizeof(enum pv_phone_format) == sizeof(int),
+_Static_assert(sizeof(enum pv_failmode) == sizeof(int) &&
+                   sizeof(enum pv_send_target) == sizeof(int) &&
+                   sizeof(enum pv_phone_format) == sizeof(int),
                "enum configuration fields are stored as int");
 
 static void free_str(char *s, unsigned flags)
@@ -272,8 +278,7 @@ static int parse_list(const struct pv_key *k, const char *v,
         }
         for (i = 0; i < *n; i++)
             if (idx[i] == w) {
-                pv_err_set(why, "%s: '%s' is listed twice", k->name,
-                           words[w]);
+                pv_err_set(why, "%s: '%s' is listed twice", k->name, words[w]);
                 return -1;
             }
         idx[(*n)++] = w;
@@ -287,27 +292,32 @@ static int parse_list(const struct pv_key *k, const char *v,
 }
 
 static const char *const method_words[] = {
-    [PV_METHOD_SMS] = "sms", [PV_METHOD_EMAIL] = "email",
+    [PV_METHOD_SMS] = "sms",
+    [PV_METHOD_EMAIL] = "email",
     [PV_METHOD_NUMVERIFY] = "numverify",
 };
 static const char *const lookup_words[] = {
-    [PV_LOOKUP_FILE] = "file", [PV_LOOKUP_GECOS] = "gecos",
+    [PV_LOOKUP_FILE] = "file",
+    [PV_LOOKUP_GECOS] = "gecos",
     [PV_LOOKUP_COMMAND] = "command",
 };
 static const char *const target_words[] = {
-    [PV_TARGET_ANY] = "ANY", [PV_TARGET_USER] = "USER",
+    [PV_TARGET_ANY] = "ANY",
+    [PV_TARGET_USER] = "USER",
     [PV_TARGET_NOT_USER] = "NOT_USER",
 };
 static const char *const failmode_words[] = {
-    [PV_FAILMODE_SECURE] = "secure", [PV_FAILMODE_SAFE] = "safe",
+    [PV_FAILMODE_SECURE] = "secure",
+    [PV_FAILMODE_SAFE] = "safe",
 };
 static const char *const format_words[] = {
-    [PV_PHONE_SPACED] = "spaced", [PV_PHONE_E164] = "e164",
+    [PV_PHONE_SPACED] = "spaced",
+    [PV_PHONE_E164] = "e164",
 };
 /* precheck_unknown_allow: 0 deny, 1 allow */
 static const char *const unknown_words[] = { "deny", "allow" };
 
-#define NWORDS(a) (sizeof (a) / sizeof (a)[0])
+#define NWORDS(a) (sizeof(a) / sizeof(a)[0])
 
 static int set_methods(pv_config *cfg, const struct pv_key *k, const char *v,
                        pv_err *why)
@@ -315,8 +325,7 @@ static int set_methods(pv_config *cfg, const struct pv_key *k, const char *v,
     int idx[NWORDS(method_words)];
     size_t n, i;
 
-    if (parse_list(k, v, method_words, NWORDS(method_words), idx, &n,
-                   why) < 0)
+    if (parse_list(k, v, method_words, NWORDS(method_words), idx, &n, why) < 0)
         return -1;
     for (i = 0; i < n; i++)
         cfg->methods[i] = (enum pv_method)idx[i];
@@ -330,8 +339,7 @@ static int set_lookup(pv_config *cfg, const struct pv_key *k, const char *v,
     int idx[NWORDS(lookup_words)];
     size_t n, i;
 
-    if (parse_list(k, v, lookup_words, NWORDS(lookup_words), idx, &n,
-                   why) < 0)
+    if (parse_list(k, v, lookup_words, NWORDS(lookup_words), idx, &n, why) < 0)
         return -1;
     for (i = 0; i < n; i++)
         cfg->lookup[i] = (enum pv_lookup_source)idx[i];
@@ -364,10 +372,6 @@ static int set_enum(pv_config *cfg, const struct pv_key *k, const char *v,
     return 0;
 }
 
-
-
-
-
 /* Every prompt ends in ": ".  Surrounding spaces are trimmed from file
  * values (and a PAM argument cannot easily carry one), so a prompt must
  * end in ':' once trailing spaces are removed, and is stored with exactly
@@ -382,8 +386,7 @@ static int set_prompt(pv_config *cfg, const struct pv_key *k, const char *v,
     while (n > 0 && v[n - 1] == ' ')
         n--;
     if (n == 0 || v[n - 1] != ':' || !pv_cfgval_is_text(v)) {
-        pv_err_set(why, "%s must be printable text ending in ': '",
-                   k->name);
+        pv_err_set(why, "%s must be printable text ending in ': '", k->name);
         return -1;
     }
     if (n + 1 > PROMPT_MAX) {
@@ -411,8 +414,7 @@ static int set_prompt(pv_config *cfg, const struct pv_key *k, const char *v,
 /* ---------- renderers for the dump (SLOT_NONE keys) ---------- */
 
 static const char *show_list(const int *idx, size_t n,
-                             const char *const *words, char *tmp,
-                             size_t size)
+                             const char *const *words, char *tmp, size_t size)
 {
     size_t i, o = 0;
 
@@ -453,27 +455,35 @@ static const char *word_or(const char *const *words, size_t n, unsigned w)
     return w < n ? words[w] : "?";
 }
 
-
-
-
-
 /* ---------- the table: every key of pam_phoneverify.conf(5), in its order ------ */
 
 #define OFF(f) offsetof(pv_config, f)
-#define K_STR(f, d, chk, fl) \
-    { #f, d, SLOT_STR, OFF(f), set_string, chk, NULL, 0, 0, NULL, 0, fl }
-#define K_AUTH(f) \
-    { #f, "none", SLOT_AUTH, OFF(f), set_auth, NULL, NULL, 0, 0, NULL, 0, \
-      KEY_SECRET | KEY_FILE_ONLY }
-#define K_LONG(f, d, lo, hi) \
-    { #f, d, SLOT_LONG, OFF(f), set_long, NULL, NULL, lo, hi, NULL, 0, 0 }
-#define K_BOOL(f, d) \
-    { #f, d, SLOT_BOOL, OFF(f), set_bool, NULL, NULL, 0, 1, NULL, 0, 0 }
-#define K_ENUM(f, name, d, w) \
-    { name, d, SLOT_ENUM, OFF(f), set_enum, NULL, NULL, 0, 0, w, NWORDS(w), \
-      0 }
-#define K_SPECIAL(name, d, setter, shower) \
-    { name, d, SLOT_NONE, 0, setter, NULL, shower, 0, 0, NULL, 0, 0 }
+#define K_STR(f, d, chk, fl)                                              \
+    {                                                                     \
+#f, d, SLOT_STR, OFF(f), set_string, chk, NULL, 0, 0, NULL, 0, fl \
+    }
+#define K_AUTH(f)                                                           \
+    {                                                                       \
+#f, "none", SLOT_AUTH, OFF(f), set_auth, NULL, NULL, 0, 0, NULL, 0, \
+            KEY_SECRET | KEY_FILE_ONLY                                      \
+    }
+#define K_LONG(f, d, lo, hi)                                               \
+    {                                                                      \
+#f, d, SLOT_LONG, OFF(f), set_long, NULL, NULL, lo, hi, NULL, 0, 0 \
+    }
+#define K_BOOL(f, d)                                                     \
+    {                                                                    \
+#f, d, SLOT_BOOL, OFF(f), set_bool, NULL, NULL, 0, 1, NULL, 0, 0 \
+    }
+#define K_ENUM(f, name, d, w)                                                 \
+    {                                                                         \
+        name, d, SLOT_ENUM, OFF(f), set_enum, NULL, NULL, 0, 0, w, NWORDS(w), \
+            0                                                                 \
+    }
+#define K_SPECIAL(name, d, setter, shower)                            \
+    {                                                                 \
+        name, d, SLOT_NONE, 0, setter, NULL, shower, 0, 0, NULL, 0, 0 \
+    }
 
 static const struct pv_key keys[] = {
     K_SPECIAL("methods", "sms", set_methods, show_methods),
@@ -570,8 +580,8 @@ const char *pv_config_key_name(int id)
 
 int pv_config_key_file_only(int id)
 {
-    return id >= 0 && (size_t)id < NKEYS
-           && (keys[id].flags & KEY_FILE_ONLY) != 0;
+    return id >= 0 && (size_t)id < NKEYS &&
+           (keys[id].flags & KEY_FILE_ONLY) != 0;
 }
 
 /* ---------- public API ---------- */
@@ -663,8 +673,8 @@ static void report(pv_err *err, const struct pv_key *k, const char *key,
  * error names its file and line. */
 static int is_entry_list(const struct pv_key *k)
 {
-    return strcmp(k->name, "send_url") == 0
-           || strcmp(k->name, "verify_url") == 0;
+    return strcmp(k->name, "send_url") == 0 ||
+           strcmp(k->name, "verify_url") == 0;
 }
 
 int pv_config_set(pv_config *cfg, const char *key, const char *value,
@@ -691,8 +701,8 @@ int pv_config_set(pv_config *cfg, const char *key, const char *value,
         report(err, NULL, key, value, origin, line, &why);
         return -1;
     }
-    if (check_value(k, value, &why) < 0 || k->set(cfg, k, value, &why) < 0
-        || (is_entry_list(k) && pv_failover_check_counts(cfg, &why) < 0)) {
+    if (check_value(k, value, &why) < 0 || k->set(cfg, k, value, &why) < 0 ||
+        (is_entry_list(k) && pv_failover_check_counts(cfg, &why) < 0)) {
         report(err, k, key, value, origin, line, &why);
         return -1;
     }

@@ -20,15 +20,33 @@
 
 #define PV_CONFIG_MAX_SIZE (64 * 1024)
 
-enum pv_method { PV_METHOD_SMS, PV_METHOD_EMAIL, PV_METHOD_NUMVERIFY };
-enum pv_lookup_source { PV_LOOKUP_FILE, PV_LOOKUP_GECOS, PV_LOOKUP_COMMAND };
-enum pv_failmode { PV_FAILMODE_SECURE, PV_FAILMODE_SAFE };
-enum pv_phone_format { PV_PHONE_SPACED, PV_PHONE_E164 };
-enum pv_send_target { PV_TARGET_ANY, PV_TARGET_USER, PV_TARGET_NOT_USER };
+enum pv_method {
+    PV_METHOD_SMS,
+    PV_METHOD_EMAIL,
+    PV_METHOD_NUMVERIFY
+};
+enum pv_lookup_source {
+    PV_LOOKUP_FILE,
+    PV_LOOKUP_GECOS,
+    PV_LOOKUP_COMMAND
+};
+enum pv_failmode {
+    PV_FAILMODE_SECURE,
+    PV_FAILMODE_SAFE
+};
+enum pv_phone_format {
+    PV_PHONE_SPACED,
+    PV_PHONE_E164
+};
+enum pv_send_target {
+    PV_TARGET_ANY,
+    PV_TARGET_USER,
+    PV_TARGET_NOT_USER
+};
 
 #define PV_MAX_METHODS 3
 #define PV_MAX_LOOKUPS 3
-#define PV_MAX_ENDPOINTS 8          /* state_endpoints entries */
+#define PV_MAX_ENDPOINTS 8 /* state_endpoints entries */
 
 /* A provider credential: `none`, `bearer:TOKEN` or `basic:USER:SECRET`,
  * kept as the ready Authorization header value ("Bearer TOKEN",
@@ -44,15 +62,15 @@ typedef struct pv_config {
     char *send_url;
     pv_auth send_auth;
     enum pv_send_target send_target;
-    char *captcha_token;            /* NULL when unset */
+    char *captcha_token; /* NULL when unset */
     char *verify_url;
     pv_auth verify_auth;
 
-    char *precheck_url;             /* NULL: pre-check off */
+    char *precheck_url; /* NULL: pre-check off */
     pv_auth precheck_auth;
     char *precheck_encryption;
     long precheck_cache;
-    int precheck_unknown_allow;     /* precheck_unknown = allow */
+    int precheck_unknown_allow; /* precheck_unknown = allow */
 
     char *numverify_url;
     char *numverify_licence;
@@ -68,8 +86,8 @@ typedef struct pv_config {
     char *lookup_command;
     char *lookup_command_user;
 
-    char *groups;                   /* raw spec, matched by pv_policy */
-    char *trusted_rhosts;           /* raw spec, validated at parse time */
+    char *groups;         /* raw spec, matched by pv_policy */
+    char *trusted_rhosts; /* raw spec, validated at parse time */
     int nullok;
     enum pv_failmode failmode;
     long timeout;
@@ -82,25 +100,25 @@ typedef struct pv_config {
     long resend;
     long code_length;
     long lockout_failures, lockout_window, lockout_time;
-    char *state;                    /* "file" or "etcd" */
-    char *state_endpoints;          /* etcd client URLs, space-separated */
+    char *state;           /* "file" or "etcd" */
+    char *state_endpoints; /* etcd client URLs, space-separated */
     char *state_cafile;
     char *state_client_cert, *state_client_key;
-    char *state_prefix;             /* "/pam_phoneverify/" */
-    long state_timeout;             /* seconds per etcd request */
+    char *state_prefix; /* "/pam_phoneverify/" */
+    long state_timeout; /* seconds per etcd request */
     char *state_dir;
-    long send_limit, send_window;   /* codes per user per window */
-    long resend_wait;               /* s, from the last send: 0 no wait */
-    long grace;                     /* s after a verified code; 0 off */
-    char *grace_services;           /* "": the login's own service only */
+    long send_limit, send_window; /* codes per user per window */
+    long resend_wait;             /* s, from the last send: 0 no wait */
+    long grace;                   /* s after a verified code; 0 off */
+    char *grace_services;         /* "": the login's own service only */
     int reuse_code;
     char *prompt;
     int echo_code;
     char *breakglass_file;
-    char *language;                 /* "en" or a catalogue's name */
-    char *locale_dir;               /* where catalogues are installed */
+    char *language;   /* "en" or a catalogue's name */
+    char *locale_dir; /* where catalogues are installed */
     int debug;
-    char *helper_user;              /* the helper's unprivileged account */
+    char *helper_user; /* the helper's unprivileged account */
     char *helper;
 } pv_config;
 

@@ -63,17 +63,17 @@ static int validate_methods(const pv_config *cfg, pv_err *err)
 
     if (cfg->n_methods == 0 || cfg->n_lookup == 0) {
         pv_err_set(err, "methods and lookup must each name at least one "
-                   "entry");
+                        "entry");
         return -1;
     }
-    if ((sms || email) && (need(cfg->send_url, m, "send_url", err) < 0
-                           || need(cfg->verify_url, m, "verify_url", err) < 0
-                           || pv_failover_check_counts(cfg, err) < 0))
+    if ((sms || email) && (need(cfg->send_url, m, "send_url", err) < 0 ||
+                           need(cfg->verify_url, m, "verify_url", err) < 0 ||
+                           pv_failover_check_counts(cfg, err) < 0))
         return -1;
-    if (has_method(cfg, PV_METHOD_NUMVERIFY)
-        && (need(cfg->numverify_url, nv, "numverify_url", err) < 0
-            || need(cfg->numverify_licence, nv, "numverify_licence", err) < 0
-            || need(cfg->numverify_partner, nv, "numverify_partner", err) < 0))
+    if (has_method(cfg, PV_METHOD_NUMVERIFY) &&
+        (need(cfg->numverify_url, nv, "numverify_url", err) < 0 ||
+         need(cfg->numverify_licence, nv, "numverify_licence", err) < 0 ||
+         need(cfg->numverify_partner, nv, "numverify_partner", err) < 0))
         return -1;
     return 0;
 }
@@ -82,23 +82,23 @@ static int validate_state(const pv_config *cfg, pv_err *err)
 {
     int etcd = cfg->state != NULL && strcmp(cfg->state, "etcd") == 0;
 
-    if (etcd && need(cfg->state_endpoints, "state is etcd",
-                     "state_endpoints", err) < 0)
+    if (etcd && need(cfg->state_endpoints, "state is etcd", "state_endpoints",
+                     err) < 0)
         return -1;
-    if (!etcd && (is_set(cfg->state_endpoints) || is_set(cfg->state_cafile)
-                  || is_set(cfg->state_client_cert)
-                  || is_set(cfg->state_client_key))) {
+    if (!etcd &&
+        (is_set(cfg->state_endpoints) || is_set(cfg->state_cafile) ||
+         is_set(cfg->state_client_cert) || is_set(cfg->state_client_key))) {
         pv_err_set(err, "state_endpoints/state_cafile/state_client_* are "
-                   "set but state is not etcd");
+                        "set but state is not etcd");
         return -1;
     }
-    if (is_set(cfg->state_client_key)
-        && need(cfg->state_client_cert, "state_client_key is set",
-                "state_client_cert", err) < 0)
+    if (is_set(cfg->state_client_key) &&
+        need(cfg->state_client_cert, "state_client_key is set",
+             "state_client_cert", err) < 0)
         return -1;
-    if (is_set(cfg->state_client_cert)
-        && need(cfg->state_client_key, "state_client_cert is set",
-                "state_client_key", err) < 0)
+    if (is_set(cfg->state_client_cert) &&
+        need(cfg->state_client_key, "state_client_cert is set",
+             "state_client_key", err) < 0)
         return -1;
     return 0;
 }
@@ -108,23 +108,21 @@ static int validate_keys(const pv_config *cfg, pv_err *err)
 {
     if (validate_methods(cfg, err) < 0 || validate_state(cfg, err) < 0)
         return -1;
-    if (has_lookup(cfg, PV_LOOKUP_COMMAND)
-        && need(cfg->lookup_command, "lookup includes command",
-                "lookup_command", err) < 0)
+    if (has_lookup(cfg, PV_LOOKUP_COMMAND) &&
+        need(cfg->lookup_command, "lookup includes command", "lookup_command",
+             err) < 0)
         return -1;
-    if (has_lookup(cfg, PV_LOOKUP_FILE)
-        && need(cfg->users_file, "lookup includes file", "users_file",
-                err) < 0)
+    if (has_lookup(cfg, PV_LOOKUP_FILE) &&
+        need(cfg->users_file, "lookup includes file", "users_file", err) < 0)
         return -1;
-    if (cfg->client_key != NULL
-        && need(cfg->client_cert, "client_key is set", "client_cert",
-                err) < 0)
+    if (cfg->client_key != NULL &&
+        need(cfg->client_cert, "client_key is set", "client_cert", err) < 0)
         return -1;
     /* The helper gets its CA as data from the module (it reads no file of
      * root's): one checked file can be handed over, a directory cannot. */
     if (is_set(cfg->capath)) {
         pv_err_set(err, "capath is not supported: put the CA certificates "
-                   "in one file and name it with cafile");
+                        "in one file and name it with cafile");
         return -1;
     }
     return 0;
@@ -149,11 +147,11 @@ unsigned pv_config_chfn_fields(const char *text, size_t len)
 
         while (p < e && (*p == ' ' || *p == '\t'))
             p++;
-        if ((size_t)(e - p) > 13 && memcmp(p, "CHFN_RESTRICT", 13) == 0
-            && (p[13] == ' ' || p[13] == '\t')) {
+        if ((size_t)(e - p) > 13 && memcmp(p, "CHFN_RESTRICT", 13) == 0 &&
+            (p[13] == ' ' || p[13] == '\t')) {
             for (v = p + 13; v < e && (*v == ' ' || *v == '\t'); v++)
                 ;
-            fields = 0;     /* the last line wins, as in shadow */
+            fields = 0; /* the last line wins, as in shadow */
             if ((size_t)(e - v) >= 3 && memcmp(v, "yes", 3) == 0)
                 v = "rwh", e = v + 3;
             else if ((size_t)(e - v) >= 2 && memcmp(v, "no", 2) == 0)
@@ -184,7 +182,7 @@ static int validate_gecos_field(const pv_config *cfg, pv_err *err)
     if (pv_safe_read(PV_LOGIN_DEFS, PV_FILE_PUBLIC, LOGIN_DEFS_MAX, &text,
                      &len, &inner) < 0) {
         if (errno == ENOENT)
-            return 0;           /* no login.defs: only root runs chfn */
+            return 0; /* no login.defs: only root runs chfn */
         pv_err_set(err, "gecos_field: cannot check %s: %s", PV_LOGIN_DEFS,
                    inner.msg);
         return -1;
@@ -192,10 +190,12 @@ static int validate_gecos_field(const pv_config *cfg, pv_err *err)
     fields = pv_config_chfn_fields(text, len);
     free(text);
     if (cfg->gecos_field < 32 && (fields & (1u << cfg->gecos_field))) {
-        pv_err_set(err, "gecos_field = %ld: users may change that GECOS "
+        pv_err_set(err,
+                   "gecos_field = %ld: users may change that GECOS "
                    "field with chfn (CHFN_RESTRICT in %s), so a user could "
                    "redirect their own codes; use field 5 (other), which "
-                   "only root can change", cfg->gecos_field, PV_LOGIN_DEFS);
+                   "only root can change",
+                   cfg->gecos_field, PV_LOGIN_DEFS);
         return -1;
     }
     return 0;
@@ -208,11 +208,17 @@ static int validate_gecos_field(const pv_config *cfg, pv_err *err)
  * one is checked.  F_SECRET_MAYBE: a secret file whose absence is a state,
  * not an error (breakglass_file before any code was issued: no emergency
  * codes, and logins go on as usual). */
-enum file_kind { F_PUBLIC, F_SECRET, F_SECRET_MAYBE, F_EXEC, F_DIR,
-                 F_NEWDIR };
+enum file_kind {
+    F_PUBLIC,
+    F_SECRET,
+    F_SECRET_MAYBE,
+    F_EXEC,
+    F_DIR,
+    F_NEWDIR
+};
 
-static int check_named(const char *key, const char *path,
-                       enum file_kind kind, pv_err *err)
+static int check_named(const char *key, const char *path, enum file_kind kind,
+                       pv_err *err)
 {
     pv_err inner;
     int r;
@@ -226,8 +232,10 @@ static int check_named(const char *key, const char *path,
         if (r < 0 && kind == F_NEWDIR && errno == ENOENT)
             r = 0;
     } else {
-        r = pv_safe_check(path, kind == F_SECRET || kind == F_SECRET_MAYBE
-                                    ? PV_FILE_SECRET : PV_FILE_PUBLIC,
+        r = pv_safe_check(path,
+                          kind == F_SECRET || kind == F_SECRET_MAYBE
+                              ? PV_FILE_SECRET
+                              : PV_FILE_PUBLIC,
                           kind == F_EXEC, &inner);
         if (r < 0 && kind == F_SECRET_MAYBE && errno == ENOENT)
             r = 0;
@@ -245,8 +253,7 @@ static int validate_files(const pv_config *cfg, pv_err *err)
         enum file_kind kind;
     } f[] = {
         { "users_file",
-          has_lookup(cfg, PV_LOOKUP_FILE) ? cfg->users_file : NULL,
-          F_PUBLIC },
+          has_lookup(cfg, PV_LOOKUP_FILE) ? cfg->users_file : NULL, F_PUBLIC },
         { "lookup_command", cfg->lookup_command, F_EXEC },
         { "cafile", cfg->cafile, F_PUBLIC },
         { "capath", cfg->capath, F_DIR },
@@ -285,8 +292,10 @@ static int validate_language(const pv_config *cfg, pv_err *err)
     }
     if (check_named("language", path, F_PUBLIC, err) < 0) {
         if (errno == ENOENT)
-            pv_err_set(err, "language = %s: no catalogue %s (installed "
-                       "languages: see locale_dir)", cfg->language, path);
+            pv_err_set(err,
+                       "language = %s: no catalogue %s (installed "
+                       "languages: see locale_dir)",
+                       cfg->language, path);
         return -1;
     }
     return 0;
@@ -298,8 +307,8 @@ int pv_config_validate(const pv_config *cfg, pv_err *err)
         pv_err_set(err, "no configuration");
         return -1;
     }
-    if (validate_keys(cfg, err) < 0 || validate_gecos_field(cfg, err) < 0
-        || validate_files(cfg, err) < 0 || validate_language(cfg, err) < 0)
+    if (validate_keys(cfg, err) < 0 || validate_gecos_field(cfg, err) < 0 ||
+        validate_files(cfg, err) < 0 || validate_language(cfg, err) < 0)
         return -1;
     return 0;
 }

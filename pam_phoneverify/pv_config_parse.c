@@ -38,14 +38,16 @@ static int note_key(unsigned *seen, const char *key, const char *origin,
     int id = pv_config_key_id(key);
 
     if (id < 0)
-        return 0;               /* pv_config_set reports unknown keys */
+        return 0; /* pv_config_set reports unknown keys */
     if (seen[id] != 0) {
         if (lineno > 0)
             pv_err_set(err, "%s:%u: %s is given twice (first on line %u)",
                        origin, lineno, pv_config_key_name(id), seen[id]);
         else
-            pv_err_set(err, "%s '%s': given more than once in the PAM "
-                       "line", origin, pv_config_key_name(id));
+            pv_err_set(err,
+                       "%s '%s': given more than once in the PAM "
+                       "line",
+                       origin, pv_config_key_name(id));
         return -1;
     }
     seen[id] = lineno > 0 ? lineno : 1;
@@ -166,12 +168,12 @@ static int find_conf(int argc, const char **argv, const char **conf,
             continue;
         if (*conf != NULL) {
             pv_err_set(err, "argument 'conf=': conf= is given more than "
-                       "once");
+                            "once");
             return -1;
         }
         if (a[5] != '/') {
             pv_err_set(err, "argument 'conf=': conf= needs an absolute "
-                       "path");
+                            "path");
             return -1;
         }
         *conf = a + 5;
@@ -187,10 +189,12 @@ static int set_from_arg(pv_config *cfg, const char *key, const char *value,
     int id = pv_config_key_id(key);
 
     if (pv_config_key_file_only(id)) {
-        pv_err_set(err, "argument '%s': %s holds a secret and is accepted "
+        pv_err_set(err,
+                   "argument '%s': %s holds a secret and is accepted "
                    "only in the configuration file (mode 0600), not in "
                    "the PAM line (files under /etc/pam.d are "
-                   "world-readable)", key, key);
+                   "world-readable)",
+                   key, key);
         return -1;
     }
     if (note_key(seen, key, "argument", 0, err) < 0)
@@ -218,8 +222,10 @@ static int apply_arg(pv_config *cfg, const char *a, unsigned *seen,
     if (eq == NULL) {
         /* do not echo what might be a misplaced secret */
         pv_cfgval_quote(ea, sizeof ea, strchr(a, ':') ? "..." : a, strlen(a));
-        pv_err_set(err, "argument '%s': unknown option (expected debug, "
-                   "nullok, conf=PATH or key=value)", ea);
+        pv_err_set(err,
+                   "argument '%s': unknown option (expected debug, "
+                   "nullok, conf=PATH or key=value)",
+                   ea);
         return -1;
     }
     n = (size_t)(eq - a);
@@ -228,7 +234,7 @@ static int apply_arg(pv_config *cfg, const char *a, unsigned *seen,
         return -1;
     }
     if (n > KEY_LEN_MAX)
-        n = KEY_LEN_MAX;        /* no key is that long: "unknown key" */
+        n = KEY_LEN_MAX; /* no key is that long: "unknown key" */
     memcpy(key, a, n);
     key[n] = '\0';
     return set_from_arg(cfg, key, eq + 1, seen, err);
@@ -267,4 +273,3 @@ err:
     pv_config_free(cfg);
     return -1;
 }
-

@@ -70,8 +70,6 @@ int pv_cfgval_is_text(const char *s)
     return 1;
 }
 
-
-
 /* The host of an http:// URL must be a loopback address (pam_phoneverify.conf(5): plain
  * HTTP only for tests and the demo on this machine): a dotted quad in
  * 127.0.0.0/8 or [::1], never a name (a name can resolve anywhere). */
@@ -87,8 +85,8 @@ static int loopback_host(const char *host, size_t len)
             return 0;
         memcpy(buf, host + 1, len - 2);
         buf[len - 2] = '\0';
-        return inet_pton(AF_INET6, buf, a) == 1
-               && memcmp(a, &in6addr_loopback, 16) == 0;
+        return inet_pton(AF_INET6, buf, a) == 1 &&
+               memcmp(a, &in6addr_loopback, 16) == 0;
     }
     memcpy(buf, host, len);
     buf[len] = '\0';
@@ -138,13 +136,17 @@ static int check_one_url(const char *name, const char *v, size_t vlen,
 
     for (i = 0; i < vlen; i++)
         if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
-            pv_err_set(why, "%s must be a URL without spaces, control or "
-                       "non-ASCII characters", name);
+            pv_err_set(why,
+                       "%s must be a URL without spaces, control or "
+                       "non-ASCII characters",
+                       name);
             return -1;
         }
     if (!https && !(vlen > 7 && strncmp(v, "http://", 7) == 0)) {
-        pv_err_set(why, "%s must start with https:// (or http:// to a "
-                   "loopback address)", name);
+        pv_err_set(why,
+                   "%s must start with https:// (or http:// to a "
+                   "loopback address)",
+                   name);
         return -1;
     }
     auth = v + (https ? 8 : 7);
@@ -152,18 +154,22 @@ static int check_one_url(const char *name, const char *v, size_t vlen,
     if (auth + alen > v + vlen)
         alen = (size_t)(v + vlen - auth);
     if (memchr(auth, '@', alen) != NULL) {
-        pv_err_set(why, "%s must not contain a user or password (use the "
-                   "matching _auth key)", name);
+        pv_err_set(why,
+                   "%s must not contain a user or password (use the "
+                   "matching _auth key)",
+                   name);
         return -1;
     }
-    if (alen == 0 || auth[0] == ':' || split_port(auth, alen, &hlen) < 0
-        || hlen == 0) {
+    if (alen == 0 || auth[0] == ':' || split_port(auth, alen, &hlen) < 0 ||
+        hlen == 0) {
         pv_err_set(why, "%s has no valid host[:port]", name);
         return -1;
     }
     if (!https && !loopback_host(auth, hlen)) {
-        pv_err_set(why, "%s: plain http:// is allowed only to a loopback "
-                   "address (127.0.0.0/8 or [::1]); use https://", name);
+        pv_err_set(why,
+                   "%s: plain http:// is allowed only to a loopback "
+                   "address (127.0.0.0/8 or [::1]); use https://",
+                   name);
         return -1;
     }
     return 0;
@@ -180,8 +186,10 @@ int pv_cfgval_prefix(const char *name, const char *v, pv_err *why)
     size_t n = strlen(v);
 
     if (!pv_cfgval_is_word(v) || v[0] != '/' || v[n - 1] != '/' || n > 128) {
-        pv_err_set(why, "%s must start and end with '/' (printable, no "
-                   "spaces, at most 128 characters)", name);
+        pv_err_set(why,
+                   "%s must start and end with '/' (printable, no "
+                   "spaces, at most 128 characters)",
+                   name);
         return -1;
     }
     return 0;
@@ -223,8 +231,10 @@ int pv_cfgval_path(const char *name, const char *v, pv_err *why)
         return -1;
     }
     if (!pv_cfgval_is_text(v) || strlen(v) > PATH_LEN_MAX) {
-        pv_err_set(why, "%s must be a path without control characters, "
-                   "at most %d bytes", name, PATH_LEN_MAX);
+        pv_err_set(why,
+                   "%s must be a path without control characters, "
+                   "at most %d bytes",
+                   name, PATH_LEN_MAX);
         return -1;
     }
     return 0;
@@ -234,8 +244,10 @@ int pv_cfgval_path(const char *name, const char *v, pv_err *why)
 int pv_cfgval_word(const char *name, const char *v, pv_err *why)
 {
     if (!pv_cfgval_is_word(v)) {
-        pv_err_set(why, "%s must be printable text without spaces or "
-                   "control characters", name);
+        pv_err_set(why,
+                   "%s must be printable text without spaces or "
+                   "control characters",
+                   name);
         return -1;
     }
     return 0;
@@ -244,8 +256,10 @@ int pv_cfgval_word(const char *name, const char *v, pv_err *why)
 int pv_cfgval_text(const char *name, const char *v, pv_err *why)
 {
     if (!pv_cfgval_is_text(v)) {
-        pv_err_set(why, "%s must be printable text without control "
-                   "characters", name);
+        pv_err_set(why,
+                   "%s must be printable text without control "
+                   "characters",
+                   name);
         return -1;
     }
     return 0;
@@ -259,11 +273,12 @@ int pv_cfgval_user(const char *name, const char *v, pv_err *why)
                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
     size_t n = strspn(v, ok);
 
-    if (v[0] == '-' || n > USER_LEN_MAX
-        || !(v[n] == '\0' || (v[n] == '$' && v[n + 1] == '\0'))) {
-        pv_err_set(why, "%s must be a user name (letters, digits, '.', "
-                   "'_', '-', at most %d characters)", name,
-                   USER_LEN_MAX);
+    if (v[0] == '-' || n > USER_LEN_MAX ||
+        !(v[n] == '\0' || (v[n] == '$' && v[n + 1] == '\0'))) {
+        pv_err_set(why,
+                   "%s must be a user name (letters, digits, '.', "
+                   "'_', '-', at most %d characters)",
+                   name, USER_LEN_MAX);
         return -1;
     }
     return 0;
@@ -271,8 +286,7 @@ int pv_cfgval_user(const char *name, const char *v, pv_err *why)
 
 /* pv_policy's messages already name their key ("groups: ..."); add the
  * name only when they do not. */
-static void policy_error(const char *name, const pv_err *inner,
-                         pv_err *why)
+static void policy_error(const char *name, const pv_err *inner, pv_err *why)
 {
     size_t n = strlen(name);
 
@@ -337,7 +351,8 @@ int pv_cfgval_pin(const char *name, const char *v, pv_err *why)
         if (*p++ != ';')
             break;
     }
-    pv_err_set(why, "%s must be sha256//BASE64[;sha256//BASE64...] (the "
+    pv_err_set(why,
+               "%s must be sha256//BASE64[;sha256//BASE64...] (the "
                "base64 SHA-256 of a public key) or an absolute path",
                name);
     return -1;
@@ -352,16 +367,20 @@ int pv_cfgval_proxy(const char *name, const char *v, pv_err *why)
     const char *sep, *host = v;
 
     if (!pv_cfgval_is_word(v)) {
-        pv_err_set(why, "%s must not contain spaces, control or non-ASCII "
-                   "characters", name);
+        pv_err_set(why,
+                   "%s must not contain spaces, control or non-ASCII "
+                   "characters",
+                   name);
         return -1;
     }
     sep = strstr(v, "://");
     if (sep != NULL) {
         if (!scheme_known(v, (size_t)(sep - v), schemes,
                           sizeof schemes / sizeof schemes[0])) {
-            pv_err_set(why, "%s scheme must be http, https, socks4, "
-                       "socks4a, socks5 or socks5h", name);
+            pv_err_set(why,
+                       "%s scheme must be http, https, socks4, "
+                       "socks4a, socks5 or socks5h",
+                       name);
             return -1;
         }
         host = sep + 3;
@@ -373,13 +392,14 @@ int pv_cfgval_proxy(const char *name, const char *v, pv_err *why)
     return 0;
 }
 
-
-static int auth_token_ok(const char *name, const char *what,
-                         const char *s, pv_err *why)
+static int auth_token_ok(const char *name, const char *what, const char *s,
+                         pv_err *why)
 {
     if (!pv_cfgval_is_word(s)) {
-        pv_err_set(why, "%s: the %s must be non-empty printable text "
-                   "without spaces or control characters", name, what);
+        pv_err_set(why,
+                   "%s: the %s must be non-empty printable text "
+                   "without spaces or control characters",
+                   name, what);
         return -1;
     }
     return 0;
@@ -417,12 +437,10 @@ static char *basic_header(const char *userpass)
     return h;
 }
 
-
 /* none | bearer:TOKEN | basic:USER:SECRET (USER cannot contain ':', the
  * SECRET may).  The scheme word is case-insensitive.  *header: the ready
  * Authorization value, NULL for none. */
-int pv_cfgval_auth(const char *name, const char *v, char **header,
-                   pv_err *why)
+int pv_cfgval_auth(const char *name, const char *v, char **header, pv_err *why)
 {
     char *h;
 
@@ -437,8 +455,10 @@ int pv_cfgval_auth(const char *name, const char *v, char **header,
         const char *colon = strchr(v + 6, ':');
 
         if (colon == NULL || colon == v + 6 || colon[1] == '\0') {
-            pv_err_set(why, "%s: basic needs a user and a secret "
-                       "(basic:USER:SECRET)", name);
+            pv_err_set(why,
+                       "%s: basic needs a user and a secret "
+                       "(basic:USER:SECRET)",
+                       name);
             return -1;
         }
         if (auth_token_ok(name, "user and secret", v + 6, why) < 0)

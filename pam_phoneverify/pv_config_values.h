@@ -14,12 +14,12 @@ void pv_cfgval_quote(char *dst, size_t size, const char *src, size_t len);
 
 /* The key table as the parser sees it (pv_config.c owns the table). */
 #define PV_CONFIG_MAX_KEYS 96
-int pv_config_key_id(const char *name);         /* -1: unknown key */
+int pv_config_key_id(const char *name); /* -1: unknown key */
 const char *pv_config_key_name(int id);
-int pv_config_key_file_only(int id);            /* refused on the PAM line */
+int pv_config_key_file_only(int id); /* refused on the PAM line */
 
-int pv_cfgval_is_word(const char *s);   /* printable ASCII, no spaces */
-int pv_cfgval_is_text(const char *s);   /* no control characters */
+int pv_cfgval_is_word(const char *s); /* printable ASCII, no spaces */
+int pv_cfgval_is_text(const char *s); /* no control characters */
 
 int pv_cfgval_url(const char *name, const char *v, pv_err *why);
 int pv_cfgval_url_list(const char *name, const char *v, pv_err *why);

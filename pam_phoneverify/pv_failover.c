@@ -8,8 +8,7 @@
 #define SEPARATORS " \t"
 
 /* Start and length of URL i, or -1. */
-static int locate(const char *list, size_t i, const char **start,
-                  size_t *len)
+static int locate(const char *list, size_t i, const char **start, size_t *len)
 {
     size_t k = 0;
 
@@ -61,9 +60,11 @@ int pv_failover_check_counts(const pv_config *cfg, pv_err *why)
 
     if (ns == 0 || nv == 0 || ns == nv)
         return 0;
-    pv_err_set(why, "send_url lists %zu URL%s but verify_url lists %zu: "
+    pv_err_set(why,
+               "send_url lists %zu URL%s but verify_url lists %zu: "
                "entry i of both is one provider account, so both need the "
-               "same number", ns, ns == 1 ? "" : "s", nv);
+               "same number",
+               ns, ns == 1 ? "" : "s", nv);
     return -1;
 }
 
@@ -79,8 +80,8 @@ size_t pv_entry_pick(const time_t *out_until, size_t n, size_t from,
             return i;
     for (i = 0; i < n; i++)
         if (out_until[i] <= now)
-            return n;       /* an earlier entry is up: those after are out */
-    return from;            /* all marked out: try them in order anyway */
+            return n; /* an earlier entry is up: those after are out */
+    return from;      /* all marked out: try them in order anyway */
 }
 
 /* netstring of one URL into the digest: "ab"+"c" != "a"+"bc" */
@@ -133,7 +134,7 @@ void pv_entries_load(pv_entries *e, pv_state *st)
     size_t i, k;
 
     if (e->n < 2)
-        return;                 /* one entry: health changes nothing */
+        return; /* one entry: health changes nothing */
     pv_err_clear(&err);
     if (pv_state_read(st, PV_STATE_HEALTH_KEY, &rec, &err) != 0)
         return;
@@ -196,7 +197,7 @@ int pv_entries_mark_out(pv_entries *e, pv_state *st, size_t i, time_t now)
         return -1;
     e->out_until[i] = now + PV_ENTRY_OUT_SECONDS;
     if (e->n < 2)
-        return 0;               /* nowhere else to go: nothing to share */
+        return 0; /* nowhere else to go: nothing to share */
     m.key = e->key[i];
     m.now = now;
     m.until = e->out_until[i];

@@ -13,9 +13,9 @@
 #include "pv_err.h"
 #include "pv_state.h"
 
-#define PV_ENTRY_OUT_SECONDS 60     /* fixed, not a setting */
+#define PV_ENTRY_OUT_SECONDS 60 /* fixed, not a setting */
 #define PV_MAX_ENTRIES PV_MAX_ENDPOINTS
-#define PV_URL_ENTRY_MAX 8193        /* one URL of a list (VALUE_MAX + 1) */
+#define PV_URL_ENTRY_MAX 8193 /* one URL of a list (VALUE_MAX + 1) */
 
 /* URLs in a space/tab-separated list (0 for NULL or empty). */
 size_t pv_url_list_count(const char *list);
@@ -35,8 +35,8 @@ size_t pv_entry_pick(const time_t *out_until, size_t n, size_t from,
 /* The entries of one configuration and what the store says of them. */
 typedef struct pv_entries {
     size_t n;
-    char key[PV_MAX_ENTRIES][65];        /* hex SHA-256 of both URLs */
-    time_t out_until[PV_MAX_ENTRIES];    /* 0: not marked out */
+    char key[PV_MAX_ENTRIES][65];     /* hex SHA-256 of both URLs */
+    time_t out_until[PV_MAX_ENTRIES]; /* 0: not marked out */
 } pv_entries;
 
 /* Count the entries and key them (send_url/verify_url checked already). */

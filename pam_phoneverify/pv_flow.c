@@ -19,7 +19,6 @@
 #include "pv_policy.h"
 #include "pv_util.h"
 
-
 /* ---- finishing ------------------------------------------------------------ */
 
 /* The text a result shows when the verdict names none. */
@@ -48,8 +47,8 @@ static const char *usual_message(enum pv_result r)
 /* The only writer of out->result and out->reason. */
 static void finish(pv_flowctx *f, const pv_verdict *v)
 {
-    const char *msg = v->message[0] != '\0' ? v->message
-                                            : usual_message(v->result);
+    const char *msg =
+        v->message[0] != '\0' ? v->message : usual_message(v->result);
 
     if (msg != NULL)
         pv_flow_say(f, 1, msg);
@@ -93,9 +92,8 @@ static pv_verdict try_breakglass(pv_flowctx *f, const char *detail)
     pv_err_clear(&err);
     r = (reply != NULL && reply[0] != '\0' &&
          strnlen(reply, PV_CODE_MAX + 1) <= PV_CODE_MAX)
-            ? pv_breakglass_consume_claimed(f->cfg->breakglass_file,
-                                            f->user, reply,
-                                            pv_flow_breakglass_claim, f,
+            ? pv_breakglass_consume_claimed(f->cfg->breakglass_file, f->user,
+                                            reply, pv_flow_breakglass_claim, f,
                                             &err)
             : PV_BREAKGLASS_REJECTED;
     pv_free_secret(reply);
@@ -170,8 +168,7 @@ static int resolve_user(pv_flowctx *f, gid_t *gid)
     if (buf == NULL)
         return -2;
     if (getpwnam_r(f->login->user, &pw, buf, (size_t)bufsize, &res) != 0 ||
-        res == NULL || pw.pw_name == NULL ||
-        !pv_user_name_valid(pw.pw_name) ||
+        res == NULL || pw.pw_name == NULL || !pv_user_name_valid(pw.pw_name) ||
         pv_strlcpy(f->out->user, pw.pw_name, sizeof(f->out->user)) != 0)
         goto out;
     *gid = pw.pw_gid;
@@ -434,7 +431,7 @@ static pv_verdict decide(pv_flowctx *f)
         v = run_methods(f);
         grant_grace(f, &v);
     }
-    if (v.step != PV_STEP_FINAL)         /* fail closed */
+    if (v.step != PV_STEP_FINAL) /* fail closed */
         v = pv_verdict_final(PV_RESULT_DENIED, "no_decision");
     return decide_failure(f, &v);
 }
@@ -442,7 +439,7 @@ static pv_verdict decide(pv_flowctx *f)
 static void outcome_init(pv_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    out->result = PV_RESULT_DENIED;     /* fail closed */
+    out->result = PV_RESULT_DENIED; /* fail closed */
     out->method = "-";
     out->precheck_charged = -1;
 }
@@ -510,9 +507,9 @@ int pv_outcome_priority(const pv_outcome *out)
         return LOG_ERR;
     case PV_RESULT_UNAVAILABLE:
         return strcmp(out->reason, "provider_credentials") == 0 ? LOG_ERR
-                                                                 : LOG_WARNING;
+                                                                : LOG_WARNING;
     default:
-        return LOG_WARNING;     /* refusals, fail-open, break-glass */
+        return LOG_WARNING; /* refusals, fail-open, break-glass */
     }
 }
 

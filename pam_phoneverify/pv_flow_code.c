@@ -15,17 +15,17 @@
 
 /* One code-sending channel of this login (sms or email). */
 typedef struct channel {
-    const char *method;             /* "sms" / "email" */
-    char target[PV_EMAIL_MAX + 1];  /* as sent to the API */
+    const char *method;                 /* "sms" / "email" */
+    char target[PV_EMAIL_MAX + 1];      /* as sent to the API */
     char state_to[PV_STATE_TO_MAX + 1]; /* E.164 or e-mail, for reuse */
-    const char *phone;              /* == target for sms, else NULL */
-    const char *email;              /* == target for email, else NULL */
+    const char *phone;                  /* == target for sms, else NULL */
+    const char *email;                  /* == target for email, else NULL */
     char prompt[256];
     char verification_id[PV_VERIFICATION_ID_MAX + 1];
     long resends_left;
-    pv_entries entries;             /* provider entries and their health */
-    size_t entry;                   /* the entry that sent verification_id */
-    size_t from;                    /* entries before this one failed */
+    pv_entries entries; /* provider entries and their health */
+    size_t entry;       /* the entry that sent verification_id */
+    size_t from;        /* entries before this one failed */
 } channel;
 
 int pv_code_normalize(const char *entry, long code_length, char *out,
@@ -39,7 +39,7 @@ int pv_code_normalize(const char *entry, long code_length, char *out,
         return -1;
     len = strnlen(entry, PV_CODE_MAX + 1);
     if (len > PV_CODE_MAX)
-        return 0;                       /* bounded before any copy */
+        return 0; /* bounded before any copy */
     for (i = 0; i < len; i++) {
         char c = entry[i];
 
@@ -53,7 +53,7 @@ int pv_code_normalize(const char *entry, long code_length, char *out,
     }
     out[n] = '\0';
     if (n == 0)
-        return -1;                      /* empty entry: a resend request */
+        return -1; /* empty entry: a resend request */
     if ((long)n != code_length) {
         pv_wipe(out, size);
         return 0;
@@ -87,11 +87,11 @@ static void build_prompt(const char *fmt, const char *masked, char *buf,
 }
 
 typedef struct pending_ctx {
-    const char *id;                 /* NULL: clear */
+    const char *id; /* NULL: clear */
     const char *to;
     time_t expires;
-    time_t sent_at;                 /* 0: leave last_sent alone */
-    size_t entry;                   /* provider entry that sent it */
+    time_t sent_at; /* 0: leave last_sent alone */
+    size_t entry;   /* provider entry that sent it */
 } pending_ctx;
 
 static int pending_cb(pv_state_record *rec, void *ctx)
@@ -118,9 +118,12 @@ static int pending_cb(pv_state_record *rec, void *ctx)
 /* ---- send ------------------------------------------------------------- */
 
 enum send_outcome {
-    SEND_OK, SEND_REUSED, SEND_STOP, SEND_CANNOT_SERVE,
-    SEND_LIMITED,            /* the provider's per-number minute, no reuse */
-    SEND_OUTAGE,             /* this entry is out: try the next */
+    SEND_OK,
+    SEND_REUSED,
+    SEND_STOP,
+    SEND_CANNOT_SERVE,
+    SEND_LIMITED, /* the provider's per-number minute, no reuse */
+    SEND_OUTAGE,  /* this entry is out: try the next */
 };
 
 /* The pending code sent to this target, if still valid and sent by an
@@ -134,9 +137,10 @@ static int pending_code(pv_flowctx *f, channel *ch, char *id, size_t size)
     pv_err_clear(&err);
     if (pv_state_read(f->state, f->user, &rec, &err) != 0)
         return 0;
-    if (rec.pending_id[0] != '\0' && strcmp(rec.pending_to, ch->state_to) == 0
-        && rec.pending_expires > pv_flow_now(f)
-        && rec.pending_entry < ch->entries.n && rec.pending_entry >= ch->from)
+    if (rec.pending_id[0] != '\0' &&
+        strcmp(rec.pending_to, ch->state_to) == 0 &&
+        rec.pending_expires > pv_flow_now(f) &&
+        rec.pending_entry < ch->entries.n && rec.pending_entry >= ch->from)
         ok = pv_strlcpy(id, rec.pending_id, size) == 0;
     if (ok)
         ch->entry = rec.pending_entry;
@@ -169,9 +173,8 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
 {
     switch (sr) {
     case PV_SEND_RATE_LIMITED:
-        if (f->cfg->reuse_code &&
-            pending_code(f, ch, ch->verification_id,
-                         sizeof(ch->verification_id))) {
+        if (f->cfg->reuse_code && pending_code(f, ch, ch->verification_id,
+                                               sizeof(ch->verification_id))) {
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             return SEND_REUSED;
         }
@@ -267,8 +270,7 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
     }
     if (!budget_allows(f, &at, v))
         return SEND_STOP;
-    sr = pv_send_code(f->cfg, f->env->http, url, ch->phone, ch->email,
-                      &reply);
+    sr = pv_send_code(f->cfg, f->env->http, url, ch->phone, ch->email, &reply);
     pv_flow_debug(f, "send (entry %zu): %s", i + 1, reply.detail);
     if (sr == PV_SEND_UNAVAILABLE && reply.failure == PV_FAILURE_OUTAGE) {
         /* no answer: a code may have gone out, the budget stays spent */
@@ -279,7 +281,7 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
     }
     if (sr != PV_SEND_OK) {
         if (provider_refused(sr, &reply))
-            pv_flow_send_give_back(f, at);      /* nothing was sent */
+            pv_flow_send_give_back(f, at); /* nothing was sent */
         so = send_refused(f, ch, sr, &reply, v);
         pv_wipe(&reply, sizeof(reply));
         return so;

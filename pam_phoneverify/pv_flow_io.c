@@ -132,8 +132,7 @@ int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx)
 
     pv_err_clear(&err);
     if (pv_state_update(f->state, f->user, fn, ctx, &err) != 0) {
-        pv_logf(&f->env->logger, LOG_ERR, "state update failed: %s",
-                err.msg);
+        pv_logf(&f->env->logger, LOG_ERR, "state update failed: %s", err.msg);
         return -1;
     }
     return 0;
@@ -155,12 +154,11 @@ static int guess_begin_cb(pv_state_record *rec, void *ctx)
 
     if (pv_lockout_active(rec, gc->pol, gc->now, NULL)) {
         gc->st = PV_GUESS_LOCKED;
-        return 1;                       /* nothing to write */
+        return 1; /* nothing to write */
     }
     pv_lockout_add_failure(rec, gc->pol, gc->now);
     gc->g->at = gc->now;
-    gc->g->lock_started =
-        rec->locked_until != before ? rec->locked_until : 0;
+    gc->g->lock_started = rec->locked_until != before ? rec->locked_until : 0;
     gc->st = PV_GUESS_RECORDED;
     return 0;
 }
@@ -255,8 +253,7 @@ static int give_back_cb(pv_state_record *rec, void *ctx)
     return 0;
 }
 
-enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
-                                         long *wait)
+enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at, long *wait)
 {
     budget_ctx bc;
 
@@ -289,7 +286,7 @@ void pv_flow_send_give_back(pv_flowctx *f, time_t at)
 
 typedef struct bg_claim_ctx {
     char digest[65];
-    int used;                        /* set by the callback, from rec */
+    int used; /* set by the callback, from rec */
 } bg_claim_ctx;
 
 static int bg_claim_cb(pv_state_record *rec, void *ctx)
@@ -301,10 +298,10 @@ static int bg_claim_cb(pv_state_record *rec, void *ctx)
     for (i = 0; i < rec->n_bg_used; i++)
         if (strcmp(rec->bg_used[i], c->digest) == 0) {
             c->used = 1;
-            return 1;                /* nothing to write */
+            return 1; /* nothing to write */
         }
     if (rec->n_bg_used >= PV_STATE_MAX_BG_USED)
-        return -1;                   /* closed: cannot prove it unused */
+        return -1; /* closed: cannot prove it unused */
     memcpy(rec->bg_used[rec->n_bg_used++], c->digest, sizeof(c->digest));
     return 0;
 }

@@ -27,8 +27,9 @@ static void show_link(pv_flowctx *f, const pv_nv_reply *rep)
     char *qr = NULL;
 
     pv_phone_mask(&f->id.phone, " ", masked, sizeof(masked));
-    pv_flow_sayf(f, 0, N_("Open this link on the phone %s over its mobile\n"
-                          "network (not Wi-Fi), or scan the code below:\n%s"),
+    pv_flow_sayf(f, 0,
+                 N_("Open this link on the phone %s over its mobile\n"
+                    "network (not Wi-Fi), or scan the code below:\n%s"),
                  masked, rep->url);
     if (pv_qr_render(rep->url, &qr, NULL) == 0) {
         pv_flow_say(f, 0, qr);

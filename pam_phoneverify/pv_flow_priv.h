@@ -33,10 +33,10 @@
 #define MSG_RESEND_WAIT \
     N_("A code was sent less than a minute ago; enter that code.")
 /* resend_wait (printf arguments: seconds) */
-#define MSG_WAIT_SINCE \
+#define MSG_WAIT_SINCE                                                   \
     N_("A code was sent %ld s ago; the provider allows one per minute. " \
        "Sending a new code in %ld s...")
-#define MSG_WAIT_UNKNOWN \
+#define MSG_WAIT_UNKNOWN                           \
     N_("The provider allows one code per minute. " \
        "Sending a new code in %ld s...")
 #define MSG_WAIT_REFUSED \
@@ -47,15 +47,15 @@
     N_("The number check took too long; log in again to start a new one.")
 #define PROMPT_BREAKGLASS \
     N_("Verification service unavailable. Emergency code: ")
-#define PV_FLOW_MSG_MAX 2048         /* a formatted message (link + text) */
+#define PV_FLOW_MSG_MAX 2048 /* a formatted message (link + text) */
 
 #define PV_VERDICT_MSG_MAX 160
 
 /* What a step says about the login. */
 enum pv_step {
-    PV_STEP_GO_ON = 0,       /* nothing decided: the next step runs */
-    PV_STEP_FINAL,           /* the login is decided (see result/failure) */
-    PV_STEP_NEXT_METHOD,     /* this method cannot serve the user */
+    PV_STEP_GO_ON = 0,   /* nothing decided: the next step runs */
+    PV_STEP_FINAL,       /* the login is decided (see result/failure) */
+    PV_STEP_NEXT_METHOD, /* this method cannot serve the user */
 };
 
 /* The one return type of the flow's steps.  A final verdict carries
@@ -63,10 +63,10 @@ enum pv_step {
  * result (it is the only place that may open under failmode=safe). */
 typedef struct pv_verdict {
     enum pv_step step;
-    enum pv_result result;           /* FINAL with failure NONE */
-    enum pv_failure failure;         /* FINAL: why the provider is unusable */
-    char reason[PV_PROVIDER_MSG_MAX];/* the log's reason= */
-    char message[PV_VERDICT_MSG_MAX];/* shown to the user; "": the usual
+    enum pv_result result;            /* FINAL with failure NONE */
+    enum pv_failure failure;          /* FINAL: why the provider is unusable */
+    char reason[PV_PROVIDER_MSG_MAX]; /* the log's reason= */
+    char message[PV_VERDICT_MSG_MAX]; /* shown to the user; "": the usual
                                         text for the result */
 } pv_verdict;
 
@@ -83,14 +83,14 @@ pv_verdict pv_verdict_user_refusal(const char *reason, const char *message);
 typedef struct pv_flowctx {
     const pv_config *cfg;
     const pv_login *login;
-    const char *user;                /* canonical pw_name (out->user) */
+    const char *user; /* canonical pw_name (out->user) */
     pv_flow_env *env;
     pv_outcome *out;
     pv_state *state;
     pv_lockout_policy lockout;
     pv_identity id;
     char *gecos;
-    int precheck_done;               /* pre-check passed in this login */
+    int precheck_done; /* pre-check passed in this login */
 } pv_flowctx;
 
 /* ---- pv_flow_io.c ----------------------------------------------------- */
@@ -111,13 +111,13 @@ int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx);
 /* A wrong entry that never reached the verify API (malformed, empty):
  * recorded as a failure. */
 enum pv_guess_status {
-    PV_GUESS_RECORDED,       /* counted; the verify call may go ahead */
-    PV_GUESS_LOCKED,         /* the user is locked out: no call */
-    PV_GUESS_ERROR,          /* could not be recorded: refuse */
+    PV_GUESS_RECORDED, /* counted; the verify call may go ahead */
+    PV_GUESS_LOCKED,   /* the user is locked out: no call */
+    PV_GUESS_ERROR,    /* could not be recorded: refuse */
 };
 typedef struct pv_guess {
-    time_t at;                       /* when it was recorded */
-    time_t lock_started;             /* locked_until it set, or 0 */
+    time_t at;           /* when it was recorded */
+    time_t lock_started; /* locked_until it set, or 0 */
 } pv_guess;
 
 /* Before a code goes to the verify API, under the state lock: refuse if
@@ -134,7 +134,11 @@ enum pv_guess_status pv_flow_wrong_entry(pv_flowctx *f, pv_guess *g);
 
 /* The per-user send budget, reserved under the state lock before a code
  * is requested and given back if none was sent. */
-enum pv_send_budget { PV_BUDGET_RESERVED, PV_BUDGET_SPENT, PV_BUDGET_ERROR };
+enum pv_send_budget {
+    PV_BUDGET_RESERVED,
+    PV_BUDGET_SPENT,
+    PV_BUDGET_ERROR
+};
 enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
                                          long *wait);
 void pv_flow_send_give_back(pv_flowctx *f, time_t at);

@@ -17,7 +17,7 @@
 #include "pv_helper_proto.h"
 #include "pv_util.h"
 
-#define HDR_LEN 5   /* u8 tag + u32 length */
+#define HDR_LEN 5 /* u8 tag + u32 length */
 
 /* The tag set is closed: anything else means the peer is not speaking our
  * protocol (or is a different version), and guessing would be unsafe. */
@@ -114,7 +114,7 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
         }
         r = poll(&p, 1, timeout);
         if (r > 0)
-            return 0;   /* POLLHUP/POLLERR: let read/send report it */
+            return 0; /* POLLHUP/POLLERR: let read/send report it */
         if (r < 0 && errno != EINTR)
             return -1;
     }
@@ -177,7 +177,7 @@ static int read_all(int fd, char *p, size_t n, int64_t deadline_ms,
             return -1;
         }
         if (r == 0) {
-            errno = 0;   /* EOF */
+            errno = 0; /* EOF */
             return -1;
         }
         *got += (size_t)r;
@@ -255,8 +255,8 @@ static int recv_hdr(int fd, uint8_t *tag, uint32_t *len, int first,
         return -1;
     }
     *tag = b[0];
-    *len = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 |
-           (uint32_t)b[3] << 8 | (uint32_t)b[4];
+    *len = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 |
+           (uint32_t)b[4];
     return 0;
 }
 
@@ -324,7 +324,7 @@ int pv_proto_recv(int fd, pv_proto_msg *m, int64_t deadline_ms)
     if (recv_fields(fd, m, deadline_ms) == 0) {
         if (m->n > 0)
             return 0;
-        errno = EPROTO;   /* a bare END is not a message */
+        errno = EPROTO; /* a bare END is not a message */
     }
     saved = errno;
     pv_proto_clear(m);

@@ -23,30 +23,44 @@
 #include <stdint.h>
 
 #define PV_PROTO_MAX_FIELD (1024 * 1024)   /* a CA bundle fits */
-#define PV_PROTO_MAX_MSG (2 * 1024 * 1024)   /* all fields of one message */
+#define PV_PROTO_MAX_MSG (2 * 1024 * 1024) /* all fields of one message */
 #define PV_PROTO_MAX_FIELDS 64
 
 enum pv_proto_tag {
     PV_F_END = 0,
-    PV_F_MSG = 1,            /* "setup", "request", "response" */
+    PV_F_MSG = 1, /* "setup", "request", "response" */
     /* setup */
-    PV_F_TIMEOUT = 10, PV_F_CONNECT_TIMEOUT, PV_F_CA_BLOB, PV_F_UNUSED_13,
-    PV_F_PINNED, PV_F_CERT_BLOB, PV_F_KEY_BLOB, PV_F_PROXY,
+    PV_F_TIMEOUT = 10,
+    PV_F_CONNECT_TIMEOUT,
+    PV_F_CA_BLOB,
+    PV_F_UNUSED_13,
+    PV_F_PINNED,
+    PV_F_CERT_BLOB,
+    PV_F_KEY_BLOB,
+    PV_F_PROXY,
     /* request */
-    PV_F_URL = 30, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_CAPTCHA,
-    PV_F_BODY, PV_F_SEQ,     /* SEQ: request number, echoed in the answer */
+    PV_F_URL = 30,
+    PV_F_CONTENT_TYPE,
+    PV_F_AUTHORIZATION,
+    PV_F_CAPTCHA,
+    PV_F_BODY,
+    PV_F_SEQ, /* SEQ: request number, echoed in the answer */
     /* request, form variant: repeated NAME, VALUE pairs instead of BODY */
-    PV_F_FORM_NAME = 40, PV_F_FORM_VALUE,
+    PV_F_FORM_NAME = 40,
+    PV_F_FORM_VALUE,
     /* response */
-    PV_F_STATUS = 50,        /* enum pv_http_status as decimal */
-    PV_F_HTTP_CODE, PV_F_RESP_BODY, PV_F_ELAPSED_MS, PV_F_CONNECTS,
-    PV_F_ERROR,              /* human text, no secrets */
+    PV_F_STATUS = 50, /* enum pv_http_status as decimal */
+    PV_F_HTTP_CODE,
+    PV_F_RESP_BODY,
+    PV_F_ELAPSED_MS,
+    PV_F_CONNECTS,
+    PV_F_ERROR, /* human text, no secrets */
 };
 
 typedef struct pv_proto_field {
     uint8_t tag;
     uint32_t len;
-    char *value;             /* malloc'd, NUL-terminated (len excludes it) */
+    char *value; /* malloc'd, NUL-terminated (len excludes it) */
 } pv_proto_field;
 
 typedef struct pv_proto_msg {

@@ -26,9 +26,9 @@
 #include "pv_spawn.h"
 #include "pv_util.h"
 
-#define MAX_SECONDS 3600L          /* clamp for timeouts from the config */
-#define MARGIN_SECONDS 2L          /* slack on top of libcurl's limits */
-#define REAP_WAIT_MS 1000          /* grace for a helper told to stop */
+#define MAX_SECONDS 3600L /* clamp for timeouts from the config */
+#define MARGIN_SECONDS 2L /* slack on top of libcurl's limits */
+#define REAP_WAIT_MS 1000 /* grace for a helper told to stop */
 #define DEFAULT_HELPER_USER "_phoneverify"
 #define FALLBACK_HELPER_USER "nobody"
 #define TLS_FILE_MAX (1024 * 1024) /* CA bundle, certificate, key */
@@ -37,12 +37,12 @@
 #define HELPER_NOFILE 64
 
 struct pv_http {
-    pv_http_opts o;                /* strings owned, wiped on free */
-    int fd;                        /* parent end of the socketpair, or -1 */
-    pv_child child;                /* running helper (pid -1 when none) */
-    long seq;                      /* number of the last request sent */
-    long connects_done;            /* from helpers that already ended */
-    long connects_cur;             /* running count of the current one */
+    pv_http_opts o;     /* strings owned, wiped on free */
+    int fd;             /* parent end of the socketpair, or -1 */
+    pv_child child;     /* running helper (pid -1 when none) */
+    long seq;           /* number of the last request sent */
+    long connects_done; /* from helpers that already ended */
+    long connects_cur;  /* running count of the current one */
 };
 
 static long clamp_seconds(long v, long dflt)
@@ -72,7 +72,7 @@ static void free_opts(pv_http_opts *o)
     pv_free_secret((char *)o->pinned_pubkey);
     pv_free_secret((char *)o->client_cert);
     pv_free_secret((char *)o->client_key);
-    pv_free_secret((char *)o->proxy);   /* may carry user:password */
+    pv_free_secret((char *)o->proxy); /* may carry user:password */
     memset(o, 0, sizeof(*o));
 }
 
@@ -118,7 +118,7 @@ static void stop_helper(pv_http *h, long grace_ms)
     }
     if (h->child.pid > 0 && grace_ms > 0)
         (void)pv_child_wait(&h->child, pv_monotonic_ms() + grace_ms, NULL);
-    pv_child_kill(&h->child);   /* only closes the pidfd when reaped */
+    pv_child_kill(&h->child); /* only closes the pidfd when reaped */
     h->connects_done += h->connects_cur;
     h->connects_cur = 0;
 }
@@ -158,14 +158,14 @@ static int send_setup(pv_http *h, int64_t deadline)
         add_file_blob(&m, PV_F_CA_BLOB, o->cafile, PV_FILE_PUBLIC) < 0 ||
         (o->pinned_pubkey &&
          pv_proto_add_str(&m, PV_F_PINNED, o->pinned_pubkey) < 0) ||
-        add_file_blob(&m, PV_F_CERT_BLOB, o->client_cert,
-                      PV_FILE_PUBLIC) < 0 ||
+        add_file_blob(&m, PV_F_CERT_BLOB, o->client_cert, PV_FILE_PUBLIC) <
+            0 ||
         add_file_blob(&m, PV_F_KEY_BLOB, o->client_key, PV_FILE_SECRET) < 0 ||
         (o->proxy && pv_proto_add_str(&m, PV_F_PROXY, o->proxy) < 0))
         goto out;
     rc = pv_proto_send(h->fd, &m, deadline);
 out:
-    pv_proto_clear(&m);   /* wipes the key */
+    pv_proto_clear(&m); /* wipes the key */
     return rc;
 }
 
@@ -173,13 +173,13 @@ out:
  * that user does not exist; ourselves when we are not root. */
 static int helper_identity(const pv_http *h, pv_spawn_id *id)
 {
-    const char *name = h->o.helper_user ? h->o.helper_user
-                                        : DEFAULT_HELPER_USER;
+    const char *name =
+        h->o.helper_user ? h->o.helper_user : DEFAULT_HELPER_USER;
     int fell_back = 0;
     pv_err err;
 
     if (geteuid() != 0) {
-        memset(id, 0, sizeof(*id));   /* cannot change: run as ourselves */
+        memset(id, 0, sizeof(*id)); /* cannot change: run as ourselves */
         return 0;
     }
     if (pv_spawn_resolve_user(name, FALLBACK_HELPER_USER, id, &fell_back,
@@ -189,9 +189,10 @@ static int helper_identity(const pv_http *h, pv_spawn_id *id)
         return -1;
     }
     if (fell_back)
-        syslog(LOG_AUTHPRIV | LOG_WARNING, "pam_phoneverify: helper_user "
-               "'%.64s' does not exist; running the helper as '%s'", name,
-               FALLBACK_HELPER_USER);
+        syslog(LOG_AUTHPRIV | LOG_WARNING,
+               "pam_phoneverify: helper_user "
+               "'%.64s' does not exist; running the helper as '%s'",
+               name, FALLBACK_HELPER_USER);
     return 0;
 }
 
@@ -207,8 +208,7 @@ static int spawn_helper(pv_http *h, int sock)
         return -1;
     s.exec_fd = pv_safe_open_exec(h->o.helper, &err);
     if (s.exec_fd < 0) {
-        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper: %s",
-               err.msg);
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper: %s", err.msg);
         return -1;
     }
     s.argv = argv;
@@ -228,11 +228,12 @@ static int start_helper(pv_http *h, int64_t deadline)
     int sv[2];
 
     if (h->o.helper == NULL || h->o.helper[0] != '/')
-        return -1;   /* never a PATH search */
+        return -1; /* never a PATH search */
     if (h->o.capath != NULL) {
         /* The helper runs unprivileged and opens no file we trust; a CA
          * directory cannot be handed over as one checked blob. */
-        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: capath is not "
+        syslog(LOG_AUTHPRIV | LOG_ERR,
+               "pam_phoneverify: capath is not "
                "supported (the helper gets its CAs as data): use cafile");
         return -1;
     }
@@ -272,8 +273,7 @@ static int add_opt_str(pv_proto_msg *m, uint8_t tag, const char *v)
     return v == NULL ? 0 : pv_proto_add_str(m, tag, v);
 }
 
-static int build_request(pv_proto_msg *m, const pv_http_request *req,
-                         long seq)
+static int build_request(pv_proto_msg *m, const pv_http_request *req, long seq)
 {
     size_t i;
 
@@ -285,8 +285,9 @@ static int build_request(pv_proto_msg *m, const pv_http_request *req,
         add_opt_str(m, PV_F_CAPTCHA, req->captcha_token) < 0)
         return -1;
     if (req->n_form == 0)
-        return req->body == NULL ? 0 :
-               pv_proto_add(m, PV_F_BODY, req->body, req->body_len);
+        return req->body == NULL
+                   ? 0
+                   : pv_proto_add(m, PV_F_BODY, req->body, req->body_len);
     if (req->form_names == NULL || req->form_values == NULL)
         return -1;
     for (i = 0; i < req->n_form; i++) {
@@ -303,8 +304,8 @@ static int build_request(pv_proto_msg *m, const pv_http_request *req,
 static int response_shape_ok(const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG, PV_F_SEQ, PV_F_STATUS, PV_F_HTTP_CODE, PV_F_RESP_BODY,
-        PV_F_ELAPSED_MS, PV_F_CONNECTS, PV_F_ERROR,
+        PV_F_MSG,       PV_F_SEQ,        PV_F_STATUS,   PV_F_HTTP_CODE,
+        PV_F_RESP_BODY, PV_F_ELAPSED_MS, PV_F_CONNECTS, PV_F_ERROR,
     };
     unsigned seen[sizeof(allowed)] = { 0 };
     size_t i, j;
@@ -355,15 +356,15 @@ static int parse_response(pv_http *h, pv_proto_msg *m, pv_http_response *resp)
         field_long(m, PV_F_ELAPSED_MS, 0, 86400000L, &ms) < 0 ||
         field_long(m, PV_F_CONNECTS, h->connects_cur, 1000000L, &conns) < 0 ||
         st == PV_HTTP_E_HELPER ||
-        (body != NULL && (st != PV_HTTP_OK ||
-                          body->len > PV_HTTP_MAX_RESPONSE)))
+        (body != NULL &&
+         (st != PV_HTTP_OK || body->len > PV_HTTP_MAX_RESPONSE)))
         return -1;
     resp->status = (enum pv_http_status)st;
     resp->http_code = st == PV_HTTP_OK ? code : 0;
     resp->elapsed_ms = ms;
     h->connects_cur = conns;
     if (body != NULL) {
-        resp->body = body->value;   /* take ownership */
+        resp->body = body->value; /* take ownership */
         resp->body_len = body->len;
         body->value = NULL;
         body->len = 0;
@@ -395,17 +396,17 @@ static int exchange(pv_http *h, const pv_http_request *req,
     rc = build_request(&m, req, ++h->seq);
     if (rc < 0) {
         pv_proto_clear(&m);
-        return -1;   /* no memory, or a request we cannot express */
+        return -1; /* no memory, or a request we cannot express */
     }
     rc = pv_proto_send(h->fd, &m, deadline);
-    pv_proto_clear(&m);   /* wipes authorization and body */
+    pv_proto_clear(&m); /* wipes authorization and body */
     if (rc < 0 || pv_proto_recv(h->fd, &m, deadline) < 0)
         return -1;
     rc = parse_response(h, &m, resp);
     pv_proto_clear(&m);
     if (rc == 0 && unasked_bytes(h->fd)) {
         pv_http_response_clear(resp);
-        return -1;   /* a second answer already waiting: not ours */
+        return -1; /* a second answer already waiting: not ours */
     }
     return rc;
 }
@@ -416,7 +417,7 @@ int pv_http_post(pv_http *h, const pv_http_request *req,
     int64_t deadline;
 
     memset(resp, 0, sizeof(*resp));
-    resp->status = PV_HTTP_E_HELPER;   /* fail closed until proven */
+    resp->status = PV_HTTP_E_HELPER; /* fail closed until proven */
     if (h == NULL || req == NULL)
         return -1;
     deadline = pv_monotonic_ms() +
@@ -429,7 +430,7 @@ int pv_http_post(pv_http *h, const pv_http_request *req,
          * included: libcurl's own limits end well before it. */
         pv_http_response_clear(resp);
         resp->status = PV_HTTP_E_HELPER;
-        stop_helper(h, 0);   /* SIGKILL now: it is stuck or lying */
+        stop_helper(h, 0); /* SIGKILL now: it is stuck or lying */
         return -1;
     }
     return resp->status == PV_HTTP_OK ? 0 : -1;
@@ -463,15 +464,24 @@ long pv_http_connects(const pv_http *h)
 const char *pv_http_status_name(enum pv_http_status st)
 {
     switch (st) {
-    case PV_HTTP_OK: return "ok";
-    case PV_HTTP_E_CONNECT: return "connect";
-    case PV_HTTP_E_TIMEOUT: return "timeout";
-    case PV_HTTP_E_TOOBIG: return "toobig";
-    case PV_HTTP_E_TLS: return "tls";
-    case PV_HTTP_E_URL: return "url";
-    case PV_HTTP_E_HELPER: return "helper";
-    case PV_HTTP_E_OTHER: return "other";
-    case PV_HTTP_E_DNS: return "dns";
+    case PV_HTTP_OK:
+        return "ok";
+    case PV_HTTP_E_CONNECT:
+        return "connect";
+    case PV_HTTP_E_TIMEOUT:
+        return "timeout";
+    case PV_HTTP_E_TOOBIG:
+        return "toobig";
+    case PV_HTTP_E_TLS:
+        return "tls";
+    case PV_HTTP_E_URL:
+        return "url";
+    case PV_HTTP_E_HELPER:
+        return "helper";
+    case PV_HTTP_E_OTHER:
+        return "other";
+    case PV_HTTP_E_DNS:
+        return "dns";
     }
     return "unknown";
 }
@@ -496,7 +506,9 @@ static void transport_free(pv_transport *t)
 }
 
 static const struct pv_transport_ops http_transport_ops = {
-    transport_post, transport_connects, transport_free,
+    transport_post,
+    transport_connects,
+    transport_free,
 };
 
 pv_transport *pv_http_transport_new(const pv_http_opts *opts)

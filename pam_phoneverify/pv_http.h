@@ -28,35 +28,35 @@
 #define PV_HTTP_MAX_RESPONSE (64 * 1024)
 
 enum pv_http_status {
-    PV_HTTP_OK = 0,          /* an HTTP answer arrived: see http_code      */
-    PV_HTTP_E_CONNECT,       /* could not connect (refused, reset)         */
-    PV_HTTP_E_TIMEOUT,       /* connect, total or low-speed timeout        */
-    PV_HTTP_E_TOOBIG,        /* body larger than PV_HTTP_MAX_RESPONSE      */
-    PV_HTTP_E_TLS,           /* certificate, pinning or handshake failure  */
-    PV_HTTP_E_URL,           /* scheme/host not allowed (not https, or     */
-                             /* http to a non-loopback host)               */
-    PV_HTTP_E_HELPER,        /* helper missing, died, or spoke nonsense    */
-    PV_HTTP_E_OTHER,         /* any other transfer failure                 */
-    PV_HTTP_E_DNS,           /* the host (or proxy) name did not resolve   */
+    PV_HTTP_OK = 0,    /* an HTTP answer arrived: see http_code      */
+    PV_HTTP_E_CONNECT, /* could not connect (refused, reset)         */
+    PV_HTTP_E_TIMEOUT, /* connect, total or low-speed timeout        */
+    PV_HTTP_E_TOOBIG,  /* body larger than PV_HTTP_MAX_RESPONSE      */
+    PV_HTTP_E_TLS,     /* certificate, pinning or handshake failure  */
+    PV_HTTP_E_URL,     /* scheme/host not allowed (not https, or     */
+                       /* http to a non-loopback host)               */
+    PV_HTTP_E_HELPER,  /* helper missing, died, or spoke nonsense    */
+    PV_HTTP_E_OTHER,   /* any other transfer failure                 */
+    PV_HTTP_E_DNS,     /* the host (or proxy) name did not resolve   */
 };
 
 typedef struct pv_http_opts {
-    const char *helper;          /* path of phoneverify-http */
-    const char *helper_user;     /* run as, when root; NULL: _phoneverify */
-    long timeout;                /* seconds, whole request */
-    long connect_timeout;        /* seconds */
-    const char *cafile, *pinned_pubkey;  /* cafile read here, sent as data */
-    const char *capath;          /* refused (E_HELPER): a directory cannot
+    const char *helper;      /* path of phoneverify-http */
+    const char *helper_user; /* run as, when root; NULL: _phoneverify */
+    long timeout;            /* seconds, whole request */
+    long connect_timeout;    /* seconds */
+    const char *cafile, *pinned_pubkey; /* cafile read here, sent as data */
+    const char *capath; /* refused (E_HELPER): a directory cannot
                                   * be handed over safely as one blob */
-    const char *client_cert, *client_key;  /* read here, sent as data */
-    const char *proxy;           /* the only proxy ever used; NULL: none */
+    const char *client_cert, *client_key; /* read here, sent as data */
+    const char *proxy; /* the only proxy ever used; NULL: none */
 } pv_http_opts;
 
 typedef struct pv_http_request {
     const char *url;
-    const char *content_type;    /* "application/json" or form */
-    const char *authorization;   /* full header value or NULL */
-    const char *captcha_token;   /* x-captcha-token value or NULL */
+    const char *content_type;  /* "application/json" or form */
+    const char *authorization; /* full header value or NULL */
+    const char *captcha_token; /* x-captcha-token value or NULL */
     const char *body;
     size_t body_len;
     /* Form request (numVerify): when n_form > 0 the helper builds an
@@ -70,13 +70,13 @@ typedef struct pv_http_request {
 
 typedef struct pv_http_response {
     enum pv_http_status status;
-    long http_code;              /* valid when status == PV_HTTP_OK */
-    char *body;                  /* NUL-terminated, malloc'd; may be NULL */
+    long http_code; /* valid when status == PV_HTTP_OK */
+    char *body;     /* NUL-terminated, malloc'd; may be NULL */
     size_t body_len;
     long elapsed_ms;
 } pv_http_response;
 
-typedef struct pv_http pv_http;   /* opaque: one helper for one login */
+typedef struct pv_http pv_http; /* opaque: one helper for one login */
 
 /* Prepare a transport; does not start the helper yet.  opts strings are
  * copied.  NULL on ENOMEM. */

@@ -34,16 +34,16 @@
 
 struct pv_catalog {
     size_t n;
-    const char **orig;           /* sorted, point into data */
-    const char **trans;          /* NULL where the translation is unusable */
-    char *data;                  /* the whole file, NUL-terminated */
+    const char **orig;  /* sorted, point into data */
+    const char **trans; /* NULL where the translation is unusable */
+    char *data;         /* the whole file, NUL-terminated */
     size_t len;
 };
 
 static uint32_t read_u32(const unsigned char *p, int swapped)
 {
-    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                 (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
 
     if (swapped)
         v = (v >> 24) | ((v >> 8) & 0xff00U) | ((v << 8) & 0xff0000U) |
@@ -104,7 +104,7 @@ static int usable(const char *orig, const char *trans, size_t tlen)
     size_t i;
 
     if (tlen == 0)
-        return 0;                       /* untranslated */
+        return 0; /* untranslated */
     for (i = 0; i < tlen; i++) {
         unsigned char c = (unsigned char)trans[i];
 
@@ -148,8 +148,10 @@ static int parse_tables(pv_catalog *c, int swapped, pv_err *err)
         }
         c->orig[i] = o;
         /* a plural entry ("one\0many") or a bad translation: not used */
-        c->trans[i] = (strlen(o) == olen && strlen(t) == tlen &&
-                       usable(o, t, tlen)) ? t : NULL;
+        c->trans[i] =
+            (strlen(o) == olen && strlen(t) == tlen && usable(o, t, tlen))
+                ? t
+                : NULL;
     }
     c->n = n;
     return 0;
@@ -164,8 +166,7 @@ int pv_catalog_parse(const void *data, size_t len, pv_catalog **out,
 
     *out = NULL;
     if (len < MO_HEADER_SIZE || len > PV_CATALOG_MAX_SIZE) {
-        pv_err_set(err, "catalogue: size %zu is not that of a catalogue",
-                   len);
+        pv_err_set(err, "catalogue: size %zu is not that of a catalogue", len);
         return -1;
     }
     magic = read_u32(data, 0);
@@ -245,7 +246,7 @@ int pv_catalog_load(const char *dir, const char *language, pv_catalog **out,
         return -1;
     }
     if (strcmp(language, "en") == 0)
-        return 0;               /* the messages as written */
+        return 0; /* the messages as written */
     if (pv_snprintf(path, sizeof(path), "%s/%s/LC_MESSAGES/%s.mo", dir,
                     language, PV_TEXT_DOMAIN) < 0) {
         pv_err_set(err, "language: catalogue path too long");
@@ -308,8 +309,7 @@ int pv_vtrf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
     return n;
 }
 
-int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
-           ...)
+int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid, ...)
 {
     va_list ap;
     int n;

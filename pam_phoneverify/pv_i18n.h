@@ -41,8 +41,8 @@ const char *pv_tr(const pv_catalog *c, const char *msgid);
 
 /* snprintf of the translation of msgid with msgid's arguments (checked
  * at compile time against msgid, at load time against the translation). */
-int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
-           ...) __attribute__((format(printf, 4, 5)));
+int pv_trf(const pv_catalog *c, char *buf, size_t size, const char *msgid, ...)
+    __attribute__((format(printf, 4, 5)));
 
 int pv_vtrf(const pv_catalog *c, char *buf, size_t size, const char *msgid,
             va_list ap) __attribute__((format(printf, 4, 0)));

@@ -40,9 +40,8 @@ static time_t lock_end(time_t now, long lock_time)
     return now + (time_t)lock_time;
 }
 
-int pv_lockout_active(const pv_state_record *rec,
-                      const pv_lockout_policy *pol, time_t now,
-                      time_t *until)
+int pv_lockout_active(const pv_state_record *rec, const pv_lockout_policy *pol,
+                      time_t now, time_t *until)
 {
     if (until != NULL)
         *until = 0;
@@ -89,8 +88,8 @@ static void clear_failures(pv_state_record *rec)
     rec->n_failures = 0;
 }
 
-void pv_lockout_add_failure(pv_state_record *rec,
-                            const pv_lockout_policy *pol, time_t now)
+void pv_lockout_add_failure(pv_state_record *rec, const pv_lockout_policy *pol,
+                            time_t now)
 {
     size_t limit;
 
@@ -98,7 +97,7 @@ void pv_lockout_add_failure(pv_state_record *rec,
         return;
     now = clamp_time((long long)now);
     if (rec->locked_until != 0 && now >= rec->locked_until)
-        rec->locked_until = 0;               /* an expired lockout */
+        rec->locked_until = 0; /* an expired lockout */
     drop_expired(rec, pol->window, now);
     append_failure(rec, now);
     limit = threshold(pol);

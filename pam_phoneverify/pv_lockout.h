@@ -12,19 +12,18 @@
 #include "pv_state.h"
 
 typedef struct pv_lockout_policy {
-    long failures;       /* lockout_failures; 0 disables */
-    long window;         /* lockout_window seconds */
-    long lock_time;      /* lockout_time seconds */
+    long failures;  /* lockout_failures; 0 disables */
+    long window;    /* lockout_window seconds */
+    long lock_time; /* lockout_time seconds */
 } pv_lockout_policy;
 
 /* 1 when the user is locked out at now (*until receives the end). */
-int pv_lockout_active(const pv_state_record *rec,
-                      const pv_lockout_policy *pol, time_t now,
-                      time_t *until);
+int pv_lockout_active(const pv_state_record *rec, const pv_lockout_policy *pol,
+                      time_t now, time_t *until);
 /* Add one failure at now, drop failures older than the window, and start
  * a lockout when the threshold is reached. */
-void pv_lockout_add_failure(pv_state_record *rec,
-                            const pv_lockout_policy *pol, time_t now);
+void pv_lockout_add_failure(pv_state_record *rec, const pv_lockout_policy *pol,
+                            time_t now);
 /* Take back the failure added at `at` (an expired code or an outage on
  * that verify call was no guess).  When that failure started the lockout
  * (locked_until == lock_started, non-zero), the lockout is lifted and the

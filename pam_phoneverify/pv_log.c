@@ -34,8 +34,7 @@ int pv_log_format_outcome(const pv_log_record *rec, char *buf, size_t size)
                  rec->method ? rec->method : "-",
                  rec->to_kind ? rec->to_kind : "to",
                  sanitized_or_dash(to, sizeof(to), rec->to_masked),
-                 rec->outcome ? rec->outcome : "-",
-                 rec->pam ? rec->pam : "-",
+                 rec->outcome ? rec->outcome : "-", rec->pam ? rec->pam : "-",
                  sanitized_or_dash(reason, sizeof(reason), rec->reason),
                  sanitized_or_dash(id, sizeof(id), rec->id), rec->tries,
                  rec->sends, precheck, rec->elapsed_ms);

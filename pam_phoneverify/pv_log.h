@@ -22,15 +22,15 @@ typedef struct pv_logger {
 /* One decision, as plain text and numbers (NULL or "" prints "-"). */
 typedef struct pv_log_record {
     const char *user, *service, *rhost;
-    const char *method;              /* "sms", "email", "numverify", "-" */
-    const char *to_kind;             /* "phone", "email", NULL: "to" */
+    const char *method;  /* "sms", "email", "numverify", "-" */
+    const char *to_kind; /* "phone", "email", NULL: "to" */
     const char *to_masked;
-    const char *outcome;             /* the flow result's name */
-    const char *pam;                 /* "PAM_SUCCESS", "-" in the CLI */
+    const char *outcome; /* the flow result's name */
+    const char *pam;     /* "PAM_SUCCESS", "-" in the CLI */
     const char *reason;
     const char *id;
     int tries, sends;
-    int precheck_charged;            /* -1: no pre-check call */
+    int precheck_charged; /* -1: no pre-check call */
     long elapsed_ms;
 } pv_log_record;
 

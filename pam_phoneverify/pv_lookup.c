@@ -17,12 +17,12 @@
 #include "pv_spawn.h"
 #include "pv_util.h"
 
-#define USER_NAME_MAX 256               /* LOGIN_NAME_MAX on Linux */
-#define PHONE_TEXT_MAX 32               /* longest spelling worth parsing */
+#define USER_NAME_MAX 256 /* LOGIN_NAME_MAX on Linux */
+#define PHONE_TEXT_MAX 32 /* longest spelling worth parsing */
 #define CMD_TIMEOUT_MS 5000
 #define CMD_OUTPUT_MAX 4096
 #define USERS_FIELDS_MAX 4
-#define USERS_CHUNK (64 * 1024)         /* read size; longest line kept */
+#define USERS_CHUNK (64 * 1024) /* read size; longest line kept */
 
 /* A piece of a larger text; users-file text need not be NUL-terminated. */
 struct span {
@@ -149,8 +149,8 @@ static const char *users_entry(const struct span *f, size_t nf,
             return why;
         id->has_phone = 1;
     }
-    if (name.n > 0 && (!span_clean(name) ||
-                       span_copy(name, id->name, sizeof id->name) != 0))
+    if (name.n > 0 &&
+        (!span_clean(name) || span_copy(name, id->name, sizeof id->name) != 0))
         return "name has control characters or is too long";
     if (email.n > 0 && (span_copy(email, id->email, sizeof id->email) != 0 ||
                         !pv_email_valid(id->email)))
@@ -166,8 +166,8 @@ static const char *users_entry(const struct span *f, size_t nf,
  * after leading blanks, the name, blanks, then ':' or the end of the
  * line, as split_fields() and trim() would read it.  A '#' line is a
  * comment whatever follows. */
-static int line_is_users(const char *line, const char *end,
-                         const char *user, size_t ulen)
+static int line_is_users(const char *line, const char *end, const char *user,
+                         size_t ulen)
 {
     const char *p = line;
 
@@ -185,8 +185,8 @@ static int line_is_users(const char *line, const char *end,
 /* Start of the first line of user's in buf[0..len), which holds whole
  * lines and starts at the start of one; NULL when none is.  memmem finds
  * the candidates, so the other lines are never split into fields. */
-static const char *users_line_in(const char *buf, size_t len,
-                                 const char *user, size_t ulen)
+static const char *users_line_in(const char *buf, size_t len, const char *user,
+                                 size_t ulen)
 {
     const char *end = buf + len, *p = buf;
 
@@ -213,8 +213,8 @@ static enum pv_lookup_result users_judge(const char *line, const char *end,
 {
     const char *nl = memchr(line, '\n', (size_t)(end - line));
     struct span f[USERS_FIELDS_MAX];
-    size_t nf = split_fields(trim((struct span){
-                                 line, (size_t)((nl ? nl : end) - line) }), f);
+    size_t nf = split_fields(
+        trim((struct span){ line, (size_t)((nl ? nl : end) - line) }), f);
 
     *why = users_entry(f, nf, id);
     if (*why == NULL)
@@ -280,8 +280,8 @@ struct users_reader {
     char *buf;
     size_t fill;
     unsigned long long base;
-    unsigned long long bad_off;         /* start of the refused line */
-    int skipping;                       /* inside an over-long line */
+    unsigned long long bad_off; /* start of the refused line */
+    int skipping;               /* inside an over-long line */
 };
 
 static ssize_t read_some(int fd, char *p, size_t n)
@@ -342,8 +342,9 @@ static enum pv_lookup_result users_scan(struct users_reader *u, int at_eof,
                                         pv_identity *id, const char **why)
 {
     char *last_nl = memrchr(u->buf, '\n', u->fill);
-    size_t whole = at_eof ? u->fill
-                          : last_nl ? (size_t)(last_nl + 1 - u->buf) : 0;
+    size_t whole = at_eof    ? u->fill
+                   : last_nl ? (size_t)(last_nl + 1 - u->buf)
+                             : 0;
     const char *line = users_line_in(u->buf, whole, user, ulen);
     enum pv_lookup_result r;
 
@@ -367,8 +368,9 @@ static unsigned users_line_number(struct users_reader *u)
     unsigned lines = 1;
 
     while (off < u->bad_off) {
-        size_t want = u->bad_off - off < USERS_CHUNK ?
-                      (size_t)(u->bad_off - off) : USERS_CHUNK;
+        size_t want = u->bad_off - off < USERS_CHUNK
+                          ? (size_t)(u->bad_off - off)
+                          : USERS_CHUNK;
         ssize_t got = pread(u->fd, u->buf, want, (off_t)off);
 
         if (got < 0 && errno == EINTR)
@@ -498,7 +500,7 @@ enum pv_lookup_result pv_command_output_parse(const char *out, size_t len,
     nl = memchr(out, '\n', len);
     line = trim((struct span){ out, (size_t)((nl ? nl : out + len) - out) });
     if (line.n == 0)
-        return PV_LOOKUP_NOT_FOUND;     /* the command does not know the user */
+        return PV_LOOKUP_NOT_FOUND; /* the command does not know the user */
     end = line.p + line.n;
     cut = first_blank(line.p, end);
     if (span_phone((struct span){ line.p, (size_t)(cut - line.p) },
@@ -512,8 +514,8 @@ enum pv_lookup_result pv_command_output_parse(const char *out, size_t len,
     }
     id->has_phone = 1;
     name = trim((struct span){ cut, (size_t)(end - cut) });
-    if (name.n > 0 && (!span_clean(name) ||
-                       span_copy(name, id->name, sizeof id->name) != 0))
+    if (name.n > 0 &&
+        (!span_clean(name) || span_copy(name, id->name, sizeof id->name) != 0))
         goto bad;
     return PV_LOOKUP_FOUND;
 bad:
@@ -531,7 +533,8 @@ bad:
 #define CMD_CPU_SECONDS 5
 #define CMD_MEM_MIB 512
 #define CMD_NOFILE 64
-#define CMD_NPROC 1024                  /* counts every process of the user
+#define CMD_NPROC \
+    1024 /* counts every process of the user
                                          * (nobody may run many): a bound
                                          * for a fork bomb, not a quota */
 
@@ -552,7 +555,7 @@ static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
         ready = poll(&pfd, 1, (int)left);
 
         if (ready == 0 || (ready < 0 && errno == EINTR))
-            continue;                   /* the deadline is checked above */
+            continue; /* the deadline is checked above */
         if (ready < 0) {
             pv_err_set(err, "poll: %s", pv_strerror(errno));
             return -1;
@@ -594,8 +597,8 @@ static int cmd_prepare(const pv_config *cfg, const char *user, pv_spawn *s,
                        char **argv, pv_err *err)
 {
     const char *path = cfg->lookup_command;
-    const char *as = cfg->lookup_command_user ? cfg->lookup_command_user
-                                              : "nobody";
+    const char *as =
+        cfg->lookup_command_user ? cfg->lookup_command_user : "nobody";
     pv_err why;
 
     memset(s, 0, sizeof *s);
@@ -654,8 +657,8 @@ static int cmd_spawn(pv_spawn *s, char *out, size_t *len, pv_err *err)
 }
 
 static enum pv_lookup_result lookup_command(const pv_config *cfg,
-                                            const char *user,
-                                            pv_identity *id, pv_err *err)
+                                            const char *user, pv_identity *id,
+                                            pv_err *err)
 {
     pv_spawn s;
     char *argv[3];
@@ -679,8 +682,10 @@ static enum pv_lookup_result lookup_command(const pv_config *cfg,
     }
     r = pv_command_output_parse(out, len, id);
     if (r == PV_LOOKUP_ERROR)
-        pv_err_set(err, "lookup_command %s: malformed output "
-                   "(want 'PHONE [NAME...]')", argv[0]);
+        pv_err_set(err,
+                   "lookup_command %s: malformed output "
+                   "(want 'PHONE [NAME...]')",
+                   argv[0]);
 out:
     pv_wipe(out, sizeof out);
     return r;

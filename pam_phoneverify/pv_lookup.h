@@ -21,14 +21,14 @@
 typedef struct pv_identity {
     int has_phone;
     pv_phone phone;
-    char name[PV_NAME_MAX + 1];         /* "" when unknown */
-    char email[PV_EMAIL_MAX + 1];       /* "" when unknown */
+    char name[PV_NAME_MAX + 1];   /* "" when unknown */
+    char email[PV_EMAIL_MAX + 1]; /* "" when unknown */
 } pv_identity;
 
 enum pv_lookup_result {
-    PV_LOOKUP_FOUND = 0,                /* *id filled (phone and/or email) */
-    PV_LOOKUP_NOT_FOUND = 1,            /* no source knows this user */
-    PV_LOOKUP_ERROR = -1,               /* unreadable/unsafe source: err */
+    PV_LOOKUP_FOUND = 0,     /* *id filled (phone and/or email) */
+    PV_LOOKUP_NOT_FOUND = 1, /* no source knows this user */
+    PV_LOOKUP_ERROR = -1,    /* unreadable/unsafe source: err */
 };
 
 /* One source.  pw is the user's passwd entry (for GECOS).  A malformed

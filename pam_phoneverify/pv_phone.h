@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include "pv_config.h"
 
-#define PV_PHONE_MAX 16                 /* '+' and at most 15 digits */
+#define PV_PHONE_MAX 16 /* '+' and at most 15 digits */
 
 typedef struct pv_phone {
-    char e164[PV_PHONE_MAX + 1];        /* "+8613800138000" */
-    unsigned cc_len;                    /* digits in the country code */
+    char e164[PV_PHONE_MAX + 1]; /* "+8613800138000" */
+    unsigned cc_len;             /* digits in the country code */
 } pv_phone;
 
 /* Accept "+CC NATIONAL" (one space after the country code) or
@@ -31,8 +31,7 @@ const char *pv_phone_digits(const pv_phone *p);
 
 /* "+86 *******8000" (sep " ") or "+86*******8000" (sep ""): country code,
  * then the national number with all but its last 4 digits starred. */
-void pv_phone_mask(const pv_phone *p, const char *sep, char *buf,
-                   size_t size);
+void pv_phone_mask(const pv_phone *p, const char *sep, char *buf, size_t size);
 
 /* A plausible address: one '@', non-empty local part and domain, no
  * spaces or control characters, at most 254 bytes.  1 valid, 0 not. */

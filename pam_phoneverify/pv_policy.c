@@ -15,9 +15,9 @@
 #include "pv_policy.h"
 
 #define GROUP_NAME_MAX 256
-#define USER_GROUPS_MAX 65536           /* NGROUPS_MAX on Linux */
+#define USER_GROUPS_MAX 65536 /* NGROUPS_MAX on Linux */
 #define NSS_BUF_MAX (1u << 20)
-#define ERR_TOKEN_MAX 64                /* how much of a bad token to quote */
+#define ERR_TOKEN_MAX 64 /* how much of a bad token to quote */
 
 /* One space-separated word of a spec. */
 struct tok {
@@ -104,7 +104,7 @@ int pv_groups_require_check(const char *spec, const char *const *user_groups,
         int member = in_groups(name, user_groups, n);
 
         if (neg && member)
-            return 0;               /* an exemption beats any inclusion */
+            return 0; /* an exemption beats any inclusion */
         if (!neg) {
             positive = 1;
             matched |= member;
@@ -164,7 +164,7 @@ static int group_name(gid_t gid, char **buf, size_t *size, char **name)
     if (rc == ENOENT || (rc == 0 && !res))
         return 0;
     if (rc != 0)
-        return -1;          /* a failing database must not shrink the list */
+        return -1; /* a failing database must not shrink the list */
     *name = strdup(gr.gr_name);
     return *name ? 1 : -1;
 }
@@ -196,8 +196,7 @@ fail:
     return -1;
 }
 
-int pv_user_groups(const char *user, gid_t primary, char ***names,
-                   size_t *n)
+int pv_user_groups(const char *user, gid_t primary, char ***names, size_t *n)
 {
     gid_t *gids = NULL;
     int count = 0, rc;
@@ -223,8 +222,8 @@ void pv_user_groups_free(char **names, size_t n)
 /* ---- trusted_rhosts ------------------------------------------------ */
 
 struct net {
-    int family;                     /* AF_INET or AF_INET6 */
-    unsigned char addr[16];         /* AF_INET: the first 4 bytes */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* AF_INET: the first 4 bytes */
     unsigned prefix;
 };
 
@@ -268,8 +267,8 @@ static int prefix_parse(const char *s, unsigned max, unsigned *out)
  * such entries) as IPv4. */
 static void unmap_v4(struct net *a)
 {
-    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                              0xff, 0xff };
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0,    0,
+                                              0, 0, 0, 0, 0xff, 0xff };
 
     if (a->family != AF_INET6 || a->prefix < 96 ||
         memcmp(a->addr, mapped, sizeof mapped) != 0)
@@ -339,14 +338,18 @@ int pv_rhosts_validate(const char *spec, pv_err *err)
 
     for (struct tok t = next_tok(&s); t.n > 0; t = next_tok(&s)) {
         if (net_parse(t, &net) != 0) {
-            pv_err_set(err, "trusted_rhosts: '%.*s' is not an address or "
-                       "CIDR", quote_len(t), t.p);
+            pv_err_set(err,
+                       "trusted_rhosts: '%.*s' is not an address or "
+                       "CIDR",
+                       quote_len(t), t.p);
             return -1;
         }
         /* 10.1.2.3/8 is most likely a typo for a narrower trust. */
         if (!host_bits_clear(&net)) {
-            pv_err_set(err, "trusted_rhosts: '%.*s' has bits set after its "
-                       "prefix length", quote_len(t), t.p);
+            pv_err_set(err,
+                       "trusted_rhosts: '%.*s' has bits set after its "
+                       "prefix length",
+                       quote_len(t), t.p);
             return -1;
         }
     }

@@ -20,8 +20,7 @@ int pv_groups_require_check(const char *spec, const char *const *user_groups,
 
 /* Collect the names of the groups user belongs to (primary gid included)
  * into a malloc'd array of malloc'd strings.  0 ok, -1 error. */
-int pv_user_groups(const char *user, gid_t primary, char ***names,
-                   size_t *n);
+int pv_user_groups(const char *user, gid_t primary, char ***names, size_t *n);
 void pv_user_groups_free(char **names, size_t n);
 
 /* Validate a `trusted_rhosts` value: addresses and CIDRs, IPv4 and IPv6.

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "pv_qr.h"
 
-#define QUIET 2                     /* modules of quiet zone on each side */
+#define QUIET 2 /* modules of quiet zone on each side */
 
 /* Cell glyphs indexed by (top light) << 1 | (bottom light). */
 static const char *const glyph[4] = { " ", "\xe2\x96\x84", "\xe2\x96\x80",
@@ -41,8 +41,8 @@ int pv_qr_render(const char *text, char **out, size_t *width)
     }
     for (y = 0; y < side; y += 2) {
         for (x = 0; x < side; x++) {
-            int g = light(qr, x, y) << 1 | (y + 1 < side ? light(qr, x, y + 1)
-                                                         : 0);
+            int g = light(qr, x, y) << 1 |
+                    (y + 1 < side ? light(qr, x, y + 1) : 0);
             size_t n = strlen(glyph[g]);
 
             memcpy(buf + o, glyph[g], n);

@@ -15,7 +15,7 @@ static void system_sleep_ms(void *ctx, unsigned ms)
 
     (void)ctx;
     while (nanosleep(&ts, &ts) != 0)
-        ;                       /* interrupted: sleep the rest */
+        ; /* interrupted: sleep the rest */
 }
 
 pv_clock pv_clock_system(void)

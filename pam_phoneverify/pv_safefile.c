@@ -87,8 +87,7 @@ static int check_owner_mode(const char *path, const struct stat *st,
 /* Every rule for a file: regular, owner, mode, and optionally executable.
  * Sets errno to EPERM on a refusal. */
 static int check_file_stat(const char *path, const struct stat *st,
-                           enum pv_file_rule rule, int executable,
-                           pv_err *err)
+                           enum pv_file_rule rule, int executable, pv_err *err)
 {
     if (!S_ISREG(st->st_mode)) {
         pv_err_set(err, "%s: is %s", path, type_name(st->st_mode));
@@ -133,13 +132,12 @@ static void close_keep_errno(int fd)
  * directory such as /tmp, where only the owner of an entry can rename or
  * remove it; the entry taken from it must then be owned by root or the
  * effective user, which the next step checks. */
-static int dir_passable(const char *shown, const struct stat *st,
-                        pv_err *err)
+static int dir_passable(const char *shown, const struct stat *st, pv_err *err)
 {
     struct stat relaxed = *st;
 
     if (st->st_uid == 0 && (st->st_mode & S_ISVTX))
-        relaxed.st_mode &= (mode_t)~(S_IWGRP | S_IWOTH);
+        relaxed.st_mode &= (mode_t) ~(S_IWGRP | S_IWOTH);
     if (check_owner_mode(shown[0] ? shown : "/", &relaxed, PV_FILE_PUBLIC,
                          err) < 0) {
         errno = EPERM;
@@ -154,10 +152,10 @@ static int owner_trusted(const struct stat *st)
 }
 
 struct walk {
-    int dirfd;                  /* the checked directory we are in */
-    char shown[PATH_MAX];       /* its path, for messages */
-    char rest[2 * PATH_MAX];    /* what is left to resolve */
-    int links;                  /* symbolic links followed so far */
+    int dirfd;               /* the checked directory we are in */
+    char shown[PATH_MAX];    /* its path, for messages */
+    char rest[2 * PATH_MAX]; /* what is left to resolve */
+    int links;               /* symbolic links followed so far */
 };
 
 static int walk_root(struct walk *w, pv_err *err)
@@ -216,8 +214,8 @@ static int walk_enter(struct walk *w, const char *comp, pv_err *err)
 
         if (slash != NULL)
             *slash = '\0';
-    } else if (pv_snprintf(w->shown + n, sizeof(w->shown) - n, "/%s",
-                           comp) < 0) {
+    } else if (pv_snprintf(w->shown + n, sizeof(w->shown) - n, "/%s", comp) <
+               0) {
         w->shown[n] = '\0';
     }
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -254,7 +252,7 @@ static int walk_next(struct walk *w, char *comp, size_t size,
     slash = strchr(p, '/');
     n = slash != NULL ? (size_t)(slash - p) : strlen(p);
     if (n >= size)
-        n = size - 1;   /* NAME_MAX is far below: openat reports it */
+        n = size - 1; /* NAME_MAX is far below: openat reports it */
     memcpy(comp, p, n);
     comp[n] = '\0';
     *after = p + n;
@@ -353,7 +351,7 @@ static int open_checked(const char *path, int flags, struct stat *st,
         if (errno == EPERM)
             note_parent(path, err);
         else if (errno != ENAMETOOLONG)
-            open_error(path, errno, err);   /* "does not exist" etc. */
+            open_error(path, errno, err); /* "does not exist" etc. */
         return -1;
     }
     fd = openat(dirfd, last, flags | O_NOFOLLOW | O_CLOEXEC);
@@ -486,8 +484,8 @@ static int read_all(int fd, size_t max, size_t hint, char **buf, size_t *cap,
         if (*len > max)
             return 1;
         /* full: cap < limit here, since len + 1 == limit means len > max */
-        if (*len + 1 == *cap
-            && grow(buf, cap, *cap > limit / 2 ? limit : *cap * 2) < 0)
+        if (*len + 1 == *cap &&
+            grow(buf, cap, *cap > limit / 2 ? limit : *cap * 2) < 0)
             return -1;
         n = read(fd, *buf + *len, *cap - 1 - *len);
         if (n < 0 && errno == EINTR)

@@ -22,8 +22,8 @@
 #include "pv_err.h"
 
 enum pv_file_rule {
-    PV_FILE_PUBLIC = 0,      /* may be readable by others (users file, CA) */
-    PV_FILE_SECRET = 1,      /* must not be readable by others either      */
+    PV_FILE_PUBLIC = 0, /* may be readable by others (users file, CA) */
+    PV_FILE_SECRET = 1, /* must not be readable by others either      */
 };
 
 /* Open path for reading after the checks above; returns an fd (O_CLOEXEC)

@@ -61,11 +61,12 @@ static void add_send(pv_state_record *rec, time_t now)
         return;
     }
     if (rec->n_sends >= PV_STATE_MAX_SENDS) {
-        unsigned long merged = (unsigned long)rec->send_counts[0] +
-                               rec->send_counts[1];
+        unsigned long merged =
+            (unsigned long)rec->send_counts[0] + rec->send_counts[1];
 
         rec->send_counts[1] = merged > PV_STATE_SEND_COUNT_MAX
-                                  ? PV_STATE_SEND_COUNT_MAX : (unsigned)merged;
+                                  ? PV_STATE_SEND_COUNT_MAX
+                                  : (unsigned)merged;
         remove_bucket(rec, 0);
     }
     rec->sends[rec->n_sends] = now;
@@ -127,14 +128,21 @@ void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
     long hours = (wait + 3599) / 3600;
 
     if (minutes == 1)
-        (void)pv_strlcpy(buf, pv_tr(cat, N_("Too many codes requested for "
-                         "this account; try again in 1 minute.")), size);
+        (void)pv_strlcpy(
+            buf,
+            pv_tr(cat, N_("Too many codes requested for "
+                          "this account; try again in 1 minute.")),
+            size);
     else if (minutes <= 120)
-        (void)pv_trf(cat, buf, size, N_("Too many codes requested for this "
-                     "account; try again in %ld minutes."), minutes);
+        (void)pv_trf(cat, buf, size,
+                     N_("Too many codes requested for this "
+                        "account; try again in %ld minutes."),
+                     minutes);
     else
-        (void)pv_trf(cat, buf, size, N_("Too many codes requested for this "
-                     "account; try again in %ld hours."), hours);
+        (void)pv_trf(cat, buf, size,
+                     N_("Too many codes requested for this "
+                        "account; try again in %ld hours."),
+                     hours);
 }
 
 /* ---- resend_wait ---------------------------------------------------------- */

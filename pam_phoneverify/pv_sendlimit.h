@@ -14,8 +14,8 @@
 #include "pv_state.h"
 
 typedef struct pv_sendlimit_policy {
-    long limit;          /* send_limit; <= 0 disables */
-    long window;         /* send_window seconds */
+    long limit;  /* send_limit; <= 0 disables */
+    long window; /* send_window seconds */
 } pv_sendlimit_policy;
 
 /* Drop sends older than the window; 1 and record one at now when the
@@ -32,13 +32,14 @@ void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
 
 /* ---- resend_wait (pam_phoneverify.conf(5)): one code per number a minute */
 
-#define PV_PROVIDER_INTERVAL 60   /* the send API: one code per number per 60 s */
-#define PV_PROVIDER_MARGIN 1      /* a second for the clocks to disagree */
+#define PV_PROVIDER_INTERVAL \
+    60                       /* the send API: one code per number per 60 s */
+#define PV_PROVIDER_MARGIN 1 /* a second for the clocks to disagree */
 
 typedef struct pv_resend_plan {
-    long ago;            /* seconds since the recorded send; -1: none recent */
-    long wait;           /* seconds from now until the provider takes one */
-    int may_wait;        /* the wait ends within resend_wait of that send */
+    long ago;     /* seconds since the recorded send; -1: none recent */
+    long wait;    /* seconds from now until the provider takes one */
+    int may_wait; /* the wait ends within resend_wait of that send */
 } pv_resend_plan;
 
 /* After a rate_limit_exceeded: the provider takes the next code

@@ -24,13 +24,13 @@
 #include "pv_spawn.h"
 #include "pv_util.h"
 
-#define FD_LOOP_MAX (1 << 20)       /* close loop bound without close_range */
-#define FINISH_MARGIN_MS 2000       /* the intermediate's own kill + reap */
-#define KILL_REAP_MS 5000           /* a SIGKILLed child stuck in the kernel */
+#define FD_LOOP_MAX (1 << 20) /* close loop bound without close_range */
+#define FINISH_MARGIN_MS 2000 /* the intermediate's own kill + reap */
+#define KILL_REAP_MS 5000     /* a SIGKILLed child stuck in the kernel */
 #define CHILD_FAIL 127
 
 #if defined(__SANITIZE_ADDRESS__)
-#define PV_NO_MEM_LIMIT 1           /* ASan reserves terabytes of shadow */
+#define PV_NO_MEM_LIMIT 1 /* ASan reserves terabytes of shadow */
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define PV_NO_MEM_LIMIT 1
@@ -62,8 +62,9 @@ static int lookup_user(const char *name, uid_t *uid, gid_t *gid, int *found)
     }
     free(buf);
     /* getpwnam_r(3): these also mean "no such user" in some backends */
-    return rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF ||
-           rc == EPERM ? 0 : -1;
+    return rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM
+               ? 0
+               : -1;
 }
 
 int pv_spawn_resolve_user(const char *name, const char *fallback,
@@ -105,9 +106,9 @@ int pv_spawn_resolve_user(const char *name, const char *fallback,
 
 struct limit {
     int resource;
-    struct rlimit rl;            /* what we want */
-    struct rlimit within;        /* the same, within today's hard limit */
-    struct rlimit soft;          /* only the soft limit (valgrind keeps the
+    struct rlimit rl;     /* what we want */
+    struct rlimit within; /* the same, within today's hard limit */
+    struct rlimit soft;   /* only the soft limit (valgrind keeps the
                                   * hard NOFILE limit to itself) */
 };
 
@@ -116,8 +117,8 @@ struct prepared {
     struct limit lim[6];
     int n_lim;
     int fd_max;
-    int nul;                     /* /dev/null, O_RDWR|O_CLOEXEC */
-    int report_w;                /* contain: write end, else -1 */
+    int nul;      /* /dev/null, O_RDWR|O_CLOEXEC */
+    int report_w; /* contain: write end, else -1 */
 };
 
 /* Root normally may set any limit; without CAP_SYS_RESOURCE (some
@@ -188,7 +189,7 @@ static void reset_signals(void)
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     for (int sig = 1; sig < NSIG; sig++)
-        (void)sigaction(sig, &dfl, NULL);   /* KILL/STOP fail: fine */
+        (void)sigaction(sig, &dfl, NULL); /* KILL/STOP fail: fine */
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -202,9 +203,8 @@ static int child_fds(const struct prepared *p)
     int nul = fcntl(p->nul, F_DUPFD_CLOEXEC, 4);
     int prog = fcntl(p->s->exec_fd, F_DUPFD_CLOEXEC, 4);
 
-    if (in < 0 || out < 0 || nul < 0 || prog < 0 ||
-        dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(nul, 2) < 0 ||
-        dup3(prog, 3, O_CLOEXEC) < 0)
+    if (in < 0 || out < 0 || nul < 0 || prog < 0 || dup2(in, 0) < 0 ||
+        dup2(out, 1) < 0 || dup2(nul, 2) < 0 || dup3(prog, 3, O_CLOEXEC) < 0)
         return -1;
     close_from(4, p->fd_max);
     return 0;
@@ -353,13 +353,13 @@ static void kill_all(pid_t prog)
         int n = kill_children();
 
         if (n < 0)
-            (void)kill(-prog, SIGKILL);   /* no /proc: its process group */
+            (void)kill(-prog, SIGKILL); /* no /proc: its process group */
         if (n == 0) {
             pid_t r = waitpid(-1, NULL, WNOHANG);
 
             if (r < 0 && errno == ECHILD)
                 return;
-            continue;                     /* one just arrived: list again */
+            continue; /* one just arrived: list again */
         }
         if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
             return;
@@ -449,7 +449,7 @@ static _Noreturn void run_intermediate(const struct prepared *orig)
     const struct prepared *p = &fixed;
     pv_spawn s2;
 
-    reset_signals();   /* the application's handlers are not ours */
+    reset_signals(); /* the application's handlers are not ours */
     if (intermediate_fds(orig, &fixed, &s2) < 0)
         _exit(CHILD_FAIL);
 
@@ -457,8 +457,8 @@ static _Noreturn void run_intermediate(const struct prepared *orig)
      * ids root when we are (a su caller keeps its real uid otherwise). */
     if (setsid() < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 ||
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-        (geteuid() == 0 && (setresgid(0, 0, 0) != 0 ||
-                            setresuid(0, 0, 0) != 0)))
+        (geteuid() == 0 &&
+         (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)))
         _exit(CHILD_FAIL);
     reset_scheduling();
     sigemptyset(&chld);
@@ -576,8 +576,7 @@ static int reap_blocking(pid_t pid, int *status)
     return 1;
 }
 
-enum pv_child_end pv_child_wait(pv_child *c, int64_t deadline_ms,
-                                int *status)
+enum pv_child_end pv_child_wait(pv_child *c, int64_t deadline_ms, int *status)
 {
     int st = 0, r;
 
@@ -591,13 +590,15 @@ enum pv_child_end pv_child_wait(pv_child *c, int64_t deadline_ms,
         if (r != 0)
             break;
         if (c->pidfd < 0 && deadline_ms < 0) {
-            r = reap_blocking(c->pid, &st);   /* told it is ending */
+            r = reap_blocking(c->pid, &st); /* told it is ending */
             break;
         }
         if (c->pidfd < 0 || (deadline_ms >= 0 && left <= 0))
-            return PV_CHILD_RUNNING;   /* without a pidfd: caller kills */
-        if (poll(&pfd, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX
-                                                          : (int)left) < 0 &&
+            return PV_CHILD_RUNNING; /* without a pidfd: caller kills */
+        if (poll(&pfd, 1,
+                 left < 0         ? -1
+                 : left > INT_MAX ? INT_MAX
+                                  : (int)left) < 0 &&
             errno != EINTR)
             return PV_CHILD_RUNNING;
     }
@@ -670,7 +671,7 @@ enum pv_child_end pv_child_finish(pv_child *c, int64_t deadline_ms,
     if (c->pid <= 0)
         return PV_CHILD_LOST;
     if (stop_now)
-        close_fd(&c->report_fd);   /* the intermediate kills everything */
+        close_fd(&c->report_fd); /* the intermediate kills everything */
     else
         r = read_report(c->report_fd, limit, &st);
     if (r > 0) {

@@ -25,36 +25,36 @@
 #include "pv_err.h"
 
 typedef struct pv_spawn_id {
-    int change;                  /* 0: keep our identity (not root) */
+    int change; /* 0: keep our identity (not root) */
     uid_t uid;
     gid_t gid;
 } pv_spawn_id;
 
 typedef struct pv_spawn {
-    int exec_fd;                 /* from pv_safe_open_exec */
-    char *const *argv;           /* argv[0] is only a label */
-    int fd_in, fd_out;           /* become 0 and 1 */
+    int exec_fd;       /* from pv_safe_open_exec */
+    char *const *argv; /* argv[0] is only a label */
+    int fd_in, fd_out; /* become 0 and 1 */
     pv_spawn_id id;
-    long cpu_seconds;            /* RLIMIT_CPU */
-    long mem_mib;                /* RLIMIT_AS (not in sanitizer builds) */
-    long nofile;                 /* RLIMIT_NOFILE */
-    long nproc;                  /* RLIMIT_NPROC; 0 leaves it */
-    int no_new_privs;            /* PR_SET_NO_NEW_PRIVS for the program */
-    int contain;                 /* run under a killing subreaper */
-    int64_t deadline_ms;         /* contain: pv_monotonic_ms() instant */
+    long cpu_seconds;    /* RLIMIT_CPU */
+    long mem_mib;        /* RLIMIT_AS (not in sanitizer builds) */
+    long nofile;         /* RLIMIT_NOFILE */
+    long nproc;          /* RLIMIT_NPROC; 0 leaves it */
+    int no_new_privs;    /* PR_SET_NO_NEW_PRIVS for the program */
+    int contain;         /* run under a killing subreaper */
+    int64_t deadline_ms; /* contain: pv_monotonic_ms() instant */
 } pv_spawn;
 
 typedef struct pv_child {
-    pid_t pid;                   /* the program, or the intermediate */
-    int pidfd;                   /* -1 when the kernel has none */
-    int report_fd;               /* contain: the program's wait status */
+    pid_t pid;     /* the program, or the intermediate */
+    int pidfd;     /* -1 when the kernel has none */
+    int report_fd; /* contain: the program's wait status */
 } pv_child;
 
 enum pv_child_end {
-    PV_CHILD_EXITED = 0,         /* *status is a waitpid status */
-    PV_CHILD_RUNNING = 1,        /* deadline passed (pv_child_wait only) */
-    PV_CHILD_TIMED_OUT = 2,      /* contain: killed at the deadline */
-    PV_CHILD_LOST = -1,          /* reaped elsewhere / cannot tell */
+    PV_CHILD_EXITED = 0,    /* *status is a waitpid status */
+    PV_CHILD_RUNNING = 1,   /* deadline passed (pv_child_wait only) */
+    PV_CHILD_TIMED_OUT = 2, /* contain: killed at the deadline */
+    PV_CHILD_LOST = -1,     /* reaped elsewhere / cannot tell */
 };
 
 /* Resolve who to run as.  Not root: our own identity (change = 0), and a
@@ -69,8 +69,7 @@ int pv_spawn_start(const pv_spawn *s, pv_child *c, pv_err *err);
 
 /* Wait for the child until deadline_ms (-1: none); reaps it.
  * PV_CHILD_EXITED (*status set), PV_CHILD_RUNNING or PV_CHILD_LOST. */
-enum pv_child_end pv_child_wait(pv_child *c, int64_t deadline_ms,
-                                int *status);
+enum pv_child_end pv_child_wait(pv_child *c, int64_t deadline_ms, int *status);
 
 /* SIGKILL the child (not a containing intermediate: see below) and reap
  * it; afterwards *c is empty.  Safe on an already reaped child. */

@@ -31,14 +31,13 @@
 
 /* One entry per `state` value. */
 struct backend_entry {
-    const char *prefix;      /* matched against the start of cfg->state */
-    int exact;               /* 1: whole value must equal prefix */
+    const char *prefix; /* matched against the start of cfg->state */
+    int exact;          /* 1: whole value must equal prefix */
     const char *name;
     int (*open)(const pv_config *cfg, pv_state **out, pv_err *err);
 };
 
-static int open_file_backend(const pv_config *cfg, pv_state **out,
-                             pv_err *err)
+static int open_file_backend(const pv_config *cfg, pv_state **out, pv_err *err)
 {
     if (cfg->state_dir == NULL || cfg->state_dir[0] == '\0') {
         pv_err_set(err, "state_dir is not set");
@@ -126,11 +125,11 @@ int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
 /* ---- record parsing ---------------------------------------------------- */
 
 #define MAX_FIELDS 5
-#define TIME_DIGITS_MAX 12       /* digits of PV_STATE_TIME_MAX */
+#define TIME_DIGITS_MAX 12 /* digits of PV_STATE_TIME_MAX */
 
 /* the "at most once" keys */
-#define SEEN_LOCKED   1u
-#define SEEN_PENDING  2u
+#define SEEN_LOCKED 1u
+#define SEEN_PENDING 2u
 #define SEEN_PRECHECK 4u
 #define SEEN_LAST_SENT 8u
 
@@ -244,8 +243,8 @@ static int parse_pending_entry(pv_state_record *rec, const struct field *f)
 {
     time_t e;
 
-    if (parse_pending(rec, f) != 0 || parse_time(&f[4], &e) != 0 || e < 1
-        || e > PV_STATE_MAX_ENTRY)
+    if (parse_pending(rec, f) != 0 || parse_time(&f[4], &e) != 0 || e < 1 ||
+        e > PV_STATE_MAX_ENTRY)
         return -1;
     rec->pending_entry = (unsigned)e;
     return 0;
@@ -328,13 +327,14 @@ static int parse_line(pv_state_record *rec, const char *line, size_t n,
     if (nf == 3 && field_is(&f[0], "sent"))
         return parse_sent(rec, f);
     if (nf == 2 && field_is(&f[0], "locked_until"))
-        return once(seen, SEEN_LOCKED) != 0 ? -1
-               : parse_time(&f[1], &rec->locked_until);
+        return once(seen, SEEN_LOCKED) != 0
+                   ? -1
+                   : parse_time(&f[1], &rec->locked_until);
     if (nf == 4 && field_is(&f[0], "pending"))
         return once(seen, SEEN_PENDING) != 0 ? -1 : parse_pending(rec, f);
     if (nf == 5 && field_is(&f[0], "pending"))
         return once(seen, SEEN_PENDING) != 0 ? -1
-               : parse_pending_entry(rec, f);
+                                             : parse_pending_entry(rec, f);
     if (nf == 3 && field_is(&f[0], "endpoint"))
         return parse_endpoint(rec, f);
     if (nf == 2 && field_is(&f[0], "bgused"))
@@ -342,8 +342,9 @@ static int parse_line(pv_state_record *rec, const char *line, size_t n,
     if (nf == 3 && field_is(&f[0], "precheck"))
         return once(seen, SEEN_PRECHECK) != 0 ? -1 : parse_precheck(rec, f);
     if (nf == 2 && field_is(&f[0], "last_sent"))
-        return once(seen, SEEN_LAST_SENT) != 0 ? -1
-               : parse_time(&f[1], &rec->last_sent);
+        return once(seen, SEEN_LAST_SENT) != 0
+                   ? -1
+                   : parse_time(&f[1], &rec->last_sent);
     if (nf == 3 && field_is(&f[0], "grant"))
         return parse_grant(rec, f);
     return -1;
@@ -369,7 +370,7 @@ static int parse_all(const char *text, size_t len, pv_state_record *rec)
         size_t n = (size_t)(nl - (text + pos));
 
         if (ended)
-            return -1;                       /* data after "end" */
+            return -1; /* data after "end" */
         if (lineno == 0) {
             if (!line_is(text + pos, n, "pv-state 1"))
                 return -1;
@@ -410,20 +411,18 @@ void pv_state_record_clear(pv_state_record *rec)
 
 /* Upper bound of a formatted record: the buffer is allocated once. */
 #define LINE_TIME (TIME_DIGITS_MAX + 1)
-#define FORMAT_MAX (sizeof "pv-state 1\n" + \
-                    PV_STATE_MAX_FAILURES * (sizeof "fail " + LINE_TIME) + \
-                    PV_STATE_MAX_SENDS * (sizeof "sent " + 2 * LINE_TIME) + \
-                    sizeof "locked_until " + LINE_TIME + \
-                    sizeof "pending " + PV_STATE_ID_MAX + 1 + LINE_TIME + \
-                    PV_STATE_TO_MAX + 1 + \
-                    sizeof "precheck " + 64 + 1 + LINE_TIME + \
-                    sizeof "last_sent " + LINE_TIME + \
-                    PV_STATE_MAX_GRANTS * (sizeof "grant " + 64 + 1 + \
-                                           LINE_TIME) + \
-                    PV_STATE_MAX_ENDPOINTS * \
-                        (sizeof "endpoint " + 64 + 1 + LINE_TIME) + \
-                    PV_STATE_MAX_BG_USED * (sizeof "bgused " + 64 + 1) + \
-                    sizeof "pending " + LINE_TIME + sizeof "end\n")
+#define FORMAT_MAX                                                            \
+    (sizeof "pv-state 1\n" +                                                  \
+     PV_STATE_MAX_FAILURES * (sizeof "fail " + LINE_TIME) +                   \
+     PV_STATE_MAX_SENDS * (sizeof "sent " + 2 * LINE_TIME) +                  \
+     sizeof "locked_until " + LINE_TIME + sizeof "pending " +                 \
+     PV_STATE_ID_MAX + 1 + LINE_TIME + PV_STATE_TO_MAX + 1 +                  \
+     sizeof "precheck " + 64 + 1 + LINE_TIME + sizeof "last_sent " +          \
+     LINE_TIME +                                                              \
+     PV_STATE_MAX_GRANTS * (sizeof "grant " + 64 + 1 + LINE_TIME) +           \
+     PV_STATE_MAX_ENDPOINTS * (sizeof "endpoint " + 64 + 1 + LINE_TIME) +     \
+     PV_STATE_MAX_BG_USED * (sizeof "bgused " + 64 + 1) + sizeof "pending " + \
+     LINE_TIME + sizeof "end\n")
 _Static_assert(FORMAT_MAX < PV_STATE_MAX_SIZE, "record bound too large");
 
 struct outbuf {
@@ -431,8 +430,8 @@ struct outbuf {
     size_t len;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int put(struct outbuf *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int put(struct outbuf *b,
+                                                     const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -489,8 +488,7 @@ static int record_valid(const pv_state_record *rec)
         return 0;
     for (i = 0; i < rec->n_grants; i++) {
         if (strnlen(rec->grant_keys[i], 65) != 64 ||
-            !hex64_ok(rec->grant_keys[i], 64) ||
-            !time_ok(rec->grant_until[i]))
+            !hex64_ok(rec->grant_keys[i], 64) || !time_ok(rec->grant_until[i]))
             return 0;
     }
     if (rec->pending_entry > PV_STATE_MAX_ENTRY ||
@@ -548,8 +546,7 @@ static int format_body(const pv_state_record *rec, struct outbuf *b)
     return rc;
 }
 
-int pv_state_record_format(const pv_state_record *rec, char **out,
-                           size_t *len)
+int pv_state_record_format(const pv_state_record *rec, char **out, size_t *len)
 {
     struct outbuf b;
 
@@ -626,9 +623,8 @@ static void sha256_item(pv_sha256 *c, const char *s)
         sha256_netstring(c, s);
 }
 
-void pv_state_grant_key(const char *user, const char *rhost,
-                        const char *ruser, const char *tty,
-                        const char *group, char out[65])
+void pv_state_grant_key(const char *user, const char *rhost, const char *ruser,
+                        const char *tty, const char *group, char out[65])
 {
     unsigned char digest[32];
     pv_sha256 c;

@@ -16,20 +16,20 @@
 #include "pv_phone.h"
 
 #define PV_STATE_MAX_FAILURES 64
-#define PV_STATE_MAX_SENDS 64        /* seconds with sends kept (buckets) */
+#define PV_STATE_MAX_SENDS 64 /* seconds with sends kept (buckets) */
 #define PV_STATE_SEND_COUNT_MAX 100000
 #define PV_STATE_ID_MAX 512
 #define PV_STATE_MAX_SIZE (16 * 1024)
 #define PV_STATE_TO_MAX 254
-#define PV_STATE_MAX_GRANTS 16       /* grace grants kept per user */
+#define PV_STATE_MAX_GRANTS 16 /* grace grants kept per user */
 /* Latest instant a record holds (9999-12-31T23:59:59Z); larger or negative
  * times are refused as corrupt, so writers clamp to this. */
 #define PV_STATE_TIME_MAX ((time_t)253402300799LL)
 /* Longest user name the state accepts (LOGIN_NAME_MAX); longer: error. */
 #define PV_STATE_USER_MAX 256
-#define PV_STATE_MAX_ENDPOINTS 16    /* endpoint health entries kept */
-#define PV_STATE_MAX_BG_USED 32      /* used break-glass codes kept */
-#define PV_STATE_MAX_ENTRY 99        /* highest provider entry index */
+#define PV_STATE_MAX_ENDPOINTS 16 /* endpoint health entries kept */
+#define PV_STATE_MAX_BG_USED 32   /* used break-glass codes kept */
+#define PV_STATE_MAX_ENTRY 99     /* highest provider entry index */
 /* The record holding provider endpoint health: a key no user name can
  * take (pv_user_name_valid refuses ':'), shared fleet-wide with etcd. */
 #define PV_STATE_HEALTH_KEY ":endpoints"
@@ -38,20 +38,20 @@ typedef struct pv_state_record {
     /* failure instants (oldest first), at most PV_STATE_MAX_FAILURES */
     time_t failures[PV_STATE_MAX_FAILURES];
     size_t n_failures;
-    time_t locked_until;             /* 0: not locked */
+    time_t locked_until; /* 0: not locked */
 
     /* pending code sent by this host (reuse_code) */
-    char pending_id[PV_STATE_ID_MAX + 1];   /* "" when none */
+    char pending_id[PV_STATE_ID_MAX + 1]; /* "" when none */
     char pending_to[PV_STATE_TO_MAX + 1];
     time_t pending_expires;
-    unsigned pending_entry;          /* provider entry that sent it (0..) */
+    unsigned pending_entry; /* provider entry that sent it (0..) */
 
     /* codes requested for this user (send_limit), oldest first: how many
      * (send_counts[i] >= 1) at which second (sends[i]) */
     time_t sends[PV_STATE_MAX_SENDS];
     unsigned send_counts[PV_STATE_MAX_SENDS];
     size_t n_sends;
-    time_t last_sent;                /* last code the provider sent; 0 none */
+    time_t last_sent; /* last code the provider sent; 0 none */
 
     /* grace grants: hash of the login tuple (pv_state_grant_key), valid
      * until; oldest first */
@@ -60,7 +60,7 @@ typedef struct pv_state_record {
     size_t n_grants;
 
     /* pre-check cache: hash of user+name+number, consistent until */
-    char precheck_key[65];           /* hex SHA-256, "" when none */
+    char precheck_key[65]; /* hex SHA-256, "" when none */
     time_t precheck_until;
 
     /* provider endpoint health (only in the reserved record
@@ -94,7 +94,7 @@ struct pv_state_ops {
 struct pv_state {
     const struct pv_state_ops *ops;
     void *backend;
-    pv_logger logger;                /* corrupt records */
+    pv_logger logger; /* corrupt records */
     /* How long an update waits for another login's lock on the same user
      * before giving up (PV_STATE_LOCK_WAIT_MS after pv_state_open). */
     long lock_wait_ms;
@@ -139,9 +139,8 @@ void pv_state_precheck_key(const char *user, const char *name,
 /* The grace grant key of a login: SHA-256 over user, rhost, ruser, tty
  * (each NULL or set, so unset matches only unset) and the service group,
  * length-prefixed.  The raw values never reach the record. */
-void pv_state_grant_key(const char *user, const char *rhost,
-                        const char *ruser, const char *tty,
-                        const char *group, char out[65]);
+void pv_state_grant_key(const char *user, const char *rhost, const char *ruser,
+                        const char *tty, const char *group, char out[65]);
 /* Keep the grant for key until `until` (replacing one for the same key;
  * expired ones at `now` dropped, the oldest dropped when full). */
 void pv_state_grant_add(pv_state_record *rec, const char *key, time_t until,

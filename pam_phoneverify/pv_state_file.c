@@ -35,8 +35,8 @@
 #include "pv_state.h"
 #include "pv_util.h"
 
-#define ENCODED_MAX 200          /* longest "u-..." name before hashing */
-#define NAME_BUF 256             /* encoded name + ".lock" + NUL */
+#define ENCODED_MAX 200 /* longest "u-..." name before hashing */
+#define NAME_BUF 256    /* encoded name + ".lock" + NUL */
 
 struct file_backend {
     int dirfd;
@@ -48,8 +48,8 @@ static const char *errtext(int e, char *buf, size_t size)
     return strerror_r(e, buf, size);
 }
 
-__attribute__((format(printf, 3, 4)))
-static void state_log(pv_state *st, int prio, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+state_log(pv_state *st, int prio, const char *fmt, ...)
 {
     va_list ap;
 
@@ -195,8 +195,10 @@ static int file_safe(int fd, const char *name, off_t max, pv_err *err)
     }
     if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
         (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        pv_err_set(err, "state file %s: not a private regular file owned "
-                   "by this user; refused", name);
+        pv_err_set(err,
+                   "state file %s: not a private regular file owned "
+                   "by this user; refused",
+                   name);
         return -1;
     }
     /* larger than max: reported as corrupt by the caller, not refused */
@@ -228,8 +230,10 @@ static int read_text(int fd, char *buf, size_t *len)
 static void report_corrupt(pv_state *st, const char *name)
 {
     /* the file name is already a safe encoding; the content is not shown */
-    state_log(st, LOG_WARNING, "state record %s is corrupt; ignored "
-              "(treated as empty)", name);
+    state_log(st, LOG_WARNING,
+              "state record %s is corrupt; ignored "
+              "(treated as empty)",
+              name);
 }
 
 /* Parse the open record into rec; corrupt or oversized reads as empty. */
@@ -260,8 +264,8 @@ static int parse_fd(pv_state *st, int fd, const char *name,
 static int open_record(pv_state *st, const char *name, pv_err *err)
 {
     char eb[128];
-    int fd = openat(backend_dirfd(st), name, O_RDONLY | O_NOFOLLOW |
-                    O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = openat(backend_dirfd(st), name,
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
     if (fd >= 0)
         return fd;
@@ -343,8 +347,10 @@ static int wait_lock(int fd, long wait_ms)
 static int take_lock(pv_state *st, const char *lockname, pv_err *err)
 {
     char eb[128];
-    int fd = openat(backend_dirfd(st), lockname, O_RDWR | O_CREAT |
-                    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    int fd = openat(backend_dirfd(st), lockname,
+                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+                        O_NONBLOCK,
+                    0600);
 
     if (fd < 0) {
         pv_err_set(err, "state lock %s: %s", lockname,
@@ -358,8 +364,10 @@ static int take_lock(pv_state *st, const char *lockname, pv_err *err)
     }
     if (wait_lock(fd, st->lock_wait_ms) != 0) {
         if (errno == ETIMEDOUT)
-            pv_err_set(err, "state lock %s: still held after %ld ms; giving "
-                       "up", lockname, st->lock_wait_ms);
+            pv_err_set(err,
+                       "state lock %s: still held after %ld ms; giving "
+                       "up",
+                       lockname, st->lock_wait_ms);
         else
             pv_err_set(err, "state lock %s: %s", lockname,
                        errtext(errno, eb, sizeof eb));
@@ -386,8 +394,8 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-static int write_tmp(int dirfd, const char *tmp, const char *text,
-                     size_t len, pv_err *err)
+static int write_tmp(int dirfd, const char *tmp, const char *text, size_t len,
+                     pv_err *err)
 {
     char eb[128];
     int fd, rc;
@@ -395,13 +403,16 @@ static int write_tmp(int dirfd, const char *tmp, const char *text,
     /* a .tmp left by a crashed writer: we hold the lock, so it is stale */
     if (unlinkat(dirfd, tmp, 0) != 0 && errno != ENOENT)
         goto fail;
-    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                O_CLOEXEC | O_NOCTTY, 0600);
+    fd = openat(
+        dirfd, tmp,
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0)
         goto fail;
     /* fchmod: the umask must not decide who can read the next record */
     rc = fchmod(fd, 0600) == 0 && write_all(fd, text, len) == 0 &&
-         fsync(fd) == 0 ? 0 : -1;
+                 fsync(fd) == 0
+             ? 0
+             : -1;
     if (close(fd) != 0)
         rc = -1;
     if (rc == 0)
@@ -437,8 +448,8 @@ static int same_text(const pv_state_record *a, const pv_state_record *b)
     char *ta = NULL, *tb = NULL;
     size_t la = 0, lb = 0;
     int same = pv_state_record_format(a, &ta, &la) == 0 &&
-               pv_state_record_format(b, &tb, &lb) == 0 &&
-               la == lb && memcmp(ta, tb, la) == 0;
+               pv_state_record_format(b, &tb, &lb) == 0 && la == lb &&
+               memcmp(ta, tb, la) == 0;
 
     if (ta) {
         pv_wipe(ta, la);
@@ -501,8 +512,10 @@ static int store_record(int dirfd, const char *name, const char *tmp,
     int rc;
 
     if (pv_state_record_format(rec, &text, &len) != 0) {
-        pv_err_set(err, "state record %s: cannot serialise (invalid field "
-                   "or out of memory)", name);
+        pv_err_set(err,
+                   "state record %s: cannot serialise (invalid field "
+                   "or out of memory)",
+                   name);
         return -1;
     }
     rc = write_tmp(dirfd, tmp, text, len, err);
@@ -526,8 +539,8 @@ static int store_record(int dirfd, const char *name, const char *tmp,
 
 /* ---- update ------------------------------------------------------------ */
 
-static int update_locked(pv_state *st, const char *name,
-                         pv_state_update_fn fn, void *ctx, pv_err *err)
+static int update_locked(pv_state *st, const char *name, pv_state_update_fn fn,
+                         void *ctx, pv_err *err)
 {
     char tmp[NAME_BUF];
     pv_state_record rec, old;

@@ -35,7 +35,8 @@ static int validate(const char *user, const char *phone, const char *name,
 {
     if (!pv_user_name_valid(user) || user[0] == '#' ||
         strpbrk(user, " \t") != NULL) {
-        pv_err_set(err, "invalid user name (it must not be empty, start "
+        pv_err_set(err,
+                   "invalid user name (it must not be empty, start "
                    "with '-' or '#', or contain ':', '/', blanks or control "
                    "characters)");
         return -1;
@@ -72,8 +73,8 @@ static int line_is_users(const char *p, size_t n, const char *user)
 
     while (p < end && blank(*p))
         p++;
-    if (p == end || *p == '#' || (colon = memchr(p, ':', (size_t)(end - p)))
-                                     == NULL)
+    if (p == end || *p == '#' ||
+        (colon = memchr(p, ':', (size_t)(end - p))) == NULL)
         return 0;
     while (colon > p && blank(colon[-1]))
         colon--;
@@ -170,9 +171,10 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
             return -1;
         if (lock_until(fd, deadline) != 0) {
             e = errno;
-            pv_err_set(err, "%s: %s", path, e == ETIMEDOUT
-                       ? "still locked by another update; giving up"
-                       : pv_strerror(e));
+            pv_err_set(err, "%s: %s", path,
+                       e == ETIMEDOUT
+                           ? "still locked by another update; giving up"
+                           : pv_strerror(e));
             close(fd);
             errno = e;
             return -1;
@@ -183,14 +185,13 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
             return fd;
         close(fd);
     }
-    pv_err_set(err, "%s: replaced too often while waiting for its lock",
-               path);
+    pv_err_set(err, "%s: replaced too often while waiting for its lock", path);
     errno = EAGAIN;
     return -1;
 }
 
-int pv_edit_read(int fd, const char *path, size_t max, char **out,
-                 size_t *len, pv_err *err)
+int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
+                 pv_err *err)
 {
     struct stat st;
     char *buf = NULL;
@@ -224,8 +225,10 @@ int pv_edit_read(int fd, const char *path, size_t max, char **out,
     *len = n;
     return 0;
 fail:
-    pv_err_set(err, "%s: unreadable, larger than %zu bytes or contains a "
-               "NUL byte", path, max);
+    pv_err_set(err,
+               "%s: unreadable, larger than %zu bytes or contains a "
+               "NUL byte",
+               path, max);
     if (buf != NULL) {
         pv_wipe(buf, n);
         free(buf);
@@ -310,8 +313,9 @@ fail:
  * or through a symlink).  0 ok or already there, -1 with err. */
 static int create_if_missing(const char *path, pv_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                            O_NOCTTY | O_CLOEXEC, 0644);
+    int fd = open(
+        path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+        0644);
 
     if (fd < 0) {
         if (errno == EEXIST)
@@ -319,7 +323,7 @@ static int create_if_missing(const char *path, pv_err *err)
         pv_err_set(err, "%s: cannot create: %s", path, pv_strerror(errno));
         return -1;
     }
-    (void)fchmod(fd, 0644);             /* whatever the umask */
+    (void)fchmod(fd, 0644); /* whatever the umask */
     close(fd);
     return 0;
 }
@@ -354,8 +358,8 @@ int pv_users_set(const char *path, const char *user, const char *phone,
     if (create_if_missing(path, err) != 0)
         return -1;
     fd = pv_edit_lock(path, PV_FILE_PUBLIC, USERS_LOCK_WAIT_MS, &st, err);
-    if (fd < 0 || pv_edit_read(fd, path, PV_USERS_MAX_SIZE, &old, &len,
-                                err) != 0)
+    if (fd < 0 ||
+        pv_edit_read(fd, path, PV_USERS_MAX_SIZE, &old, &len, err) != 0)
         goto out;
     text = rebuild(old, user, line);
     if (text == NULL) {
@@ -365,7 +369,7 @@ int pv_users_set(const char *path, const char *user, const char *phone,
     rc = pv_edit_replace(path, text, strlen(text), &st, err);
 out:
     if (fd >= 0)
-        close(fd);                      /* releases the lock */
+        close(fd); /* releases the lock */
     free(old);
     free(text);
     return rc;

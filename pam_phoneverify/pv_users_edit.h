@@ -27,8 +27,8 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
 /* The whole of the locked file from its start, malloc'd, NUL-terminated,
  * at most max bytes and no NUL inside.  The caller wipes and frees *out.
  * 0 ok, -1 with err. */
-int pv_edit_read(int fd, const char *path, size_t max, char **out,
-                 size_t *len, pv_err *err);
+int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
+                 pv_err *err);
 
 /* Replace path with text[0..len): a temporary file in the same directory
  * given the owner, group and mode of like (the file being replaced),

@@ -107,7 +107,8 @@ int pv_base64(const unsigned char *in, size_t len, char *out, size_t outsize)
     if (len > (SIZE_MAX - 1) / 4 * 3 - 3 || outsize < need)
         return -1;
     for (i = 0; i + 2 < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        unsigned v =
+            (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
         out[o++] = tbl[(v >> 18) & 63];
         out[o++] = tbl[(v >> 12) & 63];
         out[o++] = tbl[(v >> 6) & 63];
@@ -136,9 +137,9 @@ void pv_sanitize(char *dst, size_t size, const char *src)
         unsigned char c = (unsigned char)*src;
 
         if (c < 0x20 || c >= 0x7f)
-            dst[o++] = '?';     /* control bytes and non-ASCII */
+            dst[o++] = '?'; /* control bytes and non-ASCII */
         else if (c == ' ' || c == '"' || c == '\'' || c == '=' || c == '\\')
-            dst[o++] = '_';     /* would break key=value parsing */
+            dst[o++] = '_'; /* would break key=value parsing */
         else
             dst[o++] = (char)c;
     }

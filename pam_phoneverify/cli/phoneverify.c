@@ -37,7 +37,6 @@
 #include "pv_util.h"
 #include "phoneverify_cli.h"
 
-
 /* ---- shared ------------------------------------------------------------ */
 
 /* The passwd entry of name (getpwnam_r into buf).  1 found, 0 no such
@@ -50,8 +49,9 @@ static int find_user(const char *name, struct passwd *pw, char *buf,
 
     if (res != NULL)
         return 1;
-    return (e == 0 || e == ENOENT || e == ESRCH || e == EBADF ||
-            e == EPERM) ? 0 : -1;
+    return (e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM)
+               ? 0
+               : -1;
 }
 
 /* The absolute path of the configuration file: --conf (a relative one
@@ -95,7 +95,10 @@ int pv_cli_load_config(cli *c)
     return 0;
 }
 
-enum named_file { NAMED_USERS_FILE, NAMED_BREAKGLASS_FILE };
+enum named_file {
+    NAMED_USERS_FILE,
+    NAMED_BREAKGLASS_FILE
+};
 
 /* enroll and breakglass write a file the configuration names, and the
  * configuration check (rightly, for the module) refuses a named file that
@@ -119,17 +122,18 @@ static int create_missing(cli *c, enum named_file which, mode_t mode)
     path = which == NAMED_USERS_FILE ? cfg->users_file : cfg->breakglass_file;
     if (path == NULL || path[0] != '/')
         goto out;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY |
-                        O_CLOEXEC, mode);
+    fd = open(path,
+              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+              mode);
     if (fd < 0) {
         if (errno != EEXIST) {
             pv_cli_say(stderr, "phoneverify: cannot create %s: %s", path,
-                pv_strerror(errno));
+                       pv_strerror(errno));
             rc = -1;
         }
         goto out;
     }
-    (void)fchmod(fd, mode);             /* whatever the umask */
+    (void)fchmod(fd, mode); /* whatever the umask */
     close(fd);
     c->created = strdup(path);
     if (c->created == NULL) {
@@ -149,8 +153,8 @@ void pv_cli_print_line(void *ctx, const char *text)
 void pv_cli_log_stderr(void *ctx, int prio, const char *msg)
 {
     (void)ctx;
-    pv_cli_say(stderr, "phoneverify: %s%s",
-        prio <= LOG_ERR ? "error: " : "", msg);
+    pv_cli_say(stderr, "phoneverify: %s%s", prio <= LOG_ERR ? "error: " : "",
+               msg);
 }
 
 static void print_identity(const char *source, enum pv_lookup_result r,
@@ -169,7 +173,7 @@ static void print_identity(const char *source, enum pv_lookup_result r,
     if (id->has_phone)
         pv_phone_mask(&id->phone, " ", masked, sizeof(masked));
     pv_cli_say(stdout, "%-8s phone=%s name=%s email=%s", source, masked,
-        id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
+               id->name[0] ? id->name : "-", id->email[0] ? id->email : "-");
 }
 
 /* ---- subcommands -------------------------------------------------------- */
@@ -210,61 +214,11 @@ static int cmd_lookup(cli *c, int argc, char **argv)
         found |= r == PV_LOOKUP_FOUND;
     }
     if (!found)
-        pv_cli_say(stderr, "phoneverify: %s: no source has a phone number or "
-            "e-mail address", argv[0]);
+        pv_cli_say(stderr,
+                   "phoneverify: %s: no source has a phone number or "
+                   "e-mail address",
+                   argv[0]);
     return found ? 0 : EXIT_REFUSED;
-}
-
-/* Terminal conversation for `phoneverify test`.  An echo-off prompt
- * (echo_code = no, the break-glass prompt) turns the terminal's echo off
- * while the answer is typed, as the module's PAM application would. */
-static int term_prompt(void *ctx, const char *msg, int echo, char **reply)
-{
-    char line[256];
-    struct termios saved, quiet;
-    int restore = 0, ok;
-    size_t n;
-
-    (void)ctx;
-    *reply = NULL;
-    pv_cli_say_lines(stdout, msg, 0);
-    fflush(stdout);
-    if (!echo && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
-        quiet = saved;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        restore = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
-    }
-    ok = fgets(line, sizeof(line), stdin) != NULL;
-    if (ok && strchr(line, '\n') == NULL) {
-        int ch;                 /* drop the rest of an over-long line */
-
-        while ((ch = getchar()) != EOF && ch != '\n')
-            ;
-    }
-    if (restore)
-        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-    if (!ok)
-        return -1;
-    n = strcspn(line, "\r\n");
-    line[n] = '\0';
-    *reply = strdup(line);
-    pv_wipe(line, sizeof(line));
-    return *reply != NULL ? 0 : -1;
-}
-
-static int term_info(void *ctx, const char *msg)
-{
-    (void)ctx;
-    pv_cli_say_lines(stdout, msg, 1);
-    return 0;
-}
-
-static int term_error(void *ctx, const char *msg)
-{
-    (void)ctx;
-    pv_cli_say_lines(stderr, msg, 1);
-    return 0;
 }
 
 static int cmd_test(cli *c, int argc, char **argv)
@@ -289,7 +243,7 @@ static int cmd_test(cli *c, int argc, char **argv)
     }
     memset(&env, 0, sizeof(env));
     env.catalog = catalog;
-    env.conv = (pv_conv){ term_prompt, term_info, term_error, NULL };
+    env.conv = pv_cli_terminal_conv();
     env.clock = pv_clock_system();
     env.logger = (pv_logger){ pv_cli_log_stderr, NULL };
     env.http = pv_http_from_config(c->cfg);
@@ -305,7 +259,9 @@ static int cmd_test(cli *c, int argc, char **argv)
     pv_cli_say(stdout, "result: %s", pv_result_name(r));
     pv_cli_say(stdout, "%s", record);
     return (r == PV_RESULT_SUCCESS || r == PV_RESULT_IGNORE ||
-            r == PV_RESULT_GRACE) ? 0 : EXIT_REFUSED;
+            r == PV_RESULT_GRACE)
+               ? 0
+               : EXIT_REFUSED;
 }
 
 static int open_state(cli *c, pv_state **st)
@@ -354,8 +310,8 @@ static void print_status(const pv_config *cfg, const char *user,
                           ", code pending for %lld s",
                           (long long)(rec->pending_expires - now));
     pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s%s", user,
-        locked ? "LOCKED" : "not locked", rec->n_failures, unlocks, pending,
-        grants);
+               locked ? "LOCKED" : "not locked", rec->n_failures, unlocks,
+               pending, grants);
 }
 
 /* One user's line.  A record that cannot be read (a FIFO, a symlink,
@@ -448,13 +404,13 @@ static int status_all(cli *c, pv_state *st)
 
     if (c->cfg->state == NULL || strcmp(c->cfg->state, "file") != 0) {
         pv_cli_say(stderr, "phoneverify: status needs a USER with this state "
-            "backend");
+                           "backend");
         return EXIT_USAGE;
     }
     d = opendir(c->cfg->state_dir);
     if (d == NULL) {
         pv_cli_say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
-            pv_strerror(errno));
+                   pv_strerror(errno));
         return EXIT_REFUSED;
     }
     while ((e = readdir(d)) != NULL) {
@@ -465,7 +421,7 @@ static int status_all(cli *c, pv_state *st)
             continue;
         }
         if (record_user(e->d_name, user, sizeof(user)) != 0 ||
-            strcmp(user, PV_STATE_HEALTH_KEY) == 0)    /* no user's */
+            strcmp(user, PV_STATE_HEALTH_KEY) == 0) /* no user's */
             continue;
         if (n == cap) {
             char **more = realloc(names, (cap ? cap * 2 : 16) * sizeof(*more));
@@ -496,11 +452,15 @@ static int status_all(cli *c, pv_state *st)
     if (rc == 0 && n == 0 && hashed == 0)
         pv_cli_say(stdout, "no state recorded in %s", c->cfg->state_dir);
     if (hashed > 0)
-        pv_cli_say(stdout, "%zu record(s) of over-long user names (stored under "
-            "a hash) not listed: ask for them by name", hashed);
+        pv_cli_say(stdout,
+                   "%zu record(s) of over-long user names (stored under "
+                   "a hash) not listed: ask for them by name",
+                   hashed);
     if (bad > 0) {
-        pv_cli_say(stderr, "phoneverify: %zu record(s) could not be read (listed "
-            "with ERROR)", bad);
+        pv_cli_say(stderr,
+                   "phoneverify: %zu record(s) could not be read (listed "
+                   "with ERROR)",
+                   bad);
         rc = EXIT_REFUSED;
     }
     return rc;
@@ -549,7 +509,7 @@ static int cmd_unlock(cli *c, int argc, char **argv)
     known = find_user(argv[0], &pw, pwbuf, sizeof(pwbuf));
     if (known != 1) {
         pv_cli_say(stderr, "phoneverify: unlock: %s: %s", argv[0],
-            known == 0 ? "no such user" : "user lookup failed");
+                   known == 0 ? "no such user" : "user lookup failed");
         return EXIT_REFUSED;
     }
     if (open_state(c, &st) != 0)
@@ -582,9 +542,10 @@ static int cmd_enroll(cli *c, int argc, char **argv)
     }
     pv_cli_say(stdout, "%s: enrolled in %s", argv[0], c->cfg->users_file);
     if (find_user(argv[0], &pw, pwbuf, sizeof(pwbuf)) != 1)
-        pv_cli_say(stderr, "phoneverify: warning: %s is not a known user (yet); "
-            "the module refuses users it cannot resolve",
-            argv[0]);
+        pv_cli_say(stderr,
+                   "phoneverify: warning: %s is not a known user (yet); "
+                   "the module refuses users it cannot resolve",
+                   argv[0]);
     return 0;
 }
 
@@ -623,8 +584,10 @@ static int cmd_breakglass(cli *c, int argc, char **argv)
         pv_cli_say(stderr, "phoneverify: breakglass: %s", err.msg);
         return EXIT_REFUSED;
     }
-    pv_cli_say(stdout, "Emergency codes for %s (each works once, only while the "
-        "provider is unavailable; they are not shown again):", argv[0]);
+    pv_cli_say(stdout,
+               "Emergency codes for %s (each works once, only while the "
+               "provider is unavailable; they are not shown again):",
+               argv[0]);
     for (i = 0; i < (size_t)n; i++) {
         pv_cli_say(stdout, "  %.5s-%s", codes[i], codes[i] + 5);
         pv_free_secret(codes[i]);
@@ -640,20 +603,28 @@ static const command commands[] = {
       "validate the configuration and every file it names; print the "
       "effective settings (secrets masked); with --service, the "
       "pam_phoneverify.so rules of /etc/pam.d/NAME as the module gets "
-      "them; with --probe, call each endpoint once (no message sent)", 0, 0,
-      pv_cli_check_config },
-    { "lookup", "USER", "show what each lookup source finds for USER",
-      1, 1, cmd_lookup },
-    { "test", "USER", "run the whole verification for USER in this "
-      "terminal, through the module's code", 1, 1, cmd_test },
-    { "status", "[USER]", "show USER's lockout state (without USER: every "
-      "user with a record)", 0, 1, cmd_status },
+      "them; with --probe, call each endpoint once (no message sent)",
+      0, 0, pv_cli_check_config },
+    { "lookup", "USER", "show what each lookup source finds for USER", 1, 1,
+      cmd_lookup },
+    { "test", "USER",
+      "run the whole verification for USER in this "
+      "terminal, through the module's code",
+      1, 1, cmd_test },
+    { "status", "[USER]",
+      "show USER's lockout state (without USER: every "
+      "user with a record)",
+      0, 1, cmd_status },
     { "unlock", "USER", "clear USER's failures and lockout", 1, 1,
       cmd_unlock },
-    { "enroll", "USER PHONE [NAME [EMAIL]]", "validate and write USER's "
-      "line in the users file (atomically)", 2, 4, cmd_enroll },
-    { "breakglass", "USER [N]", "print N (default 5) fresh emergency codes "
-      "once and store only their hashes", 1, 2, cmd_breakglass },
+    { "enroll", "USER PHONE [NAME [EMAIL]]",
+      "validate and write USER's "
+      "line in the users file (atomically)",
+      2, 4, cmd_enroll },
+    { "breakglass", "USER [N]",
+      "print N (default 5) fresh emergency codes "
+      "once and store only their hashes",
+      1, 2, cmd_breakglass },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -667,17 +638,19 @@ static void usage(FILE *fp)
     for (i = 0; i < N_COMMANDS; i++)
         fprintf(fp, "  %-12s %-26s %s\n", commands[i].name, commands[i].args,
                 commands[i].help);
-    fprintf(fp, "\n'phoneverify COMMAND --help' describes one command.\n"
-                "--conf PATH names a configuration file other than %s.\n"
-                "--service NAME (check-config): also check the "
-                "pam_phoneverify.so rules\n"
-                "  of /etc/pam.d/NAME (--pam-dir DIR: of DIR/NAME).\n"
-                "--probe (check-config): call each configured endpoint "
-                "once, sending no message.\n"
-                "'--' ends the options (for an argument that starts with "
-                "'-').\n"
-                "exit status: 0 success, 1 failed or refused, 2 usage "
-                "error.\n", PV_DEFAULT_CONF);
+    fprintf(fp,
+            "\n'phoneverify COMMAND --help' describes one command.\n"
+            "--conf PATH names a configuration file other than %s.\n"
+            "--service NAME (check-config): also check the "
+            "pam_phoneverify.so rules\n"
+            "  of /etc/pam.d/NAME (--pam-dir DIR: of DIR/NAME).\n"
+            "--probe (check-config): call each configured endpoint "
+            "once, sending no message.\n"
+            "'--' ends the options (for an argument that starts with "
+            "'-').\n"
+            "exit status: 0 success, 1 failed or refused, 2 usage "
+            "error.\n",
+            PV_DEFAULT_CONF);
 }
 
 static void command_usage(FILE *fp, const command *cmd)
@@ -704,13 +677,13 @@ int main(int argc, char **argv)
 
         if (options && strcmp(a, "--") == 0) {
             options = 0;
-        } else if (options && (strcmp(a, "--help") == 0 ||
-                               strcmp(a, "-h") == 0)) {
+        } else if (options &&
+                   (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
             help = 1;
         } else if (options && (strcmp(a, "--conf") == 0 ||
                                strncmp(a, "--conf=", 7) == 0)) {
-            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i]
-                                                                : NULL);
+            const char *v =
+                a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
 
             if (v == NULL || v[0] == '\0' || c.conf != NULL) {
                 fprintf(stderr, "phoneverify: %s\n",
@@ -733,8 +706,10 @@ int main(int argc, char **argv)
             }
             *slot = argv[++i];
         } else if (options && a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "phoneverify: unknown option '%s' (use '--' "
-                            "before an argument that starts with '-')\n", a);
+            fprintf(stderr,
+                    "phoneverify: unknown option '%s' (use '--' "
+                    "before an argument that starts with '-')\n",
+                    a);
             free(pos);
             return EXIT_USAGE;
         } else {
@@ -768,7 +743,7 @@ int main(int argc, char **argv)
     }
     rc = cmd->run(&c, npos - 1, pos + 1);
     if (rc != 0 && c.created != NULL)
-        (void)unlink(c.created);        /* created by this failed run */
+        (void)unlink(c.created); /* created by this failed run */
     free(c.created);
     pv_config_free(c.cfg);
     free(pos);

@@ -27,7 +27,9 @@ static int check_breakglass_file(const cli *c)
     if (c->cfg->breakglass_file == NULL)
         return 0;
     return pv_breakglass_check(c->cfg->breakglass_file, report_problem,
-                               NULL) == 0 ? 0 : -1;
+                               NULL) == 0
+               ? 0
+               : -1;
 }
 
 typedef struct rule_check {
@@ -46,8 +48,10 @@ static int check_rule(void *ctx, const char *file, unsigned line,
     rc->rules++;
     pv_err_clear(&err);
     if (strcmp(type, "auth") != 0) {
-        pv_cli_say(stdout, "%s:%u: %s rule ignored (the module does its work "
-                   "in auth only)", file, line, type);
+        pv_cli_say(stdout,
+                   "%s:%u: %s rule ignored (the module does its work "
+                   "in auth only)",
+                   file, line, type);
         return 0;
     }
     if (pv_config_from_args(argc, argv, &cfg, &err) != 0) {
@@ -78,13 +82,17 @@ static int check_service(cli *c)
         return EXIT_REFUSED;
     }
     if (n == 0) {
-        pv_cli_say(stderr, "phoneverify: %s/%s has no pam_phoneverify.so "
-                   "rule (following its includes)", dir, c->service);
+        pv_cli_say(stderr,
+                   "phoneverify: %s/%s has no pam_phoneverify.so "
+                   "rule (following its includes)",
+                   dir, c->service);
         return EXIT_REFUSED;
     }
     if (rc.bad > 0) {
-        pv_cli_say(stderr, "phoneverify: service %s: %d of %d rule(s) have "
-                   "errors (see above)", c->service, rc.bad, rc.rules);
+        pv_cli_say(stderr,
+                   "phoneverify: service %s: %d of %d rule(s) have "
+                   "errors (see above)",
+                   c->service, rc.bad, rc.rules);
         return EXIT_REFUSED;
     }
     pv_cli_say(stderr, "phoneverify: service %s: configuration OK",
@@ -107,10 +115,10 @@ int pv_cli_check_config(cli *c, int argc, char **argv)
     if (c->probe && pv_cli_probe(c->cfg) != 0)
         bad = 1;
     if (bad) {
-        pv_cli_say(stderr, "phoneverify: configuration has errors (see above)");
+        pv_cli_say(stderr,
+                   "phoneverify: configuration has errors (see above)");
         return EXIT_REFUSED;
     }
     pv_cli_say(stderr, "phoneverify: configuration OK");
     return 0;
 }
-

@@ -5,17 +5,18 @@
 
 #include <stdio.h>
 #include "pv_config.h"
+#include "pv_flow.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 
 typedef struct cli {
-    const char *conf;           /* --conf PATH or NULL (default file) */
-    const char *service;        /* check-config --service NAME */
-    const char *pam_dir;        /* --pam-dir DIR (default /etc/pam.d) */
-    int probe;                  /* check-config --probe */
+    const char *conf;    /* --conf PATH or NULL (default file) */
+    const char *service; /* check-config --service NAME */
+    const char *pam_dir; /* --pam-dir DIR (default /etc/pam.d) */
+    int probe;           /* check-config --probe */
     pv_config *cfg;
-    char *created;              /* file this run created; removed on failure */
+    char *created; /* file this run created; removed on failure */
 } cli;
 
 typedef struct command {
@@ -31,6 +32,10 @@ typedef struct command {
 void pv_cli_say(FILE *fp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void pv_cli_say_lines(FILE *fp, const char *text, int final_newline);
+
+/* The conversation of `phoneverify test`: prompts and messages on the
+ * terminal, echo off for echo-off prompts. */
+pv_conv pv_cli_terminal_conv(void);
 
 int pv_cli_conf_path(const cli *c, char *buf, size_t size);
 /* The configuration exactly as the module reads it with `conf=PATH`. */

@@ -47,8 +47,8 @@ static const char *in_words(enum pv_failure f, const char *detail)
     return "the provider is not answering usably";
 }
 
-static int report(const char *what, const char *url, int ok,
-                  enum pv_failure f, const char *detail)
+static int report(const char *what, const char *url, int ok, enum pv_failure f,
+                  const char *detail)
 {
     if (ok) {
         pv_cli_say(stdout, "probe %s %s: reachable, credentials accepted",
@@ -60,16 +60,17 @@ static int report(const char *what, const char *url, int ok,
     return 1;
 }
 
-static int probe_send(const pv_config *cfg, pv_transport *http, const char *url)
+static int probe_send(const pv_config *cfg, pv_transport *http,
+                      const char *url)
 {
     pv_send_reply r;
     enum pv_send_result sr = pv_send_code(cfg, http, url, "", NULL, &r);
     int ok = sr == PV_SEND_INVALID_NUMBER;
 
     return report("send_url", url, ok,
-                  ok ? PV_FAILURE_NONE
-                     : sr == PV_SEND_UNAVAILABLE ? r.failure
-                                                 : PV_FAILURE_REJECTED,
+                  ok                          ? PV_FAILURE_NONE
+                  : sr == PV_SEND_UNAVAILABLE ? r.failure
+                                              : PV_FAILURE_REJECTED,
                   r.detail);
 }
 
@@ -77,13 +78,12 @@ static int probe_verify(const pv_config *cfg, pv_transport *http,
                         const char *url)
 {
     pv_verify_reply r;
-    enum pv_verify_result vr = pv_verify_code(cfg, http, url,
-                                              "phoneverify-probe-0000",
-                                              "000000", &r);
+    enum pv_verify_result vr =
+        pv_verify_code(cfg, http, url, "phoneverify-probe-0000", "000000", &r);
     int ok = vr == PV_VERIFY_EXPIRED || vr == PV_VERIFY_WRONG;
 
-    return report("verify_url", url, ok,
-                  ok ? PV_FAILURE_NONE : r.failure, r.detail);
+    return report("verify_url", url, ok, ok ? PV_FAILURE_NONE : r.failure,
+                  r.detail);
 }
 
 /* Every provider entry (send_url/verify_url lists), each once. */

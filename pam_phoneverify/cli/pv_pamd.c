@@ -64,7 +64,7 @@ static char *next_token(char **p, int *bad)
         *o++ = *s;
     }
     if (*s != ']') {
-        *bad = 1;               /* an unclosed [ */
+        *bad = 1; /* an unclosed [ */
         return NULL;
     }
     *o = '\0';
@@ -80,8 +80,8 @@ static const char *basename_of(const char *path)
 }
 
 /* One logical line (continuations joined, comment cut). */
-static int parse_rule(reader *r, const char *file, unsigned lineno,
-                      char *line, int depth)
+static int parse_rule(reader *r, const char *file, unsigned lineno, char *line,
+                      int depth)
 {
     char *p = line, *type, *control, *module;
     const char *argv[PV_PAMD_MAX_ARGS];
@@ -89,14 +89,14 @@ static int parse_rule(reader *r, const char *file, unsigned lineno,
 
     type = next_token(&p, &bad);
     if (type == NULL)
-        return bad ? (pv_err_set(r->err, "%s:%u: unclosed '['", file,
-                                 lineno), -1) : 0;
+        return bad ? (pv_err_set(r->err, "%s:%u: unclosed '['", file, lineno),
+                      -1)
+                   : 0;
     if (strcmp(type, "@include") == 0) {
         char *name = next_token(&p, &bad);
 
         if (name == NULL) {
-            pv_err_set(r->err, "%s:%u: @include without a file", file,
-                       lineno);
+            pv_err_set(r->err, "%s:%u: @include without a file", file, lineno);
             return -1;
         }
         return read_service(r, name, depth + 1);
@@ -124,8 +124,8 @@ static int parse_rule(reader *r, const char *file, unsigned lineno,
         return -1;
     }
     r->found++;
-    return r->fn(r->ctx, file, lineno, type[0] == '-' ? type + 1 : type,
-                 argc, argv);
+    return r->fn(r->ctx, file, lineno, type[0] == '-' ? type + 1 : type, argc,
+                 argv);
 }
 
 /* Split text into logical lines and hand each rule to parse_rule. */
@@ -169,8 +169,10 @@ static int read_service(reader *r, const char *name, int depth)
     int rc;
 
     if (depth > PV_PAMD_DEPTH) {
-        pv_err_set(r->err, "%s: includes nested more than %d deep (a "
-                   "loop?)", name, PV_PAMD_DEPTH);
+        pv_err_set(r->err,
+                   "%s: includes nested more than %d deep (a "
+                   "loop?)",
+                   name, PV_PAMD_DEPTH);
         return -1;
     }
     if (!service_name_ok(name)) {

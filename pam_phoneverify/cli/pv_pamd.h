@@ -12,8 +12,7 @@
  * type ("auth"; a leading '-' removed) and its module arguments as libpam
  * hands them to pam_sm_authenticate.  Return 0 to go on, -1 to stop. */
 typedef int (*pv_pamd_rule_fn)(void *ctx, const char *file, unsigned line,
-                               const char *type, int argc,
-                               const char **argv);
+                               const char *type, int argc, const char **argv);
 
 /* Read DIR/SERVICE (following @include, include and substack in DIR),
  * calling fn for every pam_phoneverify.so rule.  Returns the number of

@@ -26,7 +26,7 @@ static size_t utf8_sequence(const unsigned char *s, uint32_t *cp)
         return 0;
     }
     for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)      /* also stops at the NUL */
+        if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
             return 0;
         v = (v << 6) | (s[i] & 0x3fu);
     }
@@ -73,7 +73,7 @@ int pv_term_escape(char *dst, size_t size, const char *src)
             rc = put(dst, size, &o, (const char *)s++, 1);
         } else if ((n = utf8_sequence(s, &cp)) == 0) {
             rc = put_hex(dst, size, &o, *s++);
-        } else if (cp <= 0x9f) {        /* a C1 control, UTF-8 encoded */
+        } else if (cp <= 0x9f) { /* a C1 control, UTF-8 encoded */
             for (i = 0; i < n && rc == 0; i++)
                 rc = put_hex(dst, size, &o, s[i]);
             s += n;

@@ -25,24 +25,28 @@
 #include "pv_http.h"
 #include "pv_util.h"
 
-#define SETUP_WAIT_MS 10000L     /* the module sends setup right away */
-#define IDLE_MS 600000L          /* a code lives 600 s; the module simply
+#define SETUP_WAIT_MS 10000L /* the module sends setup right away */
+#define IDLE_MS \
+    600000L                   /* a code lives 600 s; the module simply
                                   * starts a new helper if we are gone */
-#define ANSWER_WAIT_MS 10000L    /* the module is waiting for us */
+#define ANSWER_WAIT_MS 10000L /* the module is waiting for us */
 #define MAX_SECONDS 3600L
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
-enum { EXIT_PROTO = 2, EXIT_ANSWER = 3 };
+enum {
+    EXIT_PROTO = 2,
+    EXIT_ANSWER = 3
+};
 
 struct body_buf {
-    char *data;                  /* PV_HTTP_MAX_RESPONSE + 1 bytes */
+    char *data; /* PV_HTTP_MAX_RESPONSE + 1 bytes */
     size_t len;
-    int toobig;                  /* our cap, not a libcurl failure */
+    int toobig; /* our cap, not a libcurl failure */
 };
 
 struct session {
     CURL *curl;
-    long connects;               /* running CURLINFO_NUM_CONNECTS sum */
+    long connects; /* running CURLINFO_NUM_CONNECTS sum */
     struct body_buf body;
 };
 
@@ -50,7 +54,7 @@ struct result {
     enum pv_http_status status;
     long http_code;
     long elapsed_ms;
-    const char *error;           /* static text, never secrets */
+    const char *error; /* static text, never secrets */
 };
 
 /* ---- small checks ---------------------------------------------------- */
@@ -165,9 +169,11 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-#define SET(c, opt, val) \
-    do { if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK) return -1; } \
-    while (0)
+#define SET(c, opt, val)                                     \
+    do {                                                     \
+        if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK) \
+            return -1;                                       \
+    } while (0)
 
 /* Options that hold for every request of the session.  Any refusal is
  * fatal: running with a security option silently missing is worse. */
@@ -297,8 +303,8 @@ static int set_ca(CURL *c, const pv_proto_msg *m)
 static int session_setup(struct session *s, const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG, PV_F_TIMEOUT, PV_F_CONNECT_TIMEOUT, PV_F_CA_BLOB,
-        PV_F_PINNED, PV_F_CERT_BLOB, PV_F_KEY_BLOB, PV_F_PROXY,
+        PV_F_MSG,    PV_F_TIMEOUT,   PV_F_CONNECT_TIMEOUT, PV_F_CA_BLOB,
+        PV_F_PINNED, PV_F_CERT_BLOB, PV_F_KEY_BLOB,        PV_F_PROXY,
     };
 
     if (!is_msg(m, "setup") || !tags_within(m, allowed, sizeof(allowed)) ||
@@ -347,7 +353,7 @@ static int add_header(struct curl_slist **l, const char *name,
         free(line);
         return -1;
     }
-    nl = curl_slist_append(*l, line);   /* copies */
+    nl = curl_slist_append(*l, line); /* copies */
     pv_free_secret(line);
     if (nl == NULL)
         return -1;
@@ -358,15 +364,16 @@ static int add_header(struct curl_slist **l, const char *name,
 static struct curl_slist *build_headers(const pv_proto_msg *m, int form)
 {
     struct curl_slist *l = NULL;
-    const pv_proto_field *ct = form ? NULL : pv_proto_get(m, PV_F_CONTENT_TYPE);
+    const pv_proto_field *ct =
+        form ? NULL : pv_proto_get(m, PV_F_CONTENT_TYPE);
 
     if (add_header(&l, "Content-Type", ct,
                    form ? FORM_TYPE : "application/json") < 0 ||
         add_header(&l, "Accept", NULL, "application/json") < 0 ||
-        add_header(&l, "Authorization",
-                   pv_proto_get(m, PV_F_AUTHORIZATION), NULL) < 0 ||
-        add_header(&l, "X-Captcha-Token",
-                   pv_proto_get(m, PV_F_CAPTCHA), NULL) < 0 ||
+        add_header(&l, "Authorization", pv_proto_get(m, PV_F_AUTHORIZATION),
+                   NULL) < 0 ||
+        add_header(&l, "X-Captcha-Token", pv_proto_get(m, PV_F_CAPTCHA),
+                   NULL) < 0 ||
         (l = curl_slist_append(l, "Expect:")) == NULL) {
         free_headers(l);
         return NULL;
@@ -386,7 +393,7 @@ static int append(char **buf, size_t *len, const char *src, size_t n)
     memcpy(nb + *len, src, n);
     nb[*len + n] = '\0';
     if (*buf != NULL) {
-        pv_wipe(*buf, *len);   /* old copies held the licence/token */
+        pv_wipe(*buf, *len); /* old copies held the licence/token */
         free(*buf);
     }
     *buf = nb;
@@ -410,8 +417,7 @@ static int append_escaped(CURL *c, char **buf, size_t *len,
 
 /* name=value&name=value with libcurl's escaping; the pairs must arrive
  * strictly as NAME, VALUE, NAME, VALUE... */
-static int build_form(CURL *c, const pv_proto_msg *m, char **buf,
-                      size_t *len)
+static int build_form(CURL *c, const pv_proto_msg *m, char **buf, size_t *len)
 {
     size_t i;
     int pairs = 0;
@@ -434,8 +440,7 @@ static int build_form(CURL *c, const pv_proto_msg *m, char **buf,
 
 /* The request body: either BODY as is, or the form.  An empty body is
  * still a POST. */
-static int build_body(CURL *c, const pv_proto_msg *m, char **buf,
-                      size_t *len)
+static int build_body(CURL *c, const pv_proto_msg *m, char **buf, size_t *len)
 {
     const pv_proto_field *b = pv_proto_get(m, PV_F_BODY);
 
@@ -453,10 +458,13 @@ static enum pv_http_status map_curl(CURLcode rc, int toobig)
     switch (rc) {
     case CURLE_OK:
         return PV_HTTP_OK;
-    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
         return PV_HTTP_E_DNS;
-    case CURLE_COULDNT_CONNECT: case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
         return PV_HTTP_E_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
         return PV_HTTP_E_TIMEOUT;
@@ -464,15 +472,23 @@ static enum pv_http_status map_curl(CURLcode rc, int toobig)
         return toobig ? PV_HTTP_E_TOOBIG : PV_HTTP_E_OTHER;
     case CURLE_FILESIZE_EXCEEDED:
         return PV_HTTP_E_TOOBIG;
-    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND: case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED: case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE: case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CLIENTCERT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
         return PV_HTTP_E_TLS;
-    case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
         return PV_HTTP_E_URL;
     default:
         return PV_HTTP_E_OTHER;
@@ -517,18 +533,18 @@ static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
 static int request_shape_ok(const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG, PV_F_SEQ, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
-        PV_F_CAPTCHA, PV_F_BODY, PV_F_FORM_NAME, PV_F_FORM_VALUE,
+        PV_F_MSG,          PV_F_SEQ,           PV_F_URL,
+        PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_CAPTCHA,
+        PV_F_BODY,         PV_F_FORM_NAME,     PV_F_FORM_VALUE,
     };
     static const uint8_t once[] = {
-        PV_F_MSG, PV_F_SEQ, PV_F_URL, PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION,
-        PV_F_CAPTCHA, PV_F_BODY,
+        PV_F_MSG,           PV_F_SEQ,     PV_F_URL,  PV_F_CONTENT_TYPE,
+        PV_F_AUTHORIZATION, PV_F_CAPTCHA, PV_F_BODY,
     };
     size_t i;
 
     if (!is_msg(m, "request") || !tags_within(m, allowed, sizeof(allowed)) ||
-        pv_proto_get(m, PV_F_URL) == NULL ||
-        field_str(m, PV_F_SEQ) == NULL ||
+        pv_proto_get(m, PV_F_URL) == NULL || field_str(m, PV_F_SEQ) == NULL ||
         count_tag(m, PV_F_FORM_NAME) != count_tag(m, PV_F_FORM_VALUE) ||
         (count_tag(m, PV_F_FORM_NAME) > 0 && pv_proto_get(m, PV_F_BODY)))
         return 0;
@@ -550,7 +566,7 @@ static void handle_request(struct session *s, const pv_proto_msg *m,
     memset(r, 0, sizeof(*r));
     r->status = PV_HTTP_E_OTHER;
     if (u == NULL) {
-        r->status = PV_HTTP_E_URL;   /* refused before any connection */
+        r->status = PV_HTTP_E_URL; /* refused before any connection */
         r->error = "URL refused (https only; http only to loopback)";
         return;
     }
@@ -587,7 +603,7 @@ static int send_answer(struct session *s, const char *seq,
         (r->error == NULL || pv_proto_add_str(&a, PV_F_ERROR, r->error) == 0))
         rc = pv_proto_send(1, &a, pv_monotonic_ms() + ANSWER_WAIT_MS);
     pv_proto_clear(&a);
-    pv_wipe(s->body.data, s->body.len);   /* tokens, verification ids */
+    pv_wipe(s->body.data, s->body.len); /* tokens, verification ids */
     s->body.len = 0;
     return rc;
 }
@@ -611,7 +627,7 @@ static int serve(struct session *s)
             return EXIT_PROTO;
         }
         handle_request(s, &m, &r);
-        pv_proto_clear(&m);   /* wipes authorization and body */
+        pv_proto_clear(&m); /* wipes authorization and body */
         rc = send_answer(s, seq, &r);
         if (rc < 0)
             return EXIT_ANSWER;

@@ -84,7 +84,8 @@ static int has_duplicate_keys(const cJSON *node)
     for (a = node ? node->child : NULL; a != NULL; a = a->next) {
         if (cJSON_IsObject(node))
             for (b = a->next; b != NULL; b = b->next)
-                if (a->string && b->string && strcmp(a->string, b->string) == 0)
+                if (a->string && b->string &&
+                    strcmp(a->string, b->string) == 0)
                     return 1;
         if (has_duplicate_keys(a))
             return 1;
@@ -166,8 +167,8 @@ int pv_json_long(const cJSON *obj, const char *key, long min, long max,
     return 0;
 }
 
-char *pv_json_build_strings(const char *const *keys,
-                            const char *const *values, size_t n)
+char *pv_json_build_strings(const char *const *keys, const char *const *values,
+                            size_t n)
 {
     cJSON *obj = cJSON_CreateObject();
     char *text = NULL;

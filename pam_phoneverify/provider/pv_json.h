@@ -24,7 +24,7 @@ int pv_json_long(const cJSON *obj, const char *key, long min, long max,
                  long *out);
 
 /* Build a JSON object text from n key/value string pairs; malloc'd. */
-char *pv_json_build_strings(const char *const *keys,
-                            const char *const *values, size_t n);
+char *pv_json_build_strings(const char *const *keys, const char *const *values,
+                            size_t n);
 
 #endif

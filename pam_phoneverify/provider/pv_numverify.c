@@ -13,8 +13,8 @@
 /* What an error_id means for the login (the seed's tables, doc/providers.md). */
 static enum pv_nv_result classify_error(const char *id)
 {
-    static const char *const ineligible[] = { "09", "10", "13", "14", "15",
-                                              "16", "17" };
+    static const char *const ineligible[] = { "09", "10", "13", "14",
+                                              "15", "16", "17" };
     static const char *const refused[] = { "12", "20", "21" };
     size_t i;
 
@@ -24,7 +24,7 @@ static enum pv_nv_result classify_error(const char *id)
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         if (strcmp(id, refused[i]) == 0)
             return PV_NV_REFUSED;
-    return PV_NV_UNAVAILABLE;   /* 01, 02, 04-07, 11, 18, 30, 99, unknown */
+    return PV_NV_UNAVAILABLE; /* 01, 02, 04-07, 11, 18, 30, 99, unknown */
 }
 
 /* Why an error id leaves nothing usable: 02 is our licence, 30 the
@@ -135,8 +135,8 @@ static enum pv_nv_result parse_object(enum pv_nv_step step, const cJSON *obj,
         return parse_start(obj, out);
     case PV_NV_STEP_RESULT:
     default:
-        if (status == NULL || (strcmp(status, "success") != 0 &&
-                               strcmp(status, "pending") != 0))
+        if (status == NULL ||
+            (strcmp(status, "success") != 0 && strcmp(status, "pending") != 0))
             return PV_NV_UNAVAILABLE;
         return parse_result(obj, status, out);
     }
@@ -152,10 +152,11 @@ enum pv_nv_result pv_nv_parse(enum pv_nv_step step, long http_code,
     pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
     out->failure = http_code >= 500 && http_code <= 599 ? PV_FAILURE_OUTAGE
                    : http_code == 401 || http_code == 403
-                       ? PV_FAILURE_CREDENTIALS : PV_FAILURE_REJECTED;
+                       ? PV_FAILURE_CREDENTIALS
+                       : PV_FAILURE_REJECTED;
     if (http_code != 200)
         return PV_NV_UNAVAILABLE;
-    out->failure = PV_FAILURE_OUTAGE;       /* malformed until parsed */
+    out->failure = PV_FAILURE_OUTAGE; /* malformed until parsed */
     obj = pv_json_parse_object(body, len);
     if (obj == NULL) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
@@ -230,8 +231,8 @@ enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_transport *http,
     const char *values[5] = { cfg->numverify_licence, digits, token,
                               cfg->numverify_partner, "numVerify" };
 
-    return post_form(cfg, http, PV_NV_STEP_START, "IDMOBILE", names, values,
-                     5, out);
+    return post_form(cfg, http, PV_NV_STEP_START, "IDMOBILE", names, values, 5,
+                     out);
 }
 
 enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_transport *http,

@@ -21,9 +21,9 @@ static int result_code(const cJSON *obj, long *code)
 /* Why a result other than the five answers gives nothing usable. */
 static enum pv_failure result_failure(long code)
 {
-    return code == -6 ? PV_FAILURE_USER      /* daily limit: anyone can
+    return code == -6 ? PV_FAILURE_USER    /* daily limit: anyone can
                                                 use it up */
-                      : PV_FAILURE_OUTAGE;   /* -2, -3: the engine */
+                      : PV_FAILURE_OUTAGE; /* -2, -3: the engine */
 }
 
 /* A 400 names its cause in error.code: token_mismatched is our token. */
@@ -35,7 +35,7 @@ static enum pv_failure bad_request_failure(const char *body, size_t len)
     enum pv_failure f = PV_FAILURE_REJECTED;
 
     if (obj == NULL)
-        return PV_FAILURE_OUTAGE;            /* malformed answer */
+        return PV_FAILURE_OUTAGE; /* malformed answer */
     err = cJSON_GetObjectItemCaseSensitive(obj, "error");
     code = cJSON_IsObject(err) ? pv_json_string(err, "code") : NULL;
     if (code != NULL && strcmp(code, "token_mismatched") == 0)
@@ -48,9 +48,9 @@ static enum pv_failure status_failure(long http_code, const char *body,
                                       size_t len)
 {
     if (http_code == 401 || http_code == 403)
-        return PV_FAILURE_CREDENTIALS;       /* invalid_token */
+        return PV_FAILURE_CREDENTIALS; /* invalid_token */
     if (http_code == 429)
-        return PV_FAILURE_USER;              /* too_many_requests */
+        return PV_FAILURE_USER; /* too_many_requests */
     if (http_code == 400)
         return bad_request_failure(body, len);
     if (http_code >= 500 && http_code <= 599)
@@ -71,7 +71,7 @@ static enum pv_precheck_result classify(long code)
         return PV_PRECHECK_NAME_FAILED;
     case -5:
         return PV_PRECHECK_INVALID_MOBILE;
-    default:            /* -2 engine error, -3 exception, -6 daily limit */
+    default: /* -2 engine error, -3 exception, -6 daily limit */
         return PV_PRECHECK_UNAVAILABLE;
     }
 }
@@ -89,9 +89,9 @@ enum pv_precheck_result pv_precheck_parse(long http_code, const char *body,
     pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
     if (http_code != 200) {
         out->failure = status_failure(http_code, body, len);
-        return PV_PRECHECK_UNAVAILABLE;     /* token, rate, server errors */
+        return PV_PRECHECK_UNAVAILABLE; /* token, rate, server errors */
     }
-    out->failure = PV_FAILURE_OUTAGE;       /* until the answer parses */
+    out->failure = PV_FAILURE_OUTAGE; /* until the answer parses */
     obj = pv_json_parse_object(body, len);
     if (obj == NULL || result_code(obj, &code) != 0) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
@@ -113,14 +113,19 @@ out:
     return res;
 }
 
-enum pv_precheck_result pv_precheck_call(const pv_config *cfg, pv_transport *http,
-                                         const char *name, const char *mobile,
+enum pv_precheck_result pv_precheck_call(const pv_config *cfg,
+                                         pv_transport *http, const char *name,
+                                         const char *mobile,
                                          pv_precheck_reply *out)
 {
     const char *keys[3] = { "name", "mobile", "encryption" };
     const char *values[3] = { name, mobile, cfg->precheck_encryption };
-    pv_json_call call = { cfg->precheck_url, cfg->precheck_auth.header, NULL,
-                          keys, values, cfg->precheck_encryption ? 3 : 2 };
+    pv_json_call call = { cfg->precheck_url,
+                          cfg->precheck_auth.header,
+                          NULL,
+                          keys,
+                          values,
+                          cfg->precheck_encryption ? 3 : 2 };
     pv_http_response resp;
     enum pv_precheck_result res = PV_PRECHECK_UNAVAILABLE;
 

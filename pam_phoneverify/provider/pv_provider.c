@@ -11,7 +11,7 @@ enum pv_failure pv_provider_transport_failure(enum pv_http_status st)
     switch (st) {
     case PV_HTTP_OK:
         return PV_FAILURE_NONE;
-    case PV_HTTP_E_DNS:          /* the helper's curl result: the network */
+    case PV_HTTP_E_DNS: /* the helper's curl result: the network */
     case PV_HTTP_E_CONNECT:
     case PV_HTTP_E_TIMEOUT:
     case PV_HTTP_E_TLS:
@@ -21,7 +21,7 @@ enum pv_failure pv_provider_transport_failure(enum pv_http_status st)
     case PV_HTTP_E_URL:
         return PV_FAILURE_CONFIG;
     case PV_HTTP_E_HELPER:
-    default:                     /* unknown: closed */
+    default: /* unknown: closed */
         return PV_FAILURE_LOCAL;
     }
 }

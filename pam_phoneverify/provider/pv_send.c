@@ -51,7 +51,8 @@ static enum pv_send_result parse_success(const cJSON *obj, pv_send_reply *out)
         pv_strlcpy(out->detail, "bad_verification_id", sizeof(out->detail));
         return PV_SEND_UNAVAILABLE;
     }
-    if (pv_json_long(obj, "expires_in", 1, PV_SEND_MAX_EXPIRES, &expires) != 0) {
+    if (pv_json_long(obj, "expires_in", 1, PV_SEND_MAX_EXPIRES, &expires) !=
+        0) {
         pv_strlcpy(out->detail, "bad_expires_in", sizeof(out->detail));
         return PV_SEND_UNAVAILABLE;
     }
@@ -69,7 +70,8 @@ static enum pv_send_result parse_success(const cJSON *obj, pv_send_reply *out)
 static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
 {
     const char *error = pv_json_string(obj, "error");
-    const cJSON *code_item = cJSON_GetObjectItemCaseSensitive(obj, "error_code");
+    const cJSON *code_item =
+        cJSON_GetObjectItemCaseSensitive(obj, "error_code");
     long code = -1;
     size_t i;
 
@@ -90,7 +92,7 @@ static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
             return PV_SEND_UNAVAILABLE;
         return send_refusals[i].result;
     }
-    return PV_SEND_UNAVAILABLE;     /* credentials, bad request, ... */
+    return PV_SEND_UNAVAILABLE; /* credentials, bad request, ... */
 }
 
 /* The class of an HTTP status that is not a usable answer by itself. */
@@ -103,8 +105,8 @@ static enum pv_failure status_failure(long http_code)
     return PV_FAILURE_REJECTED;
 }
 
-enum pv_send_result pv_send_parse(long http_code, const char *body,
-                                  size_t len, pv_send_reply *out)
+enum pv_send_result pv_send_parse(long http_code, const char *body, size_t len,
+                                  pv_send_reply *out)
 {
     enum pv_send_result res = PV_SEND_UNAVAILABLE;
     cJSON *obj;
@@ -122,7 +124,7 @@ enum pv_send_result pv_send_parse(long http_code, const char *body,
         return PV_SEND_UNAVAILABLE;
     }
     if (http_code == 200) {
-        out->failure = PV_FAILURE_OUTAGE;   /* a 200 we cannot use */
+        out->failure = PV_FAILURE_OUTAGE; /* a 200 we cannot use */
         res = parse_success(obj, out);
     } else {
         res = parse_refusal(obj, out);
@@ -153,8 +155,9 @@ enum pv_send_result pv_send_code(const pv_config *cfg, pv_transport *http,
     const char *keys[2] = { phone ? "phone_number" : "email", "target" };
     const char *values[2] = { phone ? phone : email,
                               target_name(cfg->send_target) };
-    pv_json_call call = { url, cfg->send_auth.header,
-                          cfg->captcha_token, keys, values, 2 };
+    pv_json_call call = {
+        url, cfg->send_auth.header, cfg->captcha_token, keys, values, 2
+    };
     pv_http_response resp;
     enum pv_send_result res = PV_SEND_UNAVAILABLE;
 

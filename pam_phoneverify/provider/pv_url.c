@@ -86,7 +86,7 @@ static int authority_is(const char *auth, const char *host, const char *port)
 {
     size_t hl = strlen(host);
 
-    if (strncasecmp(auth, host, hl) != 0)      /* host case is no matter */
+    if (strncasecmp(auth, host, hl) != 0) /* host case is no matter */
         return 0;
     if (auth[hl] == '\0')
         return port == NULL;
@@ -115,7 +115,7 @@ static int parsed_ok(CURLU *u, const char *auth, int https)
         host == NULL || host[0] == '\0' || strlen(host) >= HOST_MAX)
         goto out;
     if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-        port = NULL;            /* none given */
+        port = NULL; /* none given */
     ok = authority_is(auth, host, port) && (https || loopback_host(host));
 out:
     curl_free(host);
@@ -147,8 +147,7 @@ int pv_url_link_ok(const char *url, size_t max)
     u = curl_url();
     if (u == NULL)
         return 0;
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_DISALLOW_USER) ==
-        CURLUE_OK)
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_DISALLOW_USER) == CURLUE_OK)
         ok = parsed_ok(u, auth, https);
     curl_url_cleanup(u);
     return ok;

@@ -50,7 +50,8 @@ static enum pv_verify_result parse_error(long http_code, const cJSON *obj,
         pv_json_string(obj, "message") == NULL) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
         out->failure = http_code == 401 || http_code == 403
-                           ? PV_FAILURE_CREDENTIALS : PV_FAILURE_OUTAGE;
+                           ? PV_FAILURE_CREDENTIALS
+                           : PV_FAILURE_OUTAGE;
         return PV_VERIFY_UNAVAILABLE;
     }
     pv_snprintf(out->detail, sizeof(out->detail), "code_%ld", code);
@@ -71,14 +72,15 @@ enum pv_verify_result pv_verify_parse(long http_code, const char *body,
     memset(out, 0, sizeof(*out));
     pv_snprintf(out->detail, sizeof(out->detail), "http_%ld", http_code);
     if (http_code != 200 && (http_code < 400 || http_code > 599)) {
-        out->failure = PV_FAILURE_REJECTED;     /* redirect, 1xx, 2xx */
+        out->failure = PV_FAILURE_REJECTED; /* redirect, 1xx, 2xx */
         return PV_VERIFY_UNAVAILABLE;
     }
     obj = pv_json_parse_object(body, len);
     if (obj == NULL) {
         pv_strlcpy(out->detail, "malformed_answer", sizeof(out->detail));
         out->failure = http_code == 401 || http_code == 403
-                           ? PV_FAILURE_CREDENTIALS : PV_FAILURE_OUTAGE;
+                           ? PV_FAILURE_CREDENTIALS
+                           : PV_FAILURE_OUTAGE;
         return PV_VERIFY_UNAVAILABLE;
     }
     res = http_code == 200 ? parse_ok(obj, expect_id, out)
@@ -93,16 +95,17 @@ enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_transport *http,
 {
     const char *keys[2] = { "message_id", "verify_code" };
     const char *values[2] = { id, code };
-    pv_json_call call = { url, cfg->verify_auth.header, NULL,
-                          keys, values, 2 };
+    pv_json_call call = {
+        url, cfg->verify_auth.header, NULL, keys, values, 2
+    };
     pv_http_response resp;
     enum pv_verify_result res = PV_VERIFY_UNAVAILABLE;
 
     memset(out, 0, sizeof(*out));
     if (pv_provider_post_json(http, &call, &resp, out->detail,
                               sizeof(out->detail), &out->failure) == 0)
-        res = pv_verify_parse(resp.http_code, resp.body, resp.body_len, id,
-                              out);
+        res =
+            pv_verify_parse(resp.http_code, resp.body, resp.body_len, id, out);
     pv_http_response_clear(&resp);
     return res;
 }

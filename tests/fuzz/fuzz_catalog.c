@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const probes[] = {
     "Incorrect code, %ld tries left.", "Verification failed.",
-    "Verification code sent to %s: ", "", "A new code has been sent.",
+    "Verification code sent to %s: ",  "",
+    "A new code has been sent.",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* format through the catalogue for real, as the flow does */
     (void)pv_trf(c, out, sizeof out, "Incorrect code, %ld tries left.", 3L);
-    (void)pv_trf(c, out, sizeof out, "Verification code sent to %s: ",
-                 "+86 *******8000");
+    (void)pv_trf(c, out, sizeof out,
+                 "Verification code sent to %s: ", "+86 *******8000");
     (void)pv_catalog_count(c);
     pv_catalog_free(c);
     return 0;

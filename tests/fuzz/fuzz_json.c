@@ -52,7 +52,8 @@ static int has_nul_escape(const char *s, size_t len)
         if (len - i <= 4)
             return 1;
         for (k = 1; k <= 4; k++)
-            if (!strchr("0123456789abcdefABCDEF", s[i + k]) || s[i + k] == '\0')
+            if (!strchr("0123456789abcdefABCDEF", s[i + k]) ||
+                s[i + k] == '\0')
                 return 1;
         if (memcmp(s + i + 1, "0000", 4) == 0)
             return 1;

@@ -30,7 +30,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 static enum pv_precheck_result expected_class(long code)
 {
     switch (code) {

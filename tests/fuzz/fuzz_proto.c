@@ -72,15 +72,14 @@ static void same_msg(const pv_proto_msg *a, const pv_proto_msg *b)
     for (i = 0; i < a->n; i++)
         if (a->fields[i].tag != b->fields[i].tag ||
             a->fields[i].len != b->fields[i].len ||
-            memcmp(a->fields[i].value, b->fields[i].value,
-                   a->fields[i].len) != 0)
+            memcmp(a->fields[i].value, b->fields[i].value, a->fields[i].len) !=
+                0)
             fail("round trip: a field differs");
 }
 
 /* Send m through a fresh socketpair (use_pipe 0) or pipe (1) and receive
  * it back into *back. */
-static void round_trip(const pv_proto_msg *m, int use_pipe,
-                       pv_proto_msg *back)
+static void round_trip(const pv_proto_msg *m, int use_pipe, pv_proto_msg *back)
 {
     int fd[2], rd, wr;
 

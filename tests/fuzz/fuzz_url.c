@@ -43,8 +43,8 @@ static int loopback(const char *host, size_t n)
         return 0;
     memcpy(buf, host, n);
     buf[n] = '\0';
-    return sscanf(buf, "127.%u.%u.%u%c", &a, &b, &c, &tail) == 3 &&
-           a < 256 && b < 256 && c < 256;
+    return sscanf(buf, "127.%u.%u.%u%c", &a, &b, &c, &tail) == 3 && a < 256 &&
+           b < 256 && c < 256;
 }
 
 static void check_accepted(const char *url)

@@ -32,12 +32,13 @@ static void check_identity(const pv_identity *id)
         memchr(id->email, '\0', sizeof id->email) == NULL)
         abort();
     if (!id->has_phone && id->email[0] == '\0')
-        abort();                        /* found, but nothing to send to */
+        abort(); /* found, but nothing to send to */
     if (id->has_phone) {
         if (pv_phone_parse(id->phone.e164, &again) != 0 ||
             strcmp(again.e164, id->phone.e164) != 0)
             abort();
-        if (pv_phone_format(&id->phone, PV_PHONE_SPACED, buf, sizeof buf) != 0 ||
+        if (pv_phone_format(&id->phone, PV_PHONE_SPACED, buf, sizeof buf) !=
+                0 ||
             pv_phone_format(&id->phone, PV_PHONE_E164, buf, sizeof buf) != 0)
             abort();
         pv_phone_mask(&id->phone, " ", buf, sizeof buf);

@@ -29,7 +29,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const expect_ids[] = {
-    "1725407449772531712", "id-1", "e3b0c442-98fc-1c14-9afb-f4c8996fb924",
+    "1725407449772531712",
+    "id-1",
+    "e3b0c442-98fc-1c14-9afb-f4c8996fb924",
     NULL,
 };
 
@@ -83,8 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case PV_VERIFY_WRONG:
         if (code != 200 || id == NULL)
             fail("verified/wrong without a 200 or without an id");
-        check_answer((const char *)data + 2, size - 2, id,
-                     r == PV_VERIFY_OK);
+        check_answer((const char *)data + 2, size - 2, id, r == PV_VERIFY_OK);
         break;
     case PV_VERIFY_EXPIRED:
         if (code < 400 || code > 499)

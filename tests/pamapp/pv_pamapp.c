@@ -87,8 +87,9 @@ static int conv(int n, const struct pam_message **msg,
         case PAM_TEXT_INFO:
         case PAM_ERROR_MSG:
             if (verbose)
-                fprintf(stderr, "%s %s\n", msg[i]->msg_style == PAM_TEXT_INFO
-                        ? "INFO" : "ERROR", msg[i]->msg);
+                fprintf(stderr, "%s %s\n",
+                        msg[i]->msg_style == PAM_TEXT_INFO ? "INFO" : "ERROR",
+                        msg[i]->msg);
             break;
         default:
             break;
@@ -103,19 +104,32 @@ static const char *result_name(int rc)
     static char buf[32];
 
     switch (rc) {
-    case PAM_SUCCESS: return "PAM_SUCCESS";
-    case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-    case PAM_MAXTRIES: return "PAM_MAXTRIES";
-    case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
-    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-    case PAM_CONV_ERR: return "PAM_CONV_ERR";
-    case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-    case PAM_IGNORE: return "PAM_IGNORE";
-    case PAM_ABORT: return "PAM_ABORT";
-    case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
-    case PAM_BUF_ERR: return "PAM_BUF_ERR";
-    case PAM_CRED_INSUFFICIENT: return "PAM_CRED_INSUFFICIENT";
+    case PAM_SUCCESS:
+        return "PAM_SUCCESS";
+    case PAM_AUTH_ERR:
+        return "PAM_AUTH_ERR";
+    case PAM_MAXTRIES:
+        return "PAM_MAXTRIES";
+    case PAM_PERM_DENIED:
+        return "PAM_PERM_DENIED";
+    case PAM_AUTHINFO_UNAVAIL:
+        return "PAM_AUTHINFO_UNAVAIL";
+    case PAM_SERVICE_ERR:
+        return "PAM_SERVICE_ERR";
+    case PAM_CONV_ERR:
+        return "PAM_CONV_ERR";
+    case PAM_USER_UNKNOWN:
+        return "PAM_USER_UNKNOWN";
+    case PAM_IGNORE:
+        return "PAM_IGNORE";
+    case PAM_ABORT:
+        return "PAM_ABORT";
+    case PAM_SYSTEM_ERR:
+        return "PAM_SYSTEM_ERR";
+    case PAM_BUF_ERR:
+        return "PAM_BUF_ERR";
+    case PAM_CRED_INSUFFICIENT:
+        return "PAM_CRED_INSUFFICIENT";
     default:
         snprintf(buf, sizeof(buf), "PAM_%d", rc);
         return buf;
@@ -174,8 +188,10 @@ static int compare_fds(const unsigned char before[MAX_FD])
             fprintf(stderr, "pv_pamapp: LEAKED fd %d -> %s\n", fd, what);
             bad = 1;
         } else if (before[fd] && !after[fd]) {
-            fprintf(stderr, "pv_pamapp: fd %d of the application was "
-                    "closed\n", fd);
+            fprintf(stderr,
+                    "pv_pamapp: fd %d of the application was "
+                    "closed\n",
+                    fd);
             bad = 1;
         }
     }
@@ -249,15 +265,16 @@ static int compare_signals(const struct sigsnap *a)
     for (sig = 1; sig < NSIG; sig++) {
         if (a->act[sig].sa_handler != b.act[sig].sa_handler ||
             a->act[sig].sa_flags != b.act[sig].sa_flags) {
-            fprintf(stderr, "pv_pamapp: disposition of signal %d (%s) "
-                    "changed\n", sig, strsignal(sig));
+            fprintf(stderr,
+                    "pv_pamapp: disposition of signal %d (%s) "
+                    "changed\n",
+                    sig, strsignal(sig));
             bad = 1;
         }
         if (sigismember(&a->mask, sig) != sigismember(&b.mask, sig)) {
-            fprintf(stderr, "pv_pamapp: signal %d (%s) %s in the mask\n",
-                    sig, strsignal(sig),
-                    sigismember(&b.mask, sig) ? "newly blocked"
-                                              : "unblocked");
+            fprintf(stderr, "pv_pamapp: signal %d (%s) %s in the mask\n", sig,
+                    strsignal(sig),
+                    sigismember(&b.mask, sig) ? "newly blocked" : "unblocked");
             bad = 1;
         }
     }

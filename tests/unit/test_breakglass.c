@@ -65,7 +65,8 @@ static void test_issue_and_consume_once(void **state)
     FILE *fp;
     struct stat st;
 
-    assert_int_equal(pv_breakglass_issue(f->path, "alice", 3, 10, &codes, &err), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 3, 10, &codes, &err), 0);
     assert_int_equal(strlen(codes[0]), 10);
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -79,8 +80,9 @@ static void test_issue_and_consume_once(void **state)
 
     assert_int_equal(pv_breakglass_consume(f->path, "bob", codes[1], &err),
                      PV_BREAKGLASS_REJECTED);
-    assert_int_equal(pv_breakglass_consume(f->path, "alice", "0000000000", &err),
-                     PV_BREAKGLASS_REJECTED);
+    assert_int_equal(
+        pv_breakglass_consume(f->path, "alice", "0000000000", &err),
+        PV_BREAKGLASS_REJECTED);
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[1], &err),
                      PV_BREAKGLASS_ACCEPTED);
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[1], &err),
@@ -106,11 +108,12 @@ static void test_unsafe_file_refused(void **state)
     char **codes = NULL;
     pv_err err;
 
-    assert_int_equal(pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), 0);
     assert_int_equal(chmod(f->path, 0620), 0);
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[0], &err),
                      PV_BREAKGLASS_ERROR);
-    assert_int_equal(chmod(f->path, 0604), 0);   /* readable by others */
+    assert_int_equal(chmod(f->path, 0604), 0); /* readable by others */
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[0], &err),
                      PV_BREAKGLASS_ERROR);
     free_codes(codes, 1);
@@ -126,8 +129,9 @@ static void test_garbage_entries(void **state)
     fputs("alice\nalice:\nalice:notahash\n:$y$x\nalice:*\n", fp);
     fclose(fp);
     assert_int_equal(chmod(f->path, 0600), 0);
-    assert_int_equal(pv_breakglass_consume(f->path, "alice", "1234567890", &err),
-                     PV_BREAKGLASS_REJECTED);
+    assert_int_equal(
+        pv_breakglass_consume(f->path, "alice", "1234567890", &err),
+        PV_BREAKGLASS_REJECTED);
     assert_int_equal(pv_breakglass_consume(f->path, "alice", "", &err),
                      PV_BREAKGLASS_REJECTED);
     assert_int_equal(pv_breakglass_consume(f->path, "alice", "abc", &err),
@@ -166,10 +170,11 @@ static void hash_with(const char *setting, const char *code, char *out,
     const char *h;
 
     memset(&cd, 0, sizeof(cd));
-    if (setting[0] == '$' && strchr(setting + 1, '$') == setting +
-        strlen(setting) - 1) {          /* a bare prefix: generate a salt */
-        assert_non_null(crypt_gensalt_rn(setting, 0, NULL, 0, salt,
-                                         sizeof(salt)));
+    if (setting[0] == '$' && strchr(setting + 1, '$') ==
+                                 setting + strlen(setting) -
+                                     1) { /* a bare prefix: generate a salt */
+        assert_non_null(
+            crypt_gensalt_rn(setting, 0, NULL, 0, salt, sizeof(salt)));
         setting = salt;
     }
     h = crypt_rn(code, setting, &cd, sizeof(cd));
@@ -184,9 +189,10 @@ static void hash_with(const char *setting, const char *code, char *out,
 static void test_weak_hashes_never_match(void **state)
 {
     fixture *f = *state;
-    static const char *const weak[] = { "ab", "_J9..salt", "$1$saltsalt",
-                                        "$5$saltsalt", "$6$saltsalt",
-                                        "$2b$04$abcdefghijklmnopqrstuu" };
+    static const char *const weak[] = {
+        "ab",          "_J9..salt",   "$1$saltsalt",
+        "$5$saltsalt", "$6$saltsalt", "$2b$04$abcdefghijklmnopqrstuu"
+    };
     char hash[256], line[512];
     pv_err err;
     size_t i;
@@ -200,7 +206,7 @@ static void test_weak_hashes_never_match(void **state)
         h = crypt_rn(i == 0 ? "12345678" : "1234567890", weak[i], &cd,
                      sizeof(cd));
         if (h == NULL || h[0] == '*')
-            continue;                   /* scheme not built in libxcrypt */
+            continue; /* scheme not built in libxcrypt */
         strcpy(hash, h);
         snprintf(line, sizeof(line), "alice:%s\n", hash);
         write_file(f->path, line, 0600);
@@ -229,10 +235,12 @@ static void test_yescrypt_gost_yescrypt_scrypt_match(void **state)
     }
     write_file(f->path, text, 0600);
     for (i = 0; i < 3; i++)
-        assert_int_equal(pv_breakglass_consume(f->path, "alice", "5550001112",
-                                               &err), PV_BREAKGLASS_ACCEPTED);
-    assert_int_equal(pv_breakglass_consume(f->path, "alice", "5550001112",
-                                           &err), PV_BREAKGLASS_REJECTED);
+        assert_int_equal(
+            pv_breakglass_consume(f->path, "alice", "5550001112", &err),
+            PV_BREAKGLASS_ACCEPTED);
+    assert_int_equal(
+        pv_breakglass_consume(f->path, "alice", "5550001112", &err),
+        PV_BREAKGLASS_REJECTED);
     assert_string_equal(read_all(f->path), "");
 }
 
@@ -260,13 +268,13 @@ static void test_check_reports_file_and_line(void **state)
     hash_with("$y$", "1", good, sizeof(good));
     hash_with("$1$saltsalt", "1", md5, sizeof(md5));
     snprintf(text, sizeof(text),
-             "alice:%s\n"               /* 1 fine */
-             "# comment\n"              /* 2 fine */
-             "\n"                       /* 3 fine */
-             "bob:ab1iBa.N.U2C6\n"      /* 4 DES */
-             "carol:%s\n"               /* 5 MD5 */
-             "garbage\n"                /* 6 */
-             "dave:$6$x$y\n",           /* 7 SHA-512 */
+             "alice:%s\n"          /* 1 fine */
+             "# comment\n"         /* 2 fine */
+             "\n"                  /* 3 fine */
+             "bob:ab1iBa.N.U2C6\n" /* 4 DES */
+             "carol:%s\n"          /* 5 MD5 */
+             "garbage\n"           /* 6 */
+             "dave:$6$x$y\n",      /* 7 SHA-512 */
              good, md5);
     write_file(f->path, text, 0600);
     assert_int_equal(pv_breakglass_check(f->path, collect, &r), 4);
@@ -299,8 +307,8 @@ static void test_consume_keeps_owner_and_mode(void **state)
     struct stat st;
     pv_err err;
 
-    assert_int_equal(pv_breakglass_issue(f->path, "alice", 2, 10, &codes,
-                                         &err), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 2, 10, &codes, &err), 0);
     assert_int_equal(chown(f->path, geteuid(), gid), 0);
     assert_int_equal(chmod(f->path, 0640), 0);
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[0], &err),
@@ -332,14 +340,15 @@ static void test_wrong_code_needs_no_lock(void **state)
     int fd, ready[2];
     pid_t pid;
 
-    assert_int_equal(pv_breakglass_issue(f->path, "alice", 1, 10, &codes,
-                                         &err), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), 0);
     fd = open(f->path, O_RDONLY);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);
     t0 = now_s();
-    assert_int_equal(pv_breakglass_consume(f->path, "alice", "0000000000",
-                                           &err), PV_BREAKGLASS_REJECTED);
+    assert_int_equal(
+        pv_breakglass_consume(f->path, "alice", "0000000000", &err),
+        PV_BREAKGLASS_REJECTED);
     assert_true(now_s() - t0 < 2.0);
     /* release the lock 1 s from now, from a child */
     assert_int_equal(pipe(ready), 0);
@@ -349,10 +358,10 @@ static void test_wrong_code_needs_no_lock(void **state)
         close(ready[0]);
         (void)!write(ready[1], "x", 1);
         sleep(1);
-        _exit(0);                       /* closes fd: the lock goes */
+        _exit(0); /* closes fd: the lock goes */
     }
     close(ready[1]);
-    close(fd);                          /* the child still holds it */
+    close(fd); /* the child still holds it */
     {
         char x;
 
@@ -362,7 +371,7 @@ static void test_wrong_code_needs_no_lock(void **state)
     t0 = now_s();
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[0], &err),
                      PV_BREAKGLASS_ACCEPTED);
-    assert_true(now_s() - t0 >= 0.5);   /* it did wait for the lock */
+    assert_true(now_s() - t0 >= 0.5); /* it did wait for the lock */
     assert_int_equal(waitpid(pid, NULL, 0), pid);
     free_codes(codes, 1);
 }
@@ -377,8 +386,8 @@ static void test_lock_wait_has_a_deadline(void **state)
     double t0, took;
     int fd;
 
-    assert_int_equal(pv_breakglass_issue(f->path, "alice", 1, 10, &codes,
-                                         &err), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), 0);
     fd = open(f->path, O_RDONLY);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);
@@ -412,8 +421,8 @@ static void test_valid_code_not_delayed_by_wrong_tries(void **state)
     pv_err err;
     double t0, took;
 
-    assert_int_equal(pv_breakglass_issue(f->path, "alice", 2, 10, &codes,
-                                         &err), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 2, 10, &codes, &err), 0);
     assert_int_equal(pipe(started), 0);
     assert_int_equal(pipe(stop), 0);
     for (i = 0; i < WRONG_TRIERS; i++) {
@@ -445,12 +454,12 @@ static void test_valid_code_not_delayed_by_wrong_tries(void **state)
         assert_int_equal(read(started[0], &x, 1), 1);
     }
     close(started[0]);
-    sleep(1);                           /* let the wrong tries pile up */
+    sleep(1); /* let the wrong tries pile up */
     t0 = now_s();
     assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[1], &err),
                      PV_BREAKGLASS_ACCEPTED);
     took = now_s() - t0;
-    close(stop[1]);                     /* EOF: the triers stop */
+    close(stop[1]); /* EOF: the triers stop */
     for (i = 0; i < WRONG_TRIERS; i++) {
         assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -465,16 +474,25 @@ static void test_valid_code_not_delayed_by_wrong_tries(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_issue_and_consume_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unsafe_file_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_and_consume_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unsafe_file_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_garbage_entries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_weak_hashes_never_match, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_yescrypt_gost_yescrypt_scrypt_match, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_reports_file_and_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_consume_keeps_owner_and_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_code_needs_no_lock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lock_wait_has_a_deadline, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_valid_code_not_delayed_by_wrong_tries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weak_hashes_never_match, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_yescrypt_gost_yescrypt_scrypt_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_reports_file_and_line,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consume_keeps_owner_and_mode,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_code_needs_no_lock, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lock_wait_has_a_deadline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_valid_code_not_delayed_by_wrong_tries, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@
 typedef struct claims {
     char hash[MAX_CLAIMS][256];
     size_t n;
-    int fail;                        /* the store is unusable */
+    int fail; /* the store is unusable */
 } claims;
 
 static int claim(void *ctx, const char *hash)
@@ -65,29 +65,29 @@ static void test_claimed_once_across_files(void **state)
     snprintf(a, sizeof(a), "%s/host-a", dir);
     snprintf(b, sizeof(b), "%s/host-b", dir);
     assert_int_equal(pv_breakglass_issue(a, "alice", 1, 10, &codes, &err), 0);
-    copy_file(a, b);                     /* the same hash on both hosts */
+    copy_file(a, b); /* the same hash on both hosts */
     assert_int_equal(chmod(b, 0600), 0);
 
     /* the store is down: not accepted, the line stays */
     c.fail = 1;
-    assert_int_equal(pv_breakglass_consume_claimed(a, "alice", codes[0],
-                                                   claim, &c, &err),
-                     PV_BREAKGLASS_ERROR);
+    assert_int_equal(
+        pv_breakglass_consume_claimed(a, "alice", codes[0], claim, &c, &err),
+        PV_BREAKGLASS_ERROR);
     c.fail = 0;
-    assert_int_equal(pv_breakglass_consume_claimed(a, "alice", codes[0],
-                                                   claim, &c, &err),
-                     PV_BREAKGLASS_ACCEPTED);
+    assert_int_equal(
+        pv_breakglass_consume_claimed(a, "alice", codes[0], claim, &c, &err),
+        PV_BREAKGLASS_ACCEPTED);
     assert_int_equal(c.n, 1);
     assert_int_equal(strncmp(c.hash[0], "$y$", 3), 0);
     /* host B still lists it: refused, and its line removed */
-    assert_int_equal(pv_breakglass_consume_claimed(b, "alice", codes[0],
-                                                   claim, &c, &err),
-                     PV_BREAKGLASS_REJECTED);
+    assert_int_equal(
+        pv_breakglass_consume_claimed(b, "alice", codes[0], claim, &c, &err),
+        PV_BREAKGLASS_REJECTED);
     memset(&c, 0, sizeof(c));
-    assert_int_equal(pv_breakglass_consume_claimed(b, "alice", codes[0],
-                                                   claim, &c, &err),
-                     PV_BREAKGLASS_REJECTED);
-    assert_int_equal(c.n, 0);            /* no match any more: no claim */
+    assert_int_equal(
+        pv_breakglass_consume_claimed(b, "alice", codes[0], claim, &c, &err),
+        PV_BREAKGLASS_REJECTED);
+    assert_int_equal(c.n, 0); /* no match any more: no claim */
     pv_free_secret(codes[0]);
     free(codes);
     unlink(a);

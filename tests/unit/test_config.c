@@ -20,29 +20,76 @@
 
 /* Every key of SPEC section 3, in SPEC order. */
 static const char *const spec_keys[] = {
-    "methods", "send_url", "send_auth", "send_target", "captcha_token",
-    "verify_url", "verify_auth", "precheck_url", "precheck_auth",
-    "precheck_encryption", "precheck_cache", "precheck_unknown",
-    "numverify_url", "numverify_licence", "numverify_partner",
-    "numverify_wait", "numverify_poll", "phone_format", "users_file",
-    "lookup", "gecos_field", "lookup_command", "lookup_command_user",
-    "groups", "trusted_rhosts", "nullok", "failmode", "timeout",
-    "connect_timeout", "cafile", "capath", "pinned_pubkey", "client_cert",
-    "client_key", "proxy", "max_tries", "resend", "code_length",
-    "lockout_failures", "lockout_window", "lockout_time", "state",
-    "state_endpoints", "state_cafile", "state_client_cert",
-    "state_client_key", "state_prefix", "state_timeout", "state_dir",
-    "send_limit", "send_window", "resend_wait", "grace",
-    "grace_services", "reuse_code", "prompt", "echo_code",
-    "breakglass_file", "language", "locale_dir", "debug", "helper_user",
+    "methods",
+    "send_url",
+    "send_auth",
+    "send_target",
+    "captcha_token",
+    "verify_url",
+    "verify_auth",
+    "precheck_url",
+    "precheck_auth",
+    "precheck_encryption",
+    "precheck_cache",
+    "precheck_unknown",
+    "numverify_url",
+    "numverify_licence",
+    "numverify_partner",
+    "numverify_wait",
+    "numverify_poll",
+    "phone_format",
+    "users_file",
+    "lookup",
+    "gecos_field",
+    "lookup_command",
+    "lookup_command_user",
+    "groups",
+    "trusted_rhosts",
+    "nullok",
+    "failmode",
+    "timeout",
+    "connect_timeout",
+    "cafile",
+    "capath",
+    "pinned_pubkey",
+    "client_cert",
+    "client_key",
+    "proxy",
+    "max_tries",
+    "resend",
+    "code_length",
+    "lockout_failures",
+    "lockout_window",
+    "lockout_time",
+    "state",
+    "state_endpoints",
+    "state_cafile",
+    "state_client_cert",
+    "state_client_key",
+    "state_prefix",
+    "state_timeout",
+    "state_dir",
+    "send_limit",
+    "send_window",
+    "resend_wait",
+    "grace",
+    "grace_services",
+    "reuse_code",
+    "prompt",
+    "echo_code",
+    "breakglass_file",
+    "language",
+    "locale_dir",
+    "debug",
+    "helper_user",
     "helper",
 };
 #define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
 
 static const char *const tmp_names[] = {
-    "conf", "conf2", "helper", "users", "lookup", "ca.pem", "cert.pem",
-    "key.pem", "breakglass", "pin.pem", "link", "fifo", "capath", "noexec",
-    "state",
+    "conf",   "conf2",    "helper",  "users",      "lookup",
+    "ca.pem", "cert.pem", "key.pem", "breakglass", "pin.pem",
+    "link",   "fifo",     "capath",  "noexec",     "state",
 };
 
 static char tmpdir[256];
@@ -119,18 +166,20 @@ static pv_config *base_config(void)
     pv_err err = { "" };
 
     assert_non_null(cfg);
-    assert_int_equal(pv_config_set(cfg, "helper", tpath("helper"), "t", 1,
-                                   &err), 0);
-    assert_int_equal(pv_config_set(cfg, "users_file", tpath("users"), "t", 1,
-                                   &err), 0);
-    assert_int_equal(pv_config_set(cfg, "state_dir", tpath("nostate"), "t",
-                                   1, &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "helper", tpath("helper"), "t", 1, &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "users_file", tpath("users"), "t", 1, &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "state_dir", tpath("nostate"), "t", 1, &err), 0);
     assert_int_equal(pv_config_set(cfg, "send_url",
                                    "https://sms.example/v1/send", "t", 1,
-                                   &err), 0);
+                                   &err),
+                     0);
     assert_int_equal(pv_config_set(cfg, "verify_url",
                                    "https://sms.example/v1/verify", "t", 1,
-                                   &err), 0);
+                                   &err),
+                     0);
     return cfg;
 }
 
@@ -330,7 +379,8 @@ static void test_every_key_parsed(void **state)
     assert_int_equal(cfg->connect_timeout, 60);
     assert_string_equal(cfg->cafile, "/etc/ssl/ca.pem");
     assert_string_equal(cfg->capath, "/etc/ssl/certs");
-    assert_string_equal(cfg->pinned_pubkey, "sha256//"
+    assert_string_equal(cfg->pinned_pubkey,
+                        "sha256//"
                         "LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=");
     assert_string_equal(cfg->client_cert, "/etc/pv/cert.pem");
     assert_string_equal(cfg->client_key, "/etc/pv/key.pem");
@@ -361,8 +411,11 @@ static void test_every_key_parsed(void **state)
     assert_string_equal(cfg->helper, "/opt/pv/phoneverify-http");
 
     /* and an empty value unsets an optional key */
-    assert_int_equal(parse(cfg, "captcha_token =\nproxy = \ngroups=\n"
-                                "send_url =\ncafile =\n", &err), 0);
+    assert_int_equal(parse(cfg,
+                           "captcha_token =\nproxy = \ngroups=\n"
+                           "send_url =\ncafile =\n",
+                           &err),
+                     0);
     assert_null(cfg->captcha_token);
     assert_null(cfg->proxy);
     assert_null(cfg->groups);
@@ -381,11 +434,9 @@ static void test_booleans(void **state)
 
     (void)state;
     for (i = 0; i < 5; i++) {
-        assert_int_equal(pv_config_set(cfg, "debug", yes[i], "t", 1, &err),
-                         0);
+        assert_int_equal(pv_config_set(cfg, "debug", yes[i], "t", 1, &err), 0);
         assert_int_equal(cfg->debug, 1);
-        assert_int_equal(pv_config_set(cfg, "debug", no[i], "t", 1, &err),
-                         0);
+        assert_int_equal(pv_config_set(cfg, "debug", no[i], "t", 1, &err), 0);
         assert_int_equal(cfg->debug, 0);
     }
     pv_config_free(cfg);
@@ -395,7 +446,7 @@ static void test_booleans(void **state)
 
 struct bad {
     const char *key, *value, *needle;
-    int secret;                 /* the value must not appear in the error */
+    int secret; /* the value must not appear in the error */
 };
 
 static const struct bad bad_values[] = {
@@ -409,8 +460,10 @@ static const struct bad bad_values[] = {
     { "send_url", "https://h:0/x", "send_url has no valid host", 0 },
     { "send_url", "https://h:65536/x", "send_url has no valid host", 0 },
     { "send_url", "https://:443/x", "send_url has no valid host", 0 },
-    { "send_url", "http://sms.example/send", "plain http:// is allowed only "
-      "to a loopback address", 0 },
+    { "send_url", "http://sms.example/send",
+      "plain http:// is allowed only "
+      "to a loopback address",
+      0 },
     { "send_url", "http://127.0.0.1.evil.example/", "only to a loopback", 0 },
     { "send_url", "http://localhost:8080/", "only to a loopback", 0 },
     { "send_url", "http://10.0.0.1/", "only to a loopback", 0 },
@@ -419,8 +472,10 @@ static const struct bad bad_values[] = {
     { "send_url", "https://a.example/x y", "send_url must start with", 0 },
     { "send_url", "https://a.example/\xc3\xa9", "send_url must be a URL", 0 },
     { "send_url", "sms.example/send", "must start with https://", 0 },
-    { "send_url", "https://u:SeCrEt@sms.example/send", "send_url must not "
-      "contain a user or password", 1 },
+    { "send_url", "https://u:SeCrEt@sms.example/send",
+      "send_url must not "
+      "contain a user or password",
+      1 },
     { "send_auth", "", "must be none, bearer:TOKEN or basic:USER:SECRET", 0 },
     { "send_auth", "Zm9vYmFy", "must be none, bearer:TOKEN", 1 },
     { "send_auth", "bearer:", "the token must be non-empty", 0 },
@@ -430,8 +485,10 @@ static const struct bad bad_values[] = {
     { "send_auth", "basic::SeCrEt", "basic needs a user and a secret", 1 },
     { "send_auth", "basic:SeCrEt:", "basic needs a user and a secret", 1 },
     { "send_auth", "basic:us er:SeCrEt", "user and secret must be", 1 },
-    { "send_target", "anyone", "send_target must be one of ANY, USER, "
-      "NOT_USER", 0 },
+    { "send_target", "anyone",
+      "send_target must be one of ANY, USER, "
+      "NOT_USER",
+      0 },
     { "send_target", "", "send_target must be one of", 0 },
     { "captcha_token", "SeCrEt token", "captcha_token must be printable", 1 },
     { "verify_url", "http//x.example", "verify_url must start with", 0 },
@@ -439,39 +496,54 @@ static const struct bad bad_values[] = {
     { "precheck_url", "file:///etc/passwd", "precheck_url must start", 0 },
     { "precheck_auth", "digest:SeCrEt", "precheck_auth must be none", 1 },
     { "precheck_encryption", "md5 SeCrEt", "precheck_encryption must", 1 },
-    { "precheck_cache", "-1", "precheck_cache must be an integer from 0 to "
-      "2592000", 0 },
+    { "precheck_cache", "-1",
+      "precheck_cache must be an integer from 0 to "
+      "2592000",
+      0 },
     { "precheck_cache", "2592001", "from 0 to 2592000", 0 },
     { "precheck_cache", "1d", "precheck_cache must be an integer", 0 },
-    { "precheck_unknown", "maybe", "precheck_unknown must be one of deny, "
-      "allow", 0 },
+    { "precheck_unknown", "maybe",
+      "precheck_unknown must be one of deny, "
+      "allow",
+      0 },
     { "numverify_url", "https:/dqe.example", "numverify_url must start", 0 },
     { "numverify_licence", "LIC SeCrEt", "numverify_licence must be", 1 },
-    { "numverify_partner", "Example\tCorp", "numverify_partner must be "
-      "printable", 0 },
-    { "numverify_wait", "4", "numverify_wait must be an integer from 5 to "
-      "900", 0 },
+    { "numverify_partner", "Example\tCorp",
+      "numverify_partner must be "
+      "printable",
+      0 },
+    { "numverify_wait", "4",
+      "numverify_wait must be an integer from 5 to "
+      "900",
+      0 },
     { "numverify_wait", "901", "from 5 to 900", 0 },
-    { "numverify_poll", "0", "numverify_poll must be an integer from 1 to "
-      "60", 0 },
+    { "numverify_poll", "0",
+      "numverify_poll must be an integer from 1 to "
+      "60",
+      0 },
     { "numverify_poll", "61", "from 1 to 60", 0 },
-    { "phone_format", "national", "phone_format must be one of spaced, "
-      "e164", 0 },
+    { "phone_format", "national",
+      "phone_format must be one of spaced, "
+      "e164",
+      0 },
     { "users_file", "etc/phones", "users_file must be an absolute path", 0 },
     { "users_file", "", "users_file must not be empty", 0 },
-    { "lookup", "ldap", "lookup: unknown entry 'ldap' (expected file, "
-      "gecos, command)", 0 },
+    { "lookup", "ldap",
+      "lookup: unknown entry 'ldap' (expected file, "
+      "gecos, command)",
+      0 },
     { "lookup", "file,file", "'file' is listed twice", 0 },
     { "lookup", "", "lookup must list at least one", 0 },
     { "gecos_field", "0", "gecos_field must be an integer from 1 to 5", 0 },
     { "gecos_field", "6", "from 1 to 5", 0 },
-    { "lookup_command", "bin/phone-of", "lookup_command must be an "
-      "absolute path", 0 },
+    { "lookup_command", "bin/phone-of",
+      "lookup_command must be an "
+      "absolute path",
+      0 },
     { "lookup_command_user", "-x", "lookup_command_user must be a user", 0 },
     { "lookup_command_user", "no body", "must be a user name", 0 },
     { "lookup_command_user", "a:b", "must be a user name", 0 },
-    { "lookup_command_user", "", "lookup_command_user must not be empty",
-      0 },
+    { "lookup_command_user", "", "lookup_command_user must not be empty", 0 },
     { "groups", "!", "groups: ", 0 },
     { "groups", "staff !", "groups: ", 0 },
     { "trusted_rhosts", "not-an-address", "trusted_rhosts: ", 0 },
@@ -482,8 +554,10 @@ static const struct bad bad_values[] = {
     { "timeout", "301", "timeout must be an integer from 1 to 300", 0 },
     { "timeout", "abc", "timeout must be an integer", 0 },
     { "timeout", "10 # seconds", "timeout must be an integer", 0 },
-    { "connect_timeout", "0", "connect_timeout must be an integer from 1 "
-      "to 60", 0 },
+    { "connect_timeout", "0",
+      "connect_timeout must be an integer from 1 "
+      "to 60",
+      0 },
     { "connect_timeout", "61", "from 1 to 60", 0 },
     { "cafile", "ca.pem", "cafile must be an absolute path", 0 },
     { "capath", "certs/", "capath must be an absolute path", 0 },
@@ -503,24 +577,35 @@ static const struct bad bad_values[] = {
     { "resend", "6", "from 0 to 5", 0 },
     { "code_length", "3", "code_length must be an integer from 4 to 10", 0 },
     { "code_length", "11", "from 4 to 10", 0 },
-    { "lockout_failures", "-1", "lockout_failures must be an integer from 0 "
-      "to 64", 0 },
-    { "lockout_failures", "65", "from 0 to 64", 0 },
-    { "lockout_window", "0", "lockout_window must be an integer from 1 to "
-      "604800", 0 },
-    { "lockout_window", "604801", "from 1 to 604800", 0 },
-    { "lockout_time", "0", "lockout_time must be an integer from 1 to "
-      "604800", 0 },
-    { "lockout_time", "604801", "from 1 to 604800", 0 },
-    { "state", "redis://cache.example:6379", "state must be file or etcd",
+    { "lockout_failures", "-1",
+      "lockout_failures must be an integer from 0 "
+      "to 64",
       0 },
+    { "lockout_failures", "65", "from 0 to 64", 0 },
+    { "lockout_window", "0",
+      "lockout_window must be an integer from 1 to "
+      "604800",
+      0 },
+    { "lockout_window", "604801", "from 1 to 604800", 0 },
+    { "lockout_time", "0",
+      "lockout_time must be an integer from 1 to "
+      "604800",
+      0 },
+    { "lockout_time", "604801", "from 1 to 604800", 0 },
+    { "state", "redis://cache.example:6379", "state must be file or etcd", 0 },
     { "state", "ETCD2", "state must be file or etcd", 0 },
-    { "state_endpoints", "http://10.0.0.5:2379", "state_endpoints: plain "
-      "http:// is allowed only to a loopback address", 0 },
-    { "state_endpoints", "https://a:2379 ftp://b", "state_endpoints must "
-      "start with https://", 0 },
-    { "state_endpoints", "https://a https://b https://c https://d https://e "
-      "https://f https://g https://h https://i", "more than 8 URLs", 0 },
+    { "state_endpoints", "http://10.0.0.5:2379",
+      "state_endpoints: plain "
+      "http:// is allowed only to a loopback address",
+      0 },
+    { "state_endpoints", "https://a:2379 ftp://b",
+      "state_endpoints must "
+      "start with https://",
+      0 },
+    { "state_endpoints",
+      "https://a https://b https://c https://d https://e "
+      "https://f https://g https://h https://i",
+      "more than 8 URLs", 0 },
     { "state_cafile", "ca.pem", "state_cafile must be an absolute path", 0 },
     { "state_prefix", "pv/", "state_prefix must start and end with '/'", 0 },
     { "state_prefix", "/pv", "state_prefix must start and end with '/'", 0 },
@@ -528,8 +613,10 @@ static const struct bad bad_values[] = {
     { "state_timeout", "0", "state_timeout must be an integer from 1 to 30",
       0 },
     { "send_limit", "0", "send_limit must be an integer from 1 to 1000", 0 },
-    { "send_window", "59", "send_window must be an integer from 60 to "
-      "604800", 0 },
+    { "send_window", "59",
+      "send_window must be an integer from 60 to "
+      "604800",
+      0 },
     { "helper_user", "a b", "helper_user must be a user name", 0 },
     { "helper_user", "", "helper_user must not be empty", 0 },
     { "state", "", "state must not be empty", 0 },
@@ -541,13 +628,14 @@ static const struct bad bad_values[] = {
     { "prompt", "Code %s:", "prompt: the only % sequences are %p and %%", 0 },
     { "prompt", "Code\t%p:", "prompt must be printable text", 0 },
     { "echo_code", "2", "echo_code must be yes or no", 0 },
-    { "breakglass_file", "bg", "breakglass_file must be an absolute path",
-      0 },
+    { "breakglass_file", "bg", "breakglass_file must be an absolute path", 0 },
     { "debug", "verbose", "debug must be yes or no", 0 },
     { "helper", "phoneverify-http", "helper must be an absolute path", 0 },
     { "helper", "", "helper must not be empty", 0 },
-    { "numverify_partner", "Ex\x1b[2Jample", "numverify_partner contains "
-      "control characters", 0 },
+    { "numverify_partner", "Ex\x1b[2Jample",
+      "numverify_partner contains "
+      "control characters",
+      0 },
 };
 
 static void test_bad_values(void **state)
@@ -590,9 +678,11 @@ static void test_bad_value_keeps_previous(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(parse(cfg, "timeout = 20\nsend_auth = bearer:abc\n"
-                                "prompt = Code:\nstate = etcd\n",
-                           &err), 0);
+    assert_int_equal(parse(cfg,
+                           "timeout = 20\nsend_auth = bearer:abc\n"
+                           "prompt = Code:\nstate = etcd\n",
+                           &err),
+                     0);
     assert_int_equal(parse(cfg, "timeout = x\n", &err), -1);
     assert_int_equal(parse(cfg, "send_auth = bearer:\n", &err), -1);
     assert_int_equal(parse(cfg, "prompt = Code\n", &err), -1);
@@ -614,12 +704,12 @@ static void test_too_long_value(void **state)
     assert_non_null(v);
     memset(v, 'a', 8999);
     v[8999] = '\0';
-    assert_int_equal(pv_config_set(cfg, "numverify_partner", v, ORIG, 7,
-                                   &err), -1);
+    assert_int_equal(pv_config_set(cfg, "numverify_partner", v, ORIG, 7, &err),
+                     -1);
     assert_err(&err, ORIG ":7: numverify_partner is longer than 8192 bytes");
     v[8192] = '\0';
-    assert_int_equal(pv_config_set(cfg, "numverify_partner", v, ORIG, 7,
-                                   &err), 0);
+    assert_int_equal(pv_config_set(cfg, "numverify_partner", v, ORIG, 7, &err),
+                     0);
     assert_int_equal(pv_config_set(cfg, "timeout", NULL, ORIG, 7, &err), -1);
     assert_err(&err, "timeout needs a value");
     free(v);
@@ -634,8 +724,11 @@ static void test_unknown_key(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(parse(cfg, "# pam_phoneverify\n\n\n\n\n\n\n\n\n\n\n"
-                                "timout = 10\n", &err), -1);
+    assert_int_equal(parse(cfg,
+                           "# pam_phoneverify\n\n\n\n\n\n\n\n\n\n\n"
+                           "timout = 10\n",
+                           &err),
+                     -1);
     assert_string_equal(err.msg, ORIG ":12: unknown key 'timout'");
     assert_int_equal(parse(cfg, "Timeout = 10\n", &err), -1);
     assert_string_equal(err.msg, ORIG ":1: unknown key 'Timeout'");
@@ -659,8 +752,9 @@ static void test_malformed_lines(void **state)
     assert_string_equal(err.msg, ORIG ":1: expected 'key = value'");
     assert_int_equal(parse(cfg, "\n  = 5\n", &err), -1);
     assert_string_equal(err.msg, ORIG ":2: missing key before '='");
-    assert_int_equal(pv_config_parse_text(cfg, nul_text, sizeof nul_text - 1,
-                                          ORIG, &err), -1);
+    assert_int_equal(
+        pv_config_parse_text(cfg, nul_text, sizeof nul_text - 1, ORIG, &err),
+        -1);
     assert_string_equal(err.msg, ORIG ":2: contains a NUL byte");
     /* empty text is an empty configuration */
     assert_int_equal(pv_config_parse_text(cfg, "", 0, ORIG, &err), 0);
@@ -686,7 +780,8 @@ static void test_comments_blank_trim(void **state)
               "precheck_encryption = a=b==\n"
               "numverify_partner =   Example   Corp  \n"
               "methods = sms ,\temail\n"
-              "max_tries = 4", &err) != 0)
+              "max_tries = 4",
+              &err) != 0)
         fail_msg("%s", err.msg);
     assert_int_equal(cfg->timeout, 20);
     assert_int_equal(cfg->connect_timeout, 7);
@@ -696,7 +791,7 @@ static void test_comments_blank_trim(void **state)
     assert_string_equal(cfg->numverify_partner, "Example   Corp");
     assert_int_equal(cfg->n_methods, 2);
     assert_int_equal(cfg->methods[1], PV_METHOD_EMAIL);
-    assert_int_equal(cfg->max_tries, 4);     /* last line, no newline */
+    assert_int_equal(cfg->max_tries, 4); /* last line, no newline */
     pv_config_free(cfg);
 }
 
@@ -737,10 +832,13 @@ static void test_lists_and_words(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(parse(cfg, "methods = Email,SMS\nlookup = command\n"
-                                "send_target = user\nfailmode = SAFE\n"
-                                "phone_format = E164\n"
-                                "precheck_unknown = Deny\n", &err), 0);
+    assert_int_equal(parse(cfg,
+                           "methods = Email,SMS\nlookup = command\n"
+                           "send_target = user\nfailmode = SAFE\n"
+                           "phone_format = E164\n"
+                           "precheck_unknown = Deny\n",
+                           &err),
+                     0);
     assert_int_equal(cfg->n_methods, 2);
     assert_int_equal(cfg->methods[0], PV_METHOD_EMAIL);
     assert_int_equal(cfg->methods[1], PV_METHOD_SMS);
@@ -760,9 +858,9 @@ static void test_state_and_pin_forms(void **state)
 {
     static const char *const states[] = { "file", "etcd" };
     static const char *const urls[] = {
-        "https://sms.example", "https://sms.example:8443/v1/send?x=1#f",
+        "https://sms.example",        "https://sms.example:8443/v1/send?x=1#f",
         "http://127.0.0.1:8080/send", "http://127.255.0.9/x",
-        "http://[::1]:8080/x", "https://[2001:db8::1]:443/",
+        "http://[::1]:8080/x",        "https://[2001:db8::1]:443/",
         "https://10.0.0.5:2379",
     };
     static const char *const pins[] = {
@@ -780,17 +878,17 @@ static void test_state_and_pin_forms(void **state)
         if (pv_config_set(cfg, "state", states[i], ORIG, 1, &err) != 0)
             fail_msg("%s: %s", states[i], err.msg);
     for (i = 0; i < sizeof urls / sizeof urls[0]; i++)
-        if (pv_config_set(cfg, "send_url", urls[i], ORIG, 1, &err) != 0
-            || pv_config_set(cfg, "state_endpoints", urls[i], ORIG, 1,
-                             &err) != 0)
+        if (pv_config_set(cfg, "send_url", urls[i], ORIG, 1, &err) != 0 ||
+            pv_config_set(cfg, "state_endpoints", urls[i], ORIG, 1, &err) != 0)
             fail_msg("%s: %s", urls[i], err.msg);
     for (i = 0; i < sizeof pins / sizeof pins[0]; i++)
         if (pv_config_set(cfg, "pinned_pubkey", pins[i], ORIG, 1, &err) != 0)
             fail_msg("%s: %s", pins[i], err.msg);
-    assert_int_equal(pv_config_set(cfg, "proxy", "proxy.example:3128", ORIG,
-                                   1, &err), 0);
-    assert_int_equal(pv_config_set(cfg, "proxy", "socks5h://10.0.0.1:1080",
-                                   ORIG, 1, &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "proxy", "proxy.example:3128", ORIG, 1, &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "proxy", "socks5h://10.0.0.1:1080", ORIG, 1, &err),
+        0);
     pv_config_free(cfg);
 }
 
@@ -803,7 +901,8 @@ static void test_prompt(void **state)
     assert_int_equal(pv_config_set(cfg, "prompt", "Code:", "t", 1, &err), 0);
     assert_string_equal(cfg->prompt, "Code: ");
     assert_int_equal(pv_config_set(cfg, "prompt", "SMS code sent to %p: ",
-                                   "argument", 0, &err), 0);
+                                   "argument", 0, &err),
+                     0);
     assert_string_equal(cfg->prompt, "SMS code sent to %p: ");
     assert_int_equal(pv_config_set(cfg, "prompt", "Code:   ", "t", 1, &err),
                      0);
@@ -813,8 +912,8 @@ static void test_prompt(void **state)
     assert_int_equal(pv_config_set(cfg, "prompt", "100%:", "t", 1, &err), -1);
     assert_int_equal(pv_config_set(cfg, "prompt", "%", "t", 1, &err), -1);
     assert_string_equal(cfg->prompt, "Code: ");
-    assert_int_equal(pv_config_set(cfg, "prompt", "100%% sure:", "t", 1,
-                                   &err), 0);
+    assert_int_equal(pv_config_set(cfg, "prompt", "100%% sure:", "t", 1, &err),
+                     0);
     assert_string_equal(cfg->prompt, "100%% sure: ");
     pv_config_free(cfg);
 }
@@ -827,8 +926,9 @@ static void test_auth_headers(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(pv_config_set(cfg, "send_auth", "bearer:abc.DEF-123_~",
-                                   "t", 1, &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "send_auth", "bearer:abc.DEF-123_~", "t", 1, &err),
+        0);
     assert_string_equal(cfg->send_auth.header, "Bearer abc.DEF-123_~");
     /* RFC 7617's example user with a space-free password */
     assert_int_equal(pv_config_set(cfg, "verify_auth",
@@ -838,27 +938,26 @@ static void test_auth_headers(void **state)
                         "Basic QWxhZGRpbjpPcGVuU2VzYW1l");
     /* the secret may contain ':' and '#'; the user ends at the first ':' */
     assert_int_equal(pv_config_set(cfg, "precheck_auth", "basic:api:s3cr:t#x",
-                                   "t", 1, &err), 0);
+                                   "t", 1, &err),
+                     0);
     assert_string_equal(cfg->precheck_auth.header, "Basic YXBpOnMzY3I6dCN4");
     /* scheme words are case-insensitive */
-    assert_int_equal(pv_config_set(cfg, "send_auth", "Bearer:tok", "t", 1,
-                                   &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "send_auth", "Bearer:tok", "t", 1, &err), 0);
     assert_string_equal(cfg->send_auth.header, "Bearer tok");
-    assert_int_equal(pv_config_set(cfg, "send_auth", "none", "t", 1, &err),
-                     0);
+    assert_int_equal(pv_config_set(cfg, "send_auth", "none", "t", 1, &err), 0);
     assert_null(cfg->send_auth.header);
-    assert_int_equal(pv_config_set(cfg, "send_auth", "NONE", "t", 1, &err),
-                     0);
+    assert_int_equal(pv_config_set(cfg, "send_auth", "NONE", "t", 1, &err), 0);
     assert_null(cfg->send_auth.header);
     /* padding lengths 0, 1, 2 */
-    assert_int_equal(pv_config_set(cfg, "send_auth", "basic:ab:c", "t", 1,
-                                   &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "send_auth", "basic:ab:c", "t", 1, &err), 0);
     assert_string_equal(cfg->send_auth.header, "Basic YWI6Yw==");
-    assert_int_equal(pv_config_set(cfg, "send_auth", "basic:ab:cd", "t", 1,
-                                   &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "send_auth", "basic:ab:cd", "t", 1, &err), 0);
     assert_string_equal(cfg->send_auth.header, "Basic YWI6Y2Q=");
-    assert_int_equal(pv_config_set(cfg, "send_auth", "basic:ab:cde", "t", 1,
-                                   &err), 0);
+    assert_int_equal(
+        pv_config_set(cfg, "send_auth", "basic:ab:cde", "t", 1, &err), 0);
     assert_string_equal(cfg->send_auth.header, "Basic YWI6Y2Rl");
     pv_config_free(cfg);
 }
@@ -901,7 +1000,7 @@ static void test_args_override_file(void **state)
         fail_msg("%s", err.msg);
     assert_int_equal(cfg->failmode, PV_FAILMODE_SAFE);
     assert_int_equal(cfg->max_tries, 5);
-    assert_int_equal(cfg->timeout, 20);            /* from the file */
+    assert_int_equal(cfg->timeout, 20); /* from the file */
     assert_string_equal(cfg->send_auth.header, "Bearer from-file");
     pv_config_free(cfg);
 }
@@ -911,9 +1010,12 @@ static void test_args_override_file(void **state)
 static void test_secrets_refused_in_pam_line(void **state)
 {
     static const char *const args[] = {
-        "send_auth=bearer:SeCrEt", "verify_auth=basic:u:SeCrEt",
-        "precheck_auth=bearer:SeCrEt", "numverify_licence=SeCrEt",
-        "captcha_token=SeCrEt", "state_client_key=/etc/pv/SeCrEt.pem",
+        "send_auth=bearer:SeCrEt",
+        "verify_auth=basic:u:SeCrEt",
+        "precheck_auth=bearer:SeCrEt",
+        "numverify_licence=SeCrEt",
+        "captcha_token=SeCrEt",
+        "state_client_key=/etc/pv/SeCrEt.pem",
         "send_auth=none",
     };
     size_t i;
@@ -928,7 +1030,7 @@ static void test_secrets_refused_in_pam_line(void **state)
         assert_int_equal(pv_config_from_args(2, argv, &cfg, &err), -1);
         assert_null(cfg);
         assert_err(&err, "holds a secret and is accepted only in the "
-                   "configuration file");
+                         "configuration file");
         if (strstr(err.msg, "SeCrEt") != NULL)
             fail_msg("error '%s' shows a secret", err.msg);
     }
@@ -961,7 +1063,7 @@ static void test_conf_read_first(void **state)
     /* conf= comes last but is read first, so the file's timeout = 20
      * does not override the argument */
     argv[0] = "timeout=30";
-    argv[1] = "prompt=Enter the code: ";    /* PAM's [...] form keeps spaces */
+    argv[1] = "prompt=Enter the code: "; /* PAM's [...] form keeps spaces */
     argv[2] = conf_of("conf");
     if (pv_config_from_args(3, argv, &cfg, &err) != 0)
         fail_msg("%s", err.msg);
@@ -986,7 +1088,7 @@ static void test_bare_flags(void **state)
     assert_int_equal(cfg->debug, 1);
     assert_int_equal(cfg->nullok, 1);
     pv_config_free(cfg);
-    argv[3] = "debug=no";       /* contradicts the bare flag: refused */
+    argv[3] = "debug=no"; /* contradicts the bare flag: refused */
     assert_int_equal(pv_config_from_args(4, argv, &cfg, &err), -1);
     assert_err(&err, "argument 'debug': given more than once");
 }
@@ -994,7 +1096,7 @@ static void test_bare_flags(void **state)
 static void expect_args_error(int argc, const char **argv, const char *needle,
                               const char *absent)
 {
-    pv_config *cfg = (pv_config *)&cfg;      /* must be reset to NULL */
+    pv_config *cfg = (pv_config *)&cfg; /* must be reset to NULL */
     pv_err err = { "" };
 
     assert_int_equal(pv_config_from_args(argc, argv, &cfg, &err), -1);
@@ -1012,11 +1114,15 @@ static void test_arg_errors(void **state)
     write_conf("conf", "", 0600);
     argv[0] = conf_of("conf");
     argv[1] = "timeout=abc";
-    expect_args_error(2, argv, "argument 'timeout=abc': timeout must be an "
-                      "integer from 1 to 300", NULL);
+    expect_args_error(2, argv,
+                      "argument 'timeout=abc': timeout must be an "
+                      "integer from 1 to 300",
+                      NULL);
     argv[1] = "send_auth=bearer:SeCrEt tok";
-    expect_args_error(2, argv, "argument 'send_auth': send_auth holds a "
-                      "secret", "SeCrEt");
+    expect_args_error(2, argv,
+                      "argument 'send_auth': send_auth holds a "
+                      "secret",
+                      "SeCrEt");
     argv[1] = "sendauth=bearer:SeCrEt";
     expect_args_error(2, argv, "argument 'sendauth': unknown key 'sendauth'",
                       "SeCrEt");
@@ -1039,8 +1145,10 @@ static void test_arg_errors(void **state)
     expect_args_error(2, argv, "unknown key", NULL);
     /* an argument error wins even with a valid file */
     argv[1] = "methods=numverify";
-    expect_args_error(2, argv, "methods includes numverify but "
-                      "numverify_url is not set", NULL);
+    expect_args_error(2, argv,
+                      "methods includes numverify but "
+                      "numverify_url is not set",
+                      NULL);
 }
 
 /* ---------- file permissions ---------- */
@@ -1094,8 +1202,7 @@ static void test_conf_file_refusals(void **state)
     }
     if (geteuid() == 0) {
         assert_int_equal(chown(tpath("conf"), NOBODY_UID, NOBODY_UID), 0);
-        expect_args_error(1, argv, "is owned by uid 65534, not by root",
-                          NULL);
+        expect_args_error(1, argv, "is owned by uid 65534, not by root", NULL);
     }
 }
 
@@ -1108,8 +1215,10 @@ static void test_load_file_line_numbers(void **state)
     (void)state;
     write_file("conf", "# x\ntimeout = 5\nresend = 9\n", 0600);
     assert_int_equal(pv_config_load_file(cfg, tpath("conf"), &err), -1);
-    snprintf(expect, sizeof expect, "%s:3: resend must be an integer from 0 "
-             "to 5", tpath("conf"));
+    snprintf(expect, sizeof expect,
+             "%s:3: resend must be an integer from 0 "
+             "to 5",
+             tpath("conf"));
     assert_string_equal(err.msg, expect);
     assert_int_equal(cfg->timeout, 5);
     assert_int_equal(pv_config_load_file(cfg, tpath("absent"), &err), -1);
@@ -1128,7 +1237,7 @@ static void test_missing_default_conf(void **state)
 
     (void)state;
     if (lstat(PV_DEFAULT_CONF, &st) == 0 || errno != ENOENT)
-        skip();                 /* this host has a real configuration */
+        skip(); /* this host has a real configuration */
     snprintf(a0, sizeof a0, "helper=%s", tpath("helper"));
     snprintf(a1, sizeof a1, "users_file=%s", tpath("users"));
     snprintf(a2, sizeof a2, "state_dir=%s", tpath("nostate"));
@@ -1173,10 +1282,12 @@ static void test_validate_keys(void **state)
                    "methods includes email but send_url is not set");
     expect_invalid(valid_config(), "methods = sms numverify\n",
                    "methods includes numverify but numverify_url is not set");
-    expect_invalid(valid_config(), "methods = numverify\n"
+    expect_invalid(valid_config(),
+                   "methods = numverify\n"
                    "numverify_url = https://dqe.example\n",
                    "numverify_licence is not set");
-    expect_invalid(valid_config(), "methods = numverify\n"
+    expect_invalid(valid_config(),
+                   "methods = numverify\n"
                    "numverify_url = https://dqe.example\n"
                    "numverify_licence = L\n",
                    "numverify_partner is not set");
@@ -1188,22 +1299,27 @@ static void test_validate_keys(void **state)
                    "state is etcd but state_endpoints is not set");
     expect_invalid(valid_config(), "state_endpoints = https://e:2379\n",
                    "are set but state is not etcd");
-    expect_invalid(valid_config(), "state = etcd\n"
+    expect_invalid(valid_config(),
+                   "state = etcd\n"
                    "state_endpoints = https://e:2379\n"
                    "state_client_key = /etc/pv/k.pem\n",
                    "state_client_key is set but state_client_cert is not set");
-    expect_invalid(valid_config(), "state = etcd\n"
+    expect_invalid(valid_config(),
+                   "state = etcd\n"
                    "state_endpoints = https://e:2379\n"
                    "state_client_cert = /etc/pv/c.pem\n",
                    "state_client_cert is set but state_client_key is not set");
 
     /* numverify alone needs no send/verify URLs */
     cfg = valid_config();
-    assert_int_equal(parse(cfg, "methods = numverify\nsend_url=\n"
-                                "verify_url=\n"
-                                "numverify_url = https://dqe.example\n"
-                                "numverify_licence = L\n"
-                                "numverify_partner = P\n", &err), 0);
+    assert_int_equal(parse(cfg,
+                           "methods = numverify\nsend_url=\n"
+                           "verify_url=\n"
+                           "numverify_url = https://dqe.example\n"
+                           "numverify_licence = L\n"
+                           "numverify_partner = P\n",
+                           &err),
+                     0);
     if (pv_config_validate(cfg, &err) != 0)
         fail_msg("%s", err.msg);
     pv_config_free(cfg);
@@ -1230,12 +1346,12 @@ static void test_chfn_fields(void **state)
 
     (void)state;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (pv_config_chfn_fields(cases[i].text, strlen(cases[i].text))
-            != cases[i].fields)
-            fail_msg("'%s': got %#x, want %#x", cases[i].text,
-                     pv_config_chfn_fields(cases[i].text,
-                                           strlen(cases[i].text)),
-                     cases[i].fields);
+        if (pv_config_chfn_fields(cases[i].text, strlen(cases[i].text)) !=
+            cases[i].fields)
+            fail_msg(
+                "'%s': got %#x, want %#x", cases[i].text,
+                pv_config_chfn_fields(cases[i].text, strlen(cases[i].text)),
+                cases[i].fields);
 }
 
 /* SPEC 3: with Debian's CHFN_RESTRICT rwh, gecos_field 2-4 would let a
@@ -1263,8 +1379,10 @@ static void test_gecos_field_users_can_change(void **state)
         char text[64];
         int r;
 
-        snprintf(text, sizeof text, "lookup = file gecos\n"
-                 "gecos_field = %ld\n", field);
+        snprintf(text, sizeof text,
+                 "lookup = file gecos\n"
+                 "gecos_field = %ld\n",
+                 field);
         assert_int_equal(parse(cfg, text, &err), 0);
         r = pv_config_validate(cfg, &err);
         if (fields & (1u << field)) {
@@ -1288,8 +1406,11 @@ static void test_validate_files(void **state)
                    "users_file: /nonexistent/phoneverify: does not exist");
     /* with no file lookup the users file is not needed */
     cfg = valid_config();
-    assert_int_equal(parse(cfg, "users_file = /nonexistent/x\n"
-                                "lookup = gecos\n", &err), 0);
+    assert_int_equal(parse(cfg,
+                           "users_file = /nonexistent/x\n"
+                           "lookup = gecos\n",
+                           &err),
+                     0);
     assert_int_equal(pv_config_validate(cfg, &err), 0);
     pv_config_free(cfg);
 
@@ -1315,12 +1436,10 @@ static void test_validate_files(void **state)
     write_file("key.pem", "KEY", 0644);
     snprintf(text, sizeof text, "client_cert = %s\nclient_key = %s\n",
              tpath("cert.pem"), tpath("key.pem"));
-    expect_invalid(valid_config(), text,
-                   "client_key: " /* PATH */);
+    expect_invalid(valid_config(), text, "client_key: " /* PATH */);
     expect_invalid(valid_config(), text, "is readable by others");
     write_file("breakglass", "root:$6$x\n", 0644);
-    snprintf(text, sizeof text, "breakglass_file = %s\n",
-             tpath("breakglass"));
+    snprintf(text, sizeof text, "breakglass_file = %s\n", tpath("breakglass"));
     expect_invalid(valid_config(), text, "breakglass_file: ");
     snprintf(text, sizeof text, "capath = %s\n", tpath("capath"));
     expect_invalid(valid_config(), text, "capath is not supported");
@@ -1394,26 +1513,28 @@ static void test_dump(void **state)
     size_t i;
 
     (void)state;
-    assert_int_equal(parse(cfg, "send_auth = bearer:TOPSECRETTOKEN\n"
-                                "verify_auth = basic:user:TOPSECRETPW\n"
-                                "captcha_token = TOPSECRETCAPTCHA\n"
-                                "numverify_licence = TOPSECRETLIC\n"
-                                "proxy = http://u:TOPSECRETPROXY@p:3128\n"
-                                "precheck_encryption = TOPSECRETENC\n"
-                                "methods = sms email\n"
-                                "send_url = https://sms.example/send\n",
-                           &err), 0);
+    assert_int_equal(parse(cfg,
+                           "send_auth = bearer:TOPSECRETTOKEN\n"
+                           "verify_auth = basic:user:TOPSECRETPW\n"
+                           "captcha_token = TOPSECRETCAPTCHA\n"
+                           "numverify_licence = TOPSECRETLIC\n"
+                           "proxy = http://u:TOPSECRETPROXY@p:3128\n"
+                           "precheck_encryption = TOPSECRETENC\n"
+                           "methods = sms email\n"
+                           "send_url = https://sms.example/send\n",
+                           &err),
+                     0);
     pv_config_dump(cfg, collect, &l);
     assert_int_equal(l.n, N_SPEC_KEYS);
     for (i = 0; i < l.n; i++) {
         size_t k = strlen(spec_keys[i]);
 
-        if (strncmp(l.text[i], spec_keys[i], k) != 0
-            || strncmp(l.text[i] + k, " = ", 3) != 0)
+        if (strncmp(l.text[i], spec_keys[i], k) != 0 ||
+            strncmp(l.text[i] + k, " = ", 3) != 0)
             fail_msg("line %zu '%s', expected key %s", i, l.text[i],
                      spec_keys[i]);
-        if (strstr(l.text[i], "TOPSECRET") != NULL
-            || strstr(l.text[i], "dXNlcjpUT1BTRUNSRVRQVw") != NULL)
+        if (strstr(l.text[i], "TOPSECRET") != NULL ||
+            strstr(l.text[i], "dXNlcjpUT1BTRUNSRVRQVw") != NULL)
             fail_msg("dump shows a secret: '%s'", l.text[i]);
     }
     assert_string_equal(l.text[0], "methods = sms email");
@@ -1483,17 +1604,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_value_keeps_previous, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_too_long_value, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_too_long_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_lines, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comments_blank_trim, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_key_twice_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_lists_and_words, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lists_and_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_and_pin_forms, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_prompt, setup, teardown),
@@ -1507,8 +1625,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_arg_twice_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_conf_read_first, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_conf_read_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bare_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arg_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conf_file_refusals, setup,
@@ -1518,11 +1635,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_default_conf, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_validate_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validate_files, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_validate_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dump_round_trip, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dump_round_trip, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

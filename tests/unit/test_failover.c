@@ -33,14 +33,15 @@ static void test_lists_parse(void **state)
     char url[128];
 
     (void)state;
-    assert_int_equal(parse(cfg, "send_url = " A_SEND "  " B_SEND "\n"
+    assert_int_equal(parse(cfg,
+                           "send_url = " A_SEND "  " B_SEND "\n"
                            "verify_url = " A_VERIFY "\t" B_VERIFY "\n",
-                           &err), 0);
+                           &err),
+                     0);
     assert_int_equal(pv_url_list_count(cfg->send_url), 2);
     assert_int_equal(pv_url_list_item(cfg->send_url, 1, url, sizeof url), 0);
     assert_string_equal(url, B_SEND);
-    assert_int_equal(pv_url_list_item(cfg->verify_url, 0, url, sizeof url),
-                     0);
+    assert_int_equal(pv_url_list_item(cfg->verify_url, 0, url, sizeof url), 0);
     assert_string_equal(url, A_VERIFY);
     assert_int_equal(pv_url_list_item(cfg->verify_url, 2, url, sizeof url),
                      -1);
@@ -58,16 +59,22 @@ static void test_count_mismatch_names_line(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(parse(cfg, "# entries\nsend_url = " A_SEND " " B_SEND
-                           "\n\nverify_url = " A_VERIFY "\n", &err), -1);
+    assert_int_equal(parse(cfg,
+                           "# entries\nsend_url = " A_SEND " " B_SEND
+                           "\n\nverify_url = " A_VERIFY "\n",
+                           &err),
+                     -1);
     assert_non_null(strstr(err.msg, ORIG ":4: "));
     assert_non_null(strstr(err.msg, "send_url lists 2 URLs but verify_url "
                                     "lists 1"));
     pv_config_free(cfg);
 
     cfg = pv_config_new();
-    assert_int_equal(parse(cfg, "verify_url = " A_VERIFY " " B_VERIFY "\n"
-                           "send_url = " A_SEND "\n", &err), -1);
+    assert_int_equal(parse(cfg,
+                           "verify_url = " A_VERIFY " " B_VERIFY "\n"
+                           "send_url = " A_SEND "\n",
+                           &err),
+                     -1);
     assert_non_null(strstr(err.msg, ORIG ":2: "));
     pv_config_free(cfg);
 }
@@ -79,16 +86,20 @@ static void test_each_url_checked(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(parse(cfg, "send_url = " A_SEND
-                           " http://sms.example/send\n", &err), -1);
+    assert_int_equal(
+        parse(cfg, "send_url = " A_SEND " http://sms.example/send\n", &err),
+        -1);
     assert_non_null(strstr(err.msg, ORIG ":1: "));
     assert_non_null(strstr(err.msg, "only to a loopback"));
-    assert_int_equal(parse(cfg, "verify_url = " A_VERIFY " ftp://x/\n",
-                           &err), -1);
+    assert_int_equal(parse(cfg, "verify_url = " A_VERIFY " ftp://x/\n", &err),
+                     -1);
     assert_non_null(strstr(err.msg, "must start with https://"));
-    assert_int_equal(parse(cfg, "send_url = https://1/ https://2/ https://3/ "
+    assert_int_equal(parse(cfg,
+                           "send_url = https://1/ https://2/ https://3/ "
                            "https://4/ https://5/ https://6/ https://7/ "
-                           "https://8/ https://9/\n", &err), -1);
+                           "https://8/ https://9/\n",
+                           &err),
+                     -1);
     assert_non_null(strstr(err.msg, "more than 8 URLs"));
     pv_config_free(cfg);
 }
@@ -100,11 +111,13 @@ static void test_validate_counts(void **state)
     pv_err err = { "" };
 
     (void)state;
-    assert_int_equal(parse(cfg, "send_url = " A_SEND " " B_SEND "\n"
+    assert_int_equal(parse(cfg,
+                           "send_url = " A_SEND " " B_SEND "\n"
                            "verify_url = " A_VERIFY " " B_VERIFY "\n",
-                           &err), 0);
-    assert_int_equal(pv_config_set(cfg, "verify_url", A_VERIFY, "PAM", 0,
-                                   &err), -1);
+                           &err),
+                     0);
+    assert_int_equal(
+        pv_config_set(cfg, "verify_url", A_VERIFY, "PAM", 0, &err), -1);
     assert_non_null(strstr(err.msg, "verify_url lists 1"));
     pv_config_free(cfg);
 }
@@ -146,9 +159,11 @@ static void test_health_shared(void **state)
     (void)state;
     assert_non_null(mkdtemp(dir));
     assert_int_equal(pv_state_file_open(dir, &st, &err), 0);
-    assert_int_equal(parse(cfg, "send_url = " A_SEND " " B_SEND "\n"
+    assert_int_equal(parse(cfg,
+                           "send_url = " A_SEND " " B_SEND "\n"
                            "verify_url = " A_VERIFY " " B_VERIFY "\n",
-                           &err), 0);
+                           &err),
+                     0);
     pv_entries_init(&a, cfg);
     assert_int_equal(a.n, 2);
     assert_string_not_equal(a.key[0], a.key[1]);
@@ -183,14 +198,15 @@ static void test_health_shared(void **state)
 /* The new record lines survive a round trip and are bounded. */
 static void test_record_lines(void **state)
 {
-    static const char text[] =
-        "pv-state 1\n"
-        "pending abc 100 +15550001111 2\n"
-        "endpoint " "0123456789abcdef0123456789abcdef"
-        "0123456789abcdef0123456789abcdef 77\n"
-        "bgused " "fedcba9876543210fedcba9876543210"
-        "fedcba9876543210fedcba9876543210\n"
-        "end\n";
+    static const char text[] = "pv-state 1\n"
+                               "pending abc 100 +15550001111 2\n"
+                               "endpoint "
+                               "0123456789abcdef0123456789abcdef"
+                               "0123456789abcdef0123456789abcdef 77\n"
+                               "bgused "
+                               "fedcba9876543210fedcba9876543210"
+                               "fedcba9876543210fedcba9876543210\n"
+                               "end\n";
     pv_state_record rec;
     char *out = NULL;
     size_t len = 0;
@@ -206,9 +222,10 @@ static void test_record_lines(void **state)
     assert_memory_equal(out, text, len);
     free(out);
     assert_int_equal(pv_state_record_parse(
-        "pv-state 1\npending abc 100 x 0\nend\n", 35, &rec), -1);
-    assert_int_equal(pv_state_record_parse(
-        "pv-state 1\nbgused 00\nend\n", 26, &rec), -1);
+                         "pv-state 1\npending abc 100 x 0\nend\n", 35, &rec),
+                     -1);
+    assert_int_equal(
+        pv_state_record_parse("pv-state 1\nbgused 00\nend\n", 26, &rec), -1);
 }
 
 int main(void)

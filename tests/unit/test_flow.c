@@ -1003,8 +1003,8 @@ static const flow_case user_rows[] = {
                "Sending a new code in 61 s..." },
     { .name = "rate_limit_exceeded on a resend 20 s after the send: 41 s",
       .cfg = { "reuse_code=no" },
-      .answers = { SENT, SEND_REFUSED(429, "rate_limit_exceeded", 4029),
-                   SENT2, RIGHT2 },
+      .answers = { SENT, SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT2,
+                   RIGHT2 },
       .replies = { "", "123456" },
       .prompt_seconds = 20,
       .want = PV_RESULT_SUCCESS,
@@ -1198,17 +1198,15 @@ static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
 #define GRACE_ON "grace=300"
 #define RHOST "198.51.100.20"
 
-static const flow_case grace_verified = {
-    .name = "verified: grants grace",
-    .cfg = { GRACE_ON },
-    .rhost = RHOST,
-    .answers = { SENT, RIGHT },
-    .replies = { "123456" },
-    .want = PV_RESULT_SUCCESS,
-    .reason = "verified",
-    .sends = 1,
-    .verifies = 1
-};
+static const flow_case grace_verified = { .name = "verified: grants grace",
+                                          .cfg = { GRACE_ON },
+                                          .rhost = RHOST,
+                                          .answers = { SENT, RIGHT },
+                                          .replies = { "123456" },
+                                          .want = PV_RESULT_SUCCESS,
+                                          .reason = "verified",
+                                          .sends = 1,
+                                          .verifies = 1 };
 static const flow_case grace_used = {
     .name = "same user, rhost, ruser, tty, service: grace, nothing sent",
     .cfg = { GRACE_ON },
@@ -1227,23 +1225,20 @@ static const flow_case grace_needs_code = {
     .sends = 1,
     .verifies = 1
 };
-static const flow_case grace_failopen = {
-    .name = "fail-open: grants nothing",
-    .cfg = { GRACE_ON, SAFE },
-    .rhost = RHOST,
-    .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
-    .want = PV_RESULT_FAILOPEN,
-    .reason = "transport_timeout",
-    .sends = 1
-};
-static const flow_case grace_locked = {
-    .name = "locked: no grace",
-    .cfg = { GRACE_ON },
-    .rhost = RHOST,
-    .locked_before = 1,
-    .want = PV_RESULT_LOCKED,
-    .reason = "locked_out"
-};
+static const flow_case grace_failopen = { .name = "fail-open: grants nothing",
+                                          .cfg = { GRACE_ON, SAFE },
+                                          .rhost = RHOST,
+                                          .answers = { NET(
+                                              SEND_URL, PV_HTTP_E_TIMEOUT) },
+                                          .want = PV_RESULT_FAILOPEN,
+                                          .reason = "transport_timeout",
+                                          .sends = 1 };
+static const flow_case grace_locked = { .name = "locked: no grace",
+                                        .cfg = { GRACE_ON },
+                                        .rhost = RHOST,
+                                        .locked_before = 1,
+                                        .want = PV_RESULT_LOCKED,
+                                        .reason = "locked_out" };
 
 static pv_state *mem_state(void)
 {

@@ -31,7 +31,8 @@ static void test_code_normalize(void **state)
     assert_int_equal(pv_code_normalize("12345", 6, out, sizeof(out)), 0);
     assert_int_equal(pv_code_normalize("1234567", 6, out, sizeof(out)), 0);
     assert_int_equal(pv_code_normalize("123456\n", 6, out, sizeof(out)), 0);
-    assert_int_equal(pv_code_normalize("１２３４５６", 6, out, sizeof(out)), 0);
+    assert_int_equal(pv_code_normalize("１２３４５６", 6, out, sizeof(out)),
+                     0);
     assert_int_equal(pv_code_normalize("%n%n%n", 6, out, sizeof(out)), 0);
     assert_string_equal(out, "");
 }
@@ -48,8 +49,8 @@ static void test_code_normalize_huge(void **state)
     big[n] = '\0';
     assert_int_equal(pv_code_normalize(big, 6, out, sizeof(out)), 0);
     /* 17 characters of spaces around a valid code: over the bound */
-    assert_int_equal(pv_code_normalize("      123456     ", 6, out,
-                                       sizeof(out)), 0);
+    assert_int_equal(
+        pv_code_normalize("      123456     ", 6, out, sizeof(out)), 0);
     free(big);
 }
 
@@ -73,9 +74,9 @@ static void test_log_record(void **state)
     out.elapsed_ms = 1840;
     pv_outcome_format(&login, &out, "PAM_SUCCESS", buf, sizeof(buf));
     assert_string_equal(buf,
-        "user=alice service=sshd rhost=203.0.113.9 method=sms "
-        "phone=+86*******8000 outcome=success pam=PAM_SUCCESS "
-        "reason=verified id=abc tries=1 sends=1 ms=1840");
+                        "user=alice service=sshd rhost=203.0.113.9 method=sms "
+                        "phone=+86*******8000 outcome=success pam=PAM_SUCCESS "
+                        "reason=verified id=abc tries=1 sends=1 ms=1840");
 }
 
 static void test_log_record_hostile(void **state)
@@ -111,7 +112,7 @@ static void test_log_record_canonical_user(void **state)
     pv_strlcpy(out.user, "alice", sizeof(out.user));
     pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
     assert_int_equal(strncmp(buf, "user=alice ", 11), 0);
-    out.user[0] = '\0';                /* not resolved: the typed name */
+    out.user[0] = '\0'; /* not resolved: the typed name */
     pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
     assert_int_equal(strncmp(buf, "user=ALICE ", 11), 0);
 }
@@ -160,11 +161,14 @@ static void test_base64(void **state)
 
     (void)state;
     assert_int_equal(pv_base64((const unsigned char *)"jiguangdev:dev_secret",
-                               21, out, sizeof(out)), 0);
+                               21, out, sizeof(out)),
+                     0);
     assert_string_equal(out, "amlndWFuZ2RldjpkZXZfc2VjcmV0");
-    assert_int_equal(pv_base64((const unsigned char *)"a", 1, out, sizeof(out)), 0);
+    assert_int_equal(
+        pv_base64((const unsigned char *)"a", 1, out, sizeof(out)), 0);
     assert_string_equal(out, "YQ==");
-    assert_int_equal(pv_base64((const unsigned char *)"ab", 2, out, sizeof(out)), 0);
+    assert_int_equal(
+        pv_base64((const unsigned char *)"ab", 2, out, sizeof(out)), 0);
     assert_string_equal(out, "YWI=");
     assert_int_equal(pv_base64((const unsigned char *)"abc", 3, out, 4), -1);
 }

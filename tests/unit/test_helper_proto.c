@@ -145,7 +145,7 @@ static void test_add_limits(void **state)
     memset(&m, 0, sizeof(m));
     assert_int_equal(pv_proto_add(&m, PV_F_BODY, big, PV_PROTO_MAX_FIELD + 1),
                      -1);
-    assert_int_equal(pv_proto_add(&m, 99, "x", 1), -1);          /* unknown */
+    assert_int_equal(pv_proto_add(&m, 99, "x", 1), -1); /* unknown */
     assert_int_equal(pv_proto_add(&m, PV_F_END, "x", 1), -1);
     assert_int_equal(pv_proto_add_str(&m, PV_F_URL, NULL), -1);
     assert_int_equal(pv_proto_add(&m, PV_F_URL, NULL, 3), -1);
@@ -216,7 +216,7 @@ static void test_message_total_limit(void **state)
         size_t sent = 0;
         unsigned char b[5];
 
-        signal(SIGPIPE, SIG_IGN);   /* the reader gives up early */
+        signal(SIGPIPE, SIG_IGN); /* the reader gives up early */
         close(sv[1]);
         memset(chunk, 'q', sizeof(chunk));
         for (int f = 0; f < 3; f++) {
@@ -231,8 +231,7 @@ static void test_message_total_limit(void **state)
     }
     close(sv[0]);
     assert_true(PV_PROTO_MAX_MSG < 3 * PV_PROTO_MAX_FIELD);
-    assert_int_equal(pv_proto_recv(sv[1], &in, pv_monotonic_ms() + 10000),
-                     -1);
+    assert_int_equal(pv_proto_recv(sv[1], &in, pv_monotonic_ms() + 10000), -1);
     assert_int_equal(errno, EMSGSIZE);
     assert_int_equal(in.n, 0);
     close(sv[1]);
@@ -278,14 +277,14 @@ static void test_bad_end(void **state)
     int sv[2];
 
     (void)state;
-    pair(sv);                                /* END with a length */
+    pair(sv); /* END with a length */
     write_hdr(sv[0], PV_F_MSG, 1);
     write_raw(sv[0], "x", 1);
     write_hdr(sv[0], PV_F_END, 1);
     write_raw(sv[0], "z", 1);
     assert_int_equal(recv_after(sv, &in), -1);
     assert_int_equal(errno, EPROTO);
-    pair(sv);                                /* an empty message */
+    pair(sv); /* an empty message */
     write_hdr(sv[0], PV_F_END, 0);
     assert_int_equal(recv_after(sv, &in), -1);
     assert_int_equal(errno, EPROTO);
@@ -311,16 +310,16 @@ static void test_eof_mid_message(void **state)
     int sv[2];
 
     (void)state;
-    pair(sv);                                /* no END */
+    pair(sv); /* no END */
     write_hdr(sv[0], PV_F_MSG, 1);
     write_raw(sv[0], "x", 1);
     assert_int_equal(recv_after(sv, &in), -1);
     assert_int_equal(errno, EPROTO);
-    pair(sv);                                /* half a header */
+    pair(sv); /* half a header */
     write_raw(sv[0], "\x01\x00", 2);
     assert_int_equal(recv_after(sv, &in), -1);
     assert_int_equal(errno, EPROTO);
-    pair(sv);                                /* clean EOF: errno 0 */
+    pair(sv); /* clean EOF: errno 0 */
     assert_int_equal(recv_after(sv, &in), -1);
     assert_int_equal(errno, 0);
 }
@@ -333,7 +332,7 @@ static void test_recv_deadline(void **state)
 
     (void)state;
     pair(sv);
-    write_hdr(sv[0], PV_F_MSG, 5);           /* then silence */
+    write_hdr(sv[0], PV_F_MSG, 5); /* then silence */
     t0 = pv_monotonic_ms();
     assert_int_equal(pv_proto_recv(sv[1], &in, t0 + 200), -1);
     assert_int_equal(errno, ETIMEDOUT);
@@ -358,8 +357,8 @@ static void test_send_deadline(void **state)
     assert_non_null(big);
     memset(&out, 0, sizeof(out));
     for (i = 0; i < 32; i++)
-        assert_int_equal(pv_proto_add(&out, PV_F_BODY, big,
-                                      PV_PROTO_MAX_FIELD), 0);
+        assert_int_equal(
+            pv_proto_add(&out, PV_F_BODY, big, PV_PROTO_MAX_FIELD), 0);
     pair(sv);
     t0 = pv_monotonic_ms();
     assert_int_equal(pv_proto_send(sv[0], &out, t0 + 200), -1);

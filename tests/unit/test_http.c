@@ -29,7 +29,7 @@ static char g_helper[PATH_MAX];
 static pid_t g_server = -1;
 static int g_port;
 static char g_url[128];
-static pv_http *g_h;   /* freed by the teardown when a test fails early */
+static pv_http *g_h; /* freed by the teardown when a test fails early */
 
 /* ---- the toy server (runs in forked children) ------------------------ */
 
@@ -49,7 +49,8 @@ static void answer(int c, const char *status, const char *extra,
                    const char *body, size_t len)
 {
     char h[512];
-    int n = snprintf(h, sizeof(h), "HTTP/1.1 %s\r\nContent-Length: %zu\r\n"
+    int n = snprintf(h, sizeof(h),
+                     "HTTP/1.1 %s\r\nContent-Length: %zu\r\n"
                      "Content-Type: application/json\r\n%s\r\n",
                      status, len, extra);
 
@@ -130,7 +131,7 @@ static void serve_one(int c, const char *req, size_t len)
         char b[256];
 
         while (read(c, b, sizeof(b)) > 0)
-            ;   /* never answer; end when the client gives up */
+            ; /* never answer; end when the client gives up */
         _exit(0);
     } else {
         answer(c, "404 Not Found", "", "{}", 2);
@@ -141,7 +142,7 @@ static void serve_conn(int c)
 {
     static char buf[256 * 1024];
 
-    alarm(20);   /* a safety net: never outlive the test */
+    alarm(20); /* a safety net: never outlive the test */
     for (;;) {
         size_t len;
 
@@ -153,7 +154,7 @@ static void serve_conn(int c)
 
 static void server_main(int ls)
 {
-    signal(SIGCHLD, SIG_IGN);   /* connection children reap themselves */
+    signal(SIGCHLD, SIG_IGN); /* connection children reap themselves */
     alarm(60);
     for (;;) {
         int c = accept(ls, NULL, NULL);
@@ -392,7 +393,7 @@ static void test_form(void **state)
     memset(&req, 0, sizeof(req));
     url_for(url, sizeof(url), "/echo");
     req.url = url;
-    req.content_type = "application/json";   /* forced to the form type */
+    req.content_type = "application/json"; /* forced to the form type */
     req.body = "ignored";
     req.body_len = 7;
     req.form_names = names;
@@ -400,9 +401,9 @@ static void test_form(void **state)
     req.n_form = 3;
     assert_int_equal(pv_http_post(h, &req, &r), 0);
     assert_non_null(strstr(r.body, "\r\nContent-Type: "
-                           "application/x-www-form-urlencoded\r\n"));
+                                   "application/x-www-form-urlencoded\r\n"));
     assert_non_null(strstr(r.body, "\r\n\r\nlicence=a%20b%26c%3Dd&"
-                           "number=33612345678&scope=numVerify"));
+                                   "number=33612345678&scope=numVerify"));
     assert_null(strstr(r.body, "ignored"));
     pv_http_response_clear(&r);
     done(h);
@@ -435,7 +436,7 @@ static void test_redirect_not_followed(void **state)
     (void)state;
     assert_int_equal(post(h, "/redirect", &r), PV_HTTP_OK);
     assert_int_equal(r.http_code, 302);
-    assert_int_equal(r.body_len, 0);          /* not /ok's body */
+    assert_int_equal(r.body_len, 0); /* not /ok's body */
     pv_http_response_clear(&r);
     done(h);
 }
@@ -452,10 +453,10 @@ static void test_too_big(void **state)
     assert_int_equal(post(h, "/bigchunked", &r), PV_HTTP_E_TOOBIG);
     assert_null(r.body);
     pv_http_response_clear(&r);
-    assert_int_equal(post(h, "/exact", &r), PV_HTTP_OK);   /* the limit */
+    assert_int_equal(post(h, "/exact", &r), PV_HTTP_OK); /* the limit */
     assert_int_equal(r.body_len, PV_HTTP_MAX_RESPONSE);
     pv_http_response_clear(&r);
-    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);   /* still usable */
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK); /* still usable */
     pv_http_response_clear(&r);
     done(h);
     assert_no_child();
@@ -469,7 +470,7 @@ static void test_timeout(void **state)
 
     (void)state;
     assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_TIMEOUT);
-    assert_true(pv_monotonic_ms() - t0 < 3000);   /* timeout + 2 s */
+    assert_true(pv_monotonic_ms() - t0 < 3000); /* timeout + 2 s */
     pv_http_response_clear(&r);
     assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
     pv_http_response_clear(&r);
@@ -480,10 +481,16 @@ static void test_timeout(void **state)
 static void test_url_refused(void **state)
 {
     static const char *const bad[] = {
-        "http://192.0.2.1/", "http://example.com/", "ftp://127.0.0.1/",
-        "file:///etc/passwd", "http://127.0.0.1.example.com/",
-        "http://[::ffff:127.0.0.1]/", "127.0.0.1/ok", "//127.0.0.1/",
-        "gopher://127.0.0.1/", "",
+        "http://192.0.2.1/",
+        "http://example.com/",
+        "ftp://127.0.0.1/",
+        "file:///etc/passwd",
+        "http://127.0.0.1.example.com/",
+        "http://[::ffff:127.0.0.1]/",
+        "127.0.0.1/ok",
+        "//127.0.0.1/",
+        "gopher://127.0.0.1/",
+        "",
     };
     pv_http *h = new_http(5, NULL);
     pv_http_request req;
@@ -500,7 +507,7 @@ static void test_url_refused(void **state)
             fail_msg("%s: %s", bad[i], pv_http_status_name(r.status));
         pv_http_response_clear(&r);
     }
-    assert_true(pv_monotonic_ms() - t0 < 1000);   /* nothing was tried */
+    assert_true(pv_monotonic_ms() - t0 < 1000); /* nothing was tried */
     assert_int_equal(pv_http_connects(h), 0);
     done(h);
 }
@@ -518,7 +525,7 @@ static void test_loopback_forms_allowed(void **state)
     req.url = url;
     assert_int_equal(pv_http_post(h, &req, &r), 0);
     pv_http_response_clear(&r);
-    req.url = "http://127.0.0.1:1/";    /* allowed, nothing listens */
+    req.url = "http://127.0.0.1:1/"; /* allowed, nothing listens */
     assert_int_equal(pv_http_post(h, &req, &r), -1);
     assert_int_equal(r.status, PV_HTTP_E_CONNECT);
     pv_http_response_clear(&r);
@@ -532,8 +539,10 @@ static void test_loopback_forms_allowed(void **state)
 static void test_helper_missing(void **state)
 {
     static const char *const paths[] = {
-        "/nonexistent/phoneverify-http", "build/phoneverify-http",
-        "/dev/null", "/",
+        "/nonexistent/phoneverify-http",
+        "build/phoneverify-http",
+        "/dev/null",
+        "/",
     };
     int fds = count_fds();
     pv_http_response r;
@@ -545,7 +554,7 @@ static void test_helper_missing(void **state)
 
         assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
         pv_http_response_clear(&r);
-        assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);  /* again */
+        assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER); /* again */
         pv_http_response_clear(&r);
         done(h);
     }
@@ -567,17 +576,17 @@ static void test_configured_proxy(void **state)
     o.helper = g_helper;
     o.timeout = 3;
     o.connect_timeout = 3;
-    o.proxy = g_url;             /* our toy server: answers CONNECT 404 */
+    o.proxy = g_url; /* our toy server: answers CONNECT 404 */
     h = g_h = pv_http_new(&o);
     assert_non_null(h);
     memset(&req, 0, sizeof(req));
-    req.url = "https://pv-test.invalid/";   /* unresolvable if direct */
+    req.url = "https://pv-test.invalid/"; /* unresolvable if direct */
     assert_int_equal(pv_http_post(h, &req, &r), -1);
-    assert_int_equal(pv_http_connects(h), 1);   /* reached the proxy */
+    assert_int_equal(pv_http_connects(h), 1); /* reached the proxy */
     pv_http_response_clear(&r);
     done(h);
 
-    o.proxy = "http://127.0.0.1:1";   /* dead: even loopback goes through it */
+    o.proxy = "http://127.0.0.1:1"; /* dead: even loopback goes through it */
     h = g_h = pv_http_new(&o);
     assert_non_null(h);
     assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_CONNECT);
@@ -595,7 +604,7 @@ static void test_helper_nonsense(void **state)
     (void)state;
     assert_int_equal(post(h, "/ok", &r), PV_HTTP_E_HELPER);
     pv_http_response_clear(&r);
-    assert_no_child();   /* killed and reaped at once */
+    assert_no_child(); /* killed and reaped at once */
     done(h);
 }
 
@@ -606,7 +615,7 @@ static char *write_script(const char *text)
 
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    assert_int_equal(fchmod(fd, 0755), 0);   /* the helper user runs it */
+    assert_int_equal(fchmod(fd, 0755), 0); /* the helper user runs it */
     close(fd);
     return path;
 }
@@ -645,8 +654,8 @@ static void test_environment_ignored(void **state)
     DIR *d;
     struct dirent *e;
     static const char *const vars[] = {
-        "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-        "ALL_PROXY", "all_proxy",
+        "http_proxy",  "https_proxy", "HTTP_PROXY",
+        "HTTPS_PROXY", "ALL_PROXY",   "all_proxy",
     };
     size_t i;
 
@@ -658,12 +667,12 @@ static void test_environment_ignored(void **state)
     snprintf(keylog, sizeof(keylog), "/tmp/pv-test-keylog-%d", (int)getpid());
     unlink(keylog);
     setenv("SSLKEYLOGFILE", keylog, 1);
-    marker = open("/dev/zero", O_RDONLY);   /* deliberately not CLOEXEC */
+    marker = open("/dev/zero", O_RDONLY); /* deliberately not CLOEXEC */
     assert_true(marker >= 0);
     sigemptyset(&blk);
     sigaddset(&blk, SIGTERM);
     sigprocmask(SIG_BLOCK, &blk, &old);
-    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);   /* went direct */
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK); /* went direct */
     pv_http_response_clear(&r);
     sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -672,7 +681,7 @@ static void test_environment_ignored(void **state)
     snprintf(p, sizeof(p), "/proc/%d/environ", (int)pid);
     f = fopen(p, "re");
     assert_non_null(f);
-    assert_int_equal(fread(buf, 1, sizeof(buf), f), 0);   /* empty */
+    assert_int_equal(fread(buf, 1, sizeof(buf), f), 0); /* empty */
     fclose(f);
     snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
     f = fopen(p, "re");
@@ -798,23 +807,23 @@ static void test_helper_garbage(void **state)
     pid_t pid;
 
     (void)state;
-    pid = run_helper(&fd);                     /* clean close: status 0 */
+    pid = run_helper(&fd); /* clean close: status 0 */
     assert_int_equal(helper_exit(pid, fd), 0);
-    pid = run_helper(&fd);                     /* garbage instead of setup */
+    pid = run_helper(&fd); /* garbage instead of setup */
     send_garbage(fd, "\xffGET / HTTP/1.1\r\n\r\n", 19);
     assert_int_not_equal(helper_exit(pid, fd), 0);
-    pid = run_helper(&fd);                     /* setup, then garbage */
+    pid = run_helper(&fd); /* setup, then garbage */
     send_setup(fd);
     send_garbage(fd, "\x1e\x00\x00\x00\x05http", 9);
     assert_int_not_equal(helper_exit(pid, fd), 0);
-    pid = run_helper(&fd);                     /* a setup without limits */
+    pid = run_helper(&fd); /* a setup without limits */
     memset(&m, 0, sizeof(m));
     assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "setup"), 0);
     assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
     pv_proto_clear(&m);
     assert_int_not_equal(helper_exit(pid, fd), 0);
-    pid = run_helper(&fd);                     /* a response where a */
-    send_setup(fd);                            /* request belongs */
+    pid = run_helper(&fd); /* a response where a */
+    send_setup(fd);        /* request belongs */
     assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "response"), 0);
     assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
     pv_proto_clear(&m);
@@ -840,8 +849,7 @@ static void direct(int fd, const char *path, const char *form_value,
                      0);
     if (form_value != NULL) {
         assert_int_equal(pv_proto_add_str(&m, PV_F_FORM_NAME, "k"), 0);
-        assert_int_equal(pv_proto_add_str(&m, PV_F_FORM_VALUE, form_value),
-                         0);
+        assert_int_equal(pv_proto_add_str(&m, PV_F_FORM_VALUE, form_value), 0);
     } else {
         assert_int_equal(pv_proto_add_str(&m, PV_F_BODY, "{}"), 0);
     }
@@ -849,12 +857,13 @@ static void direct(int fd, const char *path, const char *form_value,
     pv_proto_clear(&m);
     assert_int_equal(pv_proto_recv(fd, &m, pv_monotonic_ms() + 5000), 0);
     assert_string_equal(pv_proto_get(&m, PV_F_MSG)->value, "response");
-    assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_STATUS)->value,
-                                   0, 99, &st), 0);
+    assert_int_equal(
+        pv_parse_long(pv_proto_get(&m, PV_F_STATUS)->value, 0, 99, &st), 0);
     assert_int_equal(st, want_status);
-    assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_SEQ)->value,
-                                   1, LONG_MAX, &echoed), 0);
-    assert_int_equal(echoed, seq);   /* the answer names its request */
+    assert_int_equal(
+        pv_parse_long(pv_proto_get(&m, PV_F_SEQ)->value, 1, LONG_MAX, &echoed),
+        0);
+    assert_int_equal(echoed, seq); /* the answer names its request */
     if (want_status == PV_HTTP_OK && want_len != SIZE_MAX)
         assert_int_equal(pv_proto_get(&m, PV_F_RESP_BODY)->len, want_len);
     else if (want_status == PV_HTTP_OK)
@@ -944,13 +953,14 @@ static char *fake_helper(const struct wire *first, const char *wait2,
     printf_line(l1, sizeof(l1), first);
     if (second != NULL)
         printf_line(l2, sizeof(l2), second);
-    snprintf(text, sizeof(text), "#!/bin/sh\n/bin/sleep 0.3\n%s"
-             "/bin/sleep %s\n%sexec /bin/sleep 30\n", l1, wait2, l2);
+    snprintf(text, sizeof(text),
+             "#!/bin/sh\n/bin/sleep 0.3\n%s"
+             "/bin/sleep %s\n%sexec /bin/sleep 30\n",
+             l1, wait2, l2);
     return write_script(text);
 }
 
-static enum pv_http_status post_with(const char *helper,
-                                      pv_http_response *r)
+static enum pv_http_status post_with(const char *helper, pv_http_response *r)
 {
     pv_http *h = new_http(3, helper);
     enum pv_http_status st = post(h, "/ok", r);
@@ -981,8 +991,15 @@ static void test_fake_helper_baseline(void **state)
 /* Every way an answer can be not-the-answer is a local failure. */
 static void test_fake_helper_violations(void **state)
 {
-    enum { WRONG_SEQ, TWO_ANSWERS, EXTRA_BYTES, DUP_FIELD, ODD_FIELD,
-           NO_SEQ, N_CASES };
+    enum {
+        WRONG_SEQ,
+        TWO_ANSWERS,
+        EXTRA_BYTES,
+        DUP_FIELD,
+        ODD_FIELD,
+        NO_SEQ,
+        N_CASES
+    };
     pv_http_response r;
 
     (void)state;
@@ -990,14 +1007,17 @@ static void test_fake_helper_violations(void **state)
         struct wire w = { .n = 0 };
         char *script;
 
-        wire_answer(&w, c == WRONG_SEQ ? "2" : c == NO_SEQ ? "" : "1",
+        wire_answer(&w,
+                    c == WRONG_SEQ ? "2"
+                    : c == NO_SEQ  ? ""
+                                   : "1",
                     "{\"code\":0}");
         if (c == DUP_FIELD)
             wire_field(&w, PV_F_STATUS, "0");
         if (c == ODD_FIELD)
             wire_field(&w, PV_F_URL, "https://x/");
         wire_end(&w);
-        if (c == NO_SEQ) {   /* drop the SEQ field: rebuild without it */
+        if (c == NO_SEQ) { /* drop the SEQ field: rebuild without it */
             w.n = 0;
             wire_field(&w, PV_F_MSG, "response");
             wire_field(&w, PV_F_STATUS, "0");
@@ -1042,7 +1062,7 @@ static void test_unasked_answer_never_used(void **state)
     h = new_http(3, script);
     assert_int_equal(post(h, "/send", &r), PV_HTTP_OK);
     pv_http_response_clear(&r);
-    usleep(700 * 1000);   /* the smuggled answer is waiting now */
+    usleep(700 * 1000); /* the smuggled answer is waiting now */
     assert_int_equal(post(h, "/verify", &r), PV_HTTP_E_HELPER);
     assert_null(r.body);
     pv_http_response_clear(&r);
@@ -1084,7 +1104,7 @@ static void test_helper_in_writable_dir_refused(void **state)
     snprintf(helper, sizeof(helper), "%s/phoneverify-http", sub);
     copy_file(g_helper, helper, 0755);
     assert_int_equal(chmod(dir, 0755), 0);
-    assert_int_equal(post_with(helper, &r), PV_HTTP_OK);   /* control */
+    assert_int_equal(post_with(helper, &r), PV_HTTP_OK); /* control */
     pv_http_response_clear(&r);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         assert_int_equal(chmod(sub, modes[i]), 0);
@@ -1116,13 +1136,13 @@ static void test_racing_swapper_never_runs(void **state)
 
     (void)state;
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(chmod(dir, 0777), 0);   /* "the user's directory" */
+    assert_int_equal(chmod(dir, 0777), 0); /* "the user's directory" */
     snprintf(helper, sizeof(helper), "%s/phoneverify-http", dir);
     snprintf(evil, sizeof(evil), "%s/evil", dir);
     snprintf(mark, sizeof(mark), "%s/pwned", dir);
     copy_file(g_helper, helper, 0755);
-    snprintf(text, sizeof(text), "#!/bin/sh\n: > %s\n/bin/id > %s\n",
-             mark, mark);
+    snprintf(text, sizeof(text), "#!/bin/sh\n: > %s\n/bin/id > %s\n", mark,
+             mark);
     {
         int fd = open(evil, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 
@@ -1134,7 +1154,7 @@ static void test_racing_swapper_never_runs(void **state)
     swapper = fork();
     assert_true(swapper >= 0);
     if (swapper == 0) {
-        int64_t end = pv_monotonic_ms() + 20000;   /* bounded */
+        int64_t end = pv_monotonic_ms() + 20000; /* bounded */
 
         while (pv_monotonic_ms() < end)
             (void)syscall(SYS_renameat2, AT_FDCWD, helper, AT_FDCWD, evil,
@@ -1147,7 +1167,7 @@ static void test_racing_swapper_never_runs(void **state)
     }
     kill(swapper, SIGKILL);
     assert_int_equal(waitpid(swapper, NULL, 0), swapper);
-    assert_int_equal(ok, 0);   /* the unsafe directory is always refused */
+    assert_int_equal(ok, 0); /* the unsafe directory is always refused */
     if (access(mark, F_OK) == 0)
         fail_msg("the swapped-in program ran");
     unlink(helper);

@@ -58,7 +58,7 @@ static unsigned char *make_mo(const struct pair *p, size_t n, size_t *len)
 static const struct pair good[] = {
     { "", "Content-Type: text/plain; charset=UTF-8\n" },
     { "Incorrect code, %ld tries left.", "验证码错误，还可以尝试 %ld 次。" },
-    { "Locked %s for %ld s.", "已锁定 %ld 秒 %s。" },   /* order differs */
+    { "Locked %s for %ld s.", "已锁定 %ld 秒 %s。" }, /* order differs */
     { "Too many failed attempts; try again later.",
       "失败次数过多，请稍后再试。" },
     { "Untranslated.", "" },
@@ -79,7 +79,8 @@ static void test_lookup(void **state)
     assert_string_equal(pv_tr(c, "Incorrect code, %ld tries left."),
                         "验证码错误，还可以尝试 %ld 次。");
     assert_string_equal(pv_tr(c, "Too many failed attempts; try again "
-                                 "later."), "失败次数过多，请稍后再试。");
+                                 "later."),
+                        "失败次数过多，请稍后再试。");
     /* no entry, empty translation, conversions out of order, control
      * characters: the English original */
     assert_string_equal(pv_tr(c, "Not there."), "Not there.");
@@ -134,23 +135,23 @@ static void test_hostile_files(void **state)
     bad[0] ^= 1;
     expect_refused(bad, len, "not a .mo file");
     memcpy(bad, mo, len);
-    v = 0x00020000;             /* major revision 2 */
+    v = 0x00020000; /* major revision 2 */
     memcpy(bad + 4, &v, 4);
     expect_refused(bad, len, "revision");
     memcpy(bad, mo, len);
-    v = 0x7fffffff;             /* string count */
+    v = 0x7fffffff; /* string count */
     memcpy(bad + 8, &v, 4);
     expect_refused(bad, len, "cannot fit");
     memcpy(bad, mo, len);
-    v = (uint32_t)len;          /* first original's offset: past the end */
+    v = (uint32_t)len; /* first original's offset: past the end */
     memcpy(bad + 28 + 4, &v, 4);
     expect_refused(bad, len, "outside the file");
     memcpy(bad, mo, len);
-    v = 0xffffffff;             /* a length that wraps */
+    v = 0xffffffff; /* a length that wraps */
     memcpy(bad + 28 + 8, &v, 4);
     expect_refused(bad, len, "outside the file");
     memcpy(bad, mo, len);
-    bad[len - 1] = 'x';         /* last string loses its NUL */
+    bad[len - 1] = 'x'; /* last string loses its NUL */
     expect_refused(bad, len, "outside the file");
     u = make_mo(unsorted, 2, &ulen);
     expect_refused(u, ulen, "not sorted");

@@ -138,7 +138,7 @@ static void test_reset(void **state)
     assert_int_equal(pv_lockout_active(&rec, &pol3, 4, NULL), 0);
     assert_int_equal(rec.n_failures, 0);
     assert_int_equal(rec.locked_until, 0);
-    assert_string_equal(rec.pending_id, "keep");   /* only lockout state */
+    assert_string_equal(rec.pending_id, "keep"); /* only lockout state */
     pv_lockout_reset(NULL);
 }
 

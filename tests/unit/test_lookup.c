@@ -183,7 +183,8 @@ static void test_users_crlf_and_bounds(void **state)
     const char *crlf = "alice:+86 13800138000:Alice\r\n"
                        "bob:+44 7700900123::bob@example.org\r\n";
     const char *cut = "alice:+8613800138000GARBAGE";
-    static const char with_nul[] = "mallory:+86\0 1380:x\nalice:+8613800138000\n";
+    static const char with_nul[] =
+        "mallory:+86\0 1380:x\nalice:+8613800138000\n";
 
     (void)state;
     assert_int_equal(find(crlf, "alice", &id, NULL), PV_LOOKUP_FOUND);
@@ -197,23 +198,35 @@ static void test_users_crlf_and_bounds(void **state)
     assert_int_equal(pv_users_find(cut, strlen(cut), "alice", &id, NULL),
                      PV_LOOKUP_ERROR);
     /* A NUL byte on another user's line does not stop the scan. */
-    assert_int_equal(pv_users_find(with_nul, sizeof with_nul - 1, "alice",
-                                   &id, NULL), PV_LOOKUP_FOUND);
-    assert_int_equal(pv_users_find(with_nul, sizeof with_nul - 1, "mallory",
-                                   &id, NULL), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_users_find(with_nul, sizeof with_nul - 1, "alice", &id, NULL),
+        PV_LOOKUP_FOUND);
+    assert_int_equal(
+        pv_users_find(with_nul, sizeof with_nul - 1, "mallory", &id, NULL),
+        PV_LOOKUP_ERROR);
     /* No final newline. */
-    assert_int_equal(find("x:+1 2025550100\nalice:+1 2025550100", "alice",
-                          &id, NULL), PV_LOOKUP_FOUND);
+    assert_int_equal(
+        find("x:+1 2025550100\nalice:+1 2025550100", "alice", &id, NULL),
+        PV_LOOKUP_FOUND);
 }
 
 static void test_users_malformed(void **state)
 {
     static const char *const own_bad[] = {
-        "alice", "alice:", "alice::", "alice::Alice", "alice:::",
-        "alice:13800138000", "alice:+86-13800138000", "alice:+86  13800138000",
-        "alice:+800 12345678", "alice:+86 13800138000:A:not-an-email",
-        "alice:+86 13800138000:A:a@b:extra", "alice::Alice:",
-        "alice:+86 13800138000:Al\x01ice", "alice:+86 13800138000:A:a b@c",
+        "alice",
+        "alice:",
+        "alice::",
+        "alice::Alice",
+        "alice:::",
+        "alice:13800138000",
+        "alice:+86-13800138000",
+        "alice:+86  13800138000",
+        "alice:+800 12345678",
+        "alice:+86 13800138000:A:not-an-email",
+        "alice:+86 13800138000:A:a@b:extra",
+        "alice::Alice:",
+        "alice:+86 13800138000:Al\x01ice",
+        "alice:+86 13800138000:A:a b@c",
     };
     pv_identity id;
     unsigned bad = 0;
@@ -235,15 +248,16 @@ static void test_users_malformed(void **state)
     /* Garbage lines of other users are ignored. */
     assert_int_equal(find("mallory\nmallory:junk\n:::::\n::\n:\n"
                           "trent:+1:x:y:z:w\nalice:+8613800138000\n",
-                          "alice", &id, &bad), PV_LOOKUP_FOUND);
+                          "alice", &id, &bad),
+                     PV_LOOKUP_FOUND);
     /* A name of PV_NAME_MAX bytes fits, one more does not. */
     memset(longname, 'n', sizeof longname);
     snprintf(text, sizeof text, "alice:+8613800138000:%.*s\n", PV_NAME_MAX,
              longname);
     assert_int_equal(find(text, "alice", &id, &bad), PV_LOOKUP_FOUND);
     assert_int_equal(strlen(id.name), PV_NAME_MAX);
-    snprintf(text, sizeof text, "alice:+8613800138000:%.*s\n",
-             PV_NAME_MAX + 1, longname);
+    snprintf(text, sizeof text, "alice:+8613800138000:%.*s\n", PV_NAME_MAX + 1,
+             longname);
     assert_int_equal(find(text, "alice", &id, &bad), PV_LOOKUP_ERROR);
 }
 
@@ -254,22 +268,29 @@ static void test_users_duplicates(void **state)
 
     (void)state;
     assert_int_equal(find("alice:+44 7700900123\nalice:+86 13800138000\n",
-                          "alice", &id, &bad), PV_LOOKUP_FOUND);
+                          "alice", &id, &bad),
+                     PV_LOOKUP_FOUND);
     assert_string_equal(id.phone.e164, "+447700900123");
     /* First line wins, good or bad. */
-    assert_int_equal(find("alice:+44 7700900123\nalice:junk\n", "alice", &id,
-                          &bad), PV_LOOKUP_FOUND);
-    assert_int_equal(find("alice:junk\nalice:+44 7700900123\n", "alice", &id,
-                          &bad), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        find("alice:+44 7700900123\nalice:junk\n", "alice", &id, &bad),
+        PV_LOOKUP_FOUND);
+    assert_int_equal(
+        find("alice:junk\nalice:+44 7700900123\n", "alice", &id, &bad),
+        PV_LOOKUP_ERROR);
     assert_int_equal(bad, 1);
 }
 
 static void test_users_hostile_names(void **state)
 {
     static const char *const hostile[] = {
-        "", "alice:+86 13800138000", "alice\nbob", "bob\n", "../alice",
-        "alice/..", "#alice", "-alice", "alice\r", " alice", "alice ",
-        "\talice", "alice\x7f", ":",
+        "",           "alice:+86 13800138000",
+        "alice\nbob", "bob\n",
+        "../alice",   "alice/..",
+        "#alice",     "-alice",
+        "alice\r",    " alice",
+        "alice ",     "\talice",
+        "alice\x7f",  ":",
     };
     const char *text = "alice:+86 13800138000\nbob:+44 7700900123\n"
                        "#alice:+1 2025550100\n-alice:+1 2025550100\n";
@@ -307,27 +328,33 @@ static void test_users_file_source(void **state)
     write_file(path, "# users\nalice:+86 13800138000:Alice\nbob:nonsense\n",
                0644);
     pv_err_clear(&err);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL,
-                                      &id, &err), PV_LOOKUP_FOUND);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL, &id, &err),
+        PV_LOOKUP_FOUND);
     assert_string_equal(id.name, "Alice");
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "carol", NULL,
-                                      &id, &err), PV_LOOKUP_NOT_FOUND);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "bob", NULL,
-                                      &id, &err), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "carol", NULL, &id, &err),
+        PV_LOOKUP_NOT_FOUND);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "bob", NULL, &id, &err),
+        PV_LOOKUP_ERROR);
     assert_non_null(strstr(err.msg, path));
     assert_non_null(strstr(err.msg, ":3:"));
     /* Group-writable: refused by the safe-file rules. */
     assert_int_equal(chmod(path, 0664), 0);
     pv_err_clear(&err);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL,
-                                      &id, &err), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL, &id, &err),
+        PV_LOOKUP_ERROR);
     assert_true(err.msg[0] != '\0');
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL,
-                                      &id, &err), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL, &id, &err),
+        PV_LOOKUP_ERROR);
     f->cfg.users_file = NULL;
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL,
-                                      &id, &err), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL, &id, &err),
+        PV_LOOKUP_ERROR);
 }
 
 /* ---- users file read line by line ------------------------------------ */
@@ -361,8 +388,10 @@ static enum pv_lookup_result read_path(const char *path, const char *user,
 static void test_users_phone_without_plus(void **state)
 {
     static const char *const no_plus[] = {
-        "alice:8613800138000", "alice:13800138000:Alice",
-        "alice: 86 13800138000", "alice:0086 13800138000",
+        "alice:8613800138000",
+        "alice:13800138000:Alice",
+        "alice: 86 13800138000",
+        "alice:0086 13800138000",
     };
     pv_identity id;
     unsigned bad = 0;
@@ -373,22 +402,24 @@ static void test_users_phone_without_plus(void **state)
     for (size_t i = 0; i < sizeof no_plus / sizeof no_plus[0]; i++) {
         snprintf(text, sizeof text, "# c\n\nbob:+447700900123\n%s\n",
                  no_plus[i]);
-        assert_int_equal(pv_users_find_why(text, strlen(text), "alice", &id,
-                                           &bad, &why), PV_LOOKUP_ERROR);
+        assert_int_equal(
+            pv_users_find_why(text, strlen(text), "alice", &id, &bad, &why),
+            PV_LOOKUP_ERROR);
         assert_int_equal(bad, 4);
         assert_non_null(why);
         assert_string_equal(why, "phone must start with + and a country code");
         assert_false(id.has_phone);
     }
     /* With the '+', a bad number is reported as a bad number. */
-    assert_int_equal(pv_users_find_why("alice:+86-138\n", 14, "alice", &id,
-                                       &bad, &why), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_users_find_why("alice:+86-138\n", 14, "alice", &id, &bad, &why),
+        PV_LOOKUP_ERROR);
     assert_int_equal(bad, 1);
     assert_null(strstr(why, "must start with +"));
     assert_non_null(strstr(why, "phone"));
     /* Each other kind of malformed line says what is wrong. */
-    assert_int_equal(pv_users_find_why("alice\n", 6, "alice", &id, &bad,
-                                       &why), PV_LOOKUP_ERROR);
+    assert_int_equal(pv_users_find_why("alice\n", 6, "alice", &id, &bad, &why),
+                     PV_LOOKUP_ERROR);
     assert_non_null(strstr(why, "no phone field"));
     assert_int_equal(pv_users_find_why("alice:+8613800138000:A:a@b:x\n", 29,
                                        "alice", &id, &bad, &why),
@@ -398,8 +429,9 @@ static void test_users_phone_without_plus(void **state)
                                        "alice", &id, &bad, &why),
                      PV_LOOKUP_ERROR);
     assert_non_null(strstr(why, "e-mail"));
-    assert_int_equal(pv_users_find_why("alice::A\n", 9, "alice", &id, &bad,
-                                       &why), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_users_find_why("alice::A\n", 9, "alice", &id, &bad, &why),
+        PV_LOOKUP_ERROR);
     assert_non_null(strstr(why, "neither a phone nor an e-mail"));
 }
 
@@ -413,8 +445,9 @@ static void test_users_stream_across_chunks(void **state)
 
     snprintf(path, sizeof path, "%s/big", f->dir);
     /* 200k lines (~7 MiB): the old 4 MiB cap refused every login. */
-    write_big_users(path, 200000, "  alice :+86 13800138000:Alice\n"
-                                  "bob:13900139000\n");
+    write_big_users(path, 200000,
+                    "  alice :+86 13800138000:Alice\n"
+                    "bob:13900139000\n");
     assert_int_equal(read_path(path, "alice", &id, &bad, &why),
                      PV_LOOKUP_FOUND);
     assert_string_equal(id.phone.e164, "+8613800138000");
@@ -461,16 +494,17 @@ static void test_users_stream_long_lines(void **state)
     fp = fopen(path, "w");
     assert_non_null(fp);
     /* Another user's over-long line is skipped, not a reason to fail. */
-    fprintf(fp, "mallory:+86 13500135000:%s\nalice:+86 13800138000\n"
-                "bob:+86 13900139000:%s\ncarol:+86 13700137000\n", junk, junk);
+    fprintf(fp,
+            "mallory:+86 13500135000:%s\nalice:+86 13800138000\n"
+            "bob:+86 13900139000:%s\ncarol:+86 13700137000\n",
+            junk, junk);
     assert_int_equal(fclose(fp), 0);
     assert_int_equal(read_path(path, "alice", &id, &bad, &why),
                      PV_LOOKUP_FOUND);
     assert_int_equal(read_path(path, "carol", &id, &bad, &why),
                      PV_LOOKUP_FOUND);
     /* The user's own over-long line is an error with its line number. */
-    assert_int_equal(read_path(path, "bob", &id, &bad, &why),
-                     PV_LOOKUP_ERROR);
+    assert_int_equal(read_path(path, "bob", &id, &bad, &why), PV_LOOKUP_ERROR);
     assert_int_equal(bad, 3);
     assert_false(id.has_phone);
     free(junk);
@@ -527,7 +561,8 @@ static void test_users_stream_comments_blanks_nul(void **state)
     snprintf(path, sizeof path, "%s/c", f->dir);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)sizeof text - 1);
+    assert_int_equal(write(fd, text, sizeof text - 1),
+                     (ssize_t)sizeof text - 1);
     close(fd);
     assert_int_equal(read_path(path, "alice", &id, &bad, &why),
                      PV_LOOKUP_FOUND);
@@ -549,24 +584,30 @@ static void test_users_file_source_messages(void **state)
 
     snprintf(path, sizeof path, "%s/users", f->dir);
     f->cfg.users_file = path;
-    write_big_users(path, 150000, "alice:13800138000:Alice\n"
-                                  "erin:+86 13600136000\n");
+    write_big_users(path, 150000,
+                    "alice:13800138000:Alice\n"
+                    "erin:+86 13600136000\n");
     pv_err_clear(&err);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL,
-                                      &id, &err), PV_LOOKUP_ERROR);
-    snprintf(want, sizeof want, "%s:150001: phone must start with + and a "
-             "country code", path);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL, &id, &err),
+        PV_LOOKUP_ERROR);
+    snprintf(want, sizeof want,
+             "%s:150001: phone must start with + and a "
+             "country code",
+             path);
     assert_string_equal(err.msg, want);
     /* The file is larger than the old 4 MiB cap and still served. */
     pv_err_clear(&err);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "erin", NULL,
-                                      &id, &err), PV_LOOKUP_FOUND);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "erin", NULL, &id, &err),
+        PV_LOOKUP_FOUND);
     assert_string_equal(id.phone.e164, "+8613600136000");
     /* Still opened by the safe-file rules: group-writable is refused. */
     assert_int_equal(chmod(path, 0664), 0);
     pv_err_clear(&err);
-    assert_int_equal(pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "erin", NULL,
-                                      &id, &err), PV_LOOKUP_ERROR);
+    assert_int_equal(
+        pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "erin", NULL, &id, &err),
+        PV_LOOKUP_ERROR);
     assert_non_null(strstr(err.msg, path));
     f->cfg.users_file = NULL;
 }
@@ -637,9 +678,10 @@ static enum pv_lookup_result out_parse(const char *s, pv_identity *id)
 static void test_command_output(void **state)
 {
     static const char *const bad[] = {
-        "garbage\n", "+86\n", "+86  13800138000\n", "+86 138 0013 8000\n",
+        "garbage\n",           "+86\n",
+        "+86  13800138000\n",  "+86 138 0013 8000\n",
         "13800138000 Alice\n", "+8613800138000 Al\x01ice\n",
-        "+86\t13800138000\n", "Alice +8613800138000\n",
+        "+86\t13800138000\n",  "Alice +8613800138000\n",
     };
     static const char nul[] = "+8613800138000 A\0lice\n";
     pv_identity id;
@@ -682,8 +724,9 @@ static void test_command_success(void **state)
     pv_err err;
     int fds = count_fds();
 
-    script(f, "ok", "[ $# -eq 1 ] || exit 3\necho \"+86 13800138000 Name $1\"\n"
-                    "echo second line");
+    script(f, "ok",
+           "[ $# -eq 1 ] || exit 3\necho \"+86 13800138000 Name $1\"\n"
+           "echo second line");
     assert_int_equal(sigaction(SIGCHLD, NULL, &before), 0);
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_FOUND);
     assert_string_equal(id.phone.e164, "+8613800138000");
@@ -806,8 +849,10 @@ static void test_command_timeout(void **state)
     int pid = 0;
 
     snprintf(pidfile, sizeof pidfile, "%s/pid", out_dir(f));
-    snprintf(body, sizeof body, "/bin/sleep 30 &\necho $! > %s\nwait\n"
-             "echo '+86 13800138000'", pidfile);
+    snprintf(body, sizeof body,
+             "/bin/sleep 30 &\necho $! > %s\nwait\n"
+             "echo '+86 13800138000'",
+             pidfile);
     script(f, "slow", body);
     t0 = now_ms();
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
@@ -838,7 +883,7 @@ static void test_command_isolation(void **state)
     pv_identity id;
     pv_err err;
     char body[1024];
-    int stray = open("/dev/null", O_RDONLY);   /* inheritable on purpose */
+    int stray = open("/dev/null", O_RDONLY); /* inheritable on purpose */
 
     assert_true(stray >= 0);
     assert_int_equal(dup2(stray, 77), 77);
@@ -928,7 +973,8 @@ static void test_command_setsid_descendant(void **state)
              "/usr/bin/setsid /bin/sh -c 'echo $$ > %s.tmp; "
              "mv %s.tmp %s; exec /bin/sleep 60' </dev/null >/dev/null 2>&1 &\n"
              "while [ ! -s %s ]; do /bin/sleep 0.05; done\n"
-             "echo '+86 13800138000'", pidfile, pidfile, pidfile, pidfile);
+             "echo '+86 13800138000'",
+             pidfile, pidfile, pidfile, pidfile);
     script(f, "escape", body);
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_FOUND);
     wait_gone(read_pid(pidfile));
@@ -937,7 +983,8 @@ static void test_command_setsid_descendant(void **state)
     snprintf(body, sizeof body,
              "/usr/bin/setsid /bin/sh -c 'echo $$ > %s.tmp; "
              "mv %s.tmp %s; exec /bin/sleep 60' </dev/null >/dev/null 2>&1 &\n"
-             "exec /bin/sleep 60", pidfile, pidfile, pidfile);
+             "exec /bin/sleep 60",
+             pidfile, pidfile, pidfile);
     script(f, "escape-slow", body);
     t0 = now_ms();
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
@@ -986,10 +1033,10 @@ static void test_command_as_nobody(void **state)
     pw = getpwnam("nobody");
     assert_non_null(pw);
     snprintf(want, sizeof want, "uid %u gid %u groups %u",
-             (unsigned)pw->pw_uid, (unsigned)pw->pw_gid,
-             (unsigned)pw->pw_gid);
-    script(f, "id", "echo \"+86 13800138000 uid $(/usr/bin/id -u) "
-                    "gid $(/usr/bin/id -g) groups $(/usr/bin/id -G)\"");
+             (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
+    script(f, "id",
+           "echo \"+86 13800138000 uid $(/usr/bin/id -u) "
+           "gid $(/usr/bin/id -g) groups $(/usr/bin/id -G)\"");
     f->cfg.lookup_command_user = "nobody";
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_FOUND);
     assert_string_equal(id.name, want);

@@ -46,7 +46,7 @@ static int teardown(void **state)
 
 typedef struct seen {
     int n;
-    char text[8][512];          /* "file-basename:line type arg|arg|" */
+    char text[8][512]; /* "file-basename:line type arg|arg|" */
 } seen;
 
 static int collect(void *ctx, const char *file, unsigned line,
@@ -81,16 +81,17 @@ static void test_rules_found_through_includes(void **state)
         "-auth optional /lib/security/pam_phoneverify.so \\\n"
         "    debug [prompt=Enter the code\\]: ] nullok\n"
         "auth substack other-stack\n"
-        "account include common-account\n", 0644);
+        "account include common-account\n",
+        0644);
     put("common-auth", "auth required pam_unix.so\n", 0644);
     put("other-stack", "auth requisite pam_phoneverify.so timeout=5\n", 0644);
     put("common-account", "account required pam_unix.so\n", 0644);
     assert_int_equal(pv_pamd_rules(dir, "sshd", collect, &s, &err), 3);
     assert_int_equal(s.n, 3);
     assert_string_equal(s.text[0], "sshd:4 auth conf=/etc/a.conf|"
-                                    "failmod=safe|");
+                                   "failmod=safe|");
     assert_string_equal(s.text[1], "sshd:5 auth debug|"
-                                    "prompt=Enter the code]: |nullok|");
+                                   "prompt=Enter the code]: |nullok|");
     assert_string_equal(s.text[2], "other-stack:1 auth timeout=5|");
 }
 

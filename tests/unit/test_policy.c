@@ -17,8 +17,16 @@
 static void test_groups_validate(void **state)
 {
     static const char *const good[] = {
-        "", "   ", "wheel", "wheel sms-users", "!admins", "!a !b",
-        "sms !exempt", "\twheel\t !x ", "domain users@ad.example", "g_1.2-3",
+        "",
+        "   ",
+        "wheel",
+        "wheel sms-users",
+        "!admins",
+        "!a !b",
+        "sms !exempt",
+        "\twheel\t !x ",
+        "domain users@ad.example",
+        "g_1.2-3",
     };
     static const char *const bad[] = {
         "!", "wheel !", "!!admins", "a!b", "a:b", "a,b", "wh\001eel",
@@ -110,13 +118,13 @@ static void test_user_groups(void **state)
     for (size_t i = 0; i < n; i++)
         seen |= strcmp(names[i], primary) == 0;
     assert_true(seen);
-    assert_int_equal(pv_groups_require_check(primary,
-                                             (const char *const *)names, n), 1);
+    assert_int_equal(
+        pv_groups_require_check(primary, (const char *const *)names, n), 1);
     pv_user_groups_free(names, n);
 
     /* Unknown user: only the primary group given. */
-    assert_int_equal(pv_user_groups("pv-no-such-user-xyz", pw->pw_gid,
-                                    &names, &n), 0);
+    assert_int_equal(
+        pv_user_groups("pv-no-such-user-xyz", pw->pw_gid, &names, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(names[0], primary);
     pv_user_groups_free(names, n);
@@ -128,17 +136,41 @@ static void test_user_groups(void **state)
 static void test_rhosts_validate(void **state)
 {
     static const char *const good[] = {
-        "", "10.0.0.0/8", "192.168.1.1", "::1", "2001:db8::/32",
-        "0.0.0.0/0 ::/0", "10.1.2.3/32 2001:db8::1/128",
-        " 10.0.0.0/8\t192.168.0.0/16 ", "::ffff:10.0.0.0/104",
-        "192.168.0.0/23", "fe80::/10",
+        "",
+        "10.0.0.0/8",
+        "192.168.1.1",
+        "::1",
+        "2001:db8::/32",
+        "0.0.0.0/0 ::/0",
+        "10.1.2.3/32 2001:db8::1/128",
+        " 10.0.0.0/8\t192.168.0.0/16 ",
+        "::ffff:10.0.0.0/104",
+        "192.168.0.0/23",
+        "fe80::/10",
     };
     static const char *const bad[] = {
-        "10.0.0.0/33", "::/129", "host.example.com", "localhost", "10.0.0",
-        "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/08",
-        "10.0.0.256", "10.0.0.0/8/8", "fe80::1%eth0", "10.0.0.0 /8",
-        "010.0.0.1", "1.2.3.4/8", "2001:db8::1/32", "10.0.0.0/1000",
-        "[::1]", "::1/", "10.0.0.0/8,10.1.0.0/16", "*", "0x0a000001",
+        "10.0.0.0/33",
+        "::/129",
+        "host.example.com",
+        "localhost",
+        "10.0.0",
+        "10.0.0.0/",
+        "10.0.0.0/-1",
+        "10.0.0.0/+8",
+        "10.0.0.0/08",
+        "10.0.0.256",
+        "10.0.0.0/8/8",
+        "fe80::1%eth0",
+        "10.0.0.0 /8",
+        "010.0.0.1",
+        "1.2.3.4/8",
+        "2001:db8::1/32",
+        "10.0.0.0/1000",
+        "[::1]",
+        "::1/",
+        "10.0.0.0/8,10.1.0.0/16",
+        "*",
+        "0x0a000001",
     };
     char longtok[300];
     pv_err err;
@@ -200,7 +232,7 @@ static const struct rhost_case rhost_table[] = {
     { "10.1.2.3", "::ffff:10.1.2.3", 1 },
     { "::ffff:10.0.0.0/104", "10.9.9.9", 1 },
     { "::ffff:10.0.0.0/104", "::ffff:10.9.9.9", 1 },
-    { "10.0.0.0/8", "::10.1.2.3", 0 },      /* v4-compatible is not mapped */
+    { "10.0.0.0/8", "::10.1.2.3", 0 }, /* v4-compatible is not mapped */
     { "::1", "::ffff:0.0.0.1", 0 },
     /* names never match; no DNS */
     { "10.0.0.0/8", "localhost", 0 },

@@ -53,7 +53,7 @@ static const struct {
     { "send/rate_limited.json", 500, PV_SEND_UNAVAILABLE },
     { "send/ok.json", 302, PV_SEND_UNAVAILABLE },
     { "send/ok.json", 201, PV_SEND_UNAVAILABLE },
-    { "send/ok.json", 404, PV_SEND_UNAVAILABLE },   /* 404 without error */
+    { "send/ok.json", 404, PV_SEND_UNAVAILABLE }, /* 404 without error */
     { "send/missing_id.json", 200, PV_SEND_UNAVAILABLE },
     { "send/empty_id.json", 200, PV_SEND_UNAVAILABLE },
     { "send/id_with_space.json", 200, PV_SEND_UNAVAILABLE },
@@ -81,7 +81,8 @@ static void test_send_samples(void **state)
         pv_send_reply r;
         size_t len;
         char *body = load(send_cases[i].file, &len);
-        enum pv_send_result got = pv_send_parse(send_cases[i].http, body, len, &r);
+        enum pv_send_result got =
+            pv_send_parse(send_cases[i].http, body, len, &r);
 
         if (got != send_cases[i].want)
             fail_msg("%s (HTTP %ld): got %d, want %d", send_cases[i].file,
@@ -253,9 +254,9 @@ static void test_verify_failure_classes(void **state)
         char *body = load(verify_failures[i].file, &len);
         pv_verify_reply r;
 
-        assert_int_equal(pv_verify_parse(verify_failures[i].http, body, len,
-                                         "m-1", &r),
-                         PV_VERIFY_UNAVAILABLE);
+        assert_int_equal(
+            pv_verify_parse(verify_failures[i].http, body, len, "m-1", &r),
+            PV_VERIFY_UNAVAILABLE);
         if (r.failure != verify_failures[i].want)
             fail_msg("%s at %ld: class %d, want %d", verify_failures[i].file,
                      verify_failures[i].http, (int)r.failure,
@@ -284,11 +285,13 @@ static void test_precheck_failure_classes(void **state)
     expect_precheck(200, "{\"result\": ", PV_FAILURE_OUTAGE);
     expect_precheck(429, "{}", PV_FAILURE_USER);
     expect_precheck(401, "{}", PV_FAILURE_CREDENTIALS);
-    expect_precheck(400, "{\"success\": false, \"error\": {\"code\": "
-                         "\"token_mismatched\", \"message\": \"x\"}}",
+    expect_precheck(400,
+                    "{\"success\": false, \"error\": {\"code\": "
+                    "\"token_mismatched\", \"message\": \"x\"}}",
                     PV_FAILURE_CREDENTIALS);
-    expect_precheck(400, "{\"success\": false, \"error\": {\"code\": "
-                         "\"api_not_implemented\", \"message\": \"x\"}}",
+    expect_precheck(400,
+                    "{\"success\": false, \"error\": {\"code\": "
+                    "\"api_not_implemented\", \"message\": \"x\"}}",
                     PV_FAILURE_REJECTED);
     expect_precheck(500, "{}", PV_FAILURE_OUTAGE);
 }
@@ -307,23 +310,30 @@ static void expect_nv(enum pv_nv_step step, long http, const char *body,
 static void test_nv_failure_classes(void **state)
 {
     (void)state;
-    expect_nv(PV_NV_STEP_AUTH, 200, "{\"status\": \"error\", "
-              "\"error_id\": \"02\"}", PV_NV_UNAVAILABLE,
-              PV_FAILURE_CREDENTIALS);
-    expect_nv(PV_NV_STEP_RESULT, 200, "{\"status\": \"error\", "
-              "\"error_id\": \"30\"}", PV_NV_UNAVAILABLE, PV_FAILURE_USER);
-    expect_nv(PV_NV_STEP_RESULT, 200, "{\"status\": \"error\", "
-              "\"error_id\": \"99\"}", PV_NV_UNAVAILABLE, PV_FAILURE_OUTAGE);
-    expect_nv(PV_NV_STEP_START, 200, "{\"status\": \"error\", "
-              "\"error_id\": \"01\"}", PV_NV_UNAVAILABLE,
-              PV_FAILURE_REJECTED);
+    expect_nv(PV_NV_STEP_AUTH, 200,
+              "{\"status\": \"error\", "
+              "\"error_id\": \"02\"}",
+              PV_NV_UNAVAILABLE, PV_FAILURE_CREDENTIALS);
+    expect_nv(PV_NV_STEP_RESULT, 200,
+              "{\"status\": \"error\", "
+              "\"error_id\": \"30\"}",
+              PV_NV_UNAVAILABLE, PV_FAILURE_USER);
+    expect_nv(PV_NV_STEP_RESULT, 200,
+              "{\"status\": \"error\", "
+              "\"error_id\": \"99\"}",
+              PV_NV_UNAVAILABLE, PV_FAILURE_OUTAGE);
+    expect_nv(PV_NV_STEP_START, 200,
+              "{\"status\": \"error\", "
+              "\"error_id\": \"01\"}",
+              PV_NV_UNAVAILABLE, PV_FAILURE_REJECTED);
     expect_nv(PV_NV_STEP_RESULT, 500, "{}", PV_NV_UNAVAILABLE,
               PV_FAILURE_OUTAGE);
     expect_nv(PV_NV_STEP_RESULT, 200, "not json", PV_NV_UNAVAILABLE,
               PV_FAILURE_OUTAGE);
-    expect_nv(PV_NV_STEP_RESULT, 200, "{\"status\": \"success\", \"scope\":"
-              " \"numVerify\", \"numVerify\": true}", PV_NV_VERIFIED,
-              PV_FAILURE_NONE);
+    expect_nv(PV_NV_STEP_RESULT, 200,
+              "{\"status\": \"success\", \"scope\":"
+              " \"numVerify\", \"numVerify\": true}",
+              PV_NV_VERIFIED, PV_FAILURE_NONE);
 }
 
 /* The helper's curl results are the network; anything else is ours. */

@@ -59,11 +59,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     static const char *names[] = {
-        "ok", "pub", "gw", "ow", "gr", "link", "fifo", "nobody", "exec",
-        "noexec", "empty", "max", "big", "nul", "large", "dirlink",
-        "sub", "subgw", "subow", "subnobody",
-        "p/q/f", "p/q", "p/link", "p/real/f", "p/real", "p",
-        "st/link", "st/f", "st",
+        "ok",     "pub",       "gw",      "ow",      "gr",     "link",
+        "fifo",   "nobody",    "exec",    "noexec",  "empty",  "max",
+        "big",    "nul",       "large",   "dirlink", "sub",    "subgw",
+        "subow",  "subnobody", "p/q/f",   "p/q",     "p/link", "p/real/f",
+        "p/real", "p",         "st/link", "st/f",    "st",
     };
     size_t i;
 
@@ -153,8 +153,9 @@ static void test_symlink_refused(void **state)
     assert_int_equal(pv_safe_check(tpath("link"), PV_FILE_PUBLIC, 0, &err),
                      -1);
     assert_err(&err, "link: is a symbolic link");
-    assert_int_equal(pv_safe_read(tpath("link"), PV_FILE_PUBLIC, 100, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("link"), PV_FILE_PUBLIC, 100, &out, &len, &err),
+        -1);
     assert_null(out);
     assert_err(&err, "symbolic link");
 }
@@ -167,12 +168,13 @@ static void test_fifo_does_not_hang(void **state)
 
     (void)state;
     assert_int_equal(mkfifo(tpath("fifo"), 0600), 0);
-    alarm(10);                  /* a hang kills the test instead */
+    alarm(10); /* a hang kills the test instead */
     assert_int_equal(pv_safe_open(tpath("fifo"), PV_FILE_PUBLIC, NULL, &err),
                      -1);
     assert_err(&err, "fifo: is a FIFO");
-    assert_int_equal(pv_safe_read(tpath("fifo"), PV_FILE_PUBLIC, 100, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("fifo"), PV_FILE_PUBLIC, 100, &out, &len, &err),
+        -1);
     assert_err(&err, "is a FIFO");
     assert_int_equal(pv_safe_check(tpath("fifo"), PV_FILE_PUBLIC, 0, &err),
                      -1);
@@ -189,12 +191,11 @@ static void test_directory_and_missing(void **state)
     assert_int_equal(pv_safe_open(tpath("sub"), PV_FILE_PUBLIC, NULL, &err),
                      -1);
     assert_err(&err, "sub: is a directory");
-    assert_int_equal(pv_safe_check(tpath("sub"), PV_FILE_PUBLIC, 0, &err),
-                     -1);
+    assert_int_equal(pv_safe_check(tpath("sub"), PV_FILE_PUBLIC, 0, &err), -1);
     assert_err(&err, "sub: is a directory");
 
-    assert_int_equal(pv_safe_open(tpath("absent"), PV_FILE_PUBLIC, NULL,
-                                  &err), -1);
+    assert_int_equal(pv_safe_open(tpath("absent"), PV_FILE_PUBLIC, NULL, &err),
+                     -1);
     assert_int_equal(errno, ENOENT);
     assert_err(&err, "absent: does not exist");
     assert_int_equal(pv_safe_check(tpath("absent"), PV_FILE_PUBLIC, 1, &err),
@@ -203,8 +204,8 @@ static void test_directory_and_missing(void **state)
     assert_int_equal(pv_safe_open("", PV_FILE_PUBLIC, NULL, &err), -1);
     assert_int_equal(pv_safe_open(NULL, PV_FILE_PUBLIC, NULL, &err), -1);
     /* a NULL err is allowed */
-    assert_int_equal(pv_safe_open(tpath("absent"), PV_FILE_PUBLIC, NULL,
-                                  NULL), -1);
+    assert_int_equal(pv_safe_open(tpath("absent"), PV_FILE_PUBLIC, NULL, NULL),
+                     -1);
 }
 
 static void test_ownership(void **state)
@@ -216,8 +217,8 @@ static void test_ownership(void **state)
         skip();
     write_file("nobody", "x", 1, 0600);
     assert_int_equal(chown(tpath("nobody"), NOBODY_UID, NOBODY_UID), 0);
-    assert_int_equal(pv_safe_open(tpath("nobody"), PV_FILE_PUBLIC, NULL,
-                                  &err), -1);
+    assert_int_equal(pv_safe_open(tpath("nobody"), PV_FILE_PUBLIC, NULL, &err),
+                     -1);
     assert_err(&err, "nobody: is owned by uid 65534, not by root");
     assert_int_equal(pv_safe_check(tpath("nobody"), PV_FILE_PUBLIC, 0, &err),
                      -1);
@@ -234,8 +235,7 @@ static void test_check_executable(void **state)
 
     (void)state;
     write_file("exec", "#!/bin/sh\n", 10, 0755);
-    assert_int_equal(pv_safe_check(tpath("exec"), PV_FILE_PUBLIC, 1, &err),
-                     0);
+    assert_int_equal(pv_safe_check(tpath("exec"), PV_FILE_PUBLIC, 1, &err), 0);
     assert_int_equal(pv_safe_check(tpath("exec"), PV_FILE_SECRET, 1, &err),
                      -1);
     assert_err(&err, "readable by others");
@@ -290,22 +290,23 @@ static void test_read_ok(void **state)
 
     (void)state;
     write_file("ok", "a = b\nc = d\n", 12, 0600);
-    assert_int_equal(pv_safe_read(tpath("ok"), PV_FILE_SECRET, 1024, &out,
-                                  &len, &err), 0);
+    assert_int_equal(
+        pv_safe_read(tpath("ok"), PV_FILE_SECRET, 1024, &out, &len, &err), 0);
     assert_int_equal(len, 12);
     assert_string_equal(out, "a = b\nc = d\n");
     free(out);
 
     write_file("empty", "", 0, 0600);
-    assert_int_equal(pv_safe_read(tpath("empty"), PV_FILE_SECRET, 1024, &out,
-                                  &len, &err), 0);
+    assert_int_equal(
+        pv_safe_read(tpath("empty"), PV_FILE_SECRET, 1024, &out, &len, &err),
+        0);
     assert_int_equal(len, 0);
     assert_string_equal(out, "");
     free(out);
 
     /* len may be NULL */
-    assert_int_equal(pv_safe_read(tpath("ok"), PV_FILE_SECRET, 1024, &out,
-                                  NULL, &err), 0);
+    assert_int_equal(
+        pv_safe_read(tpath("ok"), PV_FILE_SECRET, 1024, &out, NULL, &err), 0);
     assert_string_equal(out, "a = b\nc = d\n");
     free(out);
 }
@@ -320,18 +321,18 @@ static void test_read_limits(void **state)
     (void)state;
     memset(buf, 'x', sizeof buf);
     write_file("max", buf, 100, 0600);
-    assert_int_equal(pv_safe_read(tpath("max"), PV_FILE_PUBLIC, 100, &out,
-                                  &len, &err), 0);
+    assert_int_equal(
+        pv_safe_read(tpath("max"), PV_FILE_PUBLIC, 100, &out, &len, &err), 0);
     assert_int_equal(len, 100);
     assert_int_equal(strlen(out), 100);
     free(out);
     out = NULL;
-    assert_int_equal(pv_safe_read(tpath("max"), PV_FILE_PUBLIC, 99, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("max"), PV_FILE_PUBLIC, 99, &out, &len, &err), -1);
     assert_null(out);
     assert_err(&err, "max: is larger than 99 bytes");
-    assert_int_equal(pv_safe_read(tpath("max"), PV_FILE_PUBLIC, 0, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("max"), PV_FILE_PUBLIC, 0, &out, &len, &err), -1);
 }
 
 /* A file whose fstat size says 0 but that holds data (procfs): the limit
@@ -347,11 +348,13 @@ static void test_read_counts_bytes(void **state)
     if (stat("/proc/self/status", &st) < 0 || st.st_size != 0)
         skip();
     assert_int_equal(pv_safe_read("/proc/self/status", PV_FILE_PUBLIC, 20,
-                                  &out, &len, &err), -1);
+                                  &out, &len, &err),
+                     -1);
     assert_null(out);
     assert_err(&err, "is larger than 20 bytes");
     assert_int_equal(pv_safe_read("/proc/self/status", PV_FILE_PUBLIC,
-                                  1024 * 1024, &out, &len, &err), 0);
+                                  1024 * 1024, &out, &len, &err),
+                     0);
     assert_true(len > 20);
     assert_int_equal(strlen(out), len);
     assert_non_null(strstr(out, "Name:"));
@@ -371,14 +374,15 @@ static void test_read_large(void **state)
     for (i = 0; i < n; i++)
         data[i] = (char)('a' + i % 26);
     write_file("large", data, n, 0600);
-    assert_int_equal(pv_safe_read(tpath("large"), PV_FILE_SECRET, n, &out,
-                                  &len, &err), 0);
+    assert_int_equal(
+        pv_safe_read(tpath("large"), PV_FILE_SECRET, n, &out, &len, &err), 0);
     assert_int_equal(len, n);
     assert_memory_equal(out, data, n);
     assert_int_equal(out[n], '\0');
     free(out);
-    assert_int_equal(pv_safe_read(tpath("large"), PV_FILE_SECRET, n - 1, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("large"), PV_FILE_SECRET, n - 1, &out, &len, &err),
+        -1);
     assert_int_equal(errno, EFBIG);
     free(data);
 }
@@ -391,8 +395,9 @@ static void test_read_nul(void **state)
 
     (void)state;
     write_file("nul", "a = b\0c\n", 8, 0600);
-    assert_int_equal(pv_safe_read(tpath("nul"), PV_FILE_SECRET, 1024, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("nul"), PV_FILE_SECRET, 1024, &out, &len, &err),
+        -1);
     assert_null(out);
     assert_err(&err, "nul: contains a NUL byte");
 }
@@ -405,15 +410,17 @@ static void test_read_refuses_unsafe(void **state)
 
     (void)state;
     write_file("pub", "secret = x\n", 11, 0604);
-    assert_int_equal(pv_safe_read(tpath("pub"), PV_FILE_SECRET, 1024, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("pub"), PV_FILE_SECRET, 1024, &out, &len, &err),
+        -1);
     assert_null(out);
     assert_err(&err, "readable by others");
-    assert_int_equal(pv_safe_read(tpath("pub"), PV_FILE_PUBLIC, 1024, &out,
-                                  &len, &err), 0);
+    assert_int_equal(
+        pv_safe_read(tpath("pub"), PV_FILE_PUBLIC, 1024, &out, &len, &err), 0);
     free(out);
-    assert_int_equal(pv_safe_read(tpath("absent"), PV_FILE_PUBLIC, 1024, &out,
-                                  &len, &err), -1);
+    assert_int_equal(
+        pv_safe_read(tpath("absent"), PV_FILE_PUBLIC, 1024, &out, &len, &err),
+        -1);
     assert_int_equal(errno, ENOENT);
 }
 
@@ -479,8 +486,7 @@ static void test_parent_writable_refused(void **state)
             assert_int_equal(errno, EPERM);
             assert_err(&err, "writable by group or others");
             assert_err(&err, "a directory above");
-            assert_int_equal(pv_safe_check(file, PV_FILE_PUBLIC, 1, &err),
-                             -1);
+            assert_int_equal(pv_safe_check(file, PV_FILE_PUBLIC, 1, &err), -1);
             assert_int_equal(pv_safe_open_exec(file, &err), -1);
             assert_int_equal(pv_safe_check_dir(tpath("p/q"), &err), -1);
             assert_int_equal(chmod(tpath(dirs[d]), 0755), 0);
@@ -511,12 +517,12 @@ static void test_parent_symlink_followed_and_checked(void **state)
     if (fd < 0)
         fail_msg("%s", err.msg);
     close(fd);
-    assert_int_equal(chmod(tpath("p/real"), 0777), 0);   /* the target dir */
-    assert_int_equal(pv_safe_open(tpath("p/link/f"), PV_FILE_PUBLIC, NULL,
-                                  &err), -1);
+    assert_int_equal(chmod(tpath("p/real"), 0777), 0); /* the target dir */
+    assert_int_equal(
+        pv_safe_open(tpath("p/link/f"), PV_FILE_PUBLIC, NULL, &err), -1);
     assert_err(&err, "writable by group or others");
     assert_int_equal(chmod(tpath("p/real"), 0755), 0);
-    fd = pv_safe_open_exec("/bin/sh", &err);   /* a final link: refused */
+    fd = pv_safe_open_exec("/bin/sh", &err); /* a final link: refused */
     assert_int_equal(fd, -1);
     assert_err(&err, "symbolic link");
     assert_int_equal(chmod(tmpdir, 0700), 0);
@@ -577,8 +583,10 @@ static void test_relative_path(void **state)
     fd = pv_safe_open("ok", PV_FILE_PUBLIC, NULL, &err);
     assert_true(fd >= 0);
     close(fd);
-    fd = pv_safe_open("./../" "ok", PV_FILE_PUBLIC, NULL, &err);
-    assert_int_equal(fd, -1);   /* ../ok does not exist */
+    fd = pv_safe_open("./../"
+                      "ok",
+                      PV_FILE_PUBLIC, NULL, &err);
+    assert_int_equal(fd, -1); /* ../ok does not exist */
     assert_int_equal(chmod(tmpdir, 0777), 0);
     assert_int_equal(pv_safe_open("ok", PV_FILE_PUBLIC, NULL, &err), -1);
     assert_int_equal(chmod(tmpdir, 0700), 0);

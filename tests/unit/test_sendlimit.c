@@ -40,8 +40,10 @@ static void test_resend_plan(void **state)
     assert_int_equal(p.wait, 41);
     /* none recorded, too old, in the future: counted from now */
     for (int i = 0; i < 4; i++) {
-        time_t last = i == 0 ? 0 : i == 1 ? now - 60 : i == 2 ? now - 3600
-                                                              : now + 5;
+        time_t last = i == 0   ? 0
+                      : i == 1 ? now - 60
+                      : i == 2 ? now - 3600
+                               : now + 5;
 
         p = pv_resend_plan_make(last, now, 65);
         assert_int_equal(p.ago, -1);
@@ -100,8 +102,9 @@ static void test_limit_and_wait(void **state)
     (void)state;
     empty(&rec);
     for (i = 0; i < 5; i++)
-        assert_int_equal(pv_sendlimit_reserve(&rec, &five_an_hour,
-                                              1000 + i * 60, &wait), 1);
+        assert_int_equal(
+            pv_sendlimit_reserve(&rec, &five_an_hour, 1000 + i * 60, &wait),
+            1);
     assert_int_equal(wait, 0);
     /* the sixth, 10 minutes after the first: 50 minutes to wait */
     assert_int_equal(pv_sendlimit_reserve(&rec, &five_an_hour, 1600, &wait),
@@ -144,7 +147,7 @@ static void test_give_back(void **state)
     pv_sendlimit_give_back(&rec, 20);
     assert_int_equal(rec.n_sends, 1);
     assert_int_equal(rec.sends[0], 10);
-    pv_sendlimit_give_back(&rec, 99);          /* unknown: unchanged */
+    pv_sendlimit_give_back(&rec, 99); /* unknown: unchanged */
     assert_int_equal(rec.n_sends, 1);
 }
 
@@ -161,8 +164,8 @@ static void test_buckets_merge_not_lost(void **state)
     (void)state;
     empty(&rec);
     for (i = 0; i < 200; i++)
-        assert_int_equal(pv_sendlimit_reserve(&rec, &pol, (time_t)(100 + i),
-                                              &wait), 1);
+        assert_int_equal(
+            pv_sendlimit_reserve(&rec, &pol, (time_t)(100 + i), &wait), 1);
     assert_int_equal(rec.n_sends, PV_STATE_MAX_SENDS);
     for (i = 0; i < rec.n_sends; i++)
         total += rec.send_counts[i];

@@ -111,7 +111,7 @@ static long stat_field(pid_t pid, int n)
     fclose(f);
     p = strrchr(buf, ')');
     assert_non_null(p);
-    p += 2;   /* field 3, the state */
+    p += 2; /* field 3, the state */
     for (int i = 3; i < n; i++) {
         p = strchr(p, ' ');
         assert_non_null(p);
@@ -189,15 +189,15 @@ static void test_identity_session_limits(void **state)
     pw = getpwnam("nobody");
     assert_non_null(pw);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(pv_spawn_resolve_user("nobody", NULL, &s.id, &fell_back,
-                                           &err), 0);
+    assert_int_equal(
+        pv_spawn_resolve_user("nobody", NULL, &s.id, &fell_back, &err), 0);
     assert_int_equal(fell_back, 0);
     s.cpu_seconds = 7;
     s.nofile = 33;
     s.nproc = 50;
     s.mem_mib = 300;
     start(&s, &c, argv, &r);
-    for (int i = 0; i < 200; i++) {   /* until it has exec'd */
+    for (int i = 0; i < 200; i++) { /* until it has exec'd */
         if (status_line(c.pid, "Name", got, sizeof(got)) &&
             strcmp(got, "sleep") == 0)
             break;
@@ -215,8 +215,8 @@ static void test_identity_session_limits(void **state)
     assert_string_equal(got, "");
     assert_true(status_line(c.pid, "SigBlk", got, sizeof(got)));
     assert_string_equal(got, "0000000000000000");
-    assert_int_equal(stat_field(c.pid, 6), c.pid);          /* session */
-    assert_int_equal(stat_field(c.pid, 19), 0);             /* nice */
+    assert_int_equal(stat_field(c.pid, 6), c.pid); /* session */
+    assert_int_equal(stat_field(c.pid, 19), 0);    /* nice */
     assert_true(limit_is(c.pid, "Max cpu time", "7"));
     assert_true(nofile_is(c.pid, "33"));
     assert_true(limit_is(c.pid, "Max processes", "50"));
@@ -236,7 +236,7 @@ static void test_caller_settings_not_inherited(void **state)
 
     (void)state;
     skip_unless_root();
-    pid = fork();   /* change our own settings in a throwaway process */
+    pid = fork(); /* change our own settings in a throwaway process */
     assert_true(pid >= 0);
     if (pid == 0) {
         static char *const argv[] = { (char *)"/bin/sleep", (char *)"30",
@@ -248,8 +248,7 @@ static void test_caller_settings_not_inherited(void **state)
 
         struct sched_param none = { .sched_priority = 0 };
 
-        if (nice(15) < 0 ||
-            sched_setscheduler(0, SCHED_IDLE, &none) != 0 ||
+        if (nice(15) < 0 || sched_setscheduler(0, SCHED_IDLE, &none) != 0 ||
             setrlimit(RLIMIT_CPU, &(struct rlimit){ 1, RLIM_INFINITY }))
             _exit(2);
         (void)setrlimit(RLIMIT_CORE, &low);
@@ -293,8 +292,9 @@ static void test_helper_not_dumpable(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
                      0);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(pv_spawn_resolve_user("pv-no-such-user", "nobody",
-                                           &s.id, NULL, &err), 0);
+    assert_int_equal(
+        pv_spawn_resolve_user("pv-no-such-user", "nobody", &s.id, NULL, &err),
+        0);
     s.exec_fd = exec_fd(g_helper);
     s.argv = argv;
     s.fd_in = sv[1];
@@ -327,7 +327,7 @@ static void test_helper_not_dumpable(void **state)
     assert_int_equal(strtoul(got, NULL, 10), pw->pw_uid);
     assert_true(status_line(c.pid, "NoNewPrivs", got, sizeof(got)));
     assert_string_equal(got, "1");
-    close(sv[0]);   /* EOF: the helper exits 0 */
+    close(sv[0]); /* EOF: the helper exits 0 */
     assert_int_equal(pv_child_wait(&c, -1, NULL), PV_CHILD_EXITED);
     assert_no_child();
 }
@@ -341,21 +341,22 @@ static void test_resolve_user(void **state)
 
     (void)state;
     assert_non_null(me);
-    assert_int_equal(pv_spawn_resolve_user(me->pw_name, NULL, &id, NULL,
-                                           &err), 0);
+    assert_int_equal(pv_spawn_resolve_user(me->pw_name, NULL, &id, NULL, &err),
+                     0);
     assert_int_equal(id.uid, geteuid());
-    assert_int_equal(pv_spawn_resolve_user("pv-no-such-user", NULL, &id, NULL,
-                                           &err), -1);
+    assert_int_equal(
+        pv_spawn_resolve_user("pv-no-such-user", NULL, &id, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "does not exist"));
     if (geteuid() == 0) {
         assert_int_equal(pv_spawn_resolve_user("pv-no-such-user", "nobody",
-                                               &id, &fell_back, &err), 0);
+                                               &id, &fell_back, &err),
+                         0);
         assert_int_equal(fell_back, 1);
         assert_int_equal(id.change, 1);
         assert_int_equal(id.uid, getpwnam("nobody")->pw_uid);
     } else {
-        assert_int_equal(pv_spawn_resolve_user("root", NULL, &id, NULL,
-                                               &err), -1);
+        assert_int_equal(pv_spawn_resolve_user("root", NULL, &id, NULL, &err),
+                         -1);
     }
 }
 
@@ -463,7 +464,8 @@ static pid_t read_escapee(int r)
 static void test_contain_kills_setsid_descendant(void **state)
 {
     static char *const argv[] = {
-        (char *)"/bin/dash", (char *)"-c",
+        (char *)"/bin/dash",
+        (char *)"-c",
         (char *)"/usr/bin/setsid /bin/sh -c 'echo $$; exec /bin/sleep 60' & "
                 "wait; /bin/sleep 60",
         NULL,
@@ -505,7 +507,8 @@ static void test_contain_kills_setsid_descendant(void **state)
 static void test_contain_reports_status(void **state)
 {
     static char *const argv[] = {
-        (char *)"/bin/dash", (char *)"-c",
+        (char *)"/bin/dash",
+        (char *)"-c",
         (char *)"/usr/bin/setsid /bin/sh -c 'echo $$; exec /bin/sleep 60' "
                 "</dev/null & /bin/sleep 0.2; exit 3",
         NULL,

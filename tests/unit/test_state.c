@@ -24,8 +24,8 @@
 /* ---- helpers ----------------------------------------------------------- */
 
 struct fixture {
-    char base[64];          /* mkdtemp directory, removed afterwards */
-    char dir[128];          /* base/state */
+    char base[64]; /* mkdtemp directory, removed afterwards */
+    char dir[128]; /* base/state */
 };
 
 struct logcap {
@@ -142,8 +142,8 @@ static size_t read_count(pv_state *st, const char *user)
 static void write_file(int dirfd, const char *name, const char *data,
                        size_t len, mode_t mode)
 {
-    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                    mode);
+    int fd =
+        openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 
     assert_true(fd >= 0);
     assert_int_equal(write(fd, data, len), (ssize_t)len);
@@ -307,8 +307,8 @@ static void test_grant_add_active(void **state)
         pv_state_grant_add(&rec, key, 3000 + (time_t)i, 960);
     }
     assert_int_equal(rec.n_grants, PV_STATE_MAX_GRANTS);
-    assert_false(pv_state_grant_active(&rec, k, 961));   /* oldest went */
-    pv_state_grant_add(&rec, other, 5000, 4000);         /* all expired */
+    assert_false(pv_state_grant_active(&rec, k, 961)); /* oldest went */
+    pv_state_grant_add(&rec, other, 5000, 4000);       /* all expired */
     assert_int_equal(rec.n_grants, 1);
     assert_true(pv_state_grant_active(&rec, other, 4999));
     assert_int_equal(pv_state_record_format(&rec, &text, &len), 0);
@@ -341,8 +341,8 @@ static void test_round_trip(void **state)
     full_record(&a);
     assert_int_equal(pv_state_record_format(&a, &text, &len), 0);
     assert_int_equal(strlen(text), len);
-    assert_int_equal(strncmp(text, "pv-state 1\nfail 0\nfail 1700000000\n",
-                             34), 0);
+    assert_int_equal(
+        strncmp(text, "pv-state 1\nfail 0\nfail 1700000000\n", 34), 0);
     assert_int_equal(pv_state_record_parse(text, len, &b), 0);
     assert_same_record(&a, &b);
     free(text);
@@ -400,14 +400,14 @@ static void test_parse_corrupt_table(void **state)
         "",
         "\n",
         "garbage",
-        "end\n",                               /* missing header */
+        "end\n", /* missing header */
         "fail 1\nend\n",
         "pv-state 2\nend\n",
-        "pv-state 1\n",                        /* no end */
-        "pv-state 1\nend",                     /* no final newline */
-        "pv-state 1\nend\nfail 1\n",           /* after end */
+        "pv-state 1\n",              /* no end */
+        "pv-state 1\nend",           /* no final newline */
+        "pv-state 1\nend\nfail 1\n", /* after end */
         "pv-state 1\nend\nend\n",
-        "pv-state 1\n\nend\n",                 /* empty line */
+        "pv-state 1\n\nend\n", /* empty line */
         "pv-state 1\r\nend\r\n",
         "pv-state  1\nend\n",
         " pv-state 1\nend\n",
@@ -425,25 +425,34 @@ static void test_parse_corrupt_table(void **state)
         "pv-state 1\nfail 1 2\nend\n",
         "pv-state 1\nFAIL 1\nend\n",
         "pv-state 1\nunknown 1\nend\n",
-        "pv-state 1\nsent 5\nend\n",              /* count missing */
-        "pv-state 1\nsent 5 0\nend\n",            /* zero sends */
-        "pv-state 1\nsent 5 100001\nend\n",       /* too many */
+        "pv-state 1\nsent 5\nend\n",        /* count missing */
+        "pv-state 1\nsent 5 0\nend\n",      /* zero sends */
+        "pv-state 1\nsent 5 100001\nend\n", /* too many */
         "pv-state 1\nsent 5 01\nend\n",
         "pv-state 1\nsent -5 1\nend\n",
         "pv-state 1\nlocked_until 5\nlocked_until 6\nend\n",
         "pv-state 1\nlast_sent 5\nlast_sent 6\nend\n",
         "pv-state 1\nlast_sent\nend\n",
         "pv-state 1\nlast_sent -5\nend\n",
-        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nend\n",              /* no expiry */
-        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5 6\nend\n",
-        "pv-state 1\ngrant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5\nend\n",           /* short hash */
-        "pv-state 1\ngrant AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 5\nend\n",            /* upper case */
+        "pv-state 1\ngrant "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nend"
+        "\n", /* no expiry */
+        "pv-state 1\ngrant "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5 "
+        "6\nend\n",
+        "pv-state 1\ngrant "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+        "5\nend\n", /* short hash */
+        "pv-state 1\ngrant "
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "
+        "5\nend\n", /* upper case */
         "pv-state 1\ngrant raw-tuple 5\nend\n",
         "pv-state 1\nlocked_until\nend\n",
         "pv-state 1\npending id 5\nend\n",
         "pv-state 1\npending id 5 +1 extra\nend\n",
         "pv-state 1\npending id x +1\nend\n",
-        "pv-state 1\npending i\x01" "d 5 +1\nend\n",
+        "pv-state 1\npending i\x01"
+        "d 5 +1\nend\n",
         "pv-state 1\npending id 5 +1\x7f\nend\n",
         "pv-state 1\npending \xc3\xa9 5 +1\nend\n",
         "pv-state 1\npending id 5 +1\npending id 6 +1\nend\n",
@@ -622,7 +631,8 @@ static void test_sha256(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
                              "b00361a396177a9cb410ff61f20015ad");
     pv_state_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnop"
-                        "nopq", 56, hex);
+                        "nopq",
+                        56, hex);
     assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039"
                              "a33ce45964ff2167f6ecedd419db06c1");
     assert_non_null(big);
@@ -652,7 +662,7 @@ static void test_open_dispatch(void **state)
 
     assert_int_equal(open_error("redis://127.0.0.1:6379/0", fx->dir, &err),
                      -1);
-    assert_non_null(strstr(err.msg, "unknown backend"));   /* stub gone */
+    assert_non_null(strstr(err.msg, "unknown backend")); /* stub gone */
     assert_int_equal(open_error("memcached", fx->dir, &err), -1);
     assert_non_null(strstr(err.msg, "unknown"));
     assert_int_equal(open_error("file", NULL, &err), -1);
@@ -763,7 +773,7 @@ static void test_update_read(void **state)
     char path[256];
     int r;
 
-    assert_int_equal(read_count(st, "alice"), 0);   /* missing: empty */
+    assert_int_equal(read_count(st, "alice"), 0); /* missing: empty */
     add_failure(st, "alice", 100);
     add_failure(st, "alice", 200);
     assert_int_equal(read_count(st, "alice"), 2);
@@ -870,7 +880,7 @@ static void test_lock_symlink(void **state)
     assert_int_equal(symlink(target, link), 0);
     assert_int_equal(pv_state_update(st, "alice", append_cb, &t, &err), -1);
     assert_non_null(strstr(err.msg, "symlink"));
-    assert_int_equal(lstat(target, &sb), -1);        /* not created */
+    assert_int_equal(lstat(target, &sb), -1); /* not created */
     pv_state_close(st);
 }
 
@@ -1017,7 +1027,7 @@ static void test_concurrent_updates(void **state)
         }
     }
     close(go[0]);
-    close(go[1]);                    /* EOF on the pipe: start */
+    close(go[1]); /* EOF on the pipe: start */
     for (i = 0; i < N_PROCS; i++) {
         assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
         assert_true(WIFEXITED(status));
@@ -1117,9 +1127,21 @@ static void test_hostile_names(void **state)
     pv_state *st = open_state(fx->dir, NULL);
     char n256[PV_STATE_USER_MAX + 1], hi[PV_STATE_USER_MAX + 1];
     char n300[301], n257[PV_STATE_USER_MAX + 2];
-    const char *ok[] = { "../../etc/passwd", "a\nb", "a%0Ab", "a/b", ".",
-                         "..", "-rf", "x.lock", "u-x", "\xff\xfe", " ",
-                         n256, hi, "A", "a" };
+    const char *ok[] = { "../../etc/passwd",
+                         "a\nb",
+                         "a%0Ab",
+                         "a/b",
+                         ".",
+                         "..",
+                         "-rf",
+                         "x.lock",
+                         "u-x",
+                         "\xff\xfe",
+                         " ",
+                         n256,
+                         hi,
+                         "A",
+                         "a" };
     const char *bad[] = { "", n300, n257 };
     pv_state_record rec;
     pv_err err = { "" };
@@ -1212,9 +1234,9 @@ static void test_no_fd_leak(void **state)
 
     mark_open_fds(open_fds);
     st = open_state(fx->dir, NULL);
-    assert_int_equal(pv_state_update(st, "alice", check_cloexec_cb, &cc,
-                                     &err), 0);
-    assert_true(cc.fresh >= 2);    /* state_dir, lock (+ valgrind's own) */
+    assert_int_equal(pv_state_update(st, "alice", check_cloexec_cb, &cc, &err),
+                     0);
+    assert_true(cc.fresh >= 2); /* state_dir, lock (+ valgrind's own) */
     assert_int_equal(cc.bad, 0);
     add_failure(st, "alice", 3);
     (void)read_count(st, "alice");

@@ -20,9 +20,11 @@ static void test_plain_text_kept(void **state)
 {
     (void)state;
     check("", "");
-    check("alice Liddell <a@b.example> +86 138", "alice Liddell <a@b.example> +86 138");
-    check("\xe5\xbc\xa0\xe4\xb8\x89", "\xe5\xbc\xa0\xe4\xb8\x89");      /* 张三 */
-    check("caf\xc3\xa9 \xc2\xa0nbsp \xf0\x9f\x93\xb1", "caf\xc3\xa9 \xc2\xa0nbsp \xf0\x9f\x93\xb1");
+    check("alice Liddell <a@b.example> +86 138",
+          "alice Liddell <a@b.example> +86 138");
+    check("\xe5\xbc\xa0\xe4\xb8\x89", "\xe5\xbc\xa0\xe4\xb8\x89"); /* 张三 */
+    check("caf\xc3\xa9 \xc2\xa0nbsp \xf0\x9f\x93\xb1",
+          "caf\xc3\xa9 \xc2\xa0nbsp \xf0\x9f\x93\xb1");
 }
 
 static void test_c0_and_del(void **state)
@@ -36,10 +38,14 @@ static void test_c0_and_del(void **state)
 static void test_c1(void **state)
 {
     (void)state;
-    check("x\x9b" "2Jy", "x\\x9b2Jy");                 /* raw 8-bit CSI */
-    check("x\xc2\x9b" "2Jy", "x\\xc2\\x9b2Jy");        /* UTF-8 CSI */
+    check("x\x9b"
+          "2Jy",
+          "x\\x9b2Jy"); /* raw 8-bit CSI */
+    check("x\xc2\x9b"
+          "2Jy",
+          "x\\xc2\\x9b2Jy"); /* UTF-8 CSI */
     check("\xc2\x80\xc2\x9f\xc2\x9d", "\\xc2\\x80\\xc2\\x9f\\xc2\\x9d");
-    check("\x90\x9c", "\\x90\\x9c");                   /* DCS ... ST */
+    check("\x90\x9c", "\\x90\\x9c"); /* DCS ... ST */
 }
 
 static void test_malformed_utf8(void **state)
@@ -50,7 +56,7 @@ static void test_malformed_utf8(void **state)
     check("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* surrogate */
     check("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* > U+10FFFF */
     check("\xff\xfe", "\\xff\\xfe");
-    check("\xe5\xbc", "\\xe5\\xbc");                   /* truncated */
+    check("\xe5\xbc", "\\xe5\\xbc"); /* truncated */
     check("\xc3", "\\xc3");
 }
 

@@ -76,7 +76,8 @@ static const char *const hostile[] = {
     "https://operator.example/ x",
     "https://operator.example/\tx",
     "https://operator.example/\x1b[2J",
-    "https://operator.example/\xc2\x9b" "2J",
+    "https://operator.example/\xc2\x9b"
+    "2J",
     "https://op\xc3\xa9rator.example/",
     /* other schemes */
     "javascript:alert(1)",
@@ -119,10 +120,10 @@ static void test_length_limit(void **state)
     strcpy(url, "https://operator.example/");
     n = strlen(url);
     memset(url + n, 'a', sizeof(url) - 1 - n);
-    url[PV_NV_URL_MAX] = '\0';                  /* exactly the limit */
+    url[PV_NV_URL_MAX] = '\0'; /* exactly the limit */
     assert_true(pv_url_link_ok(url, PV_NV_URL_MAX));
     url[PV_NV_URL_MAX] = 'a';
-    url[PV_NV_URL_MAX + 1] = '\0';              /* one more */
+    url[PV_NV_URL_MAX + 1] = '\0'; /* one more */
     assert_false(pv_url_link_ok(url, PV_NV_URL_MAX));
 }
 
@@ -132,8 +133,10 @@ static enum pv_nv_result start_answer(const char *url, pv_nv_reply *rep)
 {
     char body[2048];
 
-    snprintf(body, sizeof(body), "{\"status\": \"success\", \"operator\": "
-             "\"SFR\", \"url\": \"%s\"}", url);
+    snprintf(body, sizeof(body),
+             "{\"status\": \"success\", \"operator\": "
+             "\"SFR\", \"url\": \"%s\"}",
+             url);
     return pv_nv_parse(PV_NV_STEP_START, 200, body, strlen(body), rep);
 }
 
