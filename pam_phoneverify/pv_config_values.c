@@ -5,6 +5,7 @@
  * a value that may be secret.  pv_config.c's key table names the check of
  * each key; nothing here knows the table. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -53,12 +54,7 @@ static int scheme_known(const char *s, size_t len, const char *const *words,
 /* Non-empty, printable ASCII, no spaces (tokens, URLs, licences). */
 int pv_cfgval_is_word(const char *s)
 {
-    if (*s == '\0')
-        return 0;
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-            return 0;
-    return 1;
+    return pv_printable_word(s, SIZE_MAX);
 }
 
 /* No control characters at all (tab included); UTF-8 allowed. */

@@ -85,16 +85,6 @@ static struct etcd_backend *backend(pv_state *st)
     return st->backend;
 }
 
-__attribute__((format(printf, 3, 4))) static void
-state_log(pv_state *st, int prio, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    pv_vlogf(&st->logger, prio, fmt, ap);
-    va_end(ap);
-}
-
 static void kv_clear(struct etcd_kv *kv)
 {
     if (kv->value != NULL) {
@@ -578,15 +568,15 @@ static int degrade(pv_state *st, const pv_err *why, pv_err *err)
     if (b->degraded)
         return 0;
     if (pv_state_file_open(b->state_dir, &b->local, err) != 0) {
-        state_log(st, LOG_ERR, "state=degraded local store unusable: %s",
-                  err->msg);
+        pv_logf(&st->logger, LOG_ERR,
+                "state=degraded local store unusable: %s", err->msg);
         return -1;
     }
     b->local->logger = st->logger;
     b->local->lock_wait_ms = st->lock_wait_ms;
     b->degraded = 1;
-    state_log(st, LOG_WARNING, "state=degraded store=file reason=\"%s\"",
-              why->msg);
+    pv_logf(&st->logger, LOG_WARNING,
+            "state=degraded store=file reason=\"%s\"", why->msg);
     return 0;
 }
 
@@ -603,10 +593,10 @@ static void kv_record(pv_state *st, const char *user, const struct etcd_kv *kv,
         return;
     if (pv_state_record_parse(kv->value, kv->value_len, rec) != 0) {
         pv_sanitize(safe, sizeof safe, user);
-        state_log(st, LOG_WARNING,
-                  "state record of %s in etcd is corrupt; "
-                  "ignored (treated as empty)",
-                  safe);
+        pv_logf(&st->logger, LOG_WARNING,
+                "state record of %s in etcd is corrupt; "
+                "ignored (treated as empty)",
+                safe);
     }
 }
 

@@ -48,16 +48,6 @@ static const char *errtext(int e, char *buf, size_t size)
     return strerror_r(e, buf, size);
 }
 
-__attribute__((format(printf, 3, 4))) static void
-state_log(pv_state *st, int prio, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    pv_vlogf(&st->logger, prio, fmt, ap);
-    va_end(ap);
-}
-
 static int backend_dirfd(const pv_state *st)
 {
     return ((const struct file_backend *)st->backend)->dirfd;
@@ -230,10 +220,10 @@ static int read_text(int fd, char *buf, size_t *len)
 static void report_corrupt(pv_state *st, const char *name)
 {
     /* the file name is already a safe encoding; the content is not shown */
-    state_log(st, LOG_WARNING,
-              "state record %s is corrupt; ignored "
-              "(treated as empty)",
-              name);
+    pv_logf(&st->logger, LOG_WARNING,
+            "state record %s is corrupt; ignored "
+            "(treated as empty)",
+            name);
 }
 
 /* Parse the open record into rec; corrupt or oversized reads as empty. */
@@ -273,7 +263,8 @@ static int open_record(pv_state *st, const char *name, pv_err *err)
         return -1;
     if (errno == ELOOP) {
         /* someone with write access to state_dir planted it: say so */
-        state_log(st, LOG_ERR, "state record %s is a symlink; refused", name);
+        pv_logf(&st->logger, LOG_ERR, "state record %s is a symlink; refused",
+                name);
         pv_err_set(err, "state record %s is a symlink; refused", name);
     } else {
         pv_err_set(err, "state record %s: %s", name,
@@ -313,37 +304,6 @@ static int file_read(pv_state *st, const char *user, pv_state_record *rec,
 
 /* ---- locking ----------------------------------------------------------- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    /* an interrupted sleep only shortens one poll interval */
-    (void)nanosleep(&ts, NULL);
-}
-
-/* flock with a deadline: no signal handler (doc/security.md), so poll LOCK_NB with
- * a short backoff.  0 locked, -1 errno set (ETIMEDOUT on the deadline). */
-static int wait_lock(int fd, long wait_ms)
-{
-    int64_t deadline = pv_monotonic_ms() + wait_ms;
-    long delay = 1;
-
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return -1;
-        if (pv_monotonic_ms() >= deadline) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        sleep_ms(delay);
-        delay = delay < 16 ? delay * 2 : 16;
-    }
-}
-
 static int take_lock(pv_state *st, const char *lockname, pv_err *err)
 {
     char eb[128];
@@ -362,7 +322,7 @@ static int take_lock(pv_state *st, const char *lockname, pv_err *err)
         close(fd);
         return -1;
     }
-    if (wait_lock(fd, st->lock_wait_ms) != 0) {
+    if (pv_flock_until(fd, pv_monotonic_ms() + st->lock_wait_ms, 16) != 0) {
         if (errno == ETIMEDOUT)
             pv_err_set(err,
                        "state lock %s: still held after %ld ms; giving "

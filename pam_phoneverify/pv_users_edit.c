@@ -120,42 +120,9 @@ static char *rebuild(const char *old, const char *user, const char *line)
 
 /* ---- locked, owner-keeping replace (users file, break-glass file) ---- */
 
-#define EDIT_POLL_MIN_MS 2
 #define EDIT_POLL_MAX_MS 50
 #define EDIT_LOCK_TRIES 50
 #define USERS_LOCK_WAIT_MS 30000
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* flock(LOCK_EX) on fd, polled until deadline_ms (monotonic): a blocking
- * flock has no deadline and no signal handler may give it one here.
- * 0 locked, -1 errno set (ETIMEDOUT when the deadline passed). */
-static int lock_until(int fd, int64_t deadline_ms)
-{
-    long pause = EDIT_POLL_MIN_MS;
-
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return -1;
-        if (pv_monotonic_ms() >= deadline_ms) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        sleep_ms(pause);
-        if (pause < EDIT_POLL_MAX_MS)
-            pause *= 2;
-    }
-}
 
 int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
                  struct stat *st, pv_err *err)
@@ -169,7 +136,7 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
 
         if (fd < 0)
             return -1;
-        if (lock_until(fd, deadline) != 0) {
+        if (pv_flock_until(fd, deadline, EDIT_POLL_MAX_MS) != 0) {
             e = errno;
             pv_err_set(err, "%s: %s", path,
                        e == ETIMEDOUT

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <strings.h>
 #include <time.h>
 #include "pv_util.h"
@@ -162,4 +163,51 @@ const char *pv_strerror(int e)
     const char *d = strerrordesc_np(e);
 
     return d != NULL ? d : "unknown error";
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    /* an interrupted sleep only shortens one poll interval */
+    (void)nanosleep(&ts, NULL);
+}
+
+/* A blocking flock has no deadline, and the module installs no signal
+ * handler to give it one: poll LOCK_NB, pausing 1 ms and doubling up to
+ * max_pause_ms, until the monotonic deadline_ms. */
+int pv_flock_until(int fd, int64_t deadline_ms, long max_pause_ms)
+{
+    long pause = 1;
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return -1;
+        if (pv_monotonic_ms() >= deadline_ms) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        pause_ms(pause);
+        if (pause < max_pause_ms)
+            pause = pause * 2 < max_pause_ms ? pause * 2 : max_pause_ms;
+    }
+}
+
+int pv_printable_word(const char *s, size_t max)
+{
+    size_t n, i;
+
+    if (s == NULL)
+        return 0;
+    n = strnlen(s, max);
+    if (n == 0 || s[n] != '\0')
+        return 0; /* empty, or longer than max */
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
 }

@@ -38,4 +38,12 @@ int64_t pv_monotonic_ms(void);
 /* The text of errno value e (thread-safe, constant). */
 const char *pv_strerror(int e);
 
+/* flock(fd, LOCK_EX) polled until the monotonic deadline_ms (see
+ * pv_monotonic_ms).  0 locked, -1 errno set (ETIMEDOUT at the deadline). */
+int pv_flock_until(int fd, int64_t deadline_ms, long max_pause_ms);
+
+/* 1 when s is 1..max bytes of printable ASCII without blanks (tokens,
+ * URLs, links shown in a terminal), else 0. */
+int pv_printable_word(const char *s, size_t max);
+
 #endif

@@ -41,19 +41,6 @@ static enum pv_failure error_failure(const char *id)
     return PV_FAILURE_REJECTED;
 }
 
-/* Printable ASCII without spaces, 1..max bytes. */
-static int token_ok(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0, i;
-
-    if (n == 0 || n > max)
-        return 0;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-            return 0;
-    return 1;
-}
-
 /* The link is shown to the user and put into a QR code: only one that
  * libcurl's URL parser reads as https, or http to an exact loopback host
  * (the simulator), with no userinfo (pv_url.c). */
@@ -80,7 +67,7 @@ static enum pv_nv_result parse_auth(const cJSON *obj, pv_nv_reply *out)
 {
     const char *token = pv_json_string(obj, "token");
 
-    if (!token_ok(token, PV_NV_TOKEN_MAX))
+    if (!pv_printable_word(token, PV_NV_TOKEN_MAX))
         return PV_NV_UNAVAILABLE;
     pv_strlcpy(out->token, token, sizeof(out->token));
     return PV_NV_OK;
@@ -91,8 +78,8 @@ static enum pv_nv_result parse_start(const cJSON *obj, pv_nv_reply *out)
     const char *op = pv_json_string(obj, "operator");
     const char *url = pv_json_string(obj, "url");
 
-    if (!token_ok(url, PV_NV_URL_MAX) || !link_ok(url) || op == NULL ||
-        strlen(op) >= sizeof(out->operator_name))
+    if (!pv_printable_word(url, PV_NV_URL_MAX) || !link_ok(url) ||
+        op == NULL || strlen(op) >= sizeof(out->operator_name))
         return PV_NV_UNAVAILABLE;
     pv_strlcpy(out->url, url, sizeof(out->url));
     pv_sanitize(out->operator_name, sizeof(out->operator_name), op);

@@ -13,22 +13,9 @@
 #include <string.h>
 #include <strings.h>
 #include "pv_url.h"
+#include "pv_util.h"
 
 #define HOST_MAX 256
-
-/* Printable ASCII without blanks: what a link shown in a terminal and
- * encoded in a QR code may contain. */
-static int plain_ascii(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1), i;
-
-    if (n == 0 || n > max)
-        return 0;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-            return 0;
-    return 1;
-}
 
 /* One decimal octet 0..255 without a leading zero; advances *p. */
 static int octet(const char **p, unsigned *value)
@@ -130,7 +117,8 @@ int pv_url_link_ok(const char *url, size_t max)
     CURLU *u;
     int https, ok = 0;
 
-    if (url == NULL || !plain_ascii(url, max) || strchr(url, '\\') != NULL)
+    if (url == NULL || !pv_printable_word(url, max) ||
+        strchr(url, '\\') != NULL)
         return 0;
     if (strncmp(url, "https://", 8) == 0) {
         https = 1;
