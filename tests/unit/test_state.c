@@ -265,7 +265,7 @@ static void test_parse_too_many_grants(void **state)
     for (int extra = 0; extra < 2; extra++) {
         len = (size_t)snprintf(buf, sizeof buf, "pv-state 1\n");
         for (i = 0; i < PV_STATE_MAX_GRANTS + (size_t)extra; i++) {
-            char t[16];
+            char t[24];
 
             snprintf(t, sizeof t, "t%zu", i);
             pv_state_grant_key("alice", NULL, NULL, t, "service sshd", key);
