@@ -81,8 +81,13 @@ VALGRIND_FLAGS  ?= --leak-check=full --errors-for-leak-kinds=definite \
                    --error-exitcode=$(VALGRIND_ERROR_EXITCODE) \
                    --trace-children=no --child-silent-after-fork=yes \
                    --keep-debuginfo=yes --num-callers=40
+# test_state_etcd drives a real etcd member through the helper, which this
+# valgrind (3.19, no execveat) cannot start from the module's checked
+# descriptor in that test; the plain and ASan passes run it.
+VALGRIND_UNIT_SKIP := tests/unit/test_state_etcd.c
 VALGRIND_UNIT_TESTS = $(patsubst tests/unit/%.c,$(VALGRIND_BUILD)/tests/%,\
-                        $(wildcard tests/unit/test_*.c))
+                        $(filter-out $(VALGRIND_UNIT_SKIP),\
+                                     $(wildcard tests/unit/test_*.c)))
 
 .PHONY: check-asan check-asan-unit check-asan-integration check-asan-build \
         check-valgrind check-valgrind-unit check-valgrind-integration \
@@ -138,7 +143,13 @@ check-valgrind-unit: check-valgrind-build
 # leaves out what only repeats a path the rest already drives: the
 # configuration-error permutations (the parser is unit-tested under
 # valgrind and fuzzed) and the failmode=safe twins of the fault tests.
+# The helper's and the lookup command's privilege drop are checked in the
+# plain passes: valgrind opens an exec'd file by path as the new user (it
+# emulates exec from the checked descriptor), and the test tree is
+# root-only, so this pass runs the helper as root (pvtest.Login).
 VALGRIND_PAM_ARGS ?= --ignore=tests/integration/test_config_errors.py \
+                     --ignore=tests/integration/test_helper_privilege.py \
+                     --ignore=tests/integration/test_lookup_command.py \
                      -k "not _safe"
 
 check-valgrind-integration: check-valgrind-build

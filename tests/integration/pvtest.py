@@ -464,6 +464,13 @@ class Login:
         }
         if tls:
             self.conf["cafile"] = str(tls["ca"])
+        if any("valgrind" in a for a in RUNNER):
+            # valgrind emulates the helper's exec from /proc/self/fd/3 by
+            # opening the file by path as the helper's user, and pytest's
+            # temporary tree is root-only: run the helper as root in this
+            # pass (tests/integration/test_helper_privilege.py checks the
+            # drop in the plain pass)
+            self.conf["helper_user"] = "root"
         self.conf_mode = 0o600
         self.conf_extra_lines = []      # raw lines appended to pv.conf
         self.users_lines = None         # None: the default world
