@@ -78,9 +78,11 @@ LIB      := $(BUILD)/libpvcore.a
 # Libraries through pkg-config (Debian 12 ships a .pc for each).
 PKG_CONFIG ?= pkg-config
 pkg_libs = $(shell $(PKG_CONFIG) --libs $(1))
-# libcurl in the library only for its URL parser (the operator link
-# check, pv_url.c): the module does no network I/O itself.
-LIB_LIBS := $(call pkg_libs,libcjson libqrencode libcrypt libcurl)
+# No libcurl here: the module and the CLI do no network I/O themselves,
+# and libcurl's dependency tree (TLS, Kerberos, LDAP, ...) loaded into
+# every sshd and sudo would cost each login its relocation and widen what
+# runs in those processes.  Only the helper links it.
+LIB_LIBS := $(call pkg_libs,libcjson libqrencode libcrypt)
 PAM_LIBS := $(call pkg_libs,pam)
 CURL_LIBS := $(call pkg_libs,libcurl)
 CMOCKA_LIBS := $(call pkg_libs,cmocka)

@@ -202,12 +202,12 @@ static int walk_follow(struct walk *w, const char *comp, const char *after,
     return target[0] == '/' ? walk_root(w, err) : 0;
 }
 
-/* Step into directory comp of the current one, checking it. */
-static int walk_enter(struct walk *w, const char *comp, pv_err *err)
+/* Step into directory comp of the current one, already opened (O_PATH,
+ * not followed) as fd with status st: check it; fd is taken over. */
+static int walk_enter(struct walk *w, const char *comp, int fd,
+                      const struct stat *st, pv_err *err)
 {
-    struct stat st;
     size_t n = strlen(w->shown);
-    int fd = openat(w->dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
     if (strcmp(comp, "..") == 0) {
         char *slash = strrchr(w->shown, '/');
@@ -218,25 +218,35 @@ static int walk_enter(struct walk *w, const char *comp, pv_err *err)
                0) {
         w->shown[n] = '\0';
     }
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        open_error(w->shown, errno, err);
-        if (fd >= 0)
-            close_keep_errno(fd);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
+    if (!S_ISDIR(st->st_mode)) {
         pv_err_set(err, "%s: is not a directory", w->shown);
         close(fd);
         errno = ENOTDIR;
         return -1;
     }
-    if (dir_passable(w->shown, &st, err) < 0) {
+    if (dir_passable(w->shown, st, err) < 0) {
         close_keep_errno(fd);
         return -1;
     }
     close(w->dirfd);
     w->dirfd = fd;
     return 0;
+}
+
+/* comp of the current directory could not be opened or examined: say
+ * which path, keeping errno. */
+static void walk_failed(const struct walk *w, const char *comp, int fd,
+                        pv_err *err)
+{
+    char shown[sizeof(w->shown) + NAME_MAX + 2];
+    int e = errno;
+
+    if (pv_snprintf(shown, sizeof(shown), "%s/%s", w->shown, comp) < 0)
+        shown[0] = '\0';
+    open_error(shown, e, err);
+    if (fd >= 0)
+        close(fd);
+    errno = e;
 }
 
 /* Split off the first component of w->rest into comp; *after points at
@@ -301,16 +311,20 @@ static int walk_to_parent(const char *path, char *last, size_t last_size,
         memcpy(w.rest, rest, sizeof(rest));
         if (strcmp(comp, ".") == 0 || comp[0] == '\0')
             continue;
+        /* one descriptor per component: what is checked is what is
+         * entered */
         fd = openat(w.dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            walk_failed(&w, comp, fd, err);
+            goto err;
+        }
+        if (S_ISLNK(st.st_mode)) {
             close(fd);
             if (walk_follow(&w, comp, rest, &st, err) < 0)
                 goto err;
             continue;
         }
-        if (fd >= 0)
-            close(fd);
-        if (walk_enter(&w, comp, err) < 0)
+        if (walk_enter(&w, comp, fd, &st, err) < 0)
             goto err;
     }
 toolong:

@@ -42,8 +42,8 @@ static enum pv_failure error_failure(const char *id)
 }
 
 /* The link is shown to the user and put into a QR code: only one that
- * libcurl's URL parser reads as https, or http to an exact loopback host
- * (the simulator), with no userinfo (pv_url.c). */
+ * reads as https, or http to an exact loopback host (the simulator), with
+ * nothing but a host and a port in its authority (pv_url.c). */
 static int link_ok(const char *url)
 {
     return pv_url_link_ok(url, PV_NV_URL_MAX);

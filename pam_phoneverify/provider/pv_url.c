@@ -1,30 +1,46 @@
-/* pv_url.c - the operator link check (doc/security.md: "The numVerify operator link
- * must parse (libcurl's URL API) as https://, or http:// to an exact
- * loopback host, with no user or password part").
+/* pv_url.c - the operator link check (doc/security.md: "The numVerify
+ * operator link must read as https://, or http:// to an exact loopback
+ * host, with no user or password part").
  *
- * libcurl parses the link; then the raw authority of the link (between
- * "://" and the first '/', '?' or '#') must read exactly as the host and
- * port libcurl found.  Two parsers that disagree about where the host is
- * are how `http://127.0.0.1@evil.example/` or `http://127.0.0.1.evil/`
- * style links get past a check, so anything a browser might read
- * differently (userinfo, percent-encoding, backslashes, numeric host
- * forms libcurl normalises) is refused rather than interpreted. */
-#include <curl/curl.h>
+ * The check is a whitelist grammar, not a general URL parser: a link is
+ * shown only when its host can be read one way.  Two parsers that
+ * disagree about where the host is are how `http://127.0.0.1@evil.example/`
+ * or `http://127.0.0.1.evil/` style links get past a check, so anything a
+ * browser might read differently (userinfo, percent-encoding, backslashes,
+ * numeric host forms a browser rewrites, IPv6 text that is not in its
+ * canonical form) is refused rather than interpreted.
+ *
+ * The module does not link libcurl for this: its URL parser would bring
+ * libcurl's whole dependency tree (TLS, Kerberos, LDAP, ...) into every
+ * sshd and sudo process that loads the module. */
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 #include "pv_url.h"
 #include "pv_util.h"
 
-#define HOST_MAX 256
+#define HOST_MAX 255  /* a DNS name's text */
+#define LABEL_MAX 63
+#define IPV6_TEXT_MAX 64
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_alnum(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 /* One decimal octet 0..255 without a leading zero; advances *p. */
-static int octet(const char **p, unsigned *value)
+static int octet(const char **p, const char *end, unsigned *value)
 {
     const char *s = *p;
     unsigned v = 0;
     size_t n = 0;
 
-    while (s[n] >= '0' && s[n] <= '9' && n < 4) {
+    while (s + n < end && is_digit(s[n]) && n < 4) {
         v = v * 10 + (unsigned)(s[n] - '0');
         n++;
     }
@@ -35,87 +51,128 @@ static int octet(const char **p, unsigned *value)
     return 1;
 }
 
-/* host is a plain dotted quad in 127.0.0.0/8 (not 0x7f.1, 2130706433,
- * 127.1 or 127.000.0.1), or exactly "[::1]". */
-static int loopback_host(const char *host)
+/* [host, end) is a plain dotted quad (not 0x7f.1, 2130706433, 127.1 or
+ * 127.000.0.1); *first gets its first octet. */
+static int dotted_quad(const char *host, const char *end, unsigned *first)
 {
-    unsigned v, first = 0;
+    unsigned v;
     int i;
 
-    if (strcmp(host, "[::1]") == 0)
-        return 1;
     for (i = 0; i < 4; i++) {
-        if (!octet(&host, &v))
+        if (!octet(&host, end, &v))
             return 0;
         if (i == 0)
-            first = v;
-        if (i < 3 && *host++ != '.')
+            *first = v;
+        if (i < 3 && (host >= end || *host++ != '.'))
             return 0;
     }
-    return *host == '\0' && first == 127;
+    return host == end;
 }
 
-/* The raw authority of url after the scheme's "://": up to the first
- * '/', '?', '#' or the end.  0 ok, -1 too long. */
-static int raw_authority(const char *rest, char *out, size_t size)
+/* [host, end) is a DNS name: labels of letters, digits and inner hyphens,
+ * 1..63 bytes each, no empty label (so no trailing dot).  A name whose
+ * last label starts with a digit is one a browser may read as an IPv4
+ * number (WHATWG's "ends in a number"): only a plain dotted quad is
+ * taken then. */
+static int dns_name(const char *host, const char *end)
 {
-    size_t n = strcspn(rest, "/?#");
+    const char *label = host, *p;
+    unsigned first;
 
-    if (n >= size)
-        return -1;
-    memcpy(out, rest, n);
-    out[n] = '\0';
-    return 0;
-}
-
-/* Whether the authority text is exactly host, or host ":" port. */
-static int authority_is(const char *auth, const char *host, const char *port)
-{
-    size_t hl = strlen(host);
-
-    if (strncasecmp(auth, host, hl) != 0) /* host case is no matter */
+    if (end - host > HOST_MAX)
         return 0;
-    if (auth[hl] == '\0')
-        return port == NULL;
-    return auth[hl] == ':' && port != NULL && strcmp(auth + hl + 1, port) == 0;
+    for (p = host; p <= end; p++) {
+        if (p == end || *p == '.') {
+            size_t n = (size_t)(p - label);
+
+            if (n == 0 || n > LABEL_MAX || label[0] == '-' || p[-1] == '-')
+                return 0;
+            if (p == end && is_digit(label[0]))
+                return dotted_quad(host, end, &first);
+            label = p + 1;
+        } else if (!is_alnum(*p) && *p != '-') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
-/* A part libcurl must not find in the link (user, password, options). */
-static int has_part(CURLU *u, CURLUPart part)
+/* "[...]" holding an IPv6 address written exactly as inet_ntop writes it
+ * (lower case, longest zero run compressed, no zone): a browser shows
+ * and uses the same text.  Addresses with an IPv4 tail (v4-mapped and
+ * the like) are refused: glibc and browsers write them differently. */
+static int ipv6_literal(const char *host, const char *end)
 {
-    char *v = NULL;
-    CURLUcode rc = curl_url_get(u, part, &v, 0);
+    char text[IPV6_TEXT_MAX], canon[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+    size_t n = (size_t)(end - host);
 
-    curl_free(v);
-    return rc == CURLUE_OK;
-}
-
-static int parsed_ok(CURLU *u, const char *auth, int https)
-{
-    char *host = NULL, *port = NULL;
-    int ok = 0;
-
-    if (has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_PASSWORD) ||
-        has_part(u, CURLUPART_OPTIONS) || has_part(u, CURLUPART_ZONEID))
+    if (n < 3 || n - 2 >= sizeof(text) || host[0] != '[' || end[-1] != ']')
         return 0;
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        host == NULL || host[0] == '\0' || strlen(host) >= HOST_MAX)
-        goto out;
-    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-        port = NULL; /* none given */
-    ok = authority_is(auth, host, port) && (https || loopback_host(host));
-out:
-    curl_free(host);
-    curl_free(port);
-    return ok;
+    memcpy(text, host + 1, n - 2);
+    text[n - 2] = '\0';
+    if (inet_pton(AF_INET6, text, &a) != 1 ||
+        inet_ntop(AF_INET6, &a, canon, sizeof(canon)) == NULL)
+        return 0;
+    return strcmp(text, canon) == 0 && strchr(canon, '.') == NULL;
+}
+
+/* [p, end) is a port: 1..65535 in decimal without a leading zero. */
+static int port_ok(const char *p, const char *end)
+{
+    unsigned long v = 0;
+    const char *s;
+
+    if (p == end || end - p > 5 || *p == '0')
+        return 0;
+    for (s = p; s < end; s++) {
+        if (!is_digit(*s))
+            return 0;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    return v <= 65535;
+}
+
+/* host is 127.0.0.0/8 as a plain dotted quad, or exactly "[::1]". */
+static int loopback_host(const char *host, const char *end)
+{
+    unsigned first = 0;
+    size_t n = (size_t)(end - host);
+
+    if (n == 5 && memcmp(host, "[::1]", 5) == 0)
+        return 1;
+    return dotted_quad(host, end, &first) && first == 127;
+}
+
+/* The authority [a, end): host [":" port], nothing else. */
+static int authority_ok(const char *a, const char *end, int https)
+{
+    const char *host_end;
+
+    if (a < end && *a == '[') {
+        host_end = memchr(a, ']', (size_t)(end - a));
+        if (host_end == NULL)
+            return 0;
+        host_end++;
+        if (!ipv6_literal(a, host_end))
+            return 0;
+    } else {
+        host_end = memchr(a, ':', (size_t)(end - a));
+        if (host_end == NULL)
+            host_end = end;
+        if (!dns_name(a, host_end))
+            return 0;
+    }
+    if (host_end != end &&
+        (*host_end != ':' || !port_ok(host_end + 1, end)))
+        return 0;
+    return https || loopback_host(a, host_end);
 }
 
 int pv_url_link_ok(const char *url, size_t max)
 {
-    char auth[HOST_MAX + 8];
     const char *rest;
-    CURLU *u;
-    int https, ok = 0;
+    int https;
 
     if (url == NULL || !pv_printable_word(url, max) ||
         strchr(url, '\\') != NULL)
@@ -129,14 +186,7 @@ int pv_url_link_ok(const char *url, size_t max)
     } else {
         return 0;
     }
-    if (raw_authority(rest, auth, sizeof(auth)) != 0 || auth[0] == '\0' ||
-        strpbrk(auth, "@%") != NULL)
-        return 0;
-    u = curl_url();
-    if (u == NULL)
-        return 0;
-    if (curl_url_set(u, CURLUPART_URL, url, CURLU_DISALLOW_USER) == CURLUE_OK)
-        ok = parsed_ok(u, auth, https);
-    curl_url_cleanup(u);
-    return ok;
+    /* the authority ends at the first '/', '?', '#' or the end; what
+     * follows is the link's own business */
+    return authority_ok(rest, rest + strcspn(rest, "/?#"), https);
 }

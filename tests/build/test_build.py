@@ -20,6 +20,23 @@ def test_only_pam_entry_points_exported():
     assert names == ["pam_sm_authenticate", "pam_sm_setcred"]
 
 
+def _needed(path):
+    out = subprocess.run(["readelf", "-d", path], check=True,
+                         capture_output=True, text=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", out)
+
+
+@pytest.mark.parametrize("name", ["pam_phoneverify.so", "phoneverify"])
+def test_only_the_helper_links_libcurl(name):
+    """The module runs inside sshd and sudo: libcurl and its tree (TLS,
+    Kerberos, LDAP, ...) stay in the helper's process."""
+    needed = _needed(os.path.join(BUILD, name))
+    assert needed, "readelf found no NEEDED entries"
+    assert not [n for n in needed if "curl" in n or "ssl" in n or
+                "crypto" in n], needed
+    assert any("curl" in n for n in _needed(os.path.join(BUILD, "phoneverify-http")))
+
+
 def test_no_reserved_or_unprefixed_globals_in_library():
     """Every non-static symbol of the library carries the pv_ prefix."""
     lib = os.path.join(BUILD, "libpvcore.a")

@@ -22,6 +22,9 @@ static const char *const good[] = {
     "http://127.255.3.4/x",
     "http://[::1]:9000/operator/x",
     "http://[::1]",
+    "https://op-1.example/v",
+    "https://operator.example:65535/v",
+    "https://xn--bcher-kva.example/",
 };
 
 static const char *const hostile[] = {
@@ -71,6 +74,32 @@ static const char *const hostile[] = {
     "https://",
     "https://:443/",
     "HTTP://127.0.0.1/",
+    /* authorities a browser may read otherwise, or that are not one */
+    "https://operator.example:/v",
+    "https://operator.example:08443/v",
+    "https://operator.example:0/v",
+    "https://operator.example:65536/v",
+    "https://operator.example:8443:1/v",
+    "https://operator.example:+443/v",
+    "https://operator.example./v",
+    "https://op..example/v",
+    "https://.operator.example/v",
+    "https://-op.example/v",
+    "https://op-.example/v",
+    "https://op_x.example/v",
+    "https://op!.example/v",
+    "https://example.0x7f/v",
+    "https://example.127/v",
+    "https://1.2.3/v",
+    "https://[2001:DB8::1]/v",
+    "https://[2001:db8:0:0:0:0:0:1]/v",
+    "https://[2001:db8::1/v",
+    "https://[2001:db8::1]x/v",
+    "https://[]/v",
+    "https://[127.0.0.1]/v",
+    "https://[::ffff:7f00:1]/v",      /* glibc and browsers write these */
+    "https://[::ffff:127.0.0.1]/v",   /* two differently: neither is taken */
+    "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/",
     "Https://operator.example/",
     " https://operator.example/",
     "https://operator.example/ x",
