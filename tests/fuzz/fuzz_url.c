@@ -8,8 +8,9 @@
  * Checked, for an accepted link: at most PV_NV_URL_MAX bytes of printable
  * ASCII without blanks or backslashes; "https://" with a non-empty
  * authority, or "http://" with an authority that is a loopback dotted
- * quad 127.x.y.z or [::1], optionally with ":port"; no '@' or '%' in the
- * authority.  For the escape of the same bytes: the output fits
+ * quad 127.x.y.z or [::1], optionally with ":port"; the authority made
+ * only of letters, digits, '-', '.', ':' and the brackets of an IPv6
+ * literal (so no '@', '%' or ';'), and a port, when given, 1..65535.  For the escape of the same bytes: the output fits
  * PV_TERM_ESCAPE_RATIO times the input and is well-formed UTF-8 without
  * any C0 control, DEL or C1 control (U+0080-U+009F). */
 #include <stddef.h>
@@ -63,16 +64,28 @@ static void check_accepted(const char *url)
         fail("accepted another scheme", url);
     auth = url + (https ? 8 : 7);
     alen = strcspn(auth, "/?#");
-    if (alen == 0 || memchr(auth, '@', alen) || memchr(auth, '%', alen))
+    if (alen == 0 || strspn(auth, "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789-.:[]") < alen)
         fail("accepted authority", url);
-    if (https)
-        return;
     /* host: up to the port's colon (after a closing ']' for IPv6) */
     colon = auth[0] == '[' ? memchr(auth, ']', alen) : auth;
     if (colon == NULL)
         fail("accepted an unclosed IPv6 host", url);
     colon = memchr(colon, ':', alen - (size_t)(colon - auth));
     hlen = colon ? (size_t)(colon - auth) : alen;
+    if (hlen == 0)
+        fail("accepted an empty host", url);
+    if (colon != NULL) {
+        char *end;
+        unsigned long port = strtoul(colon + 1, &end, 10);
+
+        if (end != auth + alen || port == 0 || port > 65535 ||
+            colon[1] == '0')
+            fail("accepted a port", url);
+    }
+    if (https)
+        return;
     if (!loopback(auth, hlen))
         fail("accepted http to a host that is not loopback", url);
 }
