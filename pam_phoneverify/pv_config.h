@@ -149,6 +149,9 @@ int pv_config_from_args(int argc, const char **argv, pv_config **out,
  * mode checks of every file the configuration names.  0 ok, -1 err. */
 int pv_config_validate(const pv_config *cfg, pv_err *err);
 
+/* Whether `methods` lists m.  1 yes, 0 no. */
+int pv_config_has_method(const pv_config *cfg, enum pv_method m);
+
 /* The GECOS fields (bit N for field N) that CHFN_RESTRICT in login.defs
  * text lets users change with chfn. */
 unsigned pv_config_chfn_fields(const char *text, size_t len);

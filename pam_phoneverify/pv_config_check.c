@@ -20,7 +20,7 @@
 #endif
 #define LOGIN_DEFS_MAX (256 * 1024)
 
-static int has_method(const pv_config *cfg, enum pv_method m)
+int pv_config_has_method(const pv_config *cfg, enum pv_method m)
 {
     size_t i;
 
@@ -56,8 +56,8 @@ static int need(const char *value, const char *why, const char *key,
 
 static int validate_methods(const pv_config *cfg, pv_err *err)
 {
-    int sms = has_method(cfg, PV_METHOD_SMS);
-    int email = has_method(cfg, PV_METHOD_EMAIL);
+    int sms = pv_config_has_method(cfg, PV_METHOD_SMS);
+    int email = pv_config_has_method(cfg, PV_METHOD_EMAIL);
     const char *m = sms ? "methods includes sms" : "methods includes email";
     const char *nv = "methods includes numverify";
 
@@ -70,7 +70,7 @@ static int validate_methods(const pv_config *cfg, pv_err *err)
                            need(cfg->verify_url, m, "verify_url", err) < 0 ||
                            pv_failover_check_counts(cfg, err) < 0))
         return -1;
-    if (has_method(cfg, PV_METHOD_NUMVERIFY) &&
+    if (pv_config_has_method(cfg, PV_METHOD_NUMVERIFY) &&
         (need(cfg->numverify_url, nv, "numverify_url", err) < 0 ||
          need(cfg->numverify_licence, nv, "numverify_licence", err) < 0 ||
          need(cfg->numverify_partner, nv, "numverify_partner", err) < 0))

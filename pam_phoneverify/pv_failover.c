@@ -84,19 +84,6 @@ size_t pv_entry_pick(const time_t *out_until, size_t n, size_t from,
     return from;      /* all marked out: try them in order anyway */
 }
 
-/* netstring of one URL into the digest: "ab"+"c" != "a"+"bc" */
-static void hash_url(pv_sha256 *c, const char *url)
-{
-    char len[32];
-    size_t n = strlen(url);
-    int k = pv_snprintf(len, sizeof len, "%zu:", n);
-
-    if (k > 0)
-        pv_sha256_update(c, len, strlen(len));
-    pv_sha256_update(c, url, n);
-    pv_sha256_update(c, ",", 1);
-}
-
 static void entry_key(const char *send, const char *verify, char out[65])
 {
     unsigned char digest[32];
@@ -104,8 +91,8 @@ static void entry_key(const char *send, const char *verify, char out[65])
 
     pv_sha256_init(&c);
     pv_sha256_update(&c, "pv-entry 1\n", 11);
-    hash_url(&c, send);
-    hash_url(&c, verify);
+    pv_sha256_netstring(&c, send);
+    pv_sha256_netstring(&c, verify);
     pv_sha256_final(&c, digest);
     pv_sha256_hex(digest, out);
 }

@@ -1,4 +1,5 @@
 /* pv_sha256.c - SHA-256 per FIPS 180-4. */
+#include <stdio.h>
 #include <string.h>
 #include "pv_sha256.h"
 
@@ -93,6 +94,18 @@ void pv_sha256_final(pv_sha256 *c, unsigned char out[32])
     for (i = 0; i < 32; i++)
         out[i] = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
     memset(c, 0, sizeof(*c));
+}
+
+void pv_sha256_netstring(pv_sha256 *c, const char *s)
+{
+    char len[32];
+    size_t n = s != NULL ? strlen(s) : 0;
+    int k = snprintf(len, sizeof len, "%zu:", n);
+
+    pv_sha256_update(c, len, (size_t)k);
+    if (n > 0)
+        pv_sha256_update(c, s, n);
+    pv_sha256_update(c, ",", 1);
 }
 
 void pv_sha256_hex(const unsigned char digest[32], char out[65])

@@ -17,6 +17,11 @@ typedef struct pv_sha256 {
 void pv_sha256_init(pv_sha256 *c);
 void pv_sha256_update(pv_sha256 *c, const void *data, size_t len);
 void pv_sha256_final(pv_sha256 *c, unsigned char out[32]);
+/* Add s as a netstring, "<decimal length>:<bytes>,", so that fields hashed
+ * one after another cannot run into each other ("ab"+"c" and "a"+"bc"
+ * differ).  NULL is added as the empty string.  Keys built this way are
+ * stored: the byte form must never change. */
+void pv_sha256_netstring(pv_sha256 *c, const char *s);
 /* Lower-case hex of the digest into out[65]. */
 void pv_sha256_hex(const unsigned char digest[32], char out[65]);
 

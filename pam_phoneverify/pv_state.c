@@ -583,20 +583,6 @@ void pv_state_sha256_hex(const void *data, size_t len, char out[65])
     pv_sha256_hex(digest, out);
 }
 
-/* "<decimal length>:<bytes>," - a netstring, so the fields cannot run
- * into each other ("ab"+"c" and "a"+"bc" hash differently). */
-static void sha256_netstring(pv_sha256 *c, const char *s)
-{
-    char len[32];
-    size_t n = s != NULL ? strlen(s) : 0;
-    int k = snprintf(len, sizeof len, "%zu:", n);
-
-    pv_sha256_update(c, len, (size_t)k);
-    if (n > 0)
-        pv_sha256_update(c, s, n);
-    pv_sha256_update(c, ",", 1);
-}
-
 void pv_state_precheck_key(const char *user, const char *name,
                            const char *number, char out[65])
 {
@@ -605,9 +591,9 @@ void pv_state_precheck_key(const char *user, const char *name,
 
     pv_sha256_init(&c);
     pv_sha256_update(&c, "pv-precheck 1\n", 14);
-    sha256_netstring(&c, user);
-    sha256_netstring(&c, name);
-    sha256_netstring(&c, number);
+    pv_sha256_netstring(&c, user);
+    pv_sha256_netstring(&c, name);
+    pv_sha256_netstring(&c, number);
     pv_sha256_final(&c, digest);
     pv_sha256_hex(digest, out);
 }
@@ -620,7 +606,7 @@ static void sha256_item(pv_sha256 *c, const char *s)
 {
     pv_sha256_update(c, s != NULL ? "+" : "-", 1);
     if (s != NULL)
-        sha256_netstring(c, s);
+        pv_sha256_netstring(c, s);
 }
 
 void pv_state_grant_key(const char *user, const char *rhost, const char *ruser,
@@ -631,11 +617,11 @@ void pv_state_grant_key(const char *user, const char *rhost, const char *ruser,
 
     pv_sha256_init(&c);
     pv_sha256_update(&c, "pv-grace 1\n", 11);
-    sha256_netstring(&c, user);
+    pv_sha256_netstring(&c, user);
     sha256_item(&c, rhost);
     sha256_item(&c, ruser);
     sha256_item(&c, tty);
-    sha256_netstring(&c, group);
+    pv_sha256_netstring(&c, group);
     pv_sha256_final(&c, digest);
     pv_sha256_hex(digest, out);
 }

@@ -123,16 +123,6 @@ static int probe_numverify(const pv_config *cfg, pv_transport *http)
                   nr == PV_NV_OK ? PV_FAILURE_NONE : r.failure, r.detail);
 }
 
-static int uses(const pv_config *cfg, enum pv_method m)
-{
-    size_t i;
-
-    for (i = 0; i < cfg->n_methods; i++)
-        if (cfg->methods[i] == m)
-            return 1;
-    return 0;
-}
-
 int pv_cli_probe(const pv_config *cfg)
 {
     pv_transport *http = pv_http_from_config(cfg);
@@ -142,11 +132,12 @@ int pv_cli_probe(const pv_config *cfg)
         pv_cli_say(stderr, "probe: out of memory");
         return 1;
     }
-    if (uses(cfg, PV_METHOD_SMS) || uses(cfg, PV_METHOD_EMAIL))
+    if (pv_config_has_method(cfg, PV_METHOD_SMS) ||
+        pv_config_has_method(cfg, PV_METHOD_EMAIL))
         bad += probe_entries(cfg, http);
     if (cfg->precheck_url != NULL)
         bad += probe_precheck(cfg, http);
-    if (uses(cfg, PV_METHOD_NUMVERIFY))
+    if (pv_config_has_method(cfg, PV_METHOD_NUMVERIFY))
         bad += probe_numverify(cfg, http);
     pv_transport_free(http);
     if (cfg->state != NULL && strcmp(cfg->state, "etcd") == 0) {

@@ -19,7 +19,7 @@
 #include "pv_url.h"
 #include "pv_util.h"
 
-#define HOST_MAX 255  /* a DNS name's text */
+#define HOST_MAX 255 /* a DNS name's text */
 #define LABEL_MAX 63
 #define IPV6_TEXT_MAX 64
 
@@ -163,8 +163,7 @@ static int authority_ok(const char *a, const char *end, int https)
         if (!dns_name(a, host_end))
             return 0;
     }
-    if (host_end != end &&
-        (*host_end != ':' || !port_ok(host_end + 1, end)))
+    if (host_end != end && (*host_end != ':' || !port_ok(host_end + 1, end)))
         return 0;
     return https || loopback_host(a, host_end);
 }

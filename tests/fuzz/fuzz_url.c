@@ -80,8 +80,7 @@ static void check_accepted(const char *url)
         char *end;
         unsigned long port = strtoul(colon + 1, &end, 10);
 
-        if (end != auth + alen || port == 0 || port > 65535 ||
-            colon[1] == '0')
+        if (end != auth + alen || port == 0 || port > 65535 || colon[1] == '0')
             fail("accepted a port", url);
     }
     if (https)

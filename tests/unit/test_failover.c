@@ -195,6 +195,28 @@ static void test_health_shared(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* An entry's key names its health in the shared state: its bytes must
+ * not change between versions.  sha256("pv-entry 1\n" + netstring(send)
+ * + netstring(verify)), computed independently. */
+static void test_entry_key_pinned(void **state)
+{
+    pv_config *cfg = pv_config_new();
+    pv_entries e;
+    pv_err err = { "" };
+
+    (void)state;
+    assert_int_equal(parse(cfg,
+                           "send_url = https://a.example/send\n"
+                           "verify_url = https://a.example/verify\n",
+                           &err),
+                     0);
+    pv_entries_init(&e, cfg);
+    assert_int_equal(e.n, 1);
+    assert_string_equal(e.key[0], "d8ca2650910e79ddc7cccc5bef31b30a08c645e8d9"
+                                  "ee053bc9913768e910e193");
+    pv_config_free(cfg);
+}
+
 /* The new record lines survive a round trip and are bounded. */
 static void test_record_lines(void **state)
 {
@@ -238,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_pick),
         cmocka_unit_test(test_health_shared),
         cmocka_unit_test(test_record_lines),
+        cmocka_unit_test(test_entry_key_pinned),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

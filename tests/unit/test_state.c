@@ -252,6 +252,23 @@ static void test_grant_keys(void **state)
     }
 }
 
+/* Keys are stored (state records, etcd): their bytes must never change
+ * between versions, or a fleet running two versions disagrees and every
+ * grant and pre-check is lost.  Digests computed independently:
+ * sha256("pv-precheck 1\n" + netstrings), sha256("pv-grace 1\n" + ...). */
+static void test_keys_pinned(void **state)
+{
+    char k[65];
+
+    (void)state;
+    pv_state_precheck_key("alice", "Alice Li", "+8613900000000", k);
+    assert_string_equal(k, "aa9bfd5a5084b788a0c3d9440078e0771cafd871b97a4f2c"
+                           "78ea478a7ce04a9e");
+    pv_state_grant_key("alice", "203.0.113.9", NULL, "", "sshd sudo", k);
+    assert_string_equal(k, "e2addf3f30b1d7a60848d1333d7b330c610fc7df3cd2487e"
+                           "bf05474fb8148679");
+}
+
 /* Adding replaces the same key and drops expired and, when full, the
  * oldest; active means same key and not expired. */
 /* More grants than a record holds is corrupt. */
@@ -1260,6 +1277,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_empty),
         cmocka_unit_test(test_grant_keys),
+        cmocka_unit_test(test_keys_pinned),
         cmocka_unit_test(test_parse_too_many_grants),
         cmocka_unit_test(test_grant_add_active),
         cmocka_unit_test(test_parse_limits),

@@ -97,9 +97,11 @@ static const char *const hostile[] = {
     "https://[2001:db8::1]x/v",
     "https://[]/v",
     "https://[127.0.0.1]/v",
-    "https://[::ffff:7f00:1]/v",      /* glibc and browsers write these */
-    "https://[::ffff:127.0.0.1]/v",   /* two differently: neither is taken */
-    "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/",
+    "https://[::ffff:7f00:1]/v",    /* glibc and browsers write these */
+    "https://[::ffff:127.0.0.1]/v", /* two differently: neither is taken */
+    "https://"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+    "example/",
     "Https://operator.example/",
     " https://operator.example/",
     "https://operator.example/ x",
