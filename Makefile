@@ -137,6 +137,9 @@ CLI_OBJS := $(addprefix $(BUILD)/obj/cli/,phoneverify.o phoneverify_check.o phon
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(LIB_LIBS)
 
+# libcurl's URL API is the reference reading of an operator link (SPEC 5):
+# the test holds the module's own check against it.
+$(BUILD)/tests/test_url: LIB_LIBS += $(CURL_LIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< \
 	    $(LIB) $(LDFLAGS) $(LIB_LIBS) $(CMOCKA_LIBS)

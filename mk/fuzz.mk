@@ -34,6 +34,8 @@ FUZZ_DIR      := tests/fuzz
 # ---- the harnesses: tests/fuzz/fuzz_<name>.c + tests/fuzz/corpus/<name>/ ----
 # pure parsers of local input
 FUZZ_HARNESSES := config users gecos command_output state proto catalog url
+# every link the check accepts is held against libcurl's URL API (SPEC 5)
+$(FUZZ_BUILD)/fuzz_url: LIB_LIBS += $(CURL_LIBS)
 # provider answers (doc/providers.md and the strict JSON layer under them)
 FUZZ_HARNESSES += json send verify
 # the whole flow on scripted answers, with allocation failures injected

@@ -10,7 +10,9 @@
  * authority, or "http://" with an authority that is a loopback dotted
  * quad 127.x.y.z or [::1], optionally with ":port"; the authority made
  * only of letters, digits, '-', '.', ':' and the brackets of an IPv6
- * literal (so no '@', '%' or ';'), and a port, when given, 1..65535.  For the escape of the same bytes: the output fits
+ * literal (so no '@', '%' or ';'), and a port, when given, 1..65535;
+ * and libcurl's URL API (SPEC 5's reference) reads it with the same
+ * scheme, host and port and no userinfo (tests/lib/curl_reads_as.h).  For the escape of the same bytes: the output fits
  * PV_TERM_ESCAPE_RATIO times the input and is well-formed UTF-8 without
  * any C0 control, DEL or C1 control (U+0080-U+009F). */
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include "pv_provider.h"
 #include "pv_termtext.h"
 #include "pv_url.h"
+#include "../lib/curl_reads_as.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,6 +86,8 @@ static void check_accepted(const char *url)
         if (end != auth + alen || port == 0 || port > 65535 || colon[1] == '0')
             fail("accepted a port", url);
     }
+    if (!curl_reads_as_link(url))
+        fail("accepted a link libcurl reads otherwise", url);
     if (https)
         return;
     if (!loopback(auth, hlen))

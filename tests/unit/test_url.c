@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include "pv_provider.h"
 #include "pv_url.h"
+#include "../lib/curl_reads_as.h"
 
 static const char *const good[] = {
     "https://operator.example/verify/abc?x=1#f",
@@ -127,6 +128,9 @@ static void test_good_links(void **state)
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         if (!pv_url_link_ok(good[i], PV_NV_URL_MAX))
             fail_msg("refused: %s", good[i]);
+        /* SPEC 5's reference reading agrees (curl_reads_as.h) */
+        if (!curl_reads_as_link(good[i]))
+            fail_msg("libcurl reads otherwise: %s", good[i]);
     }
 }
 
