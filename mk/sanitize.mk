@@ -141,8 +141,13 @@ check-valgrind-unit: check-valgrind-build
 # target, whatever the tests concluded.
 # Under valgrind every login pays the tool's start-up (~2 s), so this pass
 # leaves out what only repeats a path the rest already drives: the
-# configuration-error permutations (the parser is unit-tested under
-# valgrind and fuzzed) and the failmode=safe twins of the fault tests.
+# configuration permutations (the parser is unit-tested under valgrind and
+# fuzzed), the group/trusted-host scope rows (the policy is unit-tested
+# under valgrind, and every login here runs it), the failmode=safe twins
+# of the fault tests, the many-logins-in-parallel tests (the same path
+# as one login, 50 times) and the million-line users file (the streaming
+# lookup is unit-tested under valgrind).  --durations names what is left
+# that costs most, for the next trim.
 # The helper's and the lookup command's privilege drop are checked in the
 # plain passes: valgrind opens an exec'd file by path as the new user (it
 # emulates exec from the checked descriptor), and the test tree is
@@ -153,7 +158,10 @@ VALGRIND_PAM_ARGS ?= --ignore=tests/integration/test_config_errors.py \
                      --ignore=tests/integration/test_resend_wait.py \
                      --ignore=tests/integration/test_helper_privilege.py \
                      --ignore=tests/integration/test_lookup_command.py \
-                     -k "not _safe"
+                     --ignore=tests/integration/test_config_rules.py \
+                     --ignore=tests/integration/test_scope.py \
+                     -k "not _safe and not parallel and not million_line" \
+                     --durations=25
 
 check-valgrind-integration: check-valgrind-build
 	@rm -rf $(VALGRIND_LOGDIR) && mkdir -p $(VALGRIND_LOGDIR)
