@@ -69,8 +69,10 @@ static int dotted_quad(const char *host, const char *end, unsigned *first)
     return host == end;
 }
 
-/* [host, end) is a DNS name: labels of letters, digits and inner hyphens,
- * 1..63 bytes each, no empty label (so no trailing dot).  A name whose
+/* [host, end) is a DNS name: labels of letters, digits, underscores and
+ * inner hyphens, 1..63 bytes each, no empty label (so no trailing dot).
+ * Underscores are not valid in host names but appear in real DNS names,
+ * and every parser reads them alike.  A name whose
  * last label starts with a digit is one a browser may read as an IPv4
  * number (WHATWG's "ends in a number"): only a plain dotted quad is
  * taken then. */
@@ -90,7 +92,7 @@ static int dns_name(const char *host, const char *end)
             if (p == end && is_digit(label[0]))
                 return dotted_quad(host, end, &first);
             label = p + 1;
-        } else if (!is_alnum(*p) && *p != '-') {
+        } else if (!is_alnum(*p) && *p != '-' && *p != '_') {
             return 0;
         }
     }

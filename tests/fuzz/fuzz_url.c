@@ -9,7 +9,7 @@
  * ASCII without blanks or backslashes; "https://" with a non-empty
  * authority, or "http://" with an authority that is a loopback dotted
  * quad 127.x.y.z or [::1], optionally with ":port"; the authority made
- * only of letters, digits, '-', '.', ':' and the brackets of an IPv6
+ * only of letters, digits, '-', '_', '.', ':' and the brackets of an IPv6
  * literal (so no '@', '%' or ';'), and a port, when given, 1..65535;
  * and libcurl's URL API (SPEC 5's reference) reads it with the same
  * scheme, host and port and no userinfo (tests/lib/curl_reads_as.h).  For the escape of the same bytes: the output fits
@@ -69,7 +69,7 @@ static void check_accepted(const char *url)
     alen = strcspn(auth, "/?#");
     if (alen == 0 || strspn(auth, "abcdefghijklmnopqrstuvwxyz"
                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                  "0123456789-.:[]") < alen)
+                                  "0123456789-_.:[]") < alen)
         fail("accepted authority", url);
     /* host: up to the port's colon (after a closing ']' for IPv6) */
     colon = auth[0] == '[' ? memchr(auth, ']', alen) : auth;
