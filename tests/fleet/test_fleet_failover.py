@@ -14,24 +14,17 @@ import shutil
 
 import pytest
 
-from pvtest import CODE, SimServer, assert_pam, fresh_client
+from pvtest import CODE, NO_LIMITS, assert_pam, second_sim
 from test_decisions import breakglass_login, issue_breakglass
 
 HEALTH = "user/:endpoints"
 ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
-NO_LIMITS = {"per_number_seconds": 0, "per_ip_per_hour": 1000000}
 
 
 @pytest.fixture
 def other():
     """A second simulator: entry 1 of both hosts, stopped afterwards."""
-    server = SimServer(None)
-    try:
-        client = fresh_client(server)
-        client.limits(**NO_LIMITS)
-        yield client
-    finally:
-        server.stop()
+    yield from second_sim(None)
 
 
 def two_entries(h, first, second):

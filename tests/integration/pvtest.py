@@ -26,9 +26,9 @@ import pytest
 # (tests/lib/pvsim.py), re-exported from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from pvsim import (PYTHON, SIM, Sim, SimServer,  # noqa: E402,F401
-                   _openssl, closed_port, free_port, fresh_client, make_ca,
-                   make_server_cert, serve, wrong_code)
+from pvsim import (NO_LIMITS, PYTHON, SIM, Sim,  # noqa: E402,F401
+                   SimServer, _openssl, closed_port, free_port, fresh_client,
+                   make_ca, make_server_cert, second_sim, serve, wrong_code)
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PV_BUILD") or (REPO / "build")).resolve()

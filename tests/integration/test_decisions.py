@@ -19,10 +19,9 @@ import pexpect
 import pytest
 
 from hardening_util import CLI, file_failures, record_path
-from pvtest import CODE, TIME_SCALE, assert_pam, wrong_code
+from pvtest import CODE, NO_LIMITS, TIME_SCALE, assert_pam, wrong_code
 
 BG_PROMPT = "Verification service unavailable. Emergency code: "
-NO_LIMITS = dict(per_number_seconds=0, per_ip_per_hour=1000000)
 CODE_LINE_RE = re.compile(r"^\s+([A-Za-z0-9]{5})-([A-Za-z0-9]{5})$", re.M)
 
 

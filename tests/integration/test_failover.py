@@ -15,14 +15,12 @@ import subprocess
 import pytest
 
 from hardening_util import CLI
-from pvtest import (CODE, SimServer, assert_failure, assert_pam,
-                    fresh_client, wrong_code)
+from pvtest import (CODE, NO_LIMITS, assert_failure, assert_pam,
+                    second_sim, wrong_code)
 
 HEALTH_FILE = "u-%3Aendpoints"       # PV_STATE_HEALTH_KEY, escaped
 ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
 RESENT = "A new code has been sent."
-# several logins per test: the simulators' own send limits stay out of it
-NO_LIMITS = {"per_number_seconds": 0, "per_ip_per_hour": 1000000}
 
 
 @pytest.fixture(autouse=True)
@@ -33,13 +31,7 @@ def unlimited(sim):
 @pytest.fixture
 def other(tls_material):
     """A second simulator (entry 1 of the tests), stopped afterwards."""
-    server = SimServer(tls_material)
-    try:
-        client = fresh_client(server)
-        client.limits(**NO_LIMITS)
-        yield client
-    finally:
-        server.stop()
+    yield from second_sim(tls_material)
 
 
 def entries(login, *sims):

@@ -11,10 +11,9 @@ import time
 import pytest
 
 from hardening_util import CLI, record_path
-from pvtest import CODE, TIME_SCALE, assert_pam, wrong_code
+from pvtest import CODE, NO_LIMITS, TIME_SCALE, assert_pam, wrong_code
 from test_decisions import issue_breakglass
 
-NO_LIMITS = dict(per_number_seconds=0, per_ip_per_hour=1000000)
 TUPLE = dict(rhost="203.0.113.9", ruser="deploy", tty="pts/3")
 
 

@@ -6,10 +6,9 @@ code goes to the verify API, not only at the start of the login; an
 expired code and an outage on the verify call are no guess."""
 
 from hardening_util import Batch, cli_status, file_failures, records_of
-from pvtest import CODE, TIME_SCALE, assert_pam, wrong_code
+from pvtest import CODE, NO_LIMITS, TIME_SCALE, assert_pam, wrong_code
 
 LOCKED = "Too many failed attempts; try again later."
-NO_LIMITS = dict(per_number_seconds=0, per_ip_per_hour=1000000)
 N_PARALLEL = 50
 GUESS = "000000"
 

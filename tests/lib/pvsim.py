@@ -10,6 +10,9 @@ tests/SIMULATOR_API.md.
   Sim            the control-API client (/_sim/...)
   serve, fresh_client
                  the bodies of the usual `sim_server` / `sim` fixtures
+  second_sim     the body of an `other` fixture: a simulator of the test's
+                 own (a second provider entry), send limits lifted
+  NO_LIMITS      the simulator's send limits lifted (Sim.limits(**NO_LIMITS))
   make_ca, make_server_cert, make_tls
                  throw-away TLS material (a test CA and a server certificate
                  for 127.0.0.1) made with the `openssl` command
@@ -360,3 +363,20 @@ def fresh_client(server):
     s = Sim(server)
     s.reset()
     return s
+
+
+# The simulator's own send limits lifted, for tests that log in many times.
+NO_LIMITS = {"per_number_seconds": 0, "per_ip_per_hour": 1000000}
+
+
+def second_sim(tls=None):
+    """Body of an `other` fixture (`yield from second_sim(tls)`): a
+    simulator of the test's own (a second provider entry) with its send
+    limits lifted, stopped when the fixture is torn down."""
+    server = SimServer(tls)
+    try:
+        client = fresh_client(server)
+        client.limits(**NO_LIMITS)
+        yield client
+    finally:
+        server.stop()
