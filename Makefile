@@ -61,7 +61,7 @@ SRC := pam_phoneverify
 SRC_DIRS := $(SRC) $(SRC)/provider $(SRC)/cli $(SRC)/helper
 HDRS := $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
 CPPFLAGS += $(addprefix -I,$(SRC) $(SRC)/provider $(SRC)/cli)
-LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c \
+LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c pv_origin.c \
             pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c \
             pv_phone.c pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c \
             pv_qr.c pv_sha256.c pv_base64.c pv_i18n.c pv_users_edit.c \

@@ -16,6 +16,7 @@
 #include "pv_http.h"
 #include "pv_i18n.h"
 #include "pv_log.h"
+#include "pv_origin.h"
 #include "pv_runtime.h"
 #include "pv_util.h"
 
@@ -167,6 +168,18 @@ static void free_items(login_items *it)
     memset(it, 0, sizeof(*it));
 }
 
+/* Whether the application changed PAM_USER during the conversation (or
+ * it can no longer be read): the login then fails whatever the flow
+ * decided, since what it verified was the user it started with. */
+static int user_changed(pam_handle_t *pamh, const char *started_as)
+{
+    const void *now = NULL;
+
+    if (pam_get_item(pamh, PAM_USER, &now) != PAM_SUCCESS || now == NULL)
+        return 1;
+    return strcmp((const char *)now, started_as) != 0;
+}
+
 /* Run the flow for an already-configured login. */
 static void run_flow(pam_handle_t *pamh, const pv_config *cfg,
                      const pv_login *login, pv_outcome *out)
@@ -209,6 +222,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     pv_config *cfg = NULL;
     pv_outcome out;
     pv_login login;
+    pv_origin origin;
     login_items items;
     pv_err err;
     const char *user = NULL;
@@ -233,6 +247,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     login.rhost = items.rhost;
     login.ruser = items.ruser;
     login.tty = items.tty;
+    pv_origin_read(items.rhost, items.ruser, &origin);
+    login.origin = &origin;
     if (pv_config_from_args(argc, argv, &cfg, &err) != 0) {
         pam_syslog(pamh, LOG_ERR, "configuration error: %s", err.msg);
         out.result = PV_RESULT_CONFIG_ERROR;
@@ -254,6 +270,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
     login.user = items.user;
     run_flow(pamh, cfg, &login, &out);
+    if (user_changed(pamh, items.user)) {
+        /* The code proved the user the login started with. */
+        out.result = PV_RESULT_DENIED;
+        pv_strlcpy(out.reason, "pam_user_changed", sizeof(out.reason));
+    }
 done:
     pam_rc = pv_result_to_pam(out.result);
     (void)pv_outcome_format(&login, &out, pam_code_name(pam_rc), record,

@@ -14,6 +14,7 @@
 #include "pv_config.h"
 #include "pv_transport.h"
 #include "pv_log.h"
+#include "pv_origin.h"
 #include "pv_provider.h"
 #include "pv_state.h"
 
@@ -42,6 +43,9 @@ typedef struct pv_login {
     const char *rhost; /* may be NULL */
     const char *ruser; /* PAM_RUSER, may be NULL (grace) */
     const char *tty;   /* PAM_TTY, may be NULL (grace) */
+    /* Where the login comes from (pv_origin.h); NULL: nothing known,
+     * which counts as a local user with no terminal session. */
+    const pv_origin *origin;
 } pv_login;
 
 enum pv_result {

@@ -225,7 +225,7 @@ static int cmd_test(cli *c, int argc, char **argv)
 {
     pv_flow_env env;
     pv_outcome out;
-    pv_login login = { argv[0], "phoneverify-test", NULL, NULL, NULL };
+    pv_login login = { argv[0], "phoneverify-test", NULL, NULL, NULL, NULL };
     pv_catalog *catalog = NULL;
     char record[1024];
     enum pv_result r;

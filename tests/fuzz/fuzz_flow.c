@@ -587,7 +587,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, &s };
     env.clock = (pv_clock){ fake_now, fake_sleep_ms, &s };
     env.logger = (pv_logger){ quiet_log, NULL };
-    login = (pv_login){ world.user, "sshd", "203.0.113.9", NULL, NULL };
+    login = (pv_login){ world.user, "sshd", "203.0.113.9", NULL, NULL, NULL };
 
     alloc_count = 0;
     alloc_fail_at = ((unsigned long)data[1] << 8) | data[2];

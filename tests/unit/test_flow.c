@@ -473,8 +473,12 @@ static void run_row(const fixture *fx, const flow_case *c, world *w,
                     pv_outcome *out)
 {
     pv_config *cfg = make_config(fx, c);
-    pv_login login = { c->login_user ? c->login_user : fx->user, "sshd",
-                       c->rhost, NULL, NULL };
+    pv_login login = { c->login_user ? c->login_user : fx->user,
+                       "sshd",
+                       c->rhost,
+                       NULL,
+                       NULL,
+                       NULL };
     pv_flow_env env;
 
     prepare_world(w, c, cfg, fx->user);
@@ -1169,7 +1173,7 @@ static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
                         time_t now, const char *tty)
 {
     pv_config *cfg = make_config(fx, c);
-    pv_login login = { fx->user, "sshd", c->rhost, NULL, tty };
+    pv_login login = { fx->user, "sshd", c->rhost, NULL, tty, NULL };
     pv_flow_env env;
     pv_outcome out;
     world w;

@@ -56,7 +56,7 @@ static void test_code_normalize_huge(void **state)
 
 static void test_log_record(void **state)
 {
-    pv_login login = { "alice", "sshd", "203.0.113.9", NULL, NULL };
+    pv_login login = { "alice", "sshd", "203.0.113.9", NULL, NULL, NULL };
     pv_outcome out;
     char buf[1024];
 
@@ -81,8 +81,9 @@ static void test_log_record(void **state)
 
 static void test_log_record_hostile(void **state)
 {
-    pv_login login = { "eve\nuser=root outcome=success", NULL, NULL, NULL,
-                       NULL };
+    pv_login login = {
+        "eve\nuser=root outcome=success", NULL, NULL, NULL, NULL, NULL
+    };
     pv_outcome out;
     char buf[1024];
 
@@ -101,7 +102,7 @@ static void test_log_record_hostile(void **state)
 /* The resolved pw_name is what the record names, not the typed name. */
 static void test_log_record_canonical_user(void **state)
 {
-    pv_login login = { "ALICE", "sshd", NULL, NULL, NULL };
+    pv_login login = { "ALICE", "sshd", NULL, NULL, NULL, NULL };
     pv_outcome out;
     char buf[1024];
 
