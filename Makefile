@@ -94,7 +94,7 @@ HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o pv_helper_pro
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: po-update all check check-unit check-integration check-pam deps deps-build install demo \
+.PHONY: po-update all check check-unit check-integration check-pam deps deps-build deps-demo install demo \
         clean check-asan check-valgrind fuzz check-fleet
 # User-visible messages: po/LANG.po -> BUILD/locale/LANG/LC_MESSAGES/*.mo
 # (msgfmt -c checks that every translation keeps the printf conversions).
@@ -157,6 +157,10 @@ deps:
 deps-build:
 	@scripts/install-deps --build-only
 
+# make demo installs only what the demo runs (not the test tool set)
+deps-demo:
+	@scripts/install-deps --demo
+
 # The test targets build with -Werror (their sub-makes inherit it).
 check check-unit check-integration check-pam check-fleet check-asan check-valgrind lint: export WERROR = 1
 
@@ -191,7 +195,7 @@ check-fleet: all
 check-pam: all $(PAMAPP)
 	$(PYTEST) tests/integration $(PAM_PYTEST_ARGS)
 
-demo: deps
+demo: deps-demo
 	$(MAKE) all
 	PV_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/demo
 

@@ -2,6 +2,7 @@
 simulator prints in the terminal, and a wrong code is refused."""
 import os
 import re
+import subprocess
 
 import pexpect
 
@@ -58,3 +59,35 @@ def test_make_demo_is_quiet_and_ctrl_c_ends_it_cleanly():
     assert "Interrupt" not in out and "Error" not in out, out
     assert "PWRAP_ERROR" not in out, out
     assert "-DPV_DEFAULT_HELPER" not in out, "build lines are not summarised"
+
+
+def test_demo_installs_only_what_it_runs():
+    """`make demo` asks scripts/install-deps for the demo's set: the build
+    tools and the login harness, not sshd, etcd, valgrind or lintian."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "--demo", "--list"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    assert {"pamtester", "libpam-wrapper", "libnss-wrapper", "libcurl4-openssl-dev"} <= set(out)
+    for heavy in ("openssh-server", "etcd-server", "valgrind", "lintian", "sudo", "clang"):
+        assert heavy not in out, heavy
+    makefile = open(os.path.join(ROOT, "Makefile")).read()
+    assert "\ndemo: deps-demo\n" in makefile
+
+
+def test_ctrl_c_never_prints_a_traceback():
+    """Ctrl-C at the prompt, several times over (the simulator used to get
+    both the terminal's SIGINT and the demo's SIGTERM and, now and then,
+    print a traceback from the second)."""
+    for _ in range(4):
+        child = pexpect.spawn("/usr/bin/python3", [os.path.join(ROOT, "scripts", "demo")],
+                              env=dict(os.environ, PV_BUILD=BUILD), encoding="utf-8",
+                              timeout=60)
+        try:
+            child.expect(r"Verification code sent to \+86 \*+8000: ")
+            child.sendintr()
+            child.sendintr()
+            child.expect(pexpect.EOF)
+            out = child.before
+        finally:
+            child.close(force=True)
+        assert "Traceback" not in out and "Stop" not in out, out
+        assert child.exitstatus == 0, (child.exitstatus, out)
