@@ -535,7 +535,7 @@ static const struct pv_key keys[] = {
     K_STR(state_prefix, "/pam_phoneverify/", pv_cfgval_prefix, KEY_REQUIRED),
     K_LONG(state_timeout, "2", 1, 30),
     K_STR(state_dir, PV_DEFAULT_STATE_DIR, pv_cfgval_path, KEY_REQUIRED),
-    K_LONG(send_limit, "5", 1, 1000),
+    K_LONG(send_limit, "10", 1, 1000),
     K_LONG(send_window, "3600", 60, 604800),
     K_LONG(resend_wait, "65", 0, 300),
     K_LONG(grace, "0", 0, 86400),

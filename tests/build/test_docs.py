@@ -60,3 +60,23 @@ def test_help_names_only_what_exists(argv):
     assert "SPEC" not in text, "--help cites a document outside the repository"
     missing = [rel for rel in PATH.findall(text) if not exists(rel)]
     assert missing == [], missing
+
+
+def test_checkdocs_finds_an_undocumented_key(tmp_path):
+    """scripts/checkdocs (make lint) fails on a key the man page and the
+    example lack, and on a table wider than the page."""
+    import shutil
+    for part in ("pam_phoneverify", "man", "conf"):
+        shutil.copytree(os.path.join(ROOT, part), tmp_path / part)
+    src = tmp_path / "pam_phoneverify" / "pv_config.c"
+    text = src.read_text().replace('    K_BOOL(debug, "no"),',
+                                   '    K_BOOL(debug, "no"),\n    K_BOOL(brand_new_key, "no"),')
+    src.write_text(text)
+    page = tmp_path / "man" / "phoneverify.1"
+    page.write_text(page.read_text() + ".TS\nl l.\n%s\tx\n.TE\n" % ("w" * 120))
+    res = subprocess.run([os.path.join(ROOT, "scripts", "checkdocs"), str(tmp_path)],
+                         capture_output=True, text=True)
+    assert res.returncode == 1
+    assert "pam_phoneverify.conf.5: key brand_new_key is not described" in res.stdout
+    assert "conf/pam_phoneverify.conf: key brand_new_key is missing" in res.stdout
+    assert "man/phoneverify.1" in res.stdout and "wider" in res.stdout, res.stdout

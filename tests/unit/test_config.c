@@ -258,7 +258,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->state_prefix, "/pam_phoneverify/");
     assert_int_equal(cfg->state_timeout, 2);
     assert_string_equal(cfg->state_dir, "/var/lib/pam_phoneverify");
-    assert_int_equal(cfg->send_limit, 5);
+    assert_int_equal(cfg->send_limit, 10);
     assert_int_equal(cfg->send_window, 3600);
     assert_int_equal(cfg->reuse_code, 1);
     assert_string_equal(cfg->prompt, "Verification code sent to %p: ");
