@@ -96,53 +96,73 @@ static int grant_store(pv_flowctx *f, pv_state **st, int *opened)
     return 0;
 }
 
+static int void_cb(pv_state_record *rec, void *ctx)
+{
+    const time_t *at = ctx;
+
+    if (rec->grants_void >= *at)
+        return 1;
+    pv_state_grants_void(rec, *at);
+    return 0;
+}
+
+/* The shared record (etcd) says grants earned up to `at` are void: this
+ * host's store forgets them for good, so that the record expiring or being
+ * rewritten in etcd does not bring them back. */
+static void void_local(pv_flowctx *f, pv_state *st, time_t at)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    if (pv_state_update(st, f->user, void_cb, &at, &err) != 0)
+        pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
+}
+
 /* Whether the user's grants (in st) hold one for key now.  The time
- * before which grants are void comes from the login's own store (shared
- * under etcd), which the lockout check has opened.  -1 unreadable. */
+ * before which grants are void comes from the login's own store too
+ * (shared under etcd), which the lockout check has opened.  -1
+ * unreadable. */
 static int grant_held(pv_flowctx *f, pv_state *st, const char *key)
 {
     pv_state_record rec;
     pv_err err;
-    time_t void_before = 0;
+    time_t shared_void = 0;
     int active = -1;
 
     pv_err_clear(&err);
     if (st != f->state) {
         if (pv_state_read(f->state, f->user, &rec, &err) != 0)
             goto out;
-        void_before = rec.grants_void;
+        shared_void = rec.grants_void;
         pv_state_record_clear(&rec);
     }
     if (pv_state_read(st, f->user, &rec, &err) != 0)
         goto out;
-    if (rec.grants_void > void_before)
-        void_before = rec.grants_void;
+    if (shared_void > rec.grants_void && rec.n_grants > 0)
+        void_local(f, st, shared_void);
     active = pv_state_grant_active(&rec, key, pv_flow_now(f), f->cfg->grace,
-                                   void_before);
+                                   shared_void);
     pv_state_record_clear(&rec);
 out:
     if (active < 0)
-        pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
+        pv_logf(&f->env->logger, LOG_ERR, "state: grace grants: %s", err.msg);
     return active;
 }
 
+/* Grants that cannot be read are none: the login asks for a code. */
 pv_verdict pv_flow_check_grace(pv_flowctx *f)
 {
     pv_state *st = NULL;
     char key[65];
     int opened = 0, held;
 
-    if (!grace_key(f, key))
+    if (!grace_key(f, key) || grant_store(f, &st, &opened) != 0)
         return pv_verdict_go_on();
-    if (grant_store(f, &st, &opened) != 0)
-        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
     held = grant_held(f, st, key);
     if (opened)
         pv_state_close(st);
-    if (held < 0)
-        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
-    return held ? pv_verdict_final(PV_RESULT_GRACE, "grace")
-                : pv_verdict_go_on();
+    return held == 1 ? pv_verdict_final(PV_RESULT_GRACE, "grace")
+                     : pv_verdict_go_on();
 }
 
 typedef struct grant_ctx {

@@ -127,3 +127,23 @@ def test_unlock_on_another_host_ends_grants(host, sim, cluster, prefix):
                        env=env)
     assert r.returncode == 0 and "alice: unlocked" in r.stdout, r
     assert_code(a)
+
+
+def test_lockout_seen_once_survives_the_record(host, sim, cluster, prefix):
+    """Once host A has seen the shared "grants void" time, its own store
+    forgets the grants for good: the user's etcd record expiring or being
+    rewritten from outside does not bring them back."""
+    sim.limits(**NO_LIMITS)
+    lock = max(2, int(2 * TIME_SCALE))
+    a, b = grace_hosts(host, "host-a", "host-b", grace="600")
+    for h in (a, b):
+        h.conf.update(lockout_failures="2", max_tries="1",
+                      lockout_time=str(lock))
+    assert_code(a, rhost="203.0.113.21")
+    assert_code(a, rhost="203.0.113.22")
+    for _ in range(2):
+        b.run("alice", [wrong_code])
+    time.sleep(lock + 1)
+    assert_code(a, rhost="203.0.113.21")
+    cluster.ctl("del", prefix + "user/alice")
+    assert_code(a, rhost="203.0.113.22")
