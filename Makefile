@@ -68,6 +68,7 @@ LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c pv_origin.c \
             pv_state.c pv_state_file.c pv_state_etcd.c pv_state_mem.c \
             pv_lockout.c pv_sendlimit.c pv_failover.c pv_breakglass.c \
             pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c \
+            pv_flow_grace.c \
             pv_flow_io.c pv_log.c pv_runtime.c \
             provider/pv_json.c provider/pv_provider.c provider/pv_send.c \
             provider/pv_verify.c provider/pv_precheck.c provider/pv_numverify.c \

@@ -284,107 +284,6 @@ static pv_verdict check_lockout(pv_flowctx *f)
     return pv_verdict_go_on();
 }
 
-/* ---- grace (pam_phoneverify.conf(5): grace, grace_services) ---------- */
-
-/* Whether `word` is one of the space-separated words of `list`. */
-static int word_listed(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    const char *p = list;
-
-    while (*p != '\0') {
-        size_t k;
-
-        while (*p == ' ' || *p == '\t')
-            p++;
-        k = strcspn(p, " \t");
-        if (k == n && k > 0 && memcmp(p, word, n) == 0)
-            return 1;
-        p += k;
-    }
-    return 0;
-}
-
-/* The grant key of this login, or 0 when grace does not apply (off, or a
- * service outside grace_services).  The group is the login's own service
- * when grace_services is empty, else the list itself: services listed
- * together share grants. */
-static int grace_key(pv_flowctx *f, char key[65])
-{
-    const char *svc = f->login->service != NULL ? f->login->service : "";
-    const char *list = f->cfg->grace_services;
-    char group[512];
-
-    if (f->cfg->grace <= 0)
-        return 0;
-    if (list == NULL || list[0] == '\0') {
-        if (pv_snprintf(group, sizeof(group), "service %s", svc) < 0)
-            return 0;
-    } else {
-        if (!word_listed(list, svc) ||
-            pv_snprintf(group, sizeof(group), "list %s", list) < 0)
-            return 0;
-    }
-    pv_state_grant_key(f->user, f->login->rhost, f->login->ruser,
-                       f->login->tty, group, key);
-    return 1;
-}
-
-/* After the lockout check (a locked user gets no grace): a grant for this
- * login's tuple ends the login without a code. */
-static pv_verdict check_grace(pv_flowctx *f)
-{
-    pv_state_record rec;
-    pv_err err;
-    char key[65];
-    int active;
-
-    if (!grace_key(f, key))
-        return pv_verdict_go_on();
-    pv_err_clear(&err);
-    if (pv_state_read(f->state, f->user, &rec, &err) != 0) {
-        pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
-        return pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");
-    }
-    active = pv_state_grant_active(&rec, key, pv_flow_now(f));
-    pv_state_record_clear(&rec);
-    if (active)
-        return pv_verdict_final(PV_RESULT_GRACE, "grace");
-    return pv_verdict_go_on();
-}
-
-typedef struct grant_ctx {
-    const char *key;
-    time_t now;
-    long grace;
-} grant_ctx;
-
-static int grant_cb(pv_state_record *rec, void *ctx)
-{
-    const grant_ctx *g = ctx;
-
-    pv_state_grant_add(rec, g->key, g->now + g->grace, g->now);
-    return 0;
-}
-
-/* Only a verified code grants grace: never a numVerify answer, a
- * fail-open, an IGNORE or a break-glass code. */
-static void grant_grace(pv_flowctx *f, const pv_verdict *v)
-{
-    char key[65];
-    grant_ctx g;
-
-    if (v->step != PV_STEP_FINAL || v->result != PV_RESULT_SUCCESS ||
-        v->failure != PV_FAILURE_NONE || strcmp(v->reason, "verified") != 0 ||
-        !grace_key(f, key))
-        return;
-    g.key = key;
-    g.now = pv_flow_now(f);
-    g.grace = f->cfg->grace;
-    /* A grant not written only costs the next login a code. */
-    (void)pv_flow_state_update(f, grant_cb, &g);
-}
-
 static pv_verdict run_method(pv_flowctx *f, enum pv_method m)
 {
     switch (m) {
@@ -426,10 +325,10 @@ static pv_verdict decide(pv_flowctx *f)
     if (v.step == PV_STEP_GO_ON)
         v = check_lockout(f);
     if (v.step == PV_STEP_GO_ON)
-        v = check_grace(f);
+        v = pv_flow_check_grace(f);
     if (v.step == PV_STEP_GO_ON) {
         v = run_methods(f);
-        grant_grace(f, &v);
+        pv_flow_grant_grace(f, &v);
     }
     if (v.step != PV_STEP_FINAL) /* fail closed */
         v = pv_verdict_final(PV_RESULT_DENIED, "no_decision");

@@ -6,6 +6,8 @@
  *   pv_flow_code.c       the sms/email methods      \
  *   pv_flow_numverify.c  the operator check          > return a verdict
  *   pv_flow_precheck.c   the name+mobile pre-check  /
+ *   pv_flow_grace.c      grace grants: check before the methods, grant
+ *                        after a verified code
  *   pv_flow_io.c         what every step uses: clock, conversation,
  *                        debug log, state updates (guesses, sends)
  *
@@ -154,5 +156,10 @@ int pv_flow_breakglass_claim(void *ctx, const char *hash);
 pv_verdict pv_flow_precheck(pv_flowctx *f);
 pv_verdict pv_flow_run_code_method(pv_flowctx *f, enum pv_method m);
 pv_verdict pv_flow_run_numverify(pv_flowctx *f);
+/* After the lockout check (a locked user gets no grace): GRACE when this
+ * login holds a grant, else GO_ON. */
+pv_verdict pv_flow_check_grace(pv_flowctx *f);
+/* After the methods: a verified code (v) grants grace to this login. */
+void pv_flow_grant_grace(pv_flowctx *f, const pv_verdict *v);
 
 #endif

@@ -9,12 +9,15 @@
  *   pending <id> <expires> <to> [<entry>]  at most once (entry: >0)
  *   precheck <64 hex> <until>         at most once
  *   last_sent <epoch>                 at most once
- *   grant <64 hex> <until>            0..PV_STATE_MAX_GRANTS times
+ *   grant <64 hex> <until> <earned>   0..PV_STATE_MAX_GRANTS times
+ *   grants_void <epoch>               at most once
  *   endpoint <64 hex> <until>         0..PV_STATE_MAX_ENDPOINTS times
  *   bgused <64 hex>                   0..PV_STATE_MAX_BG_USED times
  *   end
  *
  * The trailing "end" line makes a record cut at a line boundary detectable.
+ * A "grant <64 hex> <until>" line of an older version (no earning time)
+ * reads as a grant earned at 0, which has ended: it is never honoured.
  * Parsing is strict: anything else is corrupt and the record reads empty. */
 #include <stdarg.h>
 #include <stdint.h>
@@ -110,16 +113,39 @@ int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
     return 0;
 }
 
+struct voiding_update {
+    pv_state_update_fn fn;
+    void *ctx;
+};
+
+/* Runs the caller's callback; a lock it starts or extends voids every
+ * grant earned before the lock ends (no grant is earned while locked), so
+ * a grant earned before a lockout does not work again when it ends.  Here
+ * rather than in each caller: every path that locks goes through it. */
+static int voiding_cb(pv_state_record *rec, void *ctx)
+{
+    const struct voiding_update *u = ctx;
+    time_t before = rec->locked_until;
+    int r = u->fn(rec, u->ctx);
+
+    if (r == 0 && rec->locked_until > before &&
+        rec->locked_until > rec->grants_void)
+        pv_state_grants_void(rec, rec->locked_until);
+    return r;
+}
+
 int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
                     void *ctx, pv_err *err)
 {
+    struct voiding_update u = { fn, ctx };
+
     if (st == NULL || st->ops == NULL || user == NULL || fn == NULL) {
         pv_err_set(err, "state: invalid arguments");
         return -1;
     }
     /* cleared so that a message the callback leaves through ctx shows */
     pv_err_clear(err);
-    return st->ops->update(st, user, fn, ctx, err);
+    return st->ops->update(st, user, voiding_cb, &u, err);
 }
 
 /* ---- record parsing ---------------------------------------------------- */
@@ -132,6 +158,7 @@ int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
 #define SEEN_PENDING 2u
 #define SEEN_PRECHECK 4u
 #define SEEN_LAST_SENT 8u
+#define SEEN_GRANTS_VOID 16u
 
 struct field {
     const char *p;
@@ -300,12 +327,15 @@ static int parse_precheck(pv_state_record *rec, const struct field *f)
     return 0;
 }
 
-static int parse_grant(pv_state_record *rec, const struct field *f)
+/* "grant <key> <until> [<earned>]": without the earning time (an older
+ * version's line) it counts as earned at 0, i.e. long ended. */
+static int parse_grant(pv_state_record *rec, const struct field *f, int nf)
 {
     size_t i = rec->n_grants;
 
     if (i >= PV_STATE_MAX_GRANTS || !hex64_ok(f[1].p, f[1].n) ||
-        parse_time(&f[2], &rec->grant_until[i]) != 0)
+        parse_time(&f[2], &rec->grant_until[i]) != 0 ||
+        (nf == 4 && parse_time(&f[3], &rec->grant_at[i]) != 0))
         return -1;
     memcpy(rec->grant_keys[i], f[1].p, 64);
     rec->grant_keys[i][64] = '\0';
@@ -345,8 +375,12 @@ static int parse_line(pv_state_record *rec, const char *line, size_t n,
         return once(seen, SEEN_LAST_SENT) != 0
                    ? -1
                    : parse_time(&f[1], &rec->last_sent);
-    if (nf == 3 && field_is(&f[0], "grant"))
-        return parse_grant(rec, f);
+    if ((nf == 3 || nf == 4) && field_is(&f[0], "grant"))
+        return parse_grant(rec, f, nf);
+    if (nf == 2 && field_is(&f[0], "grants_void"))
+        return once(seen, SEEN_GRANTS_VOID) != 0
+                   ? -1
+                   : parse_time(&f[1], &rec->grants_void);
     return -1;
 }
 
@@ -419,7 +453,8 @@ void pv_state_record_clear(pv_state_record *rec)
      PV_STATE_ID_MAX + 1 + LINE_TIME + PV_STATE_TO_MAX + 1 +                  \
      sizeof "precheck " + 64 + 1 + LINE_TIME + sizeof "last_sent " +          \
      LINE_TIME +                                                              \
-     PV_STATE_MAX_GRANTS * (sizeof "grant " + 64 + 1 + LINE_TIME) +           \
+     PV_STATE_MAX_GRANTS * (sizeof "grant " + 64 + 1 + 2 * LINE_TIME) +       \
+     sizeof "grants_void " + LINE_TIME +                                      \
      PV_STATE_MAX_ENDPOINTS * (sizeof "endpoint " + 64 + 1 + LINE_TIME) +     \
      PV_STATE_MAX_BG_USED * (sizeof "bgused " + 64 + 1) + sizeof "pending " + \
      LINE_TIME + sizeof "end\n")
@@ -488,9 +523,12 @@ static int record_valid(const pv_state_record *rec)
         return 0;
     for (i = 0; i < rec->n_grants; i++) {
         if (strnlen(rec->grant_keys[i], 65) != 64 ||
-            !hex64_ok(rec->grant_keys[i], 64) || !time_ok(rec->grant_until[i]))
+            !hex64_ok(rec->grant_keys[i], 64) ||
+            !time_ok(rec->grant_until[i]) || !time_ok(rec->grant_at[i]))
             return 0;
     }
+    if (!time_ok(rec->grants_void))
+        return 0;
     if (rec->pending_entry > PV_STATE_MAX_ENTRY ||
         rec->n_endpoints > PV_STATE_MAX_ENDPOINTS ||
         rec->n_bg_used > PV_STATE_MAX_BG_USED)
@@ -534,8 +572,10 @@ static int format_body(const pv_state_record *rec, struct outbuf *b)
     if (rc == 0 && rec->last_sent != 0)
         rc = put(b, "last_sent %lld\n", (long long)rec->last_sent);
     for (i = 0; rc == 0 && i < rec->n_grants; i++)
-        rc = put(b, "grant %s %lld\n", rec->grant_keys[i],
-                 (long long)rec->grant_until[i]);
+        rc = put(b, "grant %s %lld %lld\n", rec->grant_keys[i],
+                 (long long)rec->grant_until[i], (long long)rec->grant_at[i]);
+    if (rc == 0 && rec->grants_void != 0)
+        rc = put(b, "grants_void %lld\n", (long long)rec->grants_void);
     for (i = 0; rc == 0 && i < rec->n_endpoints; i++)
         rc = put(b, "endpoint %s %lld\n", rec->endpoint_key[i],
                  (long long)rec->endpoint_until[i]);
@@ -609,18 +649,37 @@ static void sha256_item(pv_sha256 *c, const char *s)
         pv_sha256_netstring(c, s);
 }
 
+/* Eight bytes, most significant first. */
+static void sha256_u64(pv_sha256 *c, unsigned long long v)
+{
+    unsigned char b[8];
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        b[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+    pv_sha256_update(c, b, sizeof(b));
+}
+
 void pv_state_grant_key(const char *user, const char *rhost, const char *ruser,
-                        const char *tty, const char *group, char out[65])
+                        const pv_tty_session *session, const char *group,
+                        char out[65])
 {
     unsigned char digest[32];
     pv_sha256 c;
 
     pv_sha256_init(&c);
-    pv_sha256_update(&c, "pv-grace 1\n", 11);
+    pv_sha256_update(&c, "pv-grace 2\n", 11);
     pv_sha256_netstring(&c, user);
     sha256_item(&c, rhost);
     sha256_item(&c, ruser);
-    sha256_item(&c, tty);
+    pv_sha256_update(&c, session != NULL ? "+" : "-", 1);
+    if (session != NULL) {
+        sha256_u64(&c, session->tty);
+        sha256_u64(&c, (unsigned long long)session->sid);
+        sha256_u64(&c, session->leader_start);
+    }
     pv_sha256_netstring(&c, group);
     pv_sha256_final(&c, digest);
     pv_sha256_hex(digest, out);
@@ -631,19 +690,21 @@ static void grant_remove(pv_state_record *rec, size_t i)
     for (; i + 1 < rec->n_grants; i++) {
         memcpy(rec->grant_keys[i], rec->grant_keys[i + 1], 65);
         rec->grant_until[i] = rec->grant_until[i + 1];
+        rec->grant_at[i] = rec->grant_at[i + 1];
     }
     rec->n_grants--;
     memset(rec->grant_keys[rec->n_grants], 0, 65);
     rec->grant_until[rec->n_grants] = 0;
+    rec->grant_at[rec->n_grants] = 0;
 }
 
-void pv_state_grant_add(pv_state_record *rec, const char *key, time_t until,
-                        time_t now)
+void pv_state_grant_add(pv_state_record *rec, const char *key, time_t at,
+                        time_t until)
 {
     size_t i = 0;
 
     while (i < rec->n_grants) {
-        if (rec->grant_until[i] <= now || strcmp(rec->grant_keys[i], key) == 0)
+        if (rec->grant_until[i] <= at || strcmp(rec->grant_keys[i], key) == 0)
             grant_remove(rec, i);
         else
             i++;
@@ -653,17 +714,77 @@ void pv_state_grant_add(pv_state_record *rec, const char *key, time_t until,
     if (until > PV_STATE_TIME_MAX)
         until = PV_STATE_TIME_MAX;
     pv_strlcpy(rec->grant_keys[rec->n_grants], key, 65);
+    rec->grant_at[rec->n_grants] = at < 0 ? 0 : at;
     rec->grant_until[rec->n_grants++] = until;
 }
 
+time_t pv_state_grant_end(const pv_state_record *rec, size_t i, long grace)
+{
+    time_t at, end;
+
+    if (i >= rec->n_grants || grace <= 0)
+        return 0;
+    at = rec->grant_at[i];
+    end = rec->grant_until[i];
+    /* at 0: an older line, or nothing known about when it was earned */
+    if (at <= 0 || at <= rec->grants_void)
+        return 0;
+    if (at > PV_STATE_TIME_MAX - grace)
+        return 0;
+    return end < at + grace ? end : at + grace;
+}
+
 int pv_state_grant_active(const pv_state_record *rec, const char *key,
-                          time_t now)
+                          time_t now, long grace, time_t grants_void)
 {
     size_t i;
 
     for (i = 0; i < rec->n_grants; i++) {
-        if (rec->grant_until[i] > now && strcmp(rec->grant_keys[i], key) == 0)
+        /* earned in the future: not a grant this host gave */
+        if (strcmp(rec->grant_keys[i], key) != 0 || rec->grant_at[i] > now ||
+            rec->grant_at[i] <= grants_void)
+            continue;
+        if (pv_state_grant_end(rec, i, grace) > now)
             return 1;
     }
+    return 0;
+}
+
+void pv_state_grants_drop(pv_state_record *rec)
+{
+    memset(rec->grant_keys, 0, sizeof(rec->grant_keys));
+    memset(rec->grant_until, 0, sizeof(rec->grant_until));
+    memset(rec->grant_at, 0, sizeof(rec->grant_at));
+    rec->n_grants = 0;
+}
+
+void pv_state_grants_void(pv_state_record *rec, time_t at)
+{
+    if (at > PV_STATE_TIME_MAX)
+        at = PV_STATE_TIME_MAX;
+    if (at > rec->grants_void)
+        rec->grants_void = at;
+    pv_state_grants_drop(rec);
+}
+
+int pv_state_grant_store(const pv_config *cfg, pv_state *main,
+                         pv_state **grants, int *opened, pv_err *err)
+{
+    *grants = NULL;
+    *opened = 0;
+    if (cfg->state == NULL || strcmp(cfg->state, "file") == 0) {
+        if (main == NULL) {
+            pv_err_set(err, "state: invalid arguments");
+            return -1;
+        }
+        *grants = main;
+        return 0;
+    }
+    if (open_file_backend(cfg, grants, err) != 0)
+        return -1;
+    (*grants)->lock_wait_ms = PV_STATE_LOCK_WAIT_MS;
+    if (main != NULL)
+        (*grants)->logger = main->logger;
+    *opened = 1;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "pv_config.h"
 #include "pv_err.h"
 #include "pv_log.h"
+#include "pv_origin.h"
 #include "pv_phone.h"
 
 #define PV_STATE_MAX_FAILURES 64
@@ -53,11 +54,18 @@ typedef struct pv_state_record {
     size_t n_sends;
     time_t last_sent; /* last code the provider sent; 0 none */
 
-    /* grace grants: hash of the login tuple (pv_state_grant_key), valid
-     * until; oldest first */
+    /* grace grants (only in this host's local store, never read from
+     * etcd): hash of what the grant is bound to (pv_state_grant_key),
+     * when it was earned and its end; oldest first.  Honoured only
+     * within `grace` of grant_at (pv_state_grant_active). */
     char grant_keys[PV_STATE_MAX_GRANTS][65];
     time_t grant_until[PV_STATE_MAX_GRANTS];
+    time_t grant_at[PV_STATE_MAX_GRANTS];
     size_t n_grants;
+    /* Grants earned at or before this instant are void: set by a lockout
+     * (to its end) and by `phoneverify unlock` (to its time); shared with
+     * etcd, where it can only take grants away. */
+    time_t grants_void;
 
     /* pre-check cache: hash of user+name+number, consistent until */
     char precheck_key[65]; /* hex SHA-256, "" when none */
@@ -116,6 +124,8 @@ int pv_state_file_open(const char *dir, pv_state **out, pv_err *err);
  * logged through st->logger.  0 ok, -1 err (I/O, unsafe directory). */
 int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
                   pv_err *err);
+/* A lockout ends every grace grant of the user: an update that moves
+ * locked_until later also sets grants_void to it, whatever fn it runs. */
 int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
                     void *ctx, pv_err *err);
 
@@ -136,17 +146,39 @@ void pv_state_sha256_hex(const void *data, size_t len, char out[65]);
 void pv_state_precheck_key(const char *user, const char *name,
                            const char *number, char out[65]);
 
-/* The grace grant key of a login: SHA-256 over user, rhost, ruser, tty
- * (each NULL or set, so unset matches only unset) and the service group,
- * length-prefixed.  The raw values never reach the record. */
+/* The grace grant key of a login: SHA-256 over user, rhost, ruser (each
+ * NULL or set, so unset matches only unset), the terminal session (NULL
+ * for a remote login; else its device number, session id and leader start
+ * time) and the service group, length-prefixed.  The raw values never
+ * reach the record. */
 void pv_state_grant_key(const char *user, const char *rhost, const char *ruser,
-                        const char *tty, const char *group, char out[65]);
-/* Keep the grant for key until `until` (replacing one for the same key;
- * expired ones at `now` dropped, the oldest dropped when full). */
-void pv_state_grant_add(pv_state_record *rec, const char *key, time_t until,
-                        time_t now);
-/* 1 when rec holds a grant for key valid after now. */
+                        const pv_tty_session *session, const char *group,
+                        char out[65]);
+/* Keep the grant for key, earned at `at`, until `until` (replacing one for
+ * the same key; those ended at `at` dropped, the oldest dropped when
+ * full). */
+void pv_state_grant_add(pv_state_record *rec, const char *key, time_t at,
+                        time_t until);
+/* When the grant at index i ends, as read back: never later than its
+ * grant_at + grace, whatever end it stores; 0 (ended) when it was earned
+ * in the future or at or before rec->grants_void. */
+time_t pv_state_grant_end(const pv_state_record *rec, size_t i, long grace);
+/* 1 when rec holds a grant for key that has not ended at now (see
+ * pv_state_grant_end); grants_void is the user's (from the shared record
+ * under etcd, else rec's own). */
 int pv_state_grant_active(const pv_state_record *rec, const char *key,
-                          time_t now);
+                          time_t now, long grace, time_t grants_void);
+/* End every grant of the user: those earned at or before `at` are void
+ * from now on, and the record's grants are dropped. */
+void pv_state_grants_void(pv_state_record *rec, time_t at);
+/* Forget the grants a record holds (a record read from etcd: grants live
+ * on the host that granted them, and an etcd writer must not forge one). */
+void pv_state_grants_drop(pv_state_record *rec);
+/* The store grace grants live in: this host's file store under state_dir.
+ * *grants is main itself when main is that store (`state = file`), else a
+ * store opened here that the caller closes with pv_state_close (*opened
+ * 1).  0 ok, -1 err. */
+int pv_state_grant_store(const pv_config *cfg, pv_state *main,
+                         pv_state **grants, int *opened, pv_err *err);
 
 #endif

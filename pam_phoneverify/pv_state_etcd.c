@@ -582,7 +582,8 @@ static int degrade(pv_state *st, const pv_err *why, pv_err *err)
 
 /* ---- ops ---------------------------------------------------------------- */
 
-/* Parse kv into rec; a corrupt record reads as empty, logged. */
+/* Parse kv into rec; a corrupt record reads as empty, logged.  Grace
+ * grants live on the host that granted them: one in etcd is forged. */
 static void kv_record(pv_state *st, const char *user, const struct etcd_kv *kv,
                       pv_state_record *rec)
 {
@@ -598,6 +599,7 @@ static void kv_record(pv_state *st, const char *user, const struct etcd_kv *kv,
                 "ignored (treated as empty)",
                 safe);
     }
+    pv_state_grants_drop(rec);
 }
 
 static int etcd_read(pv_state *st, const char *user, pv_state_record *rec,
@@ -830,7 +832,7 @@ static long lease_ttl(const pv_config *cfg)
 
     t = max_long(t, cfg->precheck_cache);
     t = max_long(t, cfg->send_window);
-    t = max_long(t, cfg->grace); /* a grant outlives no record */
+    t = max_long(t, cfg->grace); /* grants_void outlives what it voids */
     return max_long(t, 0) + PV_STATE_ETCD_LEASE_MARGIN;
 }
 

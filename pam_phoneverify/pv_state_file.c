@@ -456,6 +456,7 @@ static int needs_durable(const pv_state_record *old,
     probe->last_sent = old->last_sent;
     memcpy(probe->grant_keys, old->grant_keys, sizeof probe->grant_keys);
     memcpy(probe->grant_until, old->grant_until, sizeof probe->grant_until);
+    memcpy(probe->grant_at, old->grant_at, sizeof probe->grant_at);
     probe->n_grants = old->n_grants;
     durable = !same_text(probe, old);
     pv_state_record_clear(probe);

@@ -279,8 +279,32 @@ static int open_state(cli *c, pv_state **st)
     return 0;
 }
 
+/* The grants the module would honour now: ended ones (past `grace`,
+ * voided by a lockout or unlock: grants_void of the user's record) are
+ * not listed. */
+static size_t live_grants(const pv_config *cfg, const pv_state_record *g,
+                          time_t grants_void, time_t now, time_t *last)
+{
+    size_t i, n = 0;
+
+    *last = 0;
+    for (i = 0; i < g->n_grants; i++) {
+        time_t end = pv_state_grant_end(g, i, cfg->grace);
+
+        if (end <= now || g->grant_at[i] > now ||
+            g->grant_at[i] <= grants_void)
+            continue;
+        n++;
+        if (end > *last)
+            *last = end;
+    }
+    return n;
+}
+
+/* rec: the user's record; g: the user's grants in this host's store
+ * (rec itself with state = file). */
 static void print_status(const pv_config *cfg, const char *user,
-                         const pv_state_record *rec)
+                         const pv_state_record *rec, const pv_state_record *g)
 {
     pv_lockout_policy pol = { cfg->lockout_failures, cfg->lockout_window,
                               cfg->lockout_time };
@@ -289,15 +313,8 @@ static void print_status(const pv_config *cfg, const char *user,
 
     char unlocks[64] = "", pending[64] = "", grants[80] = "";
     time_t grant_end = 0;
-    size_t i, n_grants = 0;
+    size_t n_grants = live_grants(cfg, g, rec->grants_void, now, &grant_end);
 
-    for (i = 0; i < rec->n_grants; i++) {
-        if (rec->grant_until[i] <= now)
-            continue;
-        n_grants++;
-        if (rec->grant_until[i] > grant_end)
-            grant_end = rec->grant_until[i];
-    }
     if (n_grants > 0)
         (void)pv_snprintf(grants, sizeof(grants),
                           ", %zu grace grant(s), the last expiring in %lld s",
@@ -320,20 +337,31 @@ static void print_status(const pv_config *cfg, const char *user,
  * 0 shown, -1 reported. */
 static int status_one(cli *c, pv_state *st, const char *user, int listing)
 {
-    pv_state_record rec;
+    pv_state_record rec, grants;
+    pv_state *gst = NULL;
     pv_err err;
+    int opened = 0, rc = -1;
 
     pv_err_clear(&err);
-    if (pv_state_read(st, user, &rec, &err) != 0) {
-        if (listing)
-            pv_cli_say(stdout, "%s: ERROR: %s", user, err.msg);
-        else
-            pv_cli_say(stderr, "phoneverify: %s", err.msg);
-        return -1;
-    }
-    print_status(c->cfg, user, &rec);
+    pv_state_record_clear(&grants);
+    if (pv_state_read(st, user, &rec, &err) != 0)
+        goto out;
+    /* grants live in this host's file store, whatever `state` says */
+    if (pv_state_grant_store(c->cfg, st, &gst, &opened, &err) != 0 ||
+        (gst != st && pv_state_read(gst, user, &grants, &err) != 0))
+        goto out;
+    print_status(c->cfg, user, &rec, gst != st ? &grants : &rec);
+    rc = 0;
+out:
+    if (rc != 0 && listing)
+        pv_cli_say(stdout, "%s: ERROR: %s", user, err.msg);
+    else if (rc != 0)
+        pv_cli_say(stderr, "phoneverify: %s", err.msg);
+    if (opened)
+        pv_state_close(gst);
     pv_state_record_clear(&rec);
-    return 0;
+    pv_state_record_clear(&grants);
+    return rc;
 }
 
 /* A byte the file backend keeps as it is in a record's file name. */
@@ -483,13 +511,13 @@ static int cmd_status(cli *c, int argc, char **argv)
 
 static int unlock_cb(pv_state_record *rec, void *ctx)
 {
-    (void)ctx;
+    const time_t *now = ctx;
+
     pv_lockout_reset(rec);
-    /* grace grants too: an administrator unlocking a user wants the next
-     * login to ask for a code */
-    memset(rec->grant_keys, 0, sizeof(rec->grant_keys));
-    memset(rec->grant_until, 0, sizeof(rec->grant_until));
-    rec->n_grants = 0;
+    /* grace grants too, on every host (grants_void is shared with etcd):
+     * an administrator unlocking a user wants the next login to ask for
+     * a code */
+    pv_state_grants_void(rec, *now);
     return 0;
 }
 
@@ -503,6 +531,7 @@ static int cmd_unlock(cli *c, int argc, char **argv)
     struct passwd pw;
     char pwbuf[16384];
     pv_err err;
+    time_t now;
     int rc, known;
 
     (void)argc;
@@ -515,7 +544,8 @@ static int cmd_unlock(cli *c, int argc, char **argv)
     if (open_state(c, &st) != 0)
         return EXIT_REFUSED;
     pv_err_clear(&err);
-    rc = pv_state_update(st, pw.pw_name, unlock_cb, NULL, &err);
+    now = time(NULL);
+    rc = pv_state_update(st, pw.pw_name, unlock_cb, &now, &err);
     if (rc != 0)
         pv_cli_say(stderr, "phoneverify: %s", err.msg);
     else

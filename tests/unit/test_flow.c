@@ -1168,12 +1168,12 @@ static void test_breakglass_rows(void **state)
 /* ---- grace: logins one after another in one state --------------------- */
 
 /* One login of a sequence: the row's answers and replies against a shared
- * state, at `now`, from `tty` (rhost from the row, ruser unset). */
+ * state, at `now`, from `origin` (rhost from the row, ruser unset). */
 static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
-                        time_t now, const char *tty)
+                        time_t now, const pv_origin *origin)
 {
     pv_config *cfg = make_config(fx, c);
-    pv_login login = { fx->user, "sshd", c->rhost, NULL, tty, NULL };
+    pv_login login = { fx->user, "sudo", c->rhost, NULL, "pts/1", origin };
     pv_flow_env env;
     pv_outcome out;
     world w;
@@ -1199,7 +1199,7 @@ static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
     return check_row(&w, &out);
 }
 
-#define GRACE_ON "grace=300"
+#define GRACE_ON "grace=300", "send_limit=1000"
 #define RHOST "198.51.100.20"
 
 static const flow_case grace_verified = { .name = "verified: grants grace",
@@ -1212,7 +1212,7 @@ static const flow_case grace_verified = { .name = "verified: grants grace",
                                           .sends = 1,
                                           .verifies = 1 };
 static const flow_case grace_used = {
-    .name = "same user, rhost, ruser, tty, service: grace, nothing sent",
+    .name = "same user, binding, service: grace, nothing sent",
     .cfg = { GRACE_ON },
     .rhost = RHOST,
     .want = PV_RESULT_GRACE,
@@ -1243,6 +1243,32 @@ static const flow_case grace_locked = { .name = "locked: no grace",
                                         .locked_before = 1,
                                         .want = PV_RESULT_LOCKED,
                                         .reason = "locked_out" };
+/* Local logins (sudo in a terminal): no PAM_RHOST. */
+static const flow_case grace_local_verified = {
+    .name = "local, verified: grants grace to the session",
+    .cfg = { GRACE_ON },
+    .answers = { SENT, RIGHT },
+    .replies = { "123456" },
+    .want = PV_RESULT_SUCCESS,
+    .reason = "verified",
+    .sends = 1,
+    .verifies = 1
+};
+static const flow_case grace_local_used = { .name =
+                                                "local, same session: grace",
+                                            .cfg = { GRACE_ON },
+                                            .want = PV_RESULT_GRACE,
+                                            .reason = "grace" };
+static const flow_case grace_local_needs_code = {
+    .name = "local, no grant for this session: a code",
+    .cfg = { GRACE_ON },
+    .answers = { SENT, RIGHT },
+    .replies = { "123456" },
+    .want = PV_RESULT_SUCCESS,
+    .reason = "verified",
+    .sends = 1,
+    .verifies = 1
+};
 
 static pv_state *mem_state(void)
 {
@@ -1254,32 +1280,145 @@ static pv_state *mem_state(void)
     return st;
 }
 
+/* A login from a remote host (sshd from elsewhere). */
+static const pv_origin remote_origin = { 0, 0, 0, 0, { 0, 0, 0, 0 } };
+
+/* A local login in terminal session (tty, sid, leader start). */
+static pv_origin session_origin(unsigned long long tty, long sid,
+                                unsigned long long start)
+{
+    pv_origin o = { 1, 1, 1, 0, { 1, tty, sid, start } };
+
+    return o;
+}
+
 static void test_grace_sequence(void **state)
 {
     const fixture *fx = *state;
     const time_t t0 = 1700000000;
+    const pv_origin *r = &remote_origin;
     pv_state *st = mem_state();
     int bad = 0;
 
-    bad += run_in_state(fx, &grace_verified, st, t0, "pts/1");
-    bad += run_in_state(fx, &grace_used, st, t0 + 10, "pts/1");
-    bad += run_in_state(fx, &grace_used, st, t0 + 299, "pts/1");
-    bad += run_in_state(fx, &grace_needs_code, st, t0 + 20, "pts/2");
-    bad += run_in_state(fx, &grace_needs_code, st, t0 + 30, NULL);
-    bad += run_in_state(fx, &grace_needs_code, st, t0 + 300, "pts/1");
+    bad += run_in_state(fx, &grace_verified, st, t0, r);
+    bad += run_in_state(fx, &grace_used, st, t0 + 10, r);
+    bad += run_in_state(fx, &grace_used, st, t0 + 299, r);
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 300, r);
     pv_state_close(st);
 
     st = mem_state();
-    bad += run_in_state(fx, &grace_failopen, st, t0, "pts/1");
-    bad += run_in_state(fx, &grace_needs_code, st, t0 + 10, "pts/1");
+    bad += run_in_state(fx, &grace_failopen, st, t0, r);
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 10, r);
     pv_state_close(st);
 
     st = mem_state();
-    bad += run_in_state(fx, &grace_verified, st, t0, "pts/1");
-    bad += run_in_state(fx, &grace_locked, st, t0 + 10, "pts/1");
+    bad += run_in_state(fx, &grace_verified, st, t0, r);
+    bad += run_in_state(fx, &grace_locked, st, t0 + 10, r);
     pv_state_close(st);
     if (bad != 0)
         fail_msg("%d mismatches in the grace sequence", bad);
+}
+
+/* A local grant is bound to the terminal session: the same device, session
+ * id and leader start time pass; a change of any one (the next terminal
+ * reusing the name, a new shell with a reused pid) needs a code; no session
+ * (no controlling terminal, the leader gone, nothing known) grants
+ * nothing and honours nothing. */
+static void test_grace_local_session(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_origin same = session_origin(34816, 4242, 123456);
+    pv_origin other[3] = { session_origin(34817, 4242, 123456),
+                           session_origin(34816, 4243, 123456),
+                           session_origin(34816, 4242, 123457) };
+    pv_origin none = same;
+    pv_state *st = mem_state();
+    int bad = 0, i;
+
+    none.session.valid = 0;
+    bad += run_in_state(fx, &grace_local_verified, st, t0, &same);
+    bad += run_in_state(fx, &grace_local_used, st, t0 + 10, &same);
+    for (i = 0; i < 3; i++)
+        bad += run_in_state(fx, &grace_local_needs_code, st, t0 + 20 + i,
+                            &other[i]);
+    bad += run_in_state(fx, &grace_local_needs_code, st, t0 + 30, &none);
+    bad += run_in_state(fx, &grace_local_needs_code, st, t0 + 31, NULL);
+    /* a remote-looking PAM_RHOST from a local user: still the session */
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 40, &other[0]);
+    bad += run_in_state(fx, &grace_used, st, t0 + 41, &other[0]);
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 42, &other[1]);
+    pv_state_close(st);
+
+    /* no session: nothing is granted either */
+    st = mem_state();
+    bad += run_in_state(fx, &grace_local_verified, st, t0, &none);
+    bad += run_in_state(fx, &grace_local_needs_code, st, t0 + 10, &none);
+    bad += run_in_state(fx, &grace_local_needs_code, st, t0 + 20, NULL);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the local grace sequence", bad);
+}
+
+/* A lockout ends every grant: the grant does not come back when the lock
+ * ends (grace outlasting the lock). */
+#define GRACE_LONG "grace=3600", "lockout_time=60", "send_limit=1000"
+static const flow_case long_local_verified = { .name = "local, verified",
+                                               .cfg = { GRACE_LONG },
+                                               .answers = { SENT, RIGHT },
+                                               .replies = { "123456" },
+                                               .want = PV_RESULT_SUCCESS,
+                                               .reason = "verified",
+                                               .sends = 1,
+                                               .verifies = 1 };
+static const flow_case long_local_used = { .name = "local, same session",
+                                           .cfg = { GRACE_LONG },
+                                           .want = PV_RESULT_GRACE,
+                                           .reason = "grace" };
+static const flow_case long_locked = { .name = "locked: no grace",
+                                       .cfg = { GRACE_LONG },
+                                       .rhost = RHOST,
+                                       .locked_before = 1,
+                                       .want = PV_RESULT_LOCKED,
+                                       .reason = "locked_out" };
+static const flow_case long_remote_verified = { .name = "remote, verified",
+                                                .cfg = { GRACE_LONG },
+                                                .rhost = RHOST,
+                                                .answers = { SENT, RIGHT },
+                                                .replies = { "123456" },
+                                                .want = PV_RESULT_SUCCESS,
+                                                .reason = "verified",
+                                                .sends = 1,
+                                                .verifies = 1 };
+static const flow_case long_remote_used = { .name = "remote, same client",
+                                            .cfg = { GRACE_LONG },
+                                            .rhost = RHOST,
+                                            .want = PV_RESULT_GRACE,
+                                            .reason = "grace" };
+
+static void test_grace_lockout_ends_grants(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_origin same = session_origin(34816, 4242, 123456);
+    pv_state *st = mem_state();
+    int bad = 0;
+
+    bad += run_in_state(fx, &long_local_verified, st, t0, &same);
+    bad += run_in_state(fx, &long_remote_verified, st, t0 + 1, &remote_origin);
+    bad += run_in_state(fx, &long_local_used, st, t0 + 2, &same);
+    bad += run_in_state(fx, &long_remote_used, st, t0 + 3, &remote_origin);
+    bad += run_in_state(fx, &long_locked, st, t0 + 10, &remote_origin);
+    /* the lock (60 s) has ended, the grants (3600 s) have not */
+    bad += run_in_state(fx, &long_local_verified, st, t0 + 100, &same);
+    bad +=
+        run_in_state(fx, &long_remote_verified, st, t0 + 101, &remote_origin);
+    /* grants earned after the lock work */
+    bad += run_in_state(fx, &long_local_used, st, t0 + 102, &same);
+    bad += run_in_state(fx, &long_remote_used, st, t0 + 103, &remote_origin);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the lockout grace sequence", bad);
 }
 
 static void test_requests_carry_the_login(void **state)
@@ -1341,6 +1480,8 @@ int main(void)
         cmocka_unit_test(test_breakglass_rows),
         cmocka_unit_test(test_requests_carry_the_login),
         cmocka_unit_test(test_grace_sequence),
+        cmocka_unit_test(test_grace_local_session),
+        cmocka_unit_test(test_grace_lockout_ends_grants),
         cmocka_unit_test(test_mem_state_not_configurable),
     };
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "pv_state.h"
+#include "pv_state_mem.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -196,10 +197,12 @@ static void full_record(pv_state_record *rec)
     rec->send_counts[1] = 1;
     rec->n_sends = 2;
     rec->last_sent = 1700000060;
-    pv_state_grant_key("alice", "203.0.113.9", NULL, "pts/1", "service sshd",
+    pv_state_grant_key("alice", "203.0.113.9", NULL, NULL, "service sshd",
                        rec->grant_keys[0]);
     rec->grant_until[0] = 1700000360;
+    rec->grant_at[0] = 1700000060;
     rec->n_grants = 1;
+    rec->grants_void = 1700000001;
 }
 
 static void assert_same_record(const pv_state_record *a,
@@ -226,47 +229,70 @@ static void assert_same_record(const pv_state_record *a,
     for (i = 0; i < a->n_grants; i++) {
         assert_string_equal(a->grant_keys[i], b->grant_keys[i]);
         assert_int_equal(a->grant_until[i], b->grant_until[i]);
+        assert_int_equal(a->grant_at[i], b->grant_at[i]);
     }
+    assert_int_equal(a->grants_void, b->grants_void);
 }
 
-/* Grant keys: unset differs from empty, every item counts, the raw values
- * never show in the record. */
+/* A terminal session as pv_origin.h reads it. */
+static pv_tty_session session(unsigned long long tty, long sid,
+                              unsigned long long start)
+{
+    pv_tty_session t = { 1, tty, sid, start };
+
+    return t;
+}
+
+/* Grant keys: unset differs from empty, every item counts (each part of
+ * the terminal session on its own), the raw values never show in the
+ * record. */
 static void test_grant_keys(void **state)
 {
-    char k[8][65];
+    pv_tty_session t[4] = { session(34816, 100, 5000),
+                            session(34817, 100, 5000),
+                            session(34816, 101, 5000),
+                            session(34816, 100, 5001) };
+    char k[12][65];
     size_t i, j;
 
     (void)state;
     pv_state_grant_key("alice", NULL, NULL, NULL, "service sshd", k[0]);
     pv_state_grant_key("alice", "", NULL, NULL, "service sshd", k[1]);
     pv_state_grant_key("alice", NULL, "", NULL, "service sshd", k[2]);
-    pv_state_grant_key("alice", NULL, NULL, "", "service sshd", k[3]);
-    pv_state_grant_key("bob", NULL, NULL, NULL, "service sshd", k[4]);
-    pv_state_grant_key("alice", NULL, NULL, NULL, "service sudo", k[5]);
-    pv_state_grant_key("alice", "10.0.0.1", NULL, NULL, "service sshd", k[6]);
-    pv_state_grant_key("alice", NULL, "10.0.0.1", NULL, "service sshd", k[7]);
-    for (i = 0; i < 8; i++) {
+    pv_state_grant_key("bob", NULL, NULL, NULL, "service sshd", k[3]);
+    pv_state_grant_key("alice", NULL, NULL, NULL, "service sudo", k[4]);
+    pv_state_grant_key("alice", "10.0.0.1", NULL, NULL, "service sshd", k[5]);
+    pv_state_grant_key("alice", NULL, "10.0.0.1", NULL, "service sshd", k[6]);
+    for (i = 0; i < 4; i++)
+        pv_state_grant_key("alice", NULL, NULL, &t[i], "service sshd",
+                           k[7 + i]);
+    pv_state_grant_key("alice", NULL, "alice", &t[0], "service sshd", k[11]);
+    for (i = 0; i < 12; i++) {
         assert_int_equal(strlen(k[i]), 64);
         for (j = 0; j < i; j++)
             assert_string_not_equal(k[i], k[j]);
     }
 }
 
-/* Keys are stored (state records, etcd): their bytes must never change
- * between versions, or a fleet running two versions disagrees and every
- * grant and pre-check is lost.  Digests computed independently:
- * sha256("pv-precheck 1\n" + netstrings), sha256("pv-grace 1\n" + ...). */
+/* Keys are stored (state records): their bytes must never change between
+ * versions, or an upgrade loses every grant and pre-check.  Digests
+ * computed independently: sha256("pv-precheck 1\n" + netstrings),
+ * sha256("pv-grace 2\n" + ... + 8-byte big-endian session numbers). */
 static void test_keys_pinned(void **state)
 {
+    pv_tty_session t = session(34816, 4242, 123456789);
     char k[65];
 
     (void)state;
     pv_state_precheck_key("alice", "Alice Li", "+8613900000000", k);
     assert_string_equal(k, "aa9bfd5a5084b788a0c3d9440078e0771cafd871b97a4f2c"
                            "78ea478a7ce04a9e");
-    pv_state_grant_key("alice", "203.0.113.9", NULL, "", "sshd sudo", k);
-    assert_string_equal(k, "e2addf3f30b1d7a60848d1333d7b330c610fc7df3cd2487e"
-                           "bf05474fb8148679");
+    pv_state_grant_key("alice", "203.0.113.9", NULL, NULL, "sshd sudo", k);
+    assert_string_equal(k, "27d5617fa6d93ff74cac6313e49d526beda541a28a2a4af9"
+                           "cdd7e80af5b56e5a");
+    pv_state_grant_key("alice", NULL, "alice", &t, "service sudo", k);
+    assert_string_equal(k, "315433cfc888aa9527a275ca8732ed9f15cbd0bcf04e9f64"
+                           "6aa63ff525be628d");
 }
 
 /* Adding replaces the same key and drops expired and, when full, the
@@ -285,9 +311,9 @@ static void test_parse_too_many_grants(void **state)
             char t[24];
 
             snprintf(t, sizeof t, "t%zu", i);
-            pv_state_grant_key("alice", NULL, NULL, t, "service sshd", key);
+            pv_state_grant_key("alice", NULL, t, NULL, "service sshd", key);
             len += (size_t)snprintf(buf + len, sizeof buf - len,
-                                    "grant %s 1700000300\n", key);
+                                    "grant %s 1700000300 1700000000\n", key);
         }
         len += (size_t)snprintf(buf + len, sizeof buf - len, "end\n");
         assert_int_equal(pv_state_record_parse(buf, len, &rec),
@@ -306,32 +332,138 @@ static void test_grant_add_active(void **state)
 
     (void)state;
     memset(&rec, 0, sizeof rec);
-    pv_state_grant_key("alice", "h", "u", "t", "service sshd", k);
-    pv_state_grant_key("alice", "h", "u", "t2", "service sshd", other);
-    pv_state_grant_add(&rec, k, 1000, 900);
-    assert_true(pv_state_grant_active(&rec, k, 999));
-    assert_false(pv_state_grant_active(&rec, k, 1000));
-    assert_false(pv_state_grant_active(&rec, other, 999));
-    pv_state_grant_add(&rec, k, 2000, 950);
+    pv_state_grant_key("alice", "h", "u", NULL, "service sshd", k);
+    pv_state_grant_key("alice", "h", "u2", NULL, "service sshd", other);
+    pv_state_grant_add(&rec, k, 900, 1000);
+    assert_true(pv_state_grant_active(&rec, k, 999, 300, 0));
+    assert_false(pv_state_grant_active(&rec, k, 1000, 300, 0));
+    assert_false(pv_state_grant_active(&rec, other, 999, 300, 0));
+    pv_state_grant_add(&rec, k, 950, 2000);
     assert_int_equal(rec.n_grants, 1);
     assert_int_equal(rec.grant_until[0], 2000);
+    assert_int_equal(rec.grant_at[0], 950);
     for (i = 0; i < PV_STATE_MAX_GRANTS + 3; i++) {
         char key[65];
         char name[16];
 
-        snprintf(name, sizeof name, "t%zu", i);
-        pv_state_grant_key("alice", "h", "u", name, "service x", key);
-        pv_state_grant_add(&rec, key, 3000 + (time_t)i, 960);
+        snprintf(name, sizeof name, "u%zu", i);
+        pv_state_grant_key("alice", "h", name, NULL, "service x", key);
+        pv_state_grant_add(&rec, key, 960, 3000 + (time_t)i);
     }
     assert_int_equal(rec.n_grants, PV_STATE_MAX_GRANTS);
-    assert_false(pv_state_grant_active(&rec, k, 961)); /* oldest went */
-    pv_state_grant_add(&rec, other, 5000, 4000);       /* all expired */
+    assert_false(pv_state_grant_active(&rec, k, 961, 5000, 0)); /* oldest */
+    pv_state_grant_add(&rec, other, 4000, 5000); /* all others ended */
     assert_int_equal(rec.n_grants, 1);
-    assert_true(pv_state_grant_active(&rec, other, 4999));
+    assert_true(pv_state_grant_active(&rec, other, 4999, 1000, 0));
     assert_int_equal(pv_state_record_format(&rec, &text, &len), 0);
     assert_non_null(strstr(text, other));
-    assert_null(strstr(text, "t2"));
+    assert_non_null(strstr(text, " 5000 4000\n"));
     free(text);
+}
+
+/* A grant read back ends `grace` after it was earned, whatever end it
+ * stores; one earned in the future, or at or before the user's last
+ * lockout or unlock, is no grant. */
+static void test_grant_read_back_is_capped(void **state)
+{
+    pv_state_record rec;
+    char k[65];
+
+    (void)state;
+    memset(&rec, 0, sizeof rec);
+    pv_state_grant_key("alice", "h", NULL, NULL, "service sshd", k);
+    pv_state_grant_add(&rec, k, 1000, PV_STATE_TIME_MAX);
+    assert_true(pv_state_grant_active(&rec, k, 1299, 300, 0));
+    assert_false(pv_state_grant_active(&rec, k, 1300, 300, 0));
+    assert_int_equal(pv_state_grant_end(&rec, 0, 300), 1300);
+    assert_false(pv_state_grant_active(&rec, k, 1100, 50, 0)); /* grace cut */
+    assert_false(pv_state_grant_active(&rec, k, 999, 300, 0)); /* future */
+    assert_false(pv_state_grant_active(&rec, k, 1100, 300, 1000)); /* void */
+    assert_true(pv_state_grant_active(&rec, k, 1100, 300, 999));
+    assert_false(pv_state_grant_active(&rec, k, 1100, 0, 0)); /* grace off */
+    rec.grants_void = 1000; /* the record's own void time counts too */
+    assert_false(pv_state_grant_active(&rec, k, 1100, 300, 0));
+    assert_int_equal(pv_state_grant_end(&rec, 0, 300), 0);
+}
+
+/* A grant line of an older version (no earning time) is never honoured;
+ * the record around it still reads. */
+static void test_old_grant_line_ended(void **state)
+{
+    static const char text[] =
+        "pv-state 1\nfail 1700000000\n"
+        "grant "
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        " 253402300799\nend\n";
+    pv_state_record rec;
+
+    (void)state;
+    assert_int_equal(pv_state_record_parse(text, sizeof text - 1, &rec), 0);
+    assert_int_equal(rec.n_failures, 1);
+    assert_int_equal(rec.n_grants, 1);
+    assert_false(
+        pv_state_grant_active(&rec, rec.grant_keys[0], 1700000000, 86400, 0));
+}
+
+/* Voiding drops the grants and only ever moves grants_void later. */
+static void test_grants_void(void **state)
+{
+    pv_state_record rec;
+    char k[65];
+
+    (void)state;
+    memset(&rec, 0, sizeof rec);
+    pv_state_grant_key("alice", "h", NULL, NULL, "service sshd", k);
+    pv_state_grant_add(&rec, k, 1000, 1300);
+    pv_state_grants_void(&rec, 1200);
+    assert_int_equal(rec.n_grants, 0);
+    assert_int_equal(rec.grants_void, 1200);
+    pv_state_grants_void(&rec, 1100);
+    assert_int_equal(rec.grants_void, 1200);
+}
+
+typedef struct lock_ctx {
+    time_t until;
+} lock_ctx;
+
+static int lock_cb(pv_state_record *rec, void *ctx)
+{
+    rec->locked_until = ((const lock_ctx *)ctx)->until;
+    return 0;
+}
+
+static int grant_cb(pv_state_record *rec, void *ctx)
+{
+    pv_state_grant_add(rec, ctx, 1000, 1300);
+    return 0;
+}
+
+/* Any update that starts a lock ends every grant of the user: the grant
+ * does not come back when the lock ends. */
+static void test_lock_voids_grants(void **state)
+{
+    pv_state *st = NULL;
+    pv_state_record rec;
+    lock_ctx lc = { 2000 };
+    char k[65];
+    pv_err err;
+
+    (void)state;
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_mem_open(&st, &err), 0);
+    pv_state_grant_key("alice", "h", NULL, NULL, "service sshd", k);
+    assert_int_equal(pv_state_update(st, "alice", grant_cb, k, &err), 0);
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), 0);
+    assert_true(pv_state_grant_active(&rec, k, 1100, 300, 0));
+    assert_int_equal(pv_state_update(st, "alice", lock_cb, &lc, &err), 0);
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), 0);
+    assert_int_equal(rec.grants_void, 2000);
+    assert_int_equal(rec.n_grants, 0);
+    lc.until = 0; /* the lock lifted: grants_void stays */
+    assert_int_equal(pv_state_update(st, "alice", lock_cb, &lc, &err), 0);
+    assert_int_equal(pv_state_read(st, "alice", &rec, &err), 0);
+    assert_int_equal(rec.grants_void, 2000);
+    pv_state_close(st);
 }
 
 /* Parse must fail and leave the record all zero. */
@@ -456,7 +588,13 @@ static void test_parse_corrupt_table(void **state)
         "\n", /* no expiry */
         "pv-state 1\ngrant "
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5 "
-        "6\nend\n",
+        "6 7\nend\n",
+        "pv-state 1\ngrant "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5 "
+        "-6\nend\n", /* earned before the epoch */
+        "pv-state 1\ngrants_void 5\ngrants_void 6\nend\n",
+        "pv-state 1\ngrants_void -5\nend\n",
+        "pv-state 1\ngrants_void\nend\n",
         "pv-state 1\ngrant "
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
         "5\nend\n", /* short hash */
@@ -829,6 +967,8 @@ static void test_full_record_round_trip(void **state)
     pv_err err = { "" };
 
     full_record(&a);
+    /* twice: the first write starts the lock, which ends the grants */
+    assert_int_equal(pv_state_update(st, "dave", copy_cb, &a, &err), 0);
     assert_int_equal(pv_state_update(st, "dave", copy_cb, &a, &err), 0);
     assert_int_equal(pv_state_read(st, "dave", &b, &err), 0);
     assert_same_record(&a, &b);
@@ -1280,6 +1420,10 @@ int main(void)
         cmocka_unit_test(test_keys_pinned),
         cmocka_unit_test(test_parse_too_many_grants),
         cmocka_unit_test(test_grant_add_active),
+        cmocka_unit_test(test_grant_read_back_is_capped),
+        cmocka_unit_test(test_old_grant_line_ended),
+        cmocka_unit_test(test_grants_void),
+        cmocka_unit_test(test_lock_voids_grants),
         cmocka_unit_test(test_parse_limits),
         cmocka_unit_test(test_parse_corrupt_table),
         cmocka_unit_test(test_parse_truncated),

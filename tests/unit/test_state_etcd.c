@@ -375,14 +375,24 @@ static int grant_cb(pv_state_record *rec, void *ctx)
     const char *key = ctx;
 
     /* computed from rec alone: safe to run again after a conflict */
-    pv_state_grant_add(rec, key, 1700000300, 1700000000);
+    pv_state_grant_add(rec, key, 1700000000, 1700000300);
     rec->last_sent = 1700000000;
     return 0;
 }
 
-/* A grace grant and the last send written on one host are seen by
- * another (grace and resend_wait across a fleet). */
-static void test_grant_shared_between_hosts(void **state)
+static int lock_cb(pv_state_record *rec, void *ctx)
+{
+    (void)ctx;
+    rec->locked_until = 1700000900;
+    return 0;
+}
+
+/* The last send written on one host is seen by another (resend_wait across
+ * a fleet); a grace grant in etcd is not: grants live on the host that
+ * granted them, and one found in etcd (an older version's, or a forged
+ * one) reads as none.  A lock voids grants on every host: grants_void is
+ * shared. */
+static void test_grant_not_read_from_etcd(void **state)
 {
     char dir_a[128], dir_b[128], key[65];
     pv_state *a, *b;
@@ -394,13 +404,15 @@ static void test_grant_shared_between_hosts(void **state)
     state_dir(dir_b, sizeof dir_b, "grant-b");
     a = open_etcd(etcd.endpoint, dir_a, NULL);
     b = open_etcd(etcd.endpoint, dir_b, NULL);
-    pv_state_grant_key("gr-alice", "203.0.113.9", NULL, "pts/1",
-                       "list sshd sudo", key);
+    pv_state_grant_key("gr-alice", "203.0.113.9", NULL, NULL, "list sshd sudo",
+                       key);
     assert_int_equal(pv_state_update(a, "gr-alice", grant_cb, key, &err), 0);
     assert_int_equal(pv_state_read(b, "gr-alice", &rec, &err), 0);
-    assert_true(pv_state_grant_active(&rec, key, 1700000299));
-    assert_false(pv_state_grant_active(&rec, key, 1700000300));
+    assert_int_equal(rec.n_grants, 0);
     assert_int_equal(rec.last_sent, 1700000000);
+    assert_int_equal(pv_state_update(a, "gr-alice", lock_cb, NULL, &err), 0);
+    assert_int_equal(pv_state_read(b, "gr-alice", &rec, &err), 0);
+    assert_int_equal(rec.grants_void, 1700000900);
     pv_state_close(a);
     pv_state_close(b);
 }
@@ -922,7 +934,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_read_update_round_trip),
         cmocka_unit_test(test_other_handle_sees_updates),
-        cmocka_unit_test(test_grant_shared_between_hosts),
+        cmocka_unit_test(test_grant_not_read_from_etcd),
         cmocka_unit_test(test_unchanged_and_empty_record),
         cmocka_unit_test(test_abort_and_bad_user),
         cmocka_unit_test(test_corrupt_value_reads_empty),
