@@ -123,8 +123,9 @@ typedef struct pv_guess {
 /* Before a code goes to the verify API, under the state lock: refuse if
  * locked, else record the attempt as a failure (doc/security.md). */
 enum pv_guess_status pv_flow_guess_begin(pv_flowctx *f, pv_guess *g);
-/* The verify call said "code gone", or a network outage hid its answer:
- * the attempt was no guess.  (A local failure keeps it counted.) */
+/* The verify call said "code gone" (3003/3011/4001): the attempt was no
+ * guess.  Nothing else gives a sent guess back: a lost, cut or late
+ * answer keeps it counted (the provider may have checked it). */
 void pv_flow_guess_take_back(pv_flowctx *f, const pv_guess *g);
 /* The code verified: failures and lockout are forgotten, the pending code
  * is consumed.  0 ok, -1 not written (logged). */

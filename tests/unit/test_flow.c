@@ -1329,6 +1329,91 @@ static void test_mem_state_not_configurable(void **state)
     pv_config_free(cfg);
 }
 
+/* ---- a sent guess stays counted whatever happens to its answer ------- */
+
+/* An attacker on the path cuts exactly the answers that say "wrong" (cut
+ * mid-body, or held back until the helper gives up): each login's guess
+ * is still a lockout failure, so lockout_failures=3 ends the guessing
+ * after 3 verify calls, the third login locked. */
+#define CUT_WRONG OK(VERIFY_URL, 200, "{\"message_id\": \"id-1\", \"verif")
+#define GUESS3 "lockout_failures=3", "max_tries=1"
+
+static const flow_case guess_cut = { .name = "wrong answer cut mid-body",
+                                     .cfg = { SECURE, GUESS3 },
+                                     .answers = { SENT, CUT_WRONG },
+                                     .replies = { "111111" },
+                                     .want = PV_RESULT_UNAVAILABLE,
+                                     .reason = "malformed_answer",
+                                     .sends = 1,
+                                     .verifies = 1 };
+static const flow_case guess_late = {
+    .name = "wrong answer held back",
+    .cfg = { SECURE, GUESS3 },
+    .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_TIMEOUT) },
+    .replies = { "111111" },
+    .want = PV_RESULT_UNAVAILABLE,
+    .reason = "transport_timeout",
+    .sends = 1,
+    .verifies = 1
+};
+static const flow_case guess_cut_locks = { .name = "third cut guess locks",
+                                           .cfg = { SECURE, GUESS3 },
+                                           .answers = { SENT, CUT_WRONG },
+                                           .replies = { "111111" },
+                                           .want = PV_RESULT_LOCKED,
+                                           .reason = "locked_out",
+                                           .sends = 1,
+                                           .verifies = 1 };
+static const flow_case guess_refused = { .name = "locked: nothing sent",
+                                         .cfg = { SECURE, GUESS3 },
+                                         .want = PV_RESULT_LOCKED,
+                                         .reason = "locked_out" };
+/* The explicit "code gone" answer (3011) is the one give-back. */
+static const flow_case guess_expired = { .name = "expired: no guess",
+                                         .cfg = { SECURE, GUESS3, "resend=0" },
+                                         .answers = { SENT,
+                                                      VERIFY_ERR(400, 3011) },
+                                         .replies = { "111111" },
+                                         .want = PV_RESULT_DENIED,
+                                         .reason = "code_expired",
+                                         .sends = 1,
+                                         .verifies = 1 };
+
+/* Failures on record, or 100 once the user is locked. */
+static size_t failures_of(pv_state *st, const char *user)
+{
+    pv_state_record rec;
+    pv_err err;
+    size_t n;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_read(st, user, &rec, &err), 0);
+    n = rec.locked_until != 0 ? 100 : rec.n_failures;
+    pv_state_record_clear(&rec);
+    return n;
+}
+
+static void test_lost_answer_stays_a_guess(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_state *st = mem_state();
+    int bad = 0;
+
+    bad += run_in_state(fx, &guess_expired, st, t0, NULL);
+    assert_int_equal(failures_of(st, fx->user), 0);
+    bad += run_in_state(fx, &guess_cut, st, t0 + 1, NULL);
+    assert_int_equal(failures_of(st, fx->user), 1);
+    bad += run_in_state(fx, &guess_late, st, t0 + 2, NULL);
+    assert_int_equal(failures_of(st, fx->user), 2);
+    bad += run_in_state(fx, &guess_cut_locks, st, t0 + 3, NULL);
+    assert_int_equal(failures_of(st, fx->user), 100);
+    bad += run_in_state(fx, &guess_refused, st, t0 + 4, NULL);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the cut-answer sequence", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1342,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_requests_carry_the_login),
         cmocka_unit_test(test_grace_sequence),
         cmocka_unit_test(test_mem_state_not_configurable),
+        cmocka_unit_test(test_lost_answer_stays_a_guess),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
