@@ -145,8 +145,9 @@ enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
 void pv_flow_send_give_back(pv_flowctx *f, time_t at);
 
 /* pv_breakglass_claim_fn (ctx: the pv_flowctx): the code's hash is
- * recorded as used in the user's state record, compare-and-swap, so a
- * hash listed on several hosts works once fleet-wide with etcd. */
+ * recorded as used, so a hash listed on several hosts works once: with
+ * etcd a key of its own that never expires (pv_state_etcd_claim; refused
+ * while degraded), with the file store the user's record. */
 int pv_flow_breakglass_claim(void *ctx, const char *hash);
 
 /* ---- steps -------------------------------------------------------------- */

@@ -914,6 +914,89 @@ static void test_probe(void **state)
     pv_config_free(cfg);
 }
 
+/* ---- used break-glass codes (issue 17, item 8) ------------------------ */
+
+#define DIGEST_A \
+    "aa00000000000000000000000000000000000000000000000000000000000001"
+#define DIGEST_B \
+    "bb00000000000000000000000000000000000000000000000000000000000002"
+
+/* A claim is a key of its own, created once fleet-wide, with no lease:
+ * revoking the user record's lease (its expiry) or deleting the record
+ * leaves it, so another host still refuses the code. */
+static void test_breakglass_claim_never_expires(void **state)
+{
+    char dir_a[128], dir_b[128], out[4096], cmd[128];
+    pv_state *a, *b;
+    pv_err err = { "" };
+    time_t t = 1700000700;
+    const char *p;
+    long long lease;
+
+    (void)state;
+    state_dir(dir_a, sizeof dir_a, "bg-a");
+    state_dir(dir_b, sizeof dir_b, "bg-b");
+    a = open_etcd(etcd.endpoint, dir_a, NULL);
+    b = open_etcd(etcd.endpoint, dir_b, NULL);
+    assert_true(pv_state_etcd_is(a));
+    assert_int_equal(pv_state_update(a, "bg", append_cb, &t, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(a, "bg", DIGEST_A, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(a, "bg", DIGEST_A, &err), 1);
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_A, &err), 1);
+
+    /* the user record expires (its lease revoked): the claim stays */
+    etcdctl("get /pvtest/user/bg -w json", out, sizeof out);
+    p = strstr(out, "\"lease\":");
+    assert_non_null(p);
+    lease = strtoll(p + strlen("\"lease\":"), NULL, 10);
+    snprintf(cmd, sizeof cmd, "lease revoke %llx", lease);
+    etcdctl(cmd, out, sizeof out);
+    etcdctl("get /pvtest/user/bg --print-value-only", out, sizeof out);
+    assert_string_equal(out, "");
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_A, &err), 1);
+    etcdctl("get /pvtest/bgused/" DIGEST_A " -w json", out, sizeof out);
+    assert_non_null(strstr(out, "\"create_revision\""));
+    assert_null(strstr(out, "\"lease\""));
+    etcdctl("get /pvtest/bgused/" DIGEST_A " --print-value-only", out,
+            sizeof out);
+    assert_non_null(strstr(out, "pv-bgused 1\nuser bg\n"));
+
+    /* another code is another claim; a malformed digest is refused */
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_B, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(b, "bg", "../user/bg", &err), -1);
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_B "0", &err), -1);
+    assert_false(pv_state_etcd_degraded(a) || pv_state_etcd_degraded(b));
+    pv_state_close(a);
+    pv_state_close(b);
+}
+
+/* Degraded (or etcd unreachable): single use cannot be proven, so no
+ * claim; the local file store is never asked. */
+static void test_breakglass_claim_refused_when_degraded(void **state)
+{
+    char dir[128], eps[128];
+    struct logcap lc;
+    pv_state *st;
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    snprintf(eps, sizeof eps, "http://127.0.0.1:%d", free_port());
+    state_dir(dir, sizeof dir, "bg-degraded");
+    st = open_etcd(eps, dir, &lc);
+    /* no answer at all: refused, and the handle does not degrade for it */
+    assert_int_equal(pv_state_etcd_claim(st, "bgd", DIGEST_A, &err), -1);
+    assert_false(pv_state_etcd_degraded(st));
+    assert_int_equal(failures_of(st, "bgd"), 0);
+    assert_true(pv_state_etcd_degraded(st));
+    err.msg[0] = '\0';
+    assert_int_equal(pv_state_etcd_claim(st, "bgd", DIGEST_B, &err), -1);
+    assert_non_null(strstr(err.msg, "state=degraded"));
+    pv_state_close(st);
+    /* not an etcd store: refused */
+    assert_int_equal(pv_state_etcd_claim(NULL, "bgd", DIGEST_A, &err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -933,6 +1016,8 @@ int main(void)
         cmocka_unit_test(test_next_endpoint_on_failure),
         cmocka_unit_test(test_unreachable_is_degraded_to_file),
         cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_breakglass_claim_never_expires),
+        cmocka_unit_test(test_breakglass_claim_refused_when_degraded),
     };
 
     return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
