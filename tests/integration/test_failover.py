@@ -1,9 +1,11 @@
 """SPEC section 8, provider failover: with several send_url/verify_url
 entries a login uses entry 1; a network-observed outage at entry i moves it
 to entry i+1 (never a refusal), and the code is verified at the entry that
-sent it.  An entry that failed is skipped by every login for 60 s (the
-health record in the state store).  Refusals never move to the next entry.
-Only when every entry is out does failmode apply.
+sent it.  An entry that failed is tried last by every login for 60 s (the
+health record in the state store): marks order the entries, they do not
+remove them, and only a network outage marks one, never a local failure.
+Refusals never move to the next entry.  Only when every entry has failed in
+the login does failmode apply.
 
 Two simulators: the session one (`sim`, entry 2 unless said otherwise) and
 a second one started per test (`other`, entry 1), so that killing it or
