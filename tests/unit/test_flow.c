@@ -1414,6 +1414,83 @@ static void test_lost_answer_stays_a_guess(void **state)
         fail_msg("%d mismatches in the cut-answer sequence", bad);
 }
 
+/* ---- a local failure never marks a provider entry down ---------------- */
+
+#define SEND_URL2 "https://send2.example/v1/send"
+#define VERIFY_URL2 "https://verify2.example/v1/verify"
+/* send_url emptied first: the lists must have the same count at each set */
+#define TWO_ENTRIES                                        \
+    "send_url=", "verify_url=" VERIFY_URL " " VERIFY_URL2, \
+        "send_url=" SEND_URL " " SEND_URL2
+
+/* The helper dies or cannot start (the calling user's limits, a signal):
+ * nothing is learnt about the provider, so no entry is marked (a mark is
+ * shared fleet-wide with etcd) and the login does not move on. */
+static const flow_case local_at_send = {
+    .name = "local failure at send: no mark, no failover",
+    .cfg = { SAFE, TWO_ENTRIES },
+    .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
+    .want = PV_RESULT_UNAVAILABLE,
+    .reason = "transport_helper",
+    .sends = 1
+};
+static const flow_case local_at_verify = {
+    .name = "local failure at verify: no mark, no failover",
+    .cfg = { SAFE, TWO_ENTRIES },
+    .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_HELPER) },
+    .replies = { "123456" },
+    .want = PV_RESULT_UNAVAILABLE,
+    .reason = "transport_helper",
+    .sends = 1,
+    .verifies = 1
+};
+/* The contrast: a refused connection is seen on the network. */
+static const flow_case outage_at_send = {
+    .name = "outage at send: entry 1 marked, entry 2 serves",
+    .cfg = { SAFE, TWO_ENTRIES },
+    .answers = { NET(SEND_URL, PV_HTTP_E_CONNECT),
+                 OK(SEND_URL2, 200,
+                    "{\"verification_id\": \"id-2\", \"expires_in\": 300}"),
+                 OK(VERIFY_URL2, 200,
+                    "{\"message_id\": \"id-2\", "
+                    "\"verify_code\": \"123456\", \"verified\": true}") },
+    .replies = { "123456" },
+    .want = PV_RESULT_SUCCESS,
+    .reason = "verified",
+    .sends = 1
+};
+
+static size_t marks_of(pv_state *st)
+{
+    pv_state_record rec;
+    pv_err err;
+    size_t n;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_read(st, PV_STATE_HEALTH_KEY, &rec, &err), 0);
+    n = rec.n_endpoints;
+    pv_state_record_clear(&rec);
+    return n;
+}
+
+static void test_local_failure_marks_no_entry(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_state *st = mem_state();
+    int bad = 0;
+
+    bad += run_in_state(fx, &local_at_send, st, t0, NULL);
+    assert_int_equal(marks_of(st), 0);
+    bad += run_in_state(fx, &local_at_verify, st, t0 + 1, NULL);
+    assert_int_equal(marks_of(st), 0);
+    bad += run_in_state(fx, &outage_at_send, st, t0 + 2, NULL);
+    assert_int_equal(marks_of(st), 1);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the local-failure sequence", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1428,6 +1505,7 @@ int main(void)
         cmocka_unit_test(test_grace_sequence),
         cmocka_unit_test(test_mem_state_not_configurable),
         cmocka_unit_test(test_lost_answer_stays_a_guess),
+        cmocka_unit_test(test_local_failure_marks_no_entry),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
