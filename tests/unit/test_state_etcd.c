@@ -920,6 +920,8 @@ static void test_probe(void **state)
     "aa00000000000000000000000000000000000000000000000000000000000001"
 #define DIGEST_B \
     "bb00000000000000000000000000000000000000000000000000000000000002"
+#define DIGEST_C \
+    "cc00000000000000000000000000000000000000000000000000000000000003"
 
 /* A claim is a key of its own, created once fleet-wide, with no lease:
  * revoking the user record's lease (its expiry) or deleting the record
@@ -997,6 +999,117 @@ static void test_breakglass_claim_refused_when_degraded(void **state)
     assert_int_equal(pv_state_etcd_claim(NULL, "bgd", DIGEST_A, &err), -1);
 }
 
+/* A proxy to the real member that passes each request on and drops its
+ * answer (an endpoint that applied a txn and then failed to answer). */
+static int read_http(int fd, char *buf, size_t size, size_t *len)
+{
+    size_t n = 0;
+    char *end, *cl;
+    long want;
+
+    while ((end = memmem(buf, n, "\r\n\r\n", 4)) == NULL) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+    cl = strcasestr(buf, "content-length:");
+    want =
+        (long)(end + 4 - buf) + (cl != NULL ? strtol(cl + 15, NULL, 10) : 0);
+    while ((long)n < want && n < size - 1) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+    }
+    *len = n;
+    return 0;
+}
+
+static void lossy_serve(int fd)
+{
+    static char req[65536], resp[65536];
+    struct sockaddr_in a;
+    size_t n, m;
+    int up;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)etcd.client_port);
+    if (read_http(fd, req, sizeof req, &n) != 0)
+        return;
+    up = socket(AF_INET, SOCK_STREAM, 0);
+    if (up < 0 || connect(up, (struct sockaddr *)&a, sizeof a) != 0 ||
+        write(up, req, n) != (ssize_t)n) {
+        if (up >= 0)
+            close(up);
+        return;
+    }
+    (void)read_http(up, resp, sizeof resp, &m); /* applied; answer dropped */
+    close(up);
+}
+
+static pid_t lossy_start(char *url, size_t size)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    pid_t pid;
+
+    assert_true(ls >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+    assert_int_equal(listen(ls, 16), 0);
+    snprintf(url, size, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            _exit(1);
+        for (;;) {
+            int fd = accept(ls, NULL, NULL);
+
+            if (fd < 0)
+                _exit(0);
+            lossy_serve(fd);
+            close(fd);
+        }
+    }
+    close(ls);
+    return pid;
+}
+
+/* The claim was applied by an endpoint whose answer was lost; the next
+ * endpoint's compare then fails on the key this very handle created:
+ * recognised as this claim (its nonce), not as a use elsewhere. */
+static void test_breakglass_claim_lost_answer(void **state)
+{
+    char url[64], eps[160], dir[128];
+    pv_state *st;
+    pv_err err = { "" };
+    pid_t pid = lossy_start(url, sizeof url);
+
+    (void)state;
+    snprintf(eps, sizeof eps, "%s %s", url, etcd.endpoint);
+    state_dir(dir, sizeof dir, "bg-lost");
+    st = open_etcd(eps, dir, NULL);
+    assert_int_equal(pv_state_etcd_claim(st, "bgl", DIGEST_C, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(st, "bgl", DIGEST_C, &err), 1);
+    assert_false(pv_state_etcd_degraded(st));
+    /* the proxy took the first request, the member the rest */
+    assert_true(pv_state_etcd_requests(st) >= 3);
+    pv_state_close(st);
+    fake_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1018,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_breakglass_claim_never_expires),
         cmocka_unit_test(test_breakglass_claim_refused_when_degraded),
+        cmocka_unit_test(test_breakglass_claim_lost_answer),
     };
 
     return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
