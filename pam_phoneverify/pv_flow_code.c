@@ -443,7 +443,8 @@ static pv_verdict resend(pv_flowctx *f, channel *ch, const char *msg)
  * still counts it, and the try whose answer the outage hid stays counted,
  * in max_tries and as a lockout failure (doc/security.md: the provider
  * may have checked it).  When that guess started a lockout, the login
- * ends locked. */
+ * ends locked; when it was the last of max_tries, it ends there (a new
+ * code would bring one try more). */
 static pv_verdict verify_failover(pv_flowctx *f, channel *ch,
                                   const pv_verify_reply *reply,
                                   const pv_guess *g)
@@ -453,6 +454,8 @@ static pv_verdict verify_failover(pv_flowctx *f, channel *ch,
         return pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
     if (!pv_entries_left(&ch->entries))
         return pv_verdict_failure(reply->failure, reply->detail);
+    if (f->out->tries >= f->cfg->max_tries)
+        return pv_verdict_final(PV_RESULT_MAXTRIES, "max_tries");
     forget_pending(f);
     return send_again(f, ch, MSG_RESENT);
 }

@@ -1460,6 +1460,19 @@ static const flow_case outage_at_send = {
     .sends = 1
 };
 
+/* The try whose answer the outage hid was the last of max_tries: no new
+ * code from entry 2 (it would bring a try more). */
+static const flow_case outage_last_try = {
+    .name = "verify outage on the last try: no new code",
+    .cfg = { SAFE, TWO_ENTRIES, "max_tries=1" },
+    .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_TIMEOUT) },
+    .replies = { "123456" },
+    .want = PV_RESULT_MAXTRIES,
+    .reason = "max_tries",
+    .sends = 1,
+    .verifies = 1
+};
+
 static size_t marks_of(pv_state *st)
 {
     pv_state_record rec;
@@ -1485,6 +1498,8 @@ static void test_local_failure_marks_no_entry(void **state)
     bad += run_in_state(fx, &local_at_verify, st, t0 + 1, NULL);
     assert_int_equal(marks_of(st), 0);
     bad += run_in_state(fx, &outage_at_send, st, t0 + 2, NULL);
+    assert_int_equal(marks_of(st), 1);
+    bad += run_in_state(fx, &outage_last_try, st, t0 + 100, NULL);
     assert_int_equal(marks_of(st), 1);
     pv_state_close(st);
     if (bad != 0)
