@@ -68,20 +68,26 @@ int pv_failover_check_counts(const pv_config *cfg, pv_err *why)
     return -1;
 }
 
-size_t pv_entry_pick(const time_t *out_until, size_t n, size_t from,
-                     time_t now)
+size_t pv_entry_pick(const time_t *out_until, const unsigned char *failed,
+                     size_t n, time_t now)
 {
     size_t i;
 
-    if (from >= n)
-        return n;
-    for (i = from; i < n; i++)
-        if (out_until[i] <= now)
-            return i;
     for (i = 0; i < n; i++)
-        if (out_until[i] <= now)
-            return n; /* an earlier entry is up: those after are out */
-    return from;      /* all marked out: try them in order anyway */
+        if (!failed[i] && out_until[i] <= now)
+            return i;
+    /* A mark orders the entries, it does not remove them: when every
+     * unmarked entry failed in this login, the marked ones are tried too,
+     * in order (pam_phoneverify.conf(5), PROVIDER FAILOVER). */
+    for (i = 0; i < n; i++)
+        if (!failed[i])
+            return i;
+    return n;
+}
+
+int pv_entries_left(const pv_entries *e)
+{
+    return pv_entry_pick(e->out_until, e->failed, e->n, 0) < e->n;
 }
 
 static void entry_key(const char *send, const char *verify, char out[65])
@@ -182,6 +188,7 @@ int pv_entries_mark_out(pv_entries *e, pv_state *st, size_t i, time_t now)
 
     if (i >= e->n)
         return -1;
+    e->failed[i] = 1;
     e->out_until[i] = now + PV_ENTRY_OUT_SECONDS;
     if (e->n < 2)
         return 0; /* nowhere else to go: nothing to share */

@@ -23,9 +23,9 @@ typedef struct channel {
     char prompt[256];
     char verification_id[PV_VERIFICATION_ID_MAX + 1];
     long resends_left;
-    pv_entries entries; /* provider entries and their health */
+    pv_entries entries; /* provider entries, their health, this login's
+                           outages */
     size_t entry;       /* the entry that sent verification_id */
-    size_t from;        /* entries before this one failed */
 } channel;
 
 int pv_code_normalize(const char *entry, long code_length, char *out,
@@ -127,7 +127,7 @@ enum send_outcome {
 };
 
 /* The pending code sent to this target, if still valid and sent by an
- * entry this login may still use (it is verified there). */
+ * entry that has not failed in this login (it is verified there). */
 static int pending_code(pv_flowctx *f, channel *ch, char *id, size_t size)
 {
     pv_state_record rec;
@@ -140,7 +140,8 @@ static int pending_code(pv_flowctx *f, channel *ch, char *id, size_t size)
     if (rec.pending_id[0] != '\0' &&
         strcmp(rec.pending_to, ch->state_to) == 0 &&
         rec.pending_expires > pv_flow_now(f) &&
-        rec.pending_entry < ch->entries.n && rec.pending_entry >= ch->from)
+        rec.pending_entry < ch->entries.n &&
+        !ch->entries.failed[rec.pending_entry])
         ok = pv_strlcpy(id, rec.pending_id, size) == 0;
     if (ok)
         ch->entry = rec.pending_entry;
@@ -236,9 +237,10 @@ static int provider_refused(enum pv_send_result sr, const pv_send_reply *r)
     }
 }
 
-/* Entry i had a network-observed outage: every login skips it for a
- * while (pam_phoneverify.conf(5)), and this one goes on at the next
- * entry. */
+/* Entry i had a network-observed outage (PV_FAILURE_OUTAGE only: a local
+ * failure says nothing about the provider and marks nothing): every login
+ * puts it last for a while (pam_phoneverify.conf(5)), and this one goes
+ * on at another entry. */
 static void entry_out(pv_flowctx *f, channel *ch, size_t i, const char *what,
                       const char *detail)
 {
@@ -249,7 +251,6 @@ static void entry_out(pv_flowctx *f, channel *ch, size_t i, const char *what,
         pv_logf(&f->env->logger, LOG_WARNING,
                 "provider entry %zu %s unavailable (%s): skipped for %d s",
                 i + 1, what, detail, PV_ENTRY_OUT_SECONDS);
-    ch->from = i + 1;
 }
 
 /* Ask entry i for a code once (the send budget first: every attempt
@@ -363,17 +364,18 @@ static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
     return SEND_STOP;
 }
 
-/* Ask for a code at the first usable entry from ch->from on, moving on
- * past each entry that is out.  When none is left, *v is the last outage
- * (pv_flow.c applies failmode). */
+/* Ask for a code at the first entry that has not failed in this login
+ * (unmarked ones first, then the marked ones: a mark orders, it does not
+ * remove), moving on past each entry that has an outage.  When every entry
+ * failed, *v is the last outage (pv_flow.c applies failmode). */
 static enum send_outcome send_code(pv_flowctx *f, channel *ch, pv_verdict *v)
 {
     enum send_outcome so;
     size_t i;
 
     for (;;) {
-        i = pv_entry_pick(ch->entries.out_until, ch->entries.n, ch->from,
-                          pv_flow_now(f));
+        i = pv_entry_pick(ch->entries.out_until, ch->entries.failed,
+                          ch->entries.n, pv_flow_now(f));
         if (i >= ch->entries.n)
             break;
         so = send_at(f, ch, i, v);
@@ -436,21 +438,31 @@ static pv_verdict resend(pv_flowctx *f, channel *ch, const char *msg)
 }
 
 /* The entry that sent the code is out, so the code cannot be checked:
- * a new one from the next entry.  Not a resend the user asked for (no
+ * a new one from another entry.  Not a resend the user asked for (no
  * `resend` spent: an outage must not end the login), but the send budget
- * still counts it, and the try whose answer the outage hid stays counted
- * in max_tries (it is no lockout failure): no extra guesses. */
+ * still counts it, and the try whose answer the outage hid stays counted,
+ * in max_tries and as a lockout failure (doc/security.md: the provider
+ * may have checked it).  When that guess started a lockout, the login
+ * ends locked; when it was the last of max_tries, it ends there (a new
+ * code would bring one try more). */
 static pv_verdict verify_failover(pv_flowctx *f, channel *ch,
-                                  const pv_verify_reply *reply)
+                                  const pv_verify_reply *reply,
+                                  const pv_guess *g)
 {
     entry_out(f, ch, ch->entry, "verify", reply->detail);
-    if (ch->from >= ch->entries.n)
+    if (g->lock_started != 0)
+        return pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
+    if (!pv_entries_left(&ch->entries))
         return pv_verdict_failure(reply->failure, reply->detail);
+    if (f->out->tries >= f->cfg->max_tries)
+        return pv_verdict_final(PV_RESULT_MAXTRIES, "max_tries");
     forget_pending(f);
     return send_again(f, ch, MSG_RESENT);
 }
 
-/* The code is gone (expired, used, unknown): no guess; resend if allowed. */
+/* The provider said the code is gone (3003/3011/4001: expired, used,
+ * unknown), an explicit answer: no guess; resend if allowed.  The only
+ * way a sent guess is given back. */
 static pv_verdict code_gone(pv_flowctx *f, channel *ch, const pv_guess *g)
 {
     pv_flow_guess_take_back(f, g);
@@ -491,12 +503,14 @@ static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
     case PV_VERIFY_UNAVAILABLE:
     default:
         pv_flow_debug(f, "verify: %s", reply.detail);
-        /* A network outage hid the answer: no guess.  A local failure
-         * stays counted: the caller may stop the helper on purpose. */
+        /* The guess stays counted whatever hid its answer: the request
+         * went out and the provider may have checked it; an attacker on
+         * the path can cut exactly the answers that say "wrong", and the
+         * caller can stop the helper on purpose.  Only a network outage
+         * moves to another entry. */
         if (reply.failure != PV_FAILURE_OUTAGE)
             return pv_verdict_failure(reply.failure, reply.detail);
-        pv_flow_guess_take_back(f, &g);
-        return verify_failover(f, ch, &reply);
+        return verify_failover(f, ch, &reply, &g);
     }
 }
 

@@ -11,6 +11,7 @@
 #include "pv_i18n.h"
 #include "pv_log.h"
 #include "pv_sendlimit.h"
+#include "pv_state_etcd.h"
 #include "pv_util.h"
 
 /* ---- verdicts ------------------------------------------------------------ */
@@ -284,6 +285,9 @@ void pv_flow_send_give_back(pv_flowctx *f, time_t at)
 
 /* ---- break-glass codes used anywhere (fleet-wide with etcd) --------- */
 
+/* The file store (one host): the claim sits in the user's record, next
+ * to the line's removal from this host's file. */
+
 typedef struct bg_claim_ctx {
     char digest[65];
     int used; /* set by the callback, from rec */
@@ -306,14 +310,60 @@ static int bg_claim_cb(pv_state_record *rec, void *ctx)
     return 0;
 }
 
+/* An older version kept the claim in the user's record only: a code it
+ * claimed is refused too while that record lives. */
+static int claimed_in_record(pv_flowctx *f, const char *digest)
+{
+    pv_state_record rec;
+    pv_err err;
+    size_t i;
+    int used = 0;
+
+    pv_err_clear(&err);
+    if (pv_state_read(f->state, f->user, &rec, &err) != 0)
+        return -1;
+    for (i = 0; i < rec.n_bg_used; i++)
+        if (strcmp(rec.bg_used[i], digest) == 0)
+            used = 1;
+    pv_state_record_clear(&rec);
+    return used;
+}
+
+/* With etcd, a claim is a key of its own that never expires (doc/security.md,
+ * break-glass): a claim in the user's record would go with the record's
+ * lease, and the code would work again on another host.  While degraded
+ * (or with no answer from etcd) single use cannot be proven: refused. */
+static int claim_fleet_wide(pv_flowctx *f, const char *digest)
+{
+    pv_err err;
+    int rc;
+
+    pv_err_clear(&err);
+    rc = pv_state_etcd_claim(f->state, f->user, digest, &err);
+    if (rc < 0) {
+        pv_logf(&f->env->logger, LOG_ERR, "break-glass code refused: %s",
+                err.msg);
+        return -1;
+    }
+    if (rc == 1)
+        return 1;
+    return claimed_in_record(f, digest);
+}
+
 int pv_flow_breakglass_claim(void *ctx, const char *hash)
 {
     pv_flowctx *f = ctx;
     bg_claim_ctx c;
+    int rc;
 
     memset(&c, 0, sizeof(c));
     pv_state_sha256_hex(hash, strlen(hash), c.digest);
-    if (pv_flow_state_update(f, bg_claim_cb, &c) != 0)
-        return -1;
-    return c.used;
+    if (pv_state_etcd_is(f->state))
+        rc = claim_fleet_wide(f, c.digest);
+    else if (pv_flow_state_update(f, bg_claim_cb, &c) != 0)
+        rc = -1;
+    else
+        rc = c.used;
+    pv_wipe(&c, sizeof(c));
+    return rc;
 }

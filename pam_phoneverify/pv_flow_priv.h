@@ -125,8 +125,9 @@ typedef struct pv_guess {
 /* Before a code goes to the verify API, under the state lock: refuse if
  * locked, else record the attempt as a failure (doc/security.md). */
 enum pv_guess_status pv_flow_guess_begin(pv_flowctx *f, pv_guess *g);
-/* The verify call said "code gone", or a network outage hid its answer:
- * the attempt was no guess.  (A local failure keeps it counted.) */
+/* The verify call said "code gone" (3003/3011/4001): the attempt was no
+ * guess.  Nothing else gives a sent guess back: a lost, cut or late
+ * answer keeps it counted (the provider may have checked it). */
 void pv_flow_guess_take_back(pv_flowctx *f, const pv_guess *g);
 /* The code verified: failures and lockout are forgotten, the pending code
  * is consumed.  0 ok, -1 not written (logged). */
@@ -146,8 +147,9 @@ enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
 void pv_flow_send_give_back(pv_flowctx *f, time_t at);
 
 /* pv_breakglass_claim_fn (ctx: the pv_flowctx): the code's hash is
- * recorded as used in the user's state record, compare-and-swap, so a
- * hash listed on several hosts works once fleet-wide with etcd. */
+ * recorded as used, so a hash listed on several hosts works once: with
+ * etcd a key of its own that never expires (pv_state_etcd_claim; refused
+ * while degraded), with the file store the user's record. */
 int pv_flow_breakglass_claim(void *ctx, const char *hash);
 
 /* ---- steps -------------------------------------------------------------- */

@@ -492,8 +492,9 @@ static cJSON *compare_item(const char *key, long long revision)
     return c;
 }
 
-/* request_put of value with lease, or request_delete_range when value is
- * NULL (an empty record is not kept). */
+/* request_put of value with lease (none when lease is NULL: a key that
+ * never expires), or request_delete_range when value is NULL (an empty
+ * record is not kept). */
 static cJSON *write_op(const char *key, const char *value, size_t len,
                        const char *lease)
 {
@@ -509,9 +510,10 @@ static cJSON *write_op(const char *key, const char *value, size_t len,
     }
     if (add_b64(inner, "key", key, strlen(key)) != 0)
         goto err_attached;
-    if (value != NULL &&
-        (add_b64(inner, "value", value, len) != 0 ||
-         cJSON_AddStringToObject(inner, "lease", lease) == NULL))
+    if (value != NULL && add_b64(inner, "value", value, len) != 0)
+        goto err_attached;
+    if (value != NULL && lease != NULL &&
+        cJSON_AddStringToObject(inner, "lease", lease) == NULL)
         goto err_attached;
     return op;
 err:
@@ -521,17 +523,17 @@ err_attached:
     return NULL;
 }
 
-/* 1 applied (*new_rev: the store's revision after it, 0 if not shown),
- * 0 compare failed, -1 err (no answer). */
-static int txn_write(struct etcd_backend *b, const char *key,
-                     long long revision, const char *value, size_t len,
-                     long long *new_rev, pv_err *err)
+/* The txn of txn_write, with lease (NULL: none).  1 applied, 0 compare
+ * failed, -1 err (no answer). */
+static int txn_put(struct etcd_backend *b, const char *key, long long revision,
+                   const char *value, size_t len, const char *lease,
+                   long long *new_rev, pv_err *err)
 {
     cJSON *req = cJSON_CreateObject(), *answer = NULL;
     cJSON *compare = cJSON_AddArrayToObject(req, "compare");
     cJSON *success = cJSON_AddArrayToObject(req, "success");
     cJSON *c = compare_item(key, revision);
-    cJSON *op = write_op(key, value, len, b->lease_id);
+    cJSON *op = write_op(key, value, len, lease);
     int ok = 0;
 
     if (compare == NULL || success == NULL || c == NULL || op == NULL) {
@@ -556,6 +558,15 @@ static int txn_write(struct etcd_backend *b, const char *key,
         *new_rev = 0;
     pv_json_free(answer);
     return ok ? 1 : 0;
+}
+
+/* 1 applied (*new_rev: the store's revision after it, 0 if not shown),
+ * 0 compare failed, -1 err (no answer).  Written with the handle's lease. */
+static int txn_write(struct etcd_backend *b, const char *key,
+                     long long revision, const char *value, size_t len,
+                     long long *new_rev, pv_err *err)
+{
+    return txn_put(b, key, revision, value, len, b->lease_id, new_rev, err);
 }
 
 /* ---- degraded mode ---------------------------------------------------- */
@@ -938,11 +949,123 @@ int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
     return 0;
 }
 
+/* ---- used break-glass codes ------------------------------------------ */
+
+/* malloc'd state_prefix + "bgused/" + digest (a key no user record
+ * takes: those are under "user/"). */
+static char *claim_key(const struct etcd_backend *b, const char *digest,
+                       pv_err *err)
+{
+    size_t size = strlen(b->prefix) + sizeof "bgused/" + 64;
+    char *key = malloc(size);
+
+    if (strlen(digest) != 64 || strspn(digest, "0123456789abcdef") != 64) {
+        free(key);
+        pv_err_set(err, "state: a break-glass claim is not a SHA-256");
+        return NULL;
+    }
+    if (key == NULL ||
+        pv_snprintf(key, size, "%sbgused/%s", b->prefix, digest) < 0) {
+        free(key);
+        pv_err_set(err, "state: out of memory");
+        return NULL;
+    }
+    return key;
+}
+
+/* The claim's text: who used it and when (for an admin reading the
+ * prefix), and a nonce that tells this handle's own write apart from
+ * another host's after a lost answer. */
+static int claim_value(const char *user, char *out, size_t size)
+{
+    unsigned char nonce[16];
+    char hex[33];
+    size_t i;
+
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+        return -1;
+    for (i = 0; i < sizeof nonce; i++)
+        (void)pv_snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
+    return pv_snprintf(out, size, "pv-bgused 1\nuser %s\nat %lld\nnonce %s\n",
+                       user, (long long)time(NULL), hex) < 0
+               ? -1
+               : 0;
+}
+
+/* The compare failed after an attempt without an answer: the key may
+ * hold this very claim (applied by the endpoint that did not answer).
+ * 0 it is ours, 1 another's, -1 unknown. */
+static int claim_owner(struct etcd_backend *b, const char *key,
+                       const char *value, pv_err *err)
+{
+    struct etcd_kv kv;
+    int rc;
+
+    if (range_key(b, key, &kv, err) != 0)
+        return -1;
+    rc = kv.exists && kv.value_len == strlen(value) &&
+                 memcmp(kv.value, value, kv.value_len) == 0
+             ? 0
+             : 1;
+    kv_clear(&kv);
+    cache_drop(b);
+    return rc;
+}
+
+int pv_state_etcd_claim(pv_state *st, const char *user, const char *digest,
+                        pv_err *err)
+{
+    struct etcd_backend *b;
+    char value[PV_STATE_USER_MAX + 128];
+    long long rev = 0;
+    long failed_before;
+    char *key;
+    int rc;
+
+    if (st == NULL || st->ops != &etcd_ops || user == NULL) {
+        pv_err_set(err, "state: not an etcd store");
+        return -1;
+    }
+    b = backend(st);
+    if (b->degraded) {
+        pv_err_set(err, "state=degraded: the single use of a break-glass "
+                        "code cannot be proven fleet-wide");
+        return -1;
+    }
+    if (strnlen(user, PV_STATE_USER_MAX + 1) > PV_STATE_USER_MAX ||
+        claim_value(user, value, sizeof value) != 0) {
+        pv_err_set(err, "state: break-glass claim cannot be made");
+        return -1;
+    }
+    if ((key = claim_key(b, digest, err)) == NULL)
+        return -1;
+    failed_before = b->failed_calls;
+    /* created only where no key is (create_revision 0), with no lease:
+     * the claim lasts as long as the code could be listed anywhere */
+    rc = txn_put(b, key, 0, value, strlen(value), NULL, &rev, err);
+    if (rc == 0)
+        rc = b->failed_calls != failed_before ? claim_owner(b, key, value, err)
+                                              : 1;
+    else if (rc == 1)
+        rc = 0;
+    if (rc < 0 && err != NULL && err->msg[0] == '\0')
+        pv_err_set(err, "break-glass claim not recorded in etcd "
+                        "(no proof of single use)");
+    free(key);
+    pv_wipe(value, sizeof value);
+    return rc;
+}
+
 long pv_state_etcd_requests(const pv_state *st)
 {
     if (st == NULL || st->ops != &etcd_ops)
         return 0;
     return ((const struct etcd_backend *)st->backend)->requests;
+}
+
+int pv_state_etcd_is(const pv_state *st)
+{
+    return st != NULL && st->ops == &etcd_ops;
 }
 
 int pv_state_etcd_degraded(const pv_state *st)

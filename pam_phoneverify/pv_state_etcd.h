@@ -12,12 +12,15 @@
  * key's mod_revision (create_revision 0 for a new key), retried on
  * conflict, so N updates from N hosts at once are N updates.  Every write
  * carries a lease (granted once per handle) long enough for the longest
- * window the record serves, so records of idle users expire.
+ * window the record serves, so records of idle users expire.  Used
+ * break-glass codes are keys of their own, state_prefix + "bgused/" +
+ * SHA-256, with no lease (pv_state_etcd_claim).
  *
  * Degraded mode: when no endpoint answers (network, TLS or HTTP failure)
  * the handle switches to the local file store under state_dir for the rest
  * of its life and logs `state=degraded` once: a code is still required, an
- * etcd outage neither opens the door nor stops logins. */
+ * etcd outage neither opens the door nor stops logins, and no break-glass
+ * code is accepted (its single use cannot be proven fleet-wide). */
 #ifndef PV_STATE_ETCD_H
 #define PV_STATE_ETCD_H
 
@@ -47,6 +50,18 @@ int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err);
  * fails and why (TLS trust, client certificate, refused, no answer, HTTP
  * status and etcd's message). */
 int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size);
+
+/* Record the use of a break-glass code fleet-wide: the key
+ * state_prefix + "bgused/" + digest (digest: 64 lowercase hex digits),
+ * created with a compare on create_revision 0 and no lease, so it never
+ * expires (a code stays usable as long as its line is in some host's
+ * break-glass file).  0 claimed now, 1 claimed before (by any host), -1
+ * with err when single use cannot be proven: the handle is degraded, no
+ * endpoint answered, or st is not an etcd store.  Never degrades. */
+int pv_state_etcd_claim(pv_state *st, const char *user, const char *digest,
+                        pv_err *err);
+/* 1 when st is a `state = etcd` handle (degraded or not). */
+int pv_state_etcd_is(const pv_state *st);
 
 /* HTTP requests a handle sent so far (for the debug log and tests). */
 long pv_state_etcd_requests(const pv_state *st);

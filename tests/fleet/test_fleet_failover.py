@@ -5,8 +5,12 @@
   `<prefix>user/:endpoints`, a key no user name can take), and used again
   once the mark has passed (played by moving the mark into the past);
 - a break-glass code whose hash is listed on two hosts works once: the use
-  is recorded in the user's etcd record (compare-and-swap) before the code
-  is accepted, so host B refuses it."""
+  is recorded as a key of its own, `<prefix>bgused/<sha256 of the hash>`,
+  created only where none is (compare on create_revision 0) and with no
+  lease, before the code is accepted, so host B refuses it, also after the
+  user's record expired (issue 17, item 8);
+- while `state=degraded` no break-glass code is accepted: its single use
+  cannot be proven fleet-wide."""
 
 import os
 import re
@@ -79,9 +83,75 @@ def test_used_breakglass_code_refused_on_other_host(host, sim, cluster,
     res = breakglass_login(a, codes[0])
     assert_pam(res, "PAM_SUCCESS", "breakglass")
     assert "state=degraded" not in res.transcript, str(res)
-    assert "\nbgused " in "\n" + cluster.get(prefix + "user/alice")
+    assert claims(cluster, prefix) == 1
 
     res = breakglass_login(b, codes[0])
     assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
     # and B's line of it is gone too
     assert codes[0] and "alice:" not in open(b.conf["breakglass_file"]).read()
+
+
+def claims(cluster, prefix):
+    """How many break-glass claims are stored under the prefix."""
+    out = cluster.ctl("get", "--prefix", prefix + "bgused/", "--keys-only")
+    return len([k for k in out.split("\n") if k.strip()])
+
+
+def listed_on_both(a, b, n=1):
+    """n codes whose hashes are in both hosts' break-glass files."""
+    codes = issue_breakglass(a, n=n)
+    b.conf["breakglass_file"] = str(b.dir / "breakglass")
+    shutil.copyfile(a.conf["breakglass_file"], b.conf["breakglass_file"])
+    os.chmod(b.conf["breakglass_file"], 0o600)
+    return codes
+
+
+def test_claim_outlives_the_user_record(host, sim, cluster, prefix):
+    """A code used on host A; then the user's record expires (its lease
+    revoked, as ~25 h of idleness would): host B, whose file still lists
+    the hash, refuses the code.  The claim key has no lease."""
+    a, b = host("host-a"), host("host-b")
+    codes = listed_on_both(a, b)
+    sim.fault("any", "http500")
+    res = breakglass_login(a, codes[0])
+    assert_pam(res, "PAM_SUCCESS", "breakglass")
+    assert "state=degraded" not in res.transcript, str(res)
+
+    # the record expires: its lease revoked (the key goes with it)
+    out = cluster.ctl("get", prefix + "user/alice", "-w", "json")
+    lease = re.search(r'"lease":(\d+)', out)
+    if lease:
+        cluster.ctl("lease", "revoke", "%x" % int(lease.group(1)))
+    cluster.ctl("del", prefix + "user/alice", check=False)
+    assert cluster.get(prefix + "user/alice") == ""
+
+    res = breakglass_login(b, codes[0])
+    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
+    assert "state=degraded" not in res.transcript, str(res)
+    (key,) = [k for k in cluster.ctl("get", "--prefix", prefix + "bgused/",
+                                     "--keys-only").split("\n") if k.strip()]
+    assert '"lease"' not in cluster.ctl("get", key, "-w", "json")
+    # B's line of it is gone too; one claim in all
+    assert "alice:" not in open(b.conf["breakglass_file"]).read()
+    assert claims(cluster, prefix) == 1
+
+
+def test_degraded_refuses_breakglass(host, sim, cluster, prefix):
+    """Every etcd member down: the login degrades to the local store, and a
+    valid break-glass code is refused (no proof it was not used on another
+    host meanwhile); its line stays for when etcd is back."""
+    a = host("host-a")
+    codes = issue_breakglass(a, n=1)
+    before = open(a.conf["breakglass_file"]).read()
+    sim.fault("any", "http500")
+    cluster.stop()
+    res = breakglass_login(a, codes[0])
+    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
+    assert "state=degraded" in res.transcript, str(res)
+    assert "fleet-wide" in res.transcript, str(res)
+    assert open(a.conf["breakglass_file"]).read() == before
+    # etcd back: the same code works (once)
+    cluster.start()
+    res = breakglass_login(a, codes[0])
+    assert_pam(res, "PAM_SUCCESS", "breakglass")
+    assert "state=degraded" not in res.transcript, str(res)

@@ -1,9 +1,11 @@
 """SPEC section 8, provider failover: with several send_url/verify_url
 entries a login uses entry 1; a network-observed outage at entry i moves it
 to entry i+1 (never a refusal), and the code is verified at the entry that
-sent it.  An entry that failed is skipped by every login for 60 s (the
-health record in the state store).  Refusals never move to the next entry.
-Only when every entry is out does failmode apply.
+sent it.  An entry that failed is tried last by every login for 60 s (the
+health record in the state store): marks order the entries, they do not
+remove them, and only a network outage marks one, never a local failure.
+Refusals never move to the next entry.  Only when every entry has failed in
+the login does failmode apply.
 
 Two simulators: the session one (`sim`, entry 2 unless said otherwise) and
 a second one started per test (`other`, entry 1), so that killing it or
@@ -15,8 +17,8 @@ import subprocess
 import pytest
 
 from hardening_util import CLI
-from pvtest import (CODE, NO_LIMITS, assert_failure, assert_pam,
-                    second_sim, wrong_code)
+from pvtest import (CODE, NO_LIMITS, TIME_SCALE, Session, _Buf,
+                    assert_failure, assert_pam, second_sim, wrong_code)
 
 HEALTH_FILE = "u-%3Aendpoints"       # PV_STATE_HEALTH_KEY, escaped
 ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
@@ -241,3 +243,98 @@ def test_health_record_is_no_user_in_status(login, sim, other):
     assert r.returncode == 0, r
     assert "alice" in r.stdout, r.stdout
     assert ":endpoints" not in r.stdout + r.stderr, r.stdout
+
+
+# ---- issue 17, item 9: marks order the entries, they do not remove them --
+
+
+def mark_entry_1(login, sim, other):
+    """One login in which entry 1 (other) has a 5xx: entry 1 is marked out
+    for 60 s and the login is served by entry 2."""
+    other.fault("send", "http500", count=1)
+    assert_pam(login.run("alice", [CODE]), "PAM_SUCCESS", "success")
+    assert len(marks(login)) == 1
+    assert other.requests("send") == 1 and sim.requests("send") == 1
+
+
+def test_marked_entry_tried_when_the_others_fail_at_send(login, sim, other):
+    """Entry 1 marked, entry 2 gives a 5xx: entry 1 is tried too, and it
+    serves the login.  failmode=safe must not open while one entry is
+    left (before: every entry counted as out, the login failed open)."""
+    entries(login, other, sim)
+    login.conf["failmode"] = "safe"
+    mark_entry_1(login, sim, other)
+    sim.fault("send", "http500")
+    res = run(login, code_of(other))
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert res.record["outcome"] != "failopen"
+    assert other.requests("send") == 2 and sim.requests("send") == 2
+    assert other.requests("verify") == 1
+    assert len(marks(login)) == 2
+
+
+def test_marked_entry_tried_when_the_others_fail_at_verify(login, sim, other):
+    """Entry 1 marked, entry 2 sends the code and its verify call gives a
+    5xx: a new code comes from entry 1, and a wrong one is refused there
+    (no fail-open with failmode=safe)."""
+    entries(login, other, sim)
+    login.conf.update(failmode="safe", max_tries="2")
+    mark_entry_1(login, sim, other)
+    sim.fault("verify", "http500")
+    res = run(login, code_of(sim), wrong_of(other))
+    assert_pam(res, "PAM_MAXTRIES", "maxtries")
+    assert other.requests("send") == 2 and other.requests("verify") == 1
+    assert RESENT in res.transcript, res
+
+
+def test_failmode_only_after_every_entry_failed_in_the_login(login, sim,
+                                                              other):
+    """Entry 1 marked, then both give a 5xx: both are asked, and only then
+    does failmode apply."""
+    entries(login, other, sim)
+    login.conf["failmode"] = "secure"
+    mark_entry_1(login, sim, other)
+    other.fault("send", "http500")
+    sim.fault("send", "http500")
+    res = login.run("alice", [])
+    assert_failure(res, "outage", "secure")
+    assert other.requests("send") == 2 and sim.requests("send") == 2
+
+
+# ---- issue 17, item 1: a local failure never marks an entry down ---------
+
+
+def test_helper_that_cannot_run_marks_nothing(login, sim, other):
+    """The helper exits at once (as when the caller's limits keep it from
+    starting): a local failure, so no entry is marked, and the next login
+    with a working helper uses entry 1."""
+    entries(login, other, sim)
+    good = login.conf["helper"]
+    bad = login.dir / "broken-helper"
+    bad.write_text("#!/bin/sh\nexit 3\n")
+    bad.chmod(0o755)
+    login.conf.update(helper=str(bad), failmode="safe")
+    res = login.run("alice", [])
+    assert res.rc == 1 and res.record["outcome"] != "failopen", str(res)
+    assert marks(login) == {}, "a local failure marked an entry down"
+    assert other.requests("send") == 0 and sim.requests("send") == 0
+    login.conf["helper"] = good
+    res = run(login, code_of(other))
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert other.requests("send") == 1 and sim.requests("send") == 0
+
+
+def test_descriptor_limit_marks_nothing(login, sim, other):
+    """The program started under `ulimit -n 7` (the helper cannot start):
+    no entry is marked, fleet health stays as it was."""
+    entries(login, other, sim)
+    login.conf["failmode"] = "safe"
+    login._prepare("sshd", "single")
+    argv = ["/bin/sh", "-c", 'ulimit -n 7 && exec "$@"', "sh",
+            "pamtester", "-v", "-I", "rhost=203.0.113.9", "sshd", "alice",
+            "authenticate"]
+    s = Session(login, argv, login.env(), login.prompt_regex())
+    s.child.logfile_read = _Buf()
+    res = s.finish(allow_prompt=True, timeout=60 * TIME_SCALE)
+    assert res.rc != 0 and "successfully authenticated" not in res.transcript
+    assert marks(login) == {}, "a local failure marked an entry down"

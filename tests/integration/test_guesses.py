@@ -3,7 +3,9 @@ verify API (under the state lock, after checking the lockout), and cleared
 by its success; so N parallel logins get no more guesses than
 lockout_failures allows."  SPEC 4: the lockout is checked before every
 code goes to the verify API, not only at the start of the login; an
-expired code and an outage on the verify call are no guess."""
+expired code (the provider's explicit answer) is no guess, but a guess whose
+request was sent stays counted whatever happens to its answer (lost, cut,
+timed out): the provider may have checked it (issue 17, item 7)."""
 
 from hardening_util import Batch, cli_status, file_failures, records_of
 from pvtest import CODE, NO_LIMITS, TIME_SCALE, assert_pam, wrong_code
@@ -81,17 +83,43 @@ def test_success_clears_recorded_attempt(login, sim):
     assert cli_status(login, "alice") == (False, 0)
 
 
-def test_outage_on_verify_takes_back_the_attempt(login, sim):
-    """An outage on the verify call: the code was never judged, so the
-    attempt recorded before the call is taken back."""
-    login.conf.update(max_tries="3")
+def test_outage_on_verify_keeps_the_attempt(login, sim):
+    """An outage on the verify call: the request went out and the provider
+    may have checked the code, so the attempt recorded before the call
+    stays counted."""
+    login.conf["max_tries"] = "3"
     s = login.start("alice")
     s.expect_prompt()
     sim.fault("verify", "http500")
     s.send_code()
     res = s.finish()
     assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
-    assert file_failures(login, "alice") == 0
+    assert file_failures(login, "alice") == 1
+
+
+def test_cut_wrong_answers_buy_no_guesses(login, sim):
+    """The attack of issue 17, item 7: a verify server (an attacker on the
+    path) cuts exactly the answers saying "verified": false.  With
+    lockout_failures=3, however many logins try, at most 3 guesses reach
+    the verify API before the user is locked."""
+    sim.limits(**NO_LIMITS)
+    login.conf.update(lockout_failures="3", max_tries="1", send_limit="1000",
+                      failmode="secure")
+    sim.fault("verify", "cut_wrong")
+    login.write_conf()
+    pams = []
+    for _ in range(8):
+        locked, _failures = cli_status(login, "alice")
+        res = login.run("alice", [] if locked else [wrong_code])
+        pams.append(res.record["pam"])
+        assert res.record["outcome"] not in ("success", "failopen"), str(res)
+    verify_calls = sim.requests("verify")
+    assert verify_calls <= 3, \
+        "%d guesses reached the verify API (lockout_failures=3): %r" % (
+            verify_calls, pams)
+    assert pams[3:] == ["PAM_PERM_DENIED"] * 5, pams
+    locked, _failures = cli_status(login, "alice")
+    assert locked
 
 
 def test_wrong_code_counted_before_verify(login, sim):
@@ -122,9 +150,10 @@ def test_expired_code_takes_back_the_attempt(login, sim):
     assert file_failures(login, "alice") == 0
 
 
-def test_attempt_reaching_threshold_then_outage_lifts_lock(login, sim):
-    """The attempt that reached lockout_failures is taken back when its
-    verify call fails: the lockout it started is lifted again."""
+def test_attempt_reaching_threshold_then_outage_keeps_lock(login, sim):
+    """The attempt that reached lockout_failures stays counted when its
+    verify answer is lost: the lockout it started holds, and the login
+    ends locked."""
     login.conf.update(lockout_failures="2", max_tries="3")
     s = login.start("alice")
     s.expect_prompt()
@@ -133,6 +162,6 @@ def test_attempt_reaching_threshold_then_outage_lifts_lock(login, sim):
     sim.fault("verify", "http500")
     s.send_code()
     res = s.finish()
-    assert_pam(res, "PAM_AUTHINFO_UNAVAIL", "unavailable")
-    locked, failures = cli_status(login, "alice")
-    assert not locked and failures == 1, (locked, failures)
+    assert_pam(res, "PAM_PERM_DENIED", "locked")
+    locked, _failures = cli_status(login, "alice")
+    assert locked

@@ -585,3 +585,30 @@ def test_https(tmp_path):
         sim.stop()
     assert sim.stdout == []                            # --quiet: no console lines
     assert "Traceback" not in "".join(sim.stderr)
+
+
+def test_fault_cut_wrong(sim):
+    """cut_wrong (verify): an answer saying "verified": false leaves with
+    half its body under the full Content-Length and the connection closes;
+    a right code's answer and an error answer are untouched."""
+    message_id, code = sent_code(sim)
+    wrong = "999999" if code != "999999" else "000000"
+    sim.fault(endpoint="verify", kind="cut_wrong")
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    conn.request("POST", "/v1/verifications",
+                 json.dumps({"message_id": message_id, "verify_code": wrong}),
+                 {"Content-Type": "application/json", "Authorization": VERIFY_AUTH})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    with pytest.raises(http.client.IncompleteRead):
+        resp.read()
+    conn.close()
+    assert sim.verify(message_id, code)[1]["verified"] is True
+    status, answer = sim.verify(message_id, code)
+    assert (status, answer["code"]) == (400, 3003)
+    assert sim.control("stats")["requests"]["verify"] == 3
+    status, answer = sim.request("POST", "/_sim/fault",
+                                 json.dumps({"endpoint": "any",
+                                             "kind": "cut_wrong"}).encode(),
+                                 {"Content-Type": "application/json"})[:2]
+    assert status == 400

@@ -122,6 +122,8 @@ static void test_validate_counts(void **state)
     pv_config_free(cfg);
 }
 
+/* SPEC 8: marks order the entries, they do not remove them; only the
+ * entries that failed in this login are out of it. */
 static void test_pick(void **state)
 {
     time_t now = 1000;
@@ -131,20 +133,67 @@ static void test_pick(void **state)
     time_t expired[3] = { 1000, 999, 0 };
     time_t all_out[3] = { 1060, 1001, 1030 };
     time_t tail_out[3] = { 0, 1060, 1060 };
+    unsigned char fresh[3] = { 0, 0, 0 };
+    unsigned char first_failed[3] = { 1, 0, 0 };
+    unsigned char two_failed[3] = { 1, 1, 0 };
+    unsigned char mid_failed[3] = { 0, 1, 0 };
+    unsigned char all_failed[3] = { 1, 1, 1 };
 
     (void)state;
-    assert_int_equal(pv_entry_pick(none, 3, 0, now), 0);
-    assert_int_equal(pv_entry_pick(none, 3, 2, now), 2);
-    assert_int_equal(pv_entry_pick(none, 3, 3, now), 3);
-    assert_int_equal(pv_entry_pick(first_out, 3, 0, now), 1);
-    assert_int_equal(pv_entry_pick(second_out, 3, 1, now), 2);
-    assert_int_equal(pv_entry_pick(expired, 3, 0, now), 0);
-    /* every entry out: in order anyway, from where the login is */
-    assert_int_equal(pv_entry_pick(all_out, 3, 0, now), 0);
-    assert_int_equal(pv_entry_pick(all_out, 3, 2, now), 2);
-    /* entry 1 is up but the login is past it: the rest are out */
-    assert_int_equal(pv_entry_pick(tail_out, 3, 1, now), 3);
-    assert_int_equal(pv_entry_pick(none, 0, 0, now), 0);
+    assert_int_equal(pv_entry_pick(none, fresh, 3, now), 0);
+    assert_int_equal(pv_entry_pick(none, first_failed, 3, now), 1);
+    assert_int_equal(pv_entry_pick(none, two_failed, 3, now), 2);
+    assert_int_equal(pv_entry_pick(none, all_failed, 3, now), 3);
+    assert_int_equal(pv_entry_pick(first_out, fresh, 3, now), 1);
+    assert_int_equal(pv_entry_pick(second_out, first_failed, 3, now), 2);
+    assert_int_equal(pv_entry_pick(expired, fresh, 3, now), 0);
+    /* every entry marked: in order anyway */
+    assert_int_equal(pv_entry_pick(all_out, fresh, 3, now), 0);
+    assert_int_equal(pv_entry_pick(all_out, two_failed, 3, now), 2);
+    /* entry 1 marked, entry 2 (unmarked) failed in this login: entry 1
+     * is tried before failmode applies (issue 17, item 9) */
+    assert_int_equal(pv_entry_pick(first_out, mid_failed, 3, now), 2);
+    assert_int_equal(pv_entry_pick(tail_out, first_failed, 3, now), 1);
+    assert_int_equal(
+        pv_entry_pick(first_out, (unsigned char[]){ 0, 1, 1 }, 3, now), 0);
+    assert_int_equal(pv_entry_pick(all_out, all_failed, 3, now), 3);
+    assert_int_equal(pv_entry_pick(none, fresh, 0, now), 0);
+}
+
+/* An entry marked by this login is failed in it; pv_entries_left says
+ * when none is left (one entry alone is marked here, never stored). */
+static void test_mark_fails_entry_in_login(void **state)
+{
+    char dir[] = "/tmp/pv-failover-XXXXXX";
+    pv_config *cfg = pv_config_new();
+    pv_state *st = NULL;
+    pv_entries e;
+    pv_err err = { "" };
+    char cmd[64];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(pv_state_file_open(dir, &st, &err), 0);
+    assert_int_equal(parse(cfg,
+                           "send_url = " A_SEND " " B_SEND "\n"
+                           "verify_url = " A_VERIFY " " B_VERIFY "\n",
+                           &err),
+                     0);
+    pv_entries_init(&e, cfg);
+    e.out_until[0] = 9999; /* marked by another login */
+    assert_true(pv_entries_left(&e));
+    assert_int_equal(pv_entries_mark_out(&e, st, 1, 5000), 0);
+    assert_int_equal(e.failed[1], 1);
+    assert_int_equal(e.failed[0], 0);
+    assert_true(pv_entries_left(&e));
+    assert_int_equal(pv_entry_pick(e.out_until, e.failed, e.n, 5001), 0);
+    assert_int_equal(pv_entries_mark_out(&e, st, 0, 5002), 0);
+    assert_false(pv_entries_left(&e));
+    assert_int_equal(pv_entries_mark_out(&e, st, 2, 5002), -1);
+    pv_state_close(st);
+    pv_config_free(cfg);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_health_shared(void **state)
@@ -175,9 +224,11 @@ static void test_health_shared(void **state)
     pv_entries_load(&b, st);
     assert_int_equal(b.out_until[0], 0);
     assert_int_equal(b.out_until[1], 5060);
-    assert_int_equal(pv_entry_pick(b.out_until, b.n, 0, 5010), 0);
-    assert_int_equal(pv_entry_pick(b.out_until, b.n, 1, 5010), 2);
-    assert_int_equal(pv_entry_pick(b.out_until, b.n, 0, 5060), 0);
+    assert_int_equal(pv_entry_pick(b.out_until, b.failed, b.n, 5010), 0);
+    b.failed[0] = 1;
+    assert_int_equal(pv_entry_pick(b.out_until, b.failed, b.n, 5010), 1);
+    b.failed[0] = 0;
+    assert_int_equal(pv_entry_pick(b.out_until, b.failed, b.n, 5060), 0);
 
     /* marking entry 0 later prunes nothing still valid, renews its own */
     assert_int_equal(pv_entries_mark_out(&b, st, 0, 5030), 0);
@@ -258,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_each_url_checked),
         cmocka_unit_test(test_validate_counts),
         cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_mark_fails_entry_in_login),
         cmocka_unit_test(test_health_shared),
         cmocka_unit_test(test_record_lines),
         cmocka_unit_test(test_entry_key_pinned),

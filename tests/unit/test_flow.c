@@ -1468,6 +1468,183 @@ static void test_mem_state_not_configurable(void **state)
     pv_config_free(cfg);
 }
 
+/* ---- a sent guess stays counted whatever happens to its answer ------- */
+
+/* An attacker on the path cuts exactly the answers that say "wrong" (cut
+ * mid-body, or held back until the helper gives up): each login's guess
+ * is still a lockout failure, so lockout_failures=3 ends the guessing
+ * after 3 verify calls, the third login locked. */
+#define CUT_WRONG OK(VERIFY_URL, 200, "{\"message_id\": \"id-1\", \"verif")
+#define GUESS3 "lockout_failures=3", "max_tries=1"
+
+static const flow_case guess_cut = { .name = "wrong answer cut mid-body",
+                                     .cfg = { SECURE, GUESS3 },
+                                     .answers = { SENT, CUT_WRONG },
+                                     .replies = { "111111" },
+                                     .want = PV_RESULT_UNAVAILABLE,
+                                     .reason = "malformed_answer",
+                                     .sends = 1,
+                                     .verifies = 1 };
+static const flow_case guess_late = {
+    .name = "wrong answer held back",
+    .cfg = { SECURE, GUESS3 },
+    .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_TIMEOUT) },
+    .replies = { "111111" },
+    .want = PV_RESULT_UNAVAILABLE,
+    .reason = "transport_timeout",
+    .sends = 1,
+    .verifies = 1
+};
+static const flow_case guess_cut_locks = { .name = "third cut guess locks",
+                                           .cfg = { SECURE, GUESS3 },
+                                           .answers = { SENT, CUT_WRONG },
+                                           .replies = { "111111" },
+                                           .want = PV_RESULT_LOCKED,
+                                           .reason = "locked_out",
+                                           .sends = 1,
+                                           .verifies = 1 };
+static const flow_case guess_refused = { .name = "locked: nothing sent",
+                                         .cfg = { SECURE, GUESS3 },
+                                         .want = PV_RESULT_LOCKED,
+                                         .reason = "locked_out" };
+/* The explicit "code gone" answer (3011) is the one give-back. */
+static const flow_case guess_expired = { .name = "expired: no guess",
+                                         .cfg = { SECURE, GUESS3, "resend=0" },
+                                         .answers = { SENT,
+                                                      VERIFY_ERR(400, 3011) },
+                                         .replies = { "111111" },
+                                         .want = PV_RESULT_DENIED,
+                                         .reason = "code_expired",
+                                         .sends = 1,
+                                         .verifies = 1 };
+
+/* Failures on record, or 100 once the user is locked. */
+static size_t failures_of(pv_state *st, const char *user)
+{
+    pv_state_record rec;
+    pv_err err;
+    size_t n;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_read(st, user, &rec, &err), 0);
+    n = rec.locked_until != 0 ? 100 : rec.n_failures;
+    pv_state_record_clear(&rec);
+    return n;
+}
+
+static void test_lost_answer_stays_a_guess(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_state *st = mem_state();
+    int bad = 0;
+
+    bad += run_in_state(fx, &guess_expired, st, t0, NULL);
+    assert_int_equal(failures_of(st, fx->user), 0);
+    bad += run_in_state(fx, &guess_cut, st, t0 + 1, NULL);
+    assert_int_equal(failures_of(st, fx->user), 1);
+    bad += run_in_state(fx, &guess_late, st, t0 + 2, NULL);
+    assert_int_equal(failures_of(st, fx->user), 2);
+    bad += run_in_state(fx, &guess_cut_locks, st, t0 + 3, NULL);
+    assert_int_equal(failures_of(st, fx->user), 100);
+    bad += run_in_state(fx, &guess_refused, st, t0 + 4, NULL);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the cut-answer sequence", bad);
+}
+
+/* ---- a local failure never marks a provider entry down ---------------- */
+
+#define SEND_URL2 "https://send2.example/v1/send"
+#define VERIFY_URL2 "https://verify2.example/v1/verify"
+/* send_url emptied first: the lists must have the same count at each set */
+#define TWO_ENTRIES                                        \
+    "send_url=", "verify_url=" VERIFY_URL " " VERIFY_URL2, \
+        "send_url=" SEND_URL " " SEND_URL2
+
+/* The helper dies or cannot start (the calling user's limits, a signal):
+ * nothing is learnt about the provider, so no entry is marked (a mark is
+ * shared fleet-wide with etcd) and the login does not move on. */
+static const flow_case local_at_send = {
+    .name = "local failure at send: no mark, no failover",
+    .cfg = { SAFE, TWO_ENTRIES },
+    .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
+    .want = PV_RESULT_UNAVAILABLE,
+    .reason = "transport_helper",
+    .sends = 1
+};
+static const flow_case local_at_verify = {
+    .name = "local failure at verify: no mark, no failover",
+    .cfg = { SAFE, TWO_ENTRIES },
+    .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_HELPER) },
+    .replies = { "123456" },
+    .want = PV_RESULT_UNAVAILABLE,
+    .reason = "transport_helper",
+    .sends = 1,
+    .verifies = 1
+};
+/* The contrast: a refused connection is seen on the network. */
+static const flow_case outage_at_send = {
+    .name = "outage at send: entry 1 marked, entry 2 serves",
+    .cfg = { SAFE, TWO_ENTRIES },
+    .answers = { NET(SEND_URL, PV_HTTP_E_CONNECT),
+                 OK(SEND_URL2, 200,
+                    "{\"verification_id\": \"id-2\", \"expires_in\": 300}"),
+                 OK(VERIFY_URL2, 200,
+                    "{\"message_id\": \"id-2\", "
+                    "\"verify_code\": \"123456\", \"verified\": true}") },
+    .replies = { "123456" },
+    .want = PV_RESULT_SUCCESS,
+    .reason = "verified",
+    .sends = 1
+};
+
+/* The try whose answer the outage hid was the last of max_tries: no new
+ * code from entry 2 (it would bring a try more). */
+static const flow_case outage_last_try = {
+    .name = "verify outage on the last try: no new code",
+    .cfg = { SAFE, TWO_ENTRIES, "max_tries=1" },
+    .answers = { SENT, NET(VERIFY_URL, PV_HTTP_E_TIMEOUT) },
+    .replies = { "123456" },
+    .want = PV_RESULT_MAXTRIES,
+    .reason = "max_tries",
+    .sends = 1,
+    .verifies = 1
+};
+
+static size_t marks_of(pv_state *st)
+{
+    pv_state_record rec;
+    pv_err err;
+    size_t n;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_read(st, PV_STATE_HEALTH_KEY, &rec, &err), 0);
+    n = rec.n_endpoints;
+    pv_state_record_clear(&rec);
+    return n;
+}
+
+static void test_local_failure_marks_no_entry(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    pv_state *st = mem_state();
+    int bad = 0;
+
+    bad += run_in_state(fx, &local_at_send, st, t0, NULL);
+    assert_int_equal(marks_of(st), 0);
+    bad += run_in_state(fx, &local_at_verify, st, t0 + 1, NULL);
+    assert_int_equal(marks_of(st), 0);
+    bad += run_in_state(fx, &outage_at_send, st, t0 + 2, NULL);
+    assert_int_equal(marks_of(st), 1);
+    bad += run_in_state(fx, &outage_last_try, st, t0 + 100, NULL);
+    assert_int_equal(marks_of(st), 1);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the local-failure sequence", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1483,6 +1660,8 @@ int main(void)
         cmocka_unit_test(test_grace_local_session),
         cmocka_unit_test(test_grace_lockout_ends_grants),
         cmocka_unit_test(test_mem_state_not_configurable),
+        cmocka_unit_test(test_lost_answer_stays_a_guess),
+        cmocka_unit_test(test_local_failure_marks_no_entry),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

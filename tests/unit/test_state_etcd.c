@@ -926,6 +926,202 @@ static void test_probe(void **state)
     pv_config_free(cfg);
 }
 
+/* ---- used break-glass codes (issue 17, item 8) ------------------------ */
+
+#define DIGEST_A \
+    "aa00000000000000000000000000000000000000000000000000000000000001"
+#define DIGEST_B \
+    "bb00000000000000000000000000000000000000000000000000000000000002"
+#define DIGEST_C \
+    "cc00000000000000000000000000000000000000000000000000000000000003"
+
+/* A claim is a key of its own, created once fleet-wide, with no lease:
+ * revoking the user record's lease (its expiry) or deleting the record
+ * leaves it, so another host still refuses the code. */
+static void test_breakglass_claim_never_expires(void **state)
+{
+    char dir_a[128], dir_b[128], out[4096], cmd[128];
+    pv_state *a, *b;
+    pv_err err = { "" };
+    time_t t = 1700000700;
+    const char *p;
+    long long lease;
+
+    (void)state;
+    state_dir(dir_a, sizeof dir_a, "bg-a");
+    state_dir(dir_b, sizeof dir_b, "bg-b");
+    a = open_etcd(etcd.endpoint, dir_a, NULL);
+    b = open_etcd(etcd.endpoint, dir_b, NULL);
+    assert_true(pv_state_etcd_is(a));
+    assert_int_equal(pv_state_update(a, "bg", append_cb, &t, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(a, "bg", DIGEST_A, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(a, "bg", DIGEST_A, &err), 1);
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_A, &err), 1);
+
+    /* the user record expires (its lease revoked): the claim stays */
+    etcdctl("get /pvtest/user/bg -w json", out, sizeof out);
+    p = strstr(out, "\"lease\":");
+    assert_non_null(p);
+    lease = strtoll(p + strlen("\"lease\":"), NULL, 10);
+    snprintf(cmd, sizeof cmd, "lease revoke %llx", lease);
+    etcdctl(cmd, out, sizeof out);
+    etcdctl("get /pvtest/user/bg --print-value-only", out, sizeof out);
+    assert_string_equal(out, "");
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_A, &err), 1);
+    etcdctl("get /pvtest/bgused/" DIGEST_A " -w json", out, sizeof out);
+    assert_non_null(strstr(out, "\"create_revision\""));
+    assert_null(strstr(out, "\"lease\""));
+    etcdctl("get /pvtest/bgused/" DIGEST_A " --print-value-only", out,
+            sizeof out);
+    assert_non_null(strstr(out, "pv-bgused 1\nuser bg\n"));
+
+    /* another code is another claim; a malformed digest is refused */
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_B, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(b, "bg", "../user/bg", &err), -1);
+    assert_int_equal(pv_state_etcd_claim(b, "bg", DIGEST_B "0", &err), -1);
+    assert_false(pv_state_etcd_degraded(a) || pv_state_etcd_degraded(b));
+    pv_state_close(a);
+    pv_state_close(b);
+}
+
+/* Degraded (or etcd unreachable): single use cannot be proven, so no
+ * claim; the local file store is never asked. */
+static void test_breakglass_claim_refused_when_degraded(void **state)
+{
+    char dir[128], eps[128];
+    struct logcap lc;
+    pv_state *st;
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    snprintf(eps, sizeof eps, "http://127.0.0.1:%d", free_port());
+    state_dir(dir, sizeof dir, "bg-degraded");
+    st = open_etcd(eps, dir, &lc);
+    /* no answer at all: refused, and the handle does not degrade for it */
+    assert_int_equal(pv_state_etcd_claim(st, "bgd", DIGEST_A, &err), -1);
+    assert_false(pv_state_etcd_degraded(st));
+    assert_int_equal(failures_of(st, "bgd"), 0);
+    assert_true(pv_state_etcd_degraded(st));
+    err.msg[0] = '\0';
+    assert_int_equal(pv_state_etcd_claim(st, "bgd", DIGEST_B, &err), -1);
+    assert_non_null(strstr(err.msg, "state=degraded"));
+    pv_state_close(st);
+    /* not an etcd store: refused */
+    assert_int_equal(pv_state_etcd_claim(NULL, "bgd", DIGEST_A, &err), -1);
+}
+
+/* A proxy to the real member that passes each request on and drops its
+ * answer (an endpoint that applied a txn and then failed to answer). */
+static int read_http(int fd, char *buf, size_t size, size_t *len)
+{
+    size_t n = 0;
+    char *end, *cl;
+    long want;
+
+    while ((end = memmem(buf, n, "\r\n\r\n", 4)) == NULL) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+    cl = strcasestr(buf, "content-length:");
+    want =
+        (long)(end + 4 - buf) + (cl != NULL ? strtol(cl + 15, NULL, 10) : 0);
+    while ((long)n < want && n < size - 1) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+    }
+    *len = n;
+    return 0;
+}
+
+static void lossy_serve(int fd)
+{
+    static char req[65536], resp[65536];
+    struct sockaddr_in a;
+    size_t n, m;
+    int up;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)etcd.client_port);
+    if (read_http(fd, req, sizeof req, &n) != 0)
+        return;
+    up = socket(AF_INET, SOCK_STREAM, 0);
+    if (up < 0 || connect(up, (struct sockaddr *)&a, sizeof a) != 0 ||
+        write(up, req, n) != (ssize_t)n) {
+        if (up >= 0)
+            close(up);
+        return;
+    }
+    (void)read_http(up, resp, sizeof resp, &m); /* applied; answer dropped */
+    close(up);
+}
+
+static pid_t lossy_start(char *url, size_t size)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    pid_t pid;
+
+    assert_true(ls >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+    assert_int_equal(listen(ls, 16), 0);
+    snprintf(url, size, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            _exit(1);
+        for (;;) {
+            int fd = accept(ls, NULL, NULL);
+
+            if (fd < 0)
+                _exit(0);
+            lossy_serve(fd);
+            close(fd);
+        }
+    }
+    close(ls);
+    return pid;
+}
+
+/* The claim was applied by an endpoint whose answer was lost; the next
+ * endpoint's compare then fails on the key this very handle created:
+ * recognised as this claim (its nonce), not as a use elsewhere. */
+static void test_breakglass_claim_lost_answer(void **state)
+{
+    char url[64], eps[160], dir[128];
+    pv_state *st;
+    pv_err err = { "" };
+    pid_t pid = lossy_start(url, sizeof url);
+
+    (void)state;
+    snprintf(eps, sizeof eps, "%s %s", url, etcd.endpoint);
+    state_dir(dir, sizeof dir, "bg-lost");
+    st = open_etcd(eps, dir, NULL);
+    assert_int_equal(pv_state_etcd_claim(st, "bgl", DIGEST_C, &err), 0);
+    assert_int_equal(pv_state_etcd_claim(st, "bgl", DIGEST_C, &err), 1);
+    assert_false(pv_state_etcd_degraded(st));
+    /* the proxy took the first request, the member the rest */
+    assert_true(pv_state_etcd_requests(st) >= 3);
+    pv_state_close(st);
+    fake_stop(pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +1141,9 @@ int main(void)
         cmocka_unit_test(test_next_endpoint_on_failure),
         cmocka_unit_test(test_unreachable_is_degraded_to_file),
         cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_breakglass_claim_never_expires),
+        cmocka_unit_test(test_breakglass_claim_refused_when_degraded),
+        cmocka_unit_test(test_breakglass_claim_lost_answer),
     };
 
     return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
