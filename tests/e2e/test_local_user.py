@@ -26,8 +26,9 @@ import subprocess
 import pexpect
 import pytest
 
-from conftest import (BASE_ENV, BUILD, MODULE, PHONE, PROMPT, RUNUSER, SUDO,
-                      TIMEOUT, USER, Session, _write)
+from conftest import (BASE_ENV, BUILD, MODULE, OPENSSL, PHONE, PROMPT,
+                      RUNUSER, SUDO, TIMEOUT, USER, Session, SimProc, _write)
+from pvsim import make_ca, make_server_cert
 
 OK = "PV-LOCAL-OK"
 BG_PROMPT = "Verification service unavailable. Emergency code: "
@@ -57,6 +58,36 @@ def local(pv, tmp_path):
     pv.configure(users_file=users, failmode="safe",
                  breakglass_file=pv.breakglass)
     return pv
+
+
+@pytest.fixture(scope="module")
+def named_sim(e2e):
+    """A simulator reached by a host name (https://localhost:PORT): libcurl
+    then starts its resolver thread, the first thing RLIMIT_NPROC breaks
+    (issue 17, item 1)."""
+    d = e2e.dir / "tls-localhost"
+    d.mkdir(mode=0o700, exist_ok=True)
+    ca = make_ca(d, "ca", days=2, cn="pam_phoneverify e2e localhost CA",
+                 openssl=OPENSSL, env=BASE_ENV)
+    cert, key = make_server_cert(d, "ca", san="DNS:localhost,IP:127.0.0.1",
+                                 days=2, openssl=OPENSSL, env=BASE_ENV)
+    sim = SimProc({"ca": ca, "cert": cert, "key": key})
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def use_named_sim(pv, sim):
+    """pv's URLs at the simulator by name; pv.sim becomes that simulator."""
+    sim.reset()
+    host = "https://localhost:%d" % sim.port
+    pv.configure(users_file=pv.users, failmode="safe",
+                 breakglass_file=pv.breakglass,
+                 send_url=host + "/auth/v1/verification",
+                 verify_url=host + "/v1/verifications",
+                 cafile=sim.tls["ca"])
+    pv.sim = sim
 
 
 def issue_breakglass(pv, user):
@@ -178,10 +209,12 @@ def test_breakglass_code_works_during_outage(local, sudo, su_pam, dead_port,
     assert not ran(out), "a used break-glass code worked again:\n" + out
 
 
-def test_su_with_the_code(local, su_pam):
-    """Control: the namespace's su stack is ours (the module's prompt) and
-    the right code runs the command as root."""
-    with spawn_su(su_pam) as s:
+@pytest.mark.parametrize("prog", ["sudo", "su"])
+def test_right_code_through_named_sim(local, sudo, su_pam, named_sim, prog):
+    """Control for the sweep: the stacks are ours (the module's prompt),
+    the simulator by name works, and the right code runs the command."""
+    use_named_sim(local, named_sim)
+    with (spawn_sudo() if prog == "sudo" else spawn_su(su_pam)) as s:
         out, seen = drive(s, lambda p: local.sim.wait_code(1))
     assert seen == [PROMPT], out
     assert ran(out), out
@@ -234,9 +267,11 @@ ROWS = [(prog, name, v) for prog in ("sudo", "su")
 @pytest.mark.parametrize("prog,name,soft", ROWS,
                          ids=["%s-%s-%s" % r for r in ROWS])
 def test_lowered_rlimit_never_authenticates_without_code(local, sudo, su_pam,
-                                                         prog, name, soft):
-    """failmode=safe, the provider up, the caller lowers one limit: a
-    wrong code at every prompt never lets the command run."""
+                                                         named_sim, prog,
+                                                         name, soft):
+    """failmode=safe, the provider up (reached by name), the caller lowers
+    one limit: a wrong code at every prompt never lets the command run."""
+    use_named_sim(local, named_sim)
     issue_breakglass(local, "root" if prog == "su" else USER)
     limit = (name, soft)
     with (spawn_sudo(limit) if prog == "sudo" else spawn_su(su_pam, limit)) as s:
