@@ -281,3 +281,38 @@ def test_lowered_rlimit_never_authenticates_without_code(local, sudo, su_pam,
             if local.sim.outbox() else "000000")
     assert not ran(out), "%s ran with %s=%s and no code:\n%s" % (
         prog, name, soft, out)
+
+
+# -- sudo without PAM_RUSER -------------------------------------------------------------
+
+@pytest.fixture
+def sudo_no_ruser(sudo, e2e):
+    """sudoers `Defaults:pve2e !pam_ruser`: sudo then sets no PAM_RUSER;
+    the caller here has no login uid either (runuser from a service, as a
+    job of the user's own systemd could be).  What is left is the real uid,
+    which sudo keeps the caller's while PAM runs."""
+    from conftest import VISUDO, _run, _unlink
+    from pathlib import Path
+    dropin = Path("/etc/sudoers.d/pv-e2e-noruser")
+    text = ("# pam_phoneverify e2e tests (tests/e2e); removed when they end\n"
+            "Defaults:%s !pam_ruser\n" % USER)
+    candidate = e2e.dir / "sudoers-noruser"
+    _write(candidate, text, 0o440)
+    _run([VISUDO, "-cf", candidate])
+    try:
+        _write(dropin, text, 0o440)
+        yield sudo
+    finally:
+        _unlink(dropin)
+
+
+def test_sudo_without_ruser_refused_with_failmode_safe(local, sudo_no_ruser,
+                                                      dead_port):
+    """An administrator turned PAM_RUSER off: sudo is still a local user's
+    login (its real uid is the caller's)."""
+    issue_breakglass(local, USER)
+    provider_down(local, dead_port)
+    with spawn_sudo() as s:
+        out, seen = drive(s, lambda p: "")
+    assert not ran(out), out
+    assert seen == [BG_PROMPT], out
