@@ -58,12 +58,12 @@ static void finish(pv_flowctx *f, const pv_verdict *v)
 
 /* ---- provider failures: the one place that may open ------------------- */
 
-/* The reasons failmode=safe may turn into PAM_SUCCESS, and the only ones
- * for which a break-glass code is asked (pam_phoneverify(8) FAILMODE, doc/security.md): a provider outage
- * seen on the network.  Everything else fails closed, whatever failmode
- * says: our credentials rejected, a local failure (the calling user may
- * cause it), a configuration mistake, a refusal the user can provoke. */
-static int may_open(enum pv_failure failure)
+/* The failures a break-glass code may stand in for (pam_phoneverify(8)
+ * FAILMODE, doc/security.md): a provider outage seen on the network.
+ * Everything else fails closed, whatever failmode says: our credentials
+ * rejected, a local failure (the calling user may cause it), a
+ * configuration mistake, a refusal the user can provoke. */
+static int is_outage(enum pv_failure failure)
 {
     switch (failure) {
     case PV_FAILURE_OUTAGE:
@@ -77,6 +77,39 @@ static int may_open(enum pv_failure failure)
     default:
         return 0;
     }
+}
+
+/* The one place that lets a login through without a code: an outage,
+ * failmode=safe, and a login that does not come from a local user.  A
+ * local user (sudo, su, a screen locker, a login from this host; see
+ * pv_origin.h) controls this host's limits, ports and descriptors and can
+ * make any request fail: failmode=safe never opens for one, whatever the
+ * failure looked like (pam_phoneverify(8) FAILMODE). */
+static int may_open(const pv_flowctx *f, enum pv_failure failure)
+{
+    return is_outage(failure) && f->cfg->failmode == PV_FAILMODE_SAFE &&
+           !pv_origin_is_local(f->login->origin);
+}
+
+/* Why failmode=safe did not open: one key=value line naming the facts
+ * that make the login local, so an administrator sees why sudo asked for
+ * an emergency code during an outage. */
+static void log_refused_open(const pv_flowctx *f, const char *reason)
+{
+    const pv_origin *o = f->login->origin;
+    char why[96];
+
+    pv_sanitize(why, sizeof(why), reason);
+    if (o == NULL) {
+        pv_logf(&f->env->logger, LOG_WARNING,
+                "failopen_refused=local_user origin=unknown reason=%s", why);
+        return;
+    }
+    pv_logf(&f->env->logger, LOG_WARNING,
+            "failopen_refused=local_user loginuid_set=%d ruid_not_root=%d "
+            "ruser_set=%d rhost_local=%d reason=%s",
+            o->loginuid_set, o->ruid_not_root, o->ruser_set, o->rhost_local,
+            why);
 }
 
 static pv_verdict try_breakglass(pv_flowctx *f, const char *detail)
@@ -136,12 +169,14 @@ static pv_verdict decide_failure(pv_flowctx *f, const pv_verdict *v)
         break;
     }
     d.result = PV_RESULT_UNAVAILABLE;
-    if (!may_open(v->failure))
+    if (!is_outage(v->failure))
         return d;
-    if (f->cfg->failmode == PV_FAILMODE_SAFE) {
+    if (may_open(f, v->failure)) {
         d.result = PV_RESULT_FAILOPEN;
         return d;
     }
+    if (f->cfg->failmode == PV_FAILMODE_SAFE)
+        log_refused_open(f, v->reason);
     if (f->cfg->breakglass_file != NULL) {
         d = try_breakglass(f, v->reason);
         d.failure = v->failure;

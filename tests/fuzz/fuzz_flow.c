@@ -11,10 +11,14 @@
  *            methods {sms, email, numverify sms, sms email}, bit 4
  *            breakglass_file, bit 5 resend=0, bit 6 lockout_failures=2,
  *            bit 7 precheck_unknown=allow
- *   byte 1-2 N (big-endian): the Nth allocation during the flow fails
- *            (0: none).  malloc, calloc, realloc, strdup and strndup are
- *            wrapped at link time (-Wl,--wrap, mk/fuzz.mk), as pam-u2f's
- *            fuzz wrappers do.
+ *   byte 1   bits 5-7: where the login comes from (pv_origin.h): 0 and
+ *            6-7 a remote login (rhost 203.0.113.9), 1 a kernel login
+ *            uid, 2 a real uid other than 0, 3 PAM_RUSER set, 4 rhost
+ *            127.0.0.1, 5 nothing known (no origin)
+ *   byte 1-2 bits 0-12 N (big-endian): the Nth allocation during the
+ *            flow fails (0: none).  malloc, calloc, realloc, strdup and
+ *            strndup are wrapped at link time (-Wl,--wrap, mk/fuzz.mk),
+ *            as pam-u2f's fuzz wrappers do.
  *   then, read as the flow asks:
  *     per request: kind byte, kind % 8: 0 the canned good answer for the
  *       endpoint, 1 a canned negative one (wrong code, pending, refusal),
@@ -32,8 +36,9 @@
  *    send answer returned with verified:true for that id, or a numVerify
  *    GET with numVerify:true;
  *  - BREAKGLASS only if the break-glass code was typed at its prompt;
- *  - FAILOPEN only with failmode=safe and a network outage in the script
- *    (a network transport status, an HTTP 5xx or a raw body);
+ *  - FAILOPEN only with failmode=safe, a network outage in the script
+ *    (a network transport status, an HTTP 5xx or a raw body) and a
+ *    remote login (never for a local user);
  *  - never IGNORE (no opt-out is configured). */
 #include <crypt.h>
 #include <pwd.h>
@@ -115,7 +120,7 @@ char *__wrap_strndup(const char *s, size_t n)
 typedef struct script {
     const uint8_t *p;
     size_t left;
-    int safe;
+    int safe, local;
     int outage_given, verified_given, nv_true_given, breakglass_given;
     char ids[MAX_IDS][PV_VERIFICATION_ID_MAX + 1];
     size_t n_ids;
@@ -538,6 +543,8 @@ static void check_oracle(const script *s, enum pv_result r)
     case PV_RESULT_FAILOPEN:
         if (!s->safe || !s->outage_given)
             fail("FAILOPEN without failmode=safe and a network outage");
+        if (s->local)
+            fail("FAILOPEN for a local user");
         break;
     case PV_RESULT_IGNORE:
         fail("IGNORE with no opt-out configured");
@@ -554,11 +561,33 @@ static void check_oracle(const script *s, enum pv_result r)
     }
 }
 
+/* The login's origin from the top bits of byte 1 (see the layout). */
+static void make_login(uint8_t b, pv_origin *o, pv_login *login)
+{
+    unsigned kind = (unsigned)b >> 5;
+
+    memset(o, 0, sizeof(*o));
+    *login = (pv_login){ world.user, "sshd", "203.0.113.9", NULL, NULL, o };
+    if (kind == 1)
+        o->loginuid_set = 1;
+    else if (kind == 2)
+        o->ruid_not_root = 1;
+    else if (kind == 3) {
+        o->ruser_set = 1;
+        login->ruser = "bob";
+    } else if (kind == 4) {
+        o->rhost_local = 1;
+        login->rhost = "127.0.0.1";
+    } else if (kind == 5)
+        login->origin = NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     pv_transport transport = { &fake_ops, NULL };
     pv_login login;
+    pv_origin origin;
     pv_flow_env env;
     pv_outcome out;
     pv_config *cfg;
@@ -587,10 +616,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, &s };
     env.clock = (pv_clock){ fake_now, fake_sleep_ms, &s };
     env.logger = (pv_logger){ quiet_log, NULL };
-    login = (pv_login){ world.user, "sshd", "203.0.113.9", NULL, NULL, NULL };
+    make_login(data[1], &origin, &login);
+    s.local = pv_origin_is_local(login.origin);
 
     alloc_count = 0;
-    alloc_fail_at = ((unsigned long)data[1] << 8) | data[2];
+    alloc_fail_at = ((unsigned long)(data[1] & 0x1f) << 8) | data[2];
     injecting = 1;
     r = pv_flow_run(cfg, &login, &env, &out);
     injecting = 0;

@@ -383,14 +383,15 @@ def test_record_holds_a_hash_not_the_tuple(login, sim):
 
 
 def test_failopen_grants_nothing(login, sim):
+    # no PAM_RUSER: failmode=safe opens only for a remote login
     login.conf["failmode"] = "safe"
     sim.fault("any", "http500")
-    res = login.run("alice", [], **TUPLE)
+    res = login.run("alice", [], **dict(TUPLE, ruser=None))
     assert_pam(res, "PAM_SUCCESS", "failopen")
     sim.reset()
     sim.limits(**NO_LIMITS)
     login.conf["failmode"] = "secure"
-    assert_needs_code(login, sim)
+    assert_needs_code(login, sim, ruser=None)
 
 
 def test_ignore_grants_nothing(login, sim):

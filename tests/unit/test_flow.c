@@ -9,6 +9,8 @@
  * The user is the one running the test (getpwnam_r must resolve it); its
  * phone comes from a users file in a temporary directory. */
 #include <crypt.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,8 +20,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include "pv_flow.h"
+#include "pv_origin.h"
 #include "pv_state_mem.h"
 #include "pv_transport.h"
 #include "pv_util.h"
@@ -113,6 +117,18 @@ enum users_entry {
     PHONE_ONLY
 };
 
+/* Where a row's login comes from (pv_origin.h).  The default is a remote
+ * login (sshd from elsewhere), so the failmode=safe rows keep their
+ * meaning; each local one sets one fact alone. */
+enum row_origin {
+    FROM_REMOTE = 0,
+    FROM_LOGINUID, /* sudo, su, a screen locker: a kernel login uid */
+    FROM_USER,     /* the calling process's real uid is not 0 */
+    FROM_RUSER,    /* PAM_RUSER set */
+    FROM_RHOST,    /* rhost_local as pv_rhost_is_local says of .rhost */
+    FROM_UNKNOWN,  /* no origin at all (NULL: counts as local) */
+};
+
 typedef struct flow_case {
     const char *name;
     const char *cfg[MAX_CFG]; /* "key=value" on top of the base */
@@ -129,6 +145,8 @@ typedef struct flow_case {
     const char *reason;
     int sends, verifies; /* requests to each API */
     const char *shown;   /* a text the user must have seen */
+    enum row_origin origin;
+    const char *logged; /* a text a log line must hold */
 } flow_case;
 
 /* ---- the fakes ----------------------------------------------------------- */
@@ -148,6 +166,7 @@ typedef struct world {
     int prompts;
     time_t now;
     char shown[4096];
+    char logged[2048];
     pv_state *state;
     const char *user;
     long lockout_time;
@@ -277,6 +296,41 @@ static void quiet_log(void *ctx, int prio, const char *line)
     (void)ctx;
     (void)prio;
     (void)line;
+}
+
+static void record_log(void *ctx, int prio, const char *line)
+{
+    world *w = ctx;
+    size_t n = strlen(w->logged);
+
+    (void)prio;
+    snprintf(w->logged + n, sizeof(w->logged) - n, "%s\n", line);
+}
+
+/* The row's origin in *o; NULL for FROM_UNKNOWN. */
+static const pv_origin *row_origin(const flow_case *c, pv_origin *o)
+{
+    memset(o, 0, sizeof(*o));
+    switch (c->origin) {
+    case FROM_UNKNOWN:
+        return NULL;
+    case FROM_LOGINUID:
+        o->loginuid_set = 1;
+        break;
+    case FROM_USER:
+        o->ruid_not_root = 1;
+        break;
+    case FROM_RUSER:
+        o->ruser_set = 1;
+        break;
+    case FROM_RHOST:
+        o->rhost_local = pv_rhost_is_local(c->rhost);
+        break;
+    case FROM_REMOTE:
+    default:
+        break;
+    }
+    return o;
 }
 
 /* ---- fixture: a users file and a break-glass file ---------------------- */
@@ -444,6 +498,9 @@ static int check_row(const world *w, const pv_outcome *out)
     if (c->shown != NULL && strstr(w->shown, c->shown) == NULL)
         bad += mismatch("%s: \"%s\" not shown; shown:\n%s", c->name, c->shown,
                         w->shown);
+    if (c->logged != NULL && strstr(w->logged, c->logged) == NULL)
+        bad += mismatch("%s: \"%s\" not logged; logged:\n%s", c->name,
+                        c->logged, w->logged);
     /* Secrets never reach the user. */
     if (strstr(w->shown, "secret") != NULL)
         bad += mismatch("%s: a secret was shown", c->name);
@@ -473,19 +530,20 @@ static void run_row(const fixture *fx, const flow_case *c, world *w,
                     pv_outcome *out)
 {
     pv_config *cfg = make_config(fx, c);
+    pv_origin origin;
     pv_login login = { c->login_user ? c->login_user : fx->user,
                        "sshd",
                        c->rhost,
+                       c->origin == FROM_RUSER ? "bob" : NULL,
                        NULL,
-                       NULL,
-                       NULL };
+                       row_origin(c, &origin) };
     pv_flow_env env;
 
     prepare_world(w, c, cfg, fx->user);
     memset(&env, 0, sizeof(env));
     env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, w };
     env.clock = (pv_clock){ fake_now, fake_sleep_ms, w };
-    env.logger = (pv_logger){ quiet_log, NULL };
+    env.logger = (pv_logger){ record_log, w };
     env.http = &w->transport;
     env.state = w->state;
     (void)pv_flow_run(cfg, &login, &env, out);
@@ -1145,7 +1203,7 @@ static const flow_case breakglass_rows[] = {
       .want = PV_RESULT_UNAVAILABLE,
       .reason = "transport_helper",
       .sends = 1 },
-    { .name = "not offered with failmode=safe",
+    { .name = "not offered with failmode=safe to a remote login",
       .cfg = { SAFE, "breakglass_file=@breakglass" },
       .answers = { NET(SEND_URL, PV_HTTP_E_TIMEOUT) },
       .want = PV_RESULT_FAILOPEN,
@@ -1159,6 +1217,200 @@ static void test_breakglass_rows(void **state)
 
     write_breakglass(fx);
     RUN(breakglass_rows);
+}
+
+/* ---- SPEC 4: failmode=safe never opens for a local user ------------------ */
+
+/* A local user can make any request fail (limits, ports, descriptors):
+ * every fact of pv_origin.h alone keeps the door shut under failmode=safe,
+ * the log says why, and break-glass is offered instead. */
+#define TIMEOUT_SEND NET(SEND_URL, PV_HTTP_E_TIMEOUT)
+#define REFUSED_LOG "failopen_refused=local_user"
+#define LOCAL_SAFE(label, from, host)                                   \
+    {                                                                   \
+        .name = "outage, safe, local: " label, .cfg = { SAFE },         \
+        .rhost = (host), .origin = (from), .answers = { TIMEOUT_SEND }, \
+        .want = PV_RESULT_UNAVAILABLE, .reason = "transport_timeout",   \
+        .sends = 1, .shown = "Verification service unavailable.",       \
+        .logged = REFUSED_LOG                                           \
+    }
+
+static const flow_case local_rows[] = {
+    LOCAL_SAFE("login uid set", FROM_LOGINUID, "203.0.113.9"),
+    LOCAL_SAFE("real uid not 0", FROM_USER, "203.0.113.9"),
+    LOCAL_SAFE("PAM_RUSER set", FROM_RUSER, "203.0.113.9"),
+    LOCAL_SAFE("rhost 127.0.0.1", FROM_RHOST, "127.0.0.1"),
+    LOCAL_SAFE("rhost 127.8.9.10", FROM_RHOST, "127.8.9.10"),
+    LOCAL_SAFE("rhost ::1", FROM_RHOST, "::1"),
+    LOCAL_SAFE("rhost ::ffff:127.0.0.1", FROM_RHOST, "::ffff:127.0.0.1"),
+    LOCAL_SAFE("rhost a name", FROM_RHOST, "localhost"),
+    LOCAL_SAFE("rhost a remote-looking name", FROM_RHOST, "host.example"),
+    LOCAL_SAFE("nothing known", FROM_UNKNOWN, NULL),
+    LOCAL_SAFE("login uid, no rhost", FROM_LOGINUID, NULL),
+    { .name = "verify 5xx, safe, local",
+      .cfg = { SAFE },
+      .origin = FROM_LOGINUID,
+      .answers = { SENT, VERIFY_ERR(502, 1000) },
+      .replies = { "123456" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "code_1000",
+      .sends = 1,
+      .verifies = 1,
+      .logged = REFUSED_LOG },
+    { .name = "DNS failure, safe, local",
+      .cfg = { SAFE },
+      .origin = FROM_USER,
+      .answers = { NET(SEND_URL, PV_HTTP_E_DNS) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_dns",
+      .sends = 1,
+      .logged = REFUSED_LOG },
+    { .name = "numVerify 99, safe, local",
+      .cfg = { SAFE, "methods=numverify sms", "numverify_url=" NV_URL,
+               "numverify_licence=lic" },
+      .origin = FROM_RUSER,
+      .answers = { NV_AUTH, NV_ERROR(NV_URL "/IDMOBILE/", "99") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "numverify_error_99",
+      .logged = REFUSED_LOG },
+    /* remote logins keep failmode=safe */
+    { .name = "outage, safe, remote rhost",
+      .cfg = { SAFE },
+      .rhost = "203.0.113.9",
+      .origin = FROM_RHOST,
+      .answers = { TIMEOUT_SEND },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_timeout",
+      .sends = 1 },
+    { .name = "outage, safe, remote IPv6 rhost",
+      .cfg = { SAFE },
+      .rhost = "2001:db8::7",
+      .origin = FROM_RHOST,
+      .answers = { TIMEOUT_SEND },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_timeout",
+      .sends = 1 },
+    { .name = "outage, safe, console login (no rhost, run by root)",
+      .cfg = { SAFE },
+      .origin = FROM_REMOTE,
+      .answers = { TIMEOUT_SEND },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_timeout",
+      .sends = 1 },
+    /* failmode=secure: unchanged, and nothing to log about fail-open */
+    { .name = "outage, secure, local",
+      .cfg = { SECURE },
+      .origin = FROM_LOGINUID,
+      .answers = { TIMEOUT_SEND },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1 },
+    /* the other classes close as before */
+    { .name = "credentials rejected, safe, local",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .origin = FROM_LOGINUID,
+      .answers = { OK(SEND_URL, 401, "{}") },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "provider_credentials",
+      .sends = 1 },
+    { .name = "local failure, safe, local: no break-glass",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .origin = FROM_LOGINUID,
+      .answers = { NET(SEND_URL, PV_HTTP_E_HELPER) },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_helper",
+      .sends = 1 },
+    /* break-glass is offered where safe cannot open (SPEC 4, turn 3) */
+    { .name = "break-glass, safe, local: a wrong code",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .origin = FROM_LOGINUID,
+      .answers = { TIMEOUT_SEND },
+      .replies = { "0000000000" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1,
+      .shown = "Verification service unavailable. Emergency code: ",
+      .logged = REFUSED_LOG },
+    { .name = "break-glass, safe, local: an empty entry",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .origin = FROM_RUSER,
+      .answers = { TIMEOUT_SEND },
+      .replies = { "" },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1,
+      .shown = "Emergency code: " },
+    { .name = "break-glass, safe, local: the code",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .origin = FROM_USER,
+      .answers = { TIMEOUT_SEND },
+      .replies = { BREAKGLASS_CODE },
+      .want = PV_RESULT_BREAKGLASS,
+      .reason = "breakglass_code_used",
+      .sends = 1,
+      .shown = "Emergency code: " },
+    { .name = "break-glass, safe, local: the code again (consumed)",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .origin = FROM_RHOST,
+      .rhost = "::1",
+      .answers = { TIMEOUT_SEND },
+      .replies = { BREAKGLASS_CODE },
+      .want = PV_RESULT_UNAVAILABLE,
+      .reason = "transport_timeout",
+      .sends = 1 },
+    { .name = "break-glass file, safe, remote: fail-open, no prompt",
+      .cfg = { SAFE, "breakglass_file=@breakglass" },
+      .rhost = "203.0.113.9",
+      .origin = FROM_RHOST,
+      .answers = { TIMEOUT_SEND },
+      .want = PV_RESULT_FAILOPEN,
+      .reason = "transport_timeout",
+      .sends = 1 },
+};
+
+static void test_local_rows(void **state)
+{
+    fixture *fx = *state;
+
+    write_breakglass(fx);
+    RUN(local_rows);
+}
+
+/* One of this host's own addresses that is not loopback (NULL: none). */
+static const char *own_address(char *buf, size_t size)
+{
+    struct ifaddrs *list = NULL, *i;
+    const char *found = NULL;
+
+    if (getifaddrs(&list) != 0)
+        return NULL;
+    for (i = list; i != NULL && found == NULL; i = i->ifa_next) {
+        const struct sockaddr_in *sin = (const void *)i->ifa_addr;
+
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+            (ntohl(sin->sin_addr.s_addr) >> 24) == 127)
+            continue;
+        found = inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)size);
+    }
+    freeifaddrs(list);
+    return found;
+}
+
+/* A login from this host's own (non-loopback) address is a local one. */
+static void test_local_own_address(void **state)
+{
+    const fixture *fx = *state;
+    char addr[INET_ADDRSTRLEN];
+    flow_case c =
+        LOCAL_SAFE("rhost this host's own address", FROM_RHOST, NULL);
+    world w;
+    pv_outcome out;
+
+    c.rhost = own_address(addr, sizeof(addr));
+    if (c.rhost == NULL)
+        skip(); /* no interface with an address besides loopback */
+    run_row(fx, &c, &w, &out);
+    assert_int_equal(check_row(&w, &out), 0);
 }
 
 /* ---- the recorded requests ------------------------------------------------ */
@@ -1655,6 +1907,8 @@ int main(void)
         cmocka_unit_test(test_closed_rows),
         cmocka_unit_test(test_user_rows),
         cmocka_unit_test(test_breakglass_rows),
+        cmocka_unit_test(test_local_rows),
+        cmocka_unit_test(test_local_own_address),
         cmocka_unit_test(test_requests_carry_the_login),
         cmocka_unit_test(test_grace_sequence),
         cmocka_unit_test(test_grace_local_session),
