@@ -168,6 +168,15 @@ static void free_items(login_items *it)
     memset(it, 0, sizeof(*it));
 }
 
+/* Results with which the stack goes on for this user (PAM_SUCCESS, or
+ * PAM_IGNORE: the next module decides). */
+static int result_lets_through(enum pv_result r)
+{
+    int pam = pv_result_to_pam(r);
+
+    return pam == PAM_SUCCESS || pam == PAM_IGNORE;
+}
+
 /* Whether the application changed PAM_USER during the conversation (or
  * it can no longer be read): the login then fails whatever the flow
  * decided, since what it verified was the user it started with. */
@@ -270,8 +279,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     }
     login.user = items.user;
     run_flow(pamh, cfg, &login, &out);
-    if (user_changed(pamh, items.user)) {
-        /* The code proved the user the login started with. */
+    if (result_lets_through(out.result) && user_changed(pamh, items.user)) {
+        /* The code proved the user the login started with.  (A refusal
+         * keeps its own code: it already fails.) */
         out.result = PV_RESULT_DENIED;
         pv_strlcpy(out.reason, "pam_user_changed", sizeof(out.reason));
     }

@@ -133,3 +133,21 @@ def test_user_switched_during_conversation(login, sim, pamapp):
     recs = [rec for rec in records_of(r.stderr) if rec.get("outcome")]
     assert recs and recs[-1]["user"] == "alice", str(r)
     assert recs[-1]["rhost"] == "203.0.113.9", str(r)
+
+
+def test_user_switched_during_conversation_never_passes(login, sim, pamapp):
+    """A login that would pass (here a break-glass code during an outage)
+    fails with PAM_AUTH_ERR when the application replaced PAM_USER at the
+    prompt: what was proven belongs to alice, not to the new user."""
+    from test_decisions import issue_breakglass
+    codes = issue_breakglass(login)
+    sim.fault("any", "http500")
+    r = run_pamapp(pamapp, login, 1, user="alice", answer=codes[0],
+                   extra_env={"PV_PAMAPP_SWITCH_USER": "bob"})
+    assert r.results == ["PAM_AUTH_ERR"], str(r)
+    recs = [rec for rec in records_of(r.stderr) if rec.get("outcome")]
+    assert recs and recs[-1]["reason"] == "pam_user_changed", str(r)
+    assert recs[-1]["user"] == "alice", str(r)
+    # the same answer without the switch passes: the code itself was good
+    r = run_pamapp(pamapp, login, 1, user="alice", answer=codes[1])
+    assert r.results == ["PAM_SUCCESS"], str(r)
