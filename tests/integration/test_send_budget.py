@@ -30,21 +30,21 @@ def spent_wait(res):
 
 
 @pytest.mark.parametrize("failmode", ["secure", "safe"])
-def test_default_budget_five_per_hour(login, sim, failmode):
-    """Defaults: five codes an hour.  Five abandoned logins, then the sixth
+def test_default_budget_ten_per_hour(login, sim, failmode):
+    """Defaults: ten codes an hour.  Ten abandoned logins, then the 11th
     is refused before anything is sent, naming the real wait (about an
     hour), and failmode=safe does not open it."""
     sim.limits(**NO_LIMITS)
     login.conf["send_limit"] = None          # the default
     login.conf["failmode"] = failmode
-    for _ in range(5):
+    for _ in range(10):
         abandon(login)
-    assert sim.requests("send") == 5
+    assert sim.requests("send") == 10
     res = login.run("alice", [])
     rec = assert_pam(res, "PAM_AUTH_ERR", "denied")
     assert rec["reason"] == "send_limit", rec["_line"]
     assert res.prompts == []
-    assert sim.requests("send") == 5, "a code was sent past the budget"
+    assert sim.requests("send") == 10, "a code was sent past the budget"
     n, unit = spent_wait(res)
     assert unit == "minutes" and 59 <= n <= 60, (n, unit)
 
