@@ -165,8 +165,8 @@ def test_hard_nproc_one_is_local(named_server, named_tls, tmp_path, artifacts,
 # client itself (which the limit reaches too) able to run.
 HOSTILE = {
     "cpu": "2", "fsize": "1048576", "data": str(48 << 20),
-    "stack": str(64 << 10), "core": "0", "rss": "4096", "nproc": "1",
-    "nofile": "12", "memlock": "0", "as": str(96 << 20), "locks": "0",
+    "stack": str(256 << 10), "core": "0", "rss": "4096", "nproc": "1",
+    "nofile": "20", "memlock": "0", "as": str(96 << 20), "locks": "0",
     "sigpending": "0", "msgqueue": "0", "nice": "0", "rtprio": "0",
     "rttime": "1",
 }
