@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 #include "pv_helper_proto.h"
@@ -403,6 +404,28 @@ static int unasked_bytes(int fd)
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
+/* 1 when the helper was stopped (or stopped and continued) since we last
+ * looked.  Only root and processes of the helper user may stop it; a
+ * helper held stopped past libcurl's timeout and then continued would
+ * report a network timeout it never saw, so any stop makes the answer a
+ * local failure.  waitid(2) without WEXITED never reaps it. */
+static int helper_was_stopped(const pv_http *h)
+{
+    int stopped = 0;
+
+    for (int i = 0; i < 4 && h->child.pid > 0; i++) {
+        siginfo_t si;
+
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PID, (id_t)h->child.pid, &si,
+                   WSTOPPED | WCONTINUED | WNOHANG) != 0 ||
+            si.si_pid == 0)
+            break;
+        stopped = 1;
+    }
+    return stopped;
+}
+
 /* One request/response exchange with a running helper.  0 answered,
  * -1 the helper failed us (it is then killed by the caller). */
 static int exchange(pv_http *h, const pv_http_request *req,
@@ -428,6 +451,10 @@ static int exchange(pv_http *h, const pv_http_request *req,
     if (rc == 0 && unasked_bytes(h->fd)) {
         pv_http_response_clear(resp);
         return -1; /* a second answer already waiting: not ours */
+    }
+    if (rc == 0 && helper_was_stopped(h)) {
+        pv_http_response_clear(resp);
+        resp->status = PV_HTTP_E_LOCAL;
     }
     return rc;
 }

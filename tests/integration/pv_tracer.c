@@ -31,7 +31,7 @@
 
 static long seen[MAX_SEEN];
 static int n_seen;
-static long checked[1 << 16]; /* pid looked at once (by pid mod 2^16) */
+static long checked[1 << 16];   /* pid looked at once (by pid mod 2^16) */
 static long caught[3][1 << 16]; /* reported once per kind and pid */
 
 static void report(int kind, long pid)

@@ -1345,6 +1345,71 @@ static void test_failure_table(void **state)
     assert_string_equal(pv_http_status_name(PV_HTTP_E_LOCAL), "local");
 }
 
+/* The pid of our one helper (a direct child running it). */
+static pid_t helper_child(void)
+{
+    char path[64], buf[4096];
+    pid_t found = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(),
+             (int)getpid());
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    if (fgets(buf, sizeof(buf), f) != NULL) {
+        for (char *p = strtok(buf, " \n"); p != NULL;
+             p = strtok(NULL, " \n")) {
+            char exe[PATH_MAX], link[64];
+            ssize_t n;
+
+            snprintf(link, sizeof(link), "/proc/%s/exe", p);
+            n = readlink(link, exe, sizeof(exe) - 1);
+            if (n > 0) {
+                exe[n] = '\0';
+                if (strstr(exe, "phoneverify-http") != NULL)
+                    found = (pid_t)atoi(p);
+            }
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* A process of the helper's user (here root, the test) stops the helper
+ * while the server is slow and lets it go on after libcurl's timeout:
+ * the helper then says "timeout", which it never saw on the network.  Any
+ * stop of the helper makes the answer local. */
+static void test_stopped_helper_is_local(void **state)
+{
+    pv_http *h = new_http(1, NULL);
+    pv_http_response r;
+    pid_t helper, pid;
+    int st;
+
+    (void)state;
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK); /* helper running */
+    pv_http_response_clear(&r);
+    helper = helper_child();
+    assert_true(helper > 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        usleep(200000); /* the request is out, libcurl waits */
+        kill(helper, SIGSTOP);
+        usleep(1500000); /* past the 1 s timeout */
+        kill(helper, SIGCONT);
+        _exit(0);
+    }
+    assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_LOCAL);
+    pv_http_response_clear(&r);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_TIMEOUT); /* no stop */
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
 /* A name this host resolves through its files (not libcurl's built-in
  * "localhost"): libcurl starts its resolver thread for it.  NULL: none. */
 static const char *resolvable_name(char *buf, size_t size)
@@ -1440,6 +1505,7 @@ int main(void)
         cmocka_unit_test_teardown(test_capath_refused, test_teardown),
         cmocka_unit_test_teardown(test_misc, test_teardown),
         cmocka_unit_test(test_failure_table),
+        cmocka_unit_test_teardown(test_stopped_helper_is_local, test_teardown),
         cmocka_unit_test(test_resolver_thread_refused_is_local),
     };
 
