@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <netdb.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include "pv_curl_class.h"
@@ -462,28 +463,37 @@ static int build_body(CURL *c, const pv_proto_msg *m, char **buf, size_t *len)
 
 /* ---- where a failure happened ------------------------------------------ */
 
-/* Our limits as the module set them before exec.  Another process of the
- * helper user may change them (prlimit(2) needs only the same uid) to
- * make a transfer fail: a request during which they changed is a local
- * failure, whatever libcurl said. */
+/* Our limits and scheduling as the module set them before exec.  Another
+ * process of the helper user may change them (prlimit(2), setpriority(2),
+ * sched_setscheduler(2) SCHED_IDLE need only the same uid) to make a
+ * transfer fail or miss its timeout: a request during which they changed
+ * is a local failure, whatever libcurl said.  (It cannot change them back:
+ * raising a hard limit or a priority needs a privilege it lacks.) */
 static struct rlimit g_limits[RLIM_NLIMITS];
+static int g_nice, g_policy;
 
 static void limits_note(void)
 {
     for (int r = 0; r < RLIM_NLIMITS; r++)
         if (getrlimit(r, &g_limits[r]) != 0)
             memset(&g_limits[r], 0, sizeof(g_limits[r]));
+    errno = 0;
+    g_nice = getpriority(PRIO_PROCESS, 0);
+    g_policy = sched_getscheduler(0);
 }
 
 static int limits_changed(void)
 {
     struct rlimit now;
+    int nice_now;
 
     for (int r = 0; r < RLIM_NLIMITS; r++)
         if (getrlimit(r, &now) != 0 || now.rlim_cur != g_limits[r].rlim_cur ||
             now.rlim_max != g_limits[r].rlim_max)
             return 1;
-    return 0;
+    errno = 0;
+    nice_now = getpriority(PRIO_PROCESS, 0);
+    return nice_now != g_nice || sched_getscheduler(0) != g_policy;
 }
 
 /* libcurl says the name did not resolve but not why: its resolver thread
@@ -568,7 +578,7 @@ static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
     r->status = classify(s, rc, u);
     r->error = rc == CURLE_OK ? NULL : curl_easy_strerror(rc);
     if (r->status == PV_HTTP_E_LOCAL && rc == CURLE_OK)
-        r->error = "resource limits changed during the request";
+        r->error = "limits or priority changed during the request";
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK &&
         conns > 0)
         s->connects += conns;

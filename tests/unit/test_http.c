@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <sys/resource.h>
 #include <cmocka.h>
 #include "pv_curl_class.h"
@@ -1410,6 +1411,52 @@ static void test_stopped_helper_is_local(void **state)
     assert_no_child();
 }
 
+/* Another process of the helper's user changes the helper's limits or
+ * priority during a request (prlimit(2), setpriority(2) need only the
+ * same uid): whatever libcurl then says is local. */
+static void test_changed_limits_are_local(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("root needed: the helper runs as nobody\n");
+        skip();
+    }
+    for (int how = 0; how < 2; how++) {
+        pv_http *h = new_http(1, NULL);
+        pv_http_response r;
+        pid_t helper, pid;
+        int st;
+
+        assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+        pv_http_response_clear(&r);
+        helper = helper_child();
+        assert_true(helper > 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct passwd *pw = getpwnam("nobody");
+            struct rlimit rl = { 63, 63 };
+
+            if (pw == NULL || setgroups(0, NULL) != 0 ||
+                setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+                setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
+                _exit(2);
+            usleep(200000); /* the request is out */
+            if (how == 0 ? prlimit(helper, RLIMIT_NOFILE, &rl, NULL) != 0
+                         : setpriority(PRIO_PROCESS, (id_t)helper, 5) != 0)
+                _exit(3);
+            _exit(0);
+        }
+        assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_LOCAL);
+        pv_http_response_clear(&r);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        done(h);
+    }
+    assert_no_child();
+}
+
 /* A name this host resolves through its files (not libcurl's built-in
  * "localhost"): libcurl starts its resolver thread for it.  NULL: none. */
 static const char *resolvable_name(char *buf, size_t size)
@@ -1506,6 +1553,8 @@ int main(void)
         cmocka_unit_test_teardown(test_misc, test_teardown),
         cmocka_unit_test(test_failure_table),
         cmocka_unit_test_teardown(test_stopped_helper_is_local, test_teardown),
+        cmocka_unit_test_teardown(test_changed_limits_are_local,
+                                  test_teardown),
         cmocka_unit_test(test_resolver_thread_refused_is_local),
     };
 
