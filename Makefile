@@ -91,7 +91,7 @@ CMOCKA_LIBS := $(call pkg_libs,cmocka)
 MODULE := $(BUILD)/pam_phoneverify.so
 HELPER := $(BUILD)/phoneverify-http
 CLI    := $(BUILD)/phoneverify
-HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o pv_helper_proto.o pv_util.o pv_err.o)
+HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o helper/pv_curl_class.o pv_helper_proto.o pv_util.o pv_err.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -131,8 +131,11 @@ $(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
 	    -Wl,--version-script=$(SRC)/pam_phoneverify.map -Wl,--no-undefined \
 	    $(LDFLAGS) $(LIB_LIBS) $(PAM_LIBS)
 
+# Execute-only, as installed (doc/security.md): the helper user cannot read
+# it, so the kernel keeps every helper not dumpable from its exec on, and
+# the tests run it that way.
 $(HELPER): $(HELPER_OBJS)
-	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(CURL_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) -pie $(CURL_LIBS) && chmod 0711 $@
 
 CLI_OBJS := $(addprefix $(BUILD)/obj/cli/,phoneverify.o phoneverify_check.o phoneverify_out.o phoneverify_probe.o)
 $(CLI): $(CLI_OBJS) $(LIB)
@@ -141,6 +144,10 @@ $(CLI): $(CLI_OBJS) $(LIB)
 # libcurl's URL API is the reference reading of an operator link (SPEC 5):
 # the test holds the module's own check against it.
 $(BUILD)/tests/test_url: LIB_LIBS += $(CURL_LIBS)
+# The helper's failure table (helper/pv_curl_class.c), held against its rows.
+$(BUILD)/tests/test_http: CPPFLAGS += -I$(SRC)/helper
+$(BUILD)/tests/test_http: LIB_LIBS += $(BUILD)/obj/helper/pv_curl_class.o
+$(BUILD)/tests/test_http: $(BUILD)/obj/helper/pv_curl_class.o
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< \
 	    $(LIB) $(LDFLAGS) $(LIB_LIBS) $(CMOCKA_LIBS)

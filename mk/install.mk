@@ -1,29 +1,38 @@
 # make install: honours DESTDIR; never overwrites a live configuration.
 #
-# The helper runs as HELPER_USER when the module runs as root (doc/security.md), so
-# `make install` creates that system user (no home, no login shell), once:
-# an existing user is left as it is.  With DESTDIR (a staged install for a
-# package) no user is created: the package's maintainer scripts do that on
-# the target system.
+# The helper runs as HELPER_USER and the lookup command as LOOKUP_USER when
+# the module runs as root (doc/security.md): each a system user of its own
+# (the module refuses to run without them, and never uses nobody), so
+# `make install` creates them (no home, no login shell), once: an existing
+# user is left as it is.  With DESTDIR (a staged install for a package) no
+# user is created: the package's maintainer scripts do that on the target.
 HELPER_USER ?= _phoneverify
+LOOKUP_USER ?= _phoneverify-lookup
 
-.PHONY: install-user
-install-user:
+define make_system_user
 	@if [ -n "$(DESTDIR)" ]; then \
-	    echo "DESTDIR is set: not creating the system user $(HELPER_USER) (the package does that on the target)"; \
-	elif getent passwd $(HELPER_USER) >/dev/null; then \
-	    echo "system user $(HELPER_USER) exists"; \
+	    echo "DESTDIR is set: not creating the system user $(1) (the package does that on the target)"; \
+	elif getent passwd $(1) >/dev/null; then \
+	    echo "system user $(1) exists"; \
 	else \
 	    useradd --system --user-group --no-create-home \
 	        --home-dir /nonexistent --shell /usr/sbin/nologin \
-	        --comment "pam_phoneverify network helper" $(HELPER_USER) && \
-	    echo "created system user $(HELPER_USER)"; \
+	        --comment "$(2)" $(1) && \
+	    echo "created system user $(1)"; \
 	fi
+endef
+
+.PHONY: install-user
+install-user:
+	$(call make_system_user,$(HELPER_USER),pam_phoneverify network helper)
+	$(call make_system_user,$(LOOKUP_USER),pam_phoneverify lookup command)
 
 install: all install-user
 	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_phoneverify.so
-	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/phoneverify-http
+	# execute-only: the helper user cannot read it, so the kernel keeps
+	# every helper not dumpable from its exec on (doc/security.md)
+	install -m 0711 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/phoneverify-http
 	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/phoneverify
 	install -d -m 0755 $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 conf/* $(DESTDIR)$(DOCDIR)/examples/
@@ -49,8 +58,9 @@ install: all install-user
 # make uninstall: removes exactly what `make install` put down.  The
 # configuration file goes only while it is still the shipped example
 # (an edited one is the administrator's); the state directory only when
-# empty (it holds lockouts); the system user stays (files may carry its
-# uid; `userdel _phoneverify` removes it by hand).  Check first that no
+# empty (it holds lockouts); the system users stay (files may carry their
+# uids; `userdel _phoneverify` and `userdel _phoneverify-lookup` remove them
+# by hand).  Check first that no
 # PAM stack names the module any more.
 MANPAGES := $(wildcard man/*.[0-9])
 

@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pv_config.h"
 #include "pv_failover.h"
 #include "pv_i18n.h"
 #include "pv_safefile.h"
+#include "pv_spawn.h"
 #include "pv_util.h"
 
 #ifndef PV_LOGIN_DEFS
@@ -277,6 +279,80 @@ static int validate_files(const pv_config *cfg, pv_err *err)
     return 0;
 }
 
+/* ---- who runs the helper and the lookup command ----------------------- */
+
+/* pam_phoneverify.conf(5): the user must exist (there is no fallback) and
+ * be one of its own; nobody is shared with other daemons, and a process
+ * of the same user may trace a program it can read. */
+static int run_user(const char *key, const char *name, pv_spawn_id *id,
+                    pv_err *err)
+{
+    pv_err inner;
+
+    if (name != NULL && strcmp(name, "nobody") == 0) {
+        pv_err_set(err,
+                   "%s = nobody: nobody is shared with other daemons; "
+                   "create a system user of its own (make install and the "
+                   "package create the default)",
+                   key);
+        return -1;
+    }
+    if (geteuid() != 0)
+        return 0; /* not root: everything runs as ourselves */
+    pv_err_clear(&inner);
+    if (pv_spawn_resolve_user(name, id, &inner) < 0) {
+        pv_err_set(err, "%s: %s (make install and the package create it)", key,
+                   inner.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* doc/security.md: run as another user, the helper must be execute-only
+ * for it (0711), so that the kernel keeps every helper not dumpable from
+ * its exec on; a careless chmod must not silently undo that. */
+static int helper_execute_only(const pv_config *cfg, const pv_spawn_id *id,
+                               pv_err *err)
+{
+    pv_err inner;
+    int fd, r;
+
+    if (!id->change || cfg->helper == NULL || cfg->helper[0] == '\0')
+        return 0;
+    pv_err_clear(&inner);
+    fd = pv_safe_open_exec(cfg->helper, &inner);
+    if (fd < 0) {
+        pv_err_set(err, "helper: %s", inner.msg);
+        return -1;
+    }
+    r = pv_spawn_readable_by(fd, id, &inner);
+    close(fd);
+    if (r < 0)
+        pv_err_set(err, "helper: %s", inner.msg);
+    else if (r > 0)
+        pv_err_set(err,
+                   "helper: %s is readable by group or others but runs as "
+                   "helper_user %s, whose other processes could then trace "
+                   "it: chmod 0711 it (root-owned)",
+                   cfg->helper, cfg->helper_user);
+    return r == 0 ? 0 : -1;
+}
+
+static int validate_run_users(const pv_config *cfg, pv_err *err)
+{
+    pv_spawn_id id;
+
+    memset(&id, 0, sizeof id);
+    if (run_user("helper_user", cfg->helper_user, &id, err) < 0 ||
+        helper_execute_only(cfg, &id, err) < 0)
+        return -1;
+    if (has_lookup(cfg, PV_LOOKUP_COMMAND) &&
+        run_user("lookup_command_user", cfg->lookup_command_user, &id, err) <
+            0)
+        return -1;
+    return 0;
+}
+
 /* A language other than en needs its catalogue, checked like every file
  * the module reads (the flow parses it at each login). */
 static int validate_language(const pv_config *cfg, pv_err *err)
@@ -308,7 +384,8 @@ int pv_config_validate(const pv_config *cfg, pv_err *err)
         return -1;
     }
     if (validate_keys(cfg, err) < 0 || validate_gecos_field(cfg, err) < 0 ||
-        validate_files(cfg, err) < 0 || validate_language(cfg, err) < 0)
+        validate_files(cfg, err) < 0 || validate_run_users(cfg, err) < 0 ||
+        validate_language(cfg, err) < 0)
         return -1;
     return 0;
 }

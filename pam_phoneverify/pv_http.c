@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 #include "pv_helper_proto.h"
@@ -30,11 +31,11 @@
 #define MARGIN_SECONDS 2L /* slack on top of libcurl's limits */
 #define REAP_WAIT_MS 1000 /* grace for a helper told to stop */
 #define DEFAULT_HELPER_USER "_phoneverify"
-#define FALLBACK_HELPER_USER "nobody"
 #define TLS_FILE_MAX (1024 * 1024) /* CA bundle, certificate, key */
 #define HELPER_CPU_SECONDS 60      /* a login's helper does little work */
 #define HELPER_MEM_MIB 1024        /* address space: libcurl, TLS, threads */
 #define HELPER_NOFILE 64
+#define HELPER_NPROC 1024 /* all helpers of all logins share the user */
 
 struct pv_http {
     pv_http_opts o;     /* strings owned, wiped on free */
@@ -169,31 +170,46 @@ out:
     return rc;
 }
 
-/* Who the helper runs as: helper_user, or nobody (with a warning) when
- * that user does not exist; ourselves when we are not root. */
+/* Who the helper runs as: helper_user (it must exist: there is no
+ * fallback user, pam_phoneverify.conf(5)); ourselves when we are not
+ * root. */
 static int helper_identity(const pv_http *h, pv_spawn_id *id)
 {
     const char *name =
         h->o.helper_user ? h->o.helper_user : DEFAULT_HELPER_USER;
-    int fell_back = 0;
     pv_err err;
 
     if (geteuid() != 0) {
         memset(id, 0, sizeof(*id)); /* cannot change: run as ourselves */
         return 0;
     }
-    if (pv_spawn_resolve_user(name, FALLBACK_HELPER_USER, id, &fell_back,
-                              &err) < 0) {
+    if (pv_spawn_resolve_user(name, id, &err) < 0) {
         syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper_user: %s",
                err.msg);
         return -1;
     }
-    if (fell_back)
-        syslog(LOG_AUTHPRIV | LOG_WARNING,
-               "pam_phoneverify: helper_user "
-               "'%.64s' does not exist; running the helper as '%s'",
-               name, FALLBACK_HELPER_USER);
     return 0;
+}
+
+/* doc/security.md: the helper user must not be able to read the helper,
+ * so the kernel keeps every helper not dumpable from its exec on and no
+ * other process of that user (an earlier helper that hostile input took
+ * over) can trace it.  check-config refuses such a file; this is the same
+ * rule on the descriptor that is about to run. */
+static int helper_execute_only(int exec_fd, const pv_spawn_id *id)
+{
+    pv_err err;
+    int r = pv_spawn_readable_by(exec_fd, id, &err);
+
+    if (r == 0)
+        return 0;
+    if (r < 0)
+        syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper: %s", err.msg);
+    else
+        syslog(LOG_AUTHPRIV | LOG_ERR,
+               "pam_phoneverify: helper: readable by group or others "
+               "(install it 0711, root-owned)");
+    return -1;
 }
 
 static int spawn_helper(pv_http *h, int sock)
@@ -211,12 +227,18 @@ static int spawn_helper(pv_http *h, int sock)
         syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper: %s", err.msg);
         return -1;
     }
+    if (helper_execute_only(s.exec_fd, &s.id) < 0) {
+        close(s.exec_fd);
+        return -1;
+    }
     s.argv = argv;
     s.fd_in = sock;
     s.fd_out = sock;
     s.cpu_seconds = HELPER_CPU_SECONDS;
     s.mem_mib = HELPER_MEM_MIB;
     s.nofile = HELPER_NOFILE;
+    s.nproc = HELPER_NPROC;
+    s.fsize = 0;
     s.no_new_privs = 1;
     rc = pv_spawn_start(&s, &h->child, &err);
     close(s.exec_fd);
@@ -351,7 +373,7 @@ static int parse_response(pv_http *h, pv_proto_msg *m, pv_http_response *resp)
 
     if (!response_shape_ok(m) || strcmp(msg->value, "response") != 0 ||
         field_long(m, PV_F_SEQ, 1, LONG_MAX, &seq) < 0 || seq != h->seq ||
-        field_long(m, PV_F_STATUS, PV_HTTP_OK, PV_HTTP_E_DNS, &st) < 0 ||
+        field_long(m, PV_F_STATUS, PV_HTTP_OK, PV_HTTP_E_LOCAL, &st) < 0 ||
         field_long(m, PV_F_HTTP_CODE, 0, 999, &code) < 0 ||
         field_long(m, PV_F_ELAPSED_MS, 0, 86400000L, &ms) < 0 ||
         field_long(m, PV_F_CONNECTS, h->connects_cur, 1000000L, &conns) < 0 ||
@@ -382,6 +404,28 @@ static int unasked_bytes(int fd)
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
+/* 1 when the helper was stopped (or stopped and continued) since we last
+ * looked.  Only root and processes of the helper user may stop it; a
+ * helper held stopped past libcurl's timeout and then continued would
+ * report a network timeout it never saw, so any stop makes the answer a
+ * local failure.  waitid(2) without WEXITED never reaps it. */
+static int helper_was_stopped(const pv_http *h)
+{
+    int stopped = 0;
+
+    for (int i = 0; i < 4 && h->child.pid > 0; i++) {
+        siginfo_t si;
+
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PID, (id_t)h->child.pid, &si,
+                   WSTOPPED | WCONTINUED | WNOHANG) != 0 ||
+            si.si_pid == 0)
+            break;
+        stopped = 1;
+    }
+    return stopped;
+}
+
 /* One request/response exchange with a running helper.  0 answered,
  * -1 the helper failed us (it is then killed by the caller). */
 static int exchange(pv_http *h, const pv_http_request *req,
@@ -407,6 +451,10 @@ static int exchange(pv_http *h, const pv_http_request *req,
     if (rc == 0 && unasked_bytes(h->fd)) {
         pv_http_response_clear(resp);
         return -1; /* a second answer already waiting: not ours */
+    }
+    if (rc == 0 && helper_was_stopped(h)) {
+        pv_http_response_clear(resp);
+        resp->status = PV_HTTP_E_LOCAL;
     }
     return rc;
 }
@@ -482,8 +530,29 @@ const char *pv_http_status_name(enum pv_http_status st)
         return "other";
     case PV_HTTP_E_DNS:
         return "dns";
+    case PV_HTTP_E_LOCAL:
+        return "local";
     }
     return "unknown";
+}
+
+int pv_http_status_is_local(enum pv_http_status st)
+{
+    switch (st) {
+    case PV_HTTP_OK:
+    case PV_HTTP_E_CONNECT:
+    case PV_HTTP_E_TIMEOUT:
+    case PV_HTTP_E_TOOBIG:
+    case PV_HTTP_E_TLS:
+    case PV_HTTP_E_URL:
+    case PV_HTTP_E_OTHER:
+    case PV_HTTP_E_DNS:
+        return 0;
+    case PV_HTTP_E_HELPER:
+    case PV_HTTP_E_LOCAL:
+        return 1;
+    }
+    return 1; /* a status this code does not know: closed */
 }
 
 /* ---- the ops table (pv_transport.h) -------------------------------------- */

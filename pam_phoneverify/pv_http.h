@@ -12,9 +12,13 @@
  * contract: PV_HTTP_E_HELPER is every LOCAL failure (the helper cannot be
  * checked, started or executed, died, was stopped or killed, missed the
  * module-side deadline, descriptors/processes/memory ran out, or broke the
- * protocol); the helper is then killed.  PV_HTTP_E_DNS, _CONNECT,
- * _TIMEOUT, _TLS, _TOOBIG and _OTHER only come from the helper's report
- * of what libcurl saw on the network.
+ * protocol); the helper is then killed.  PV_HTTP_E_LOCAL is the helper's
+ * own report of a failure on this host (it ran out of threads, processes,
+ * descriptors, memory, local ports or buffers; its limits were changed
+ * under it; local TLS material was unusable): also local, the helper
+ * lives on.  PV_HTTP_E_DNS, _CONNECT, _TIMEOUT, _TLS, _TOOBIG and _OTHER
+ * are what the remote end or the network did, as the helper saw it;
+ * the helper decides which with one table (helper/pv_curl_class.h).
  *
  * The helper runs as opts.helper_user when the module runs as root (see
  * pv_spawn.h); the CA file and client certificate and key are read here,
@@ -37,12 +41,15 @@ enum pv_http_status {
                        /* http to a non-loopback host)               */
     PV_HTTP_E_HELPER,  /* helper missing, died, or spoke nonsense    */
     PV_HTTP_E_OTHER,   /* any other transfer failure                 */
-    PV_HTTP_E_DNS,     /* the host (or proxy) name did not resolve   */
+    PV_HTTP_E_DNS,     /* a DNS answer says the name does not exist  */
+    PV_HTTP_E_LOCAL,   /* this host ran out of something (helper's   */
+                       /* report; see above)                          */
 };
 
 typedef struct pv_http_opts {
     const char *helper;      /* path of phoneverify-http */
-    const char *helper_user; /* run as, when root; NULL: _phoneverify */
+    const char *helper_user; /* run as, when root; NULL: _phoneverify;
+                                it must exist (no fallback user) */
     long timeout;            /* seconds, whole request */
     long connect_timeout;    /* seconds */
     const char *cafile, *pinned_pubkey; /* cafile read here, sent as data */
@@ -99,6 +106,12 @@ void pv_http_free(pv_http *h);
 long pv_http_connects(const pv_http *h);
 
 const char *pv_http_status_name(enum pv_http_status st);
+
+/* 1 when st is a failure on this host (PV_HTTP_E_HELPER, PV_HTTP_E_LOCAL,
+ * or a status this code does not know), which the calling user may be
+ * able to cause: it never counts as a provider's or an etcd member's
+ * outage and never marks one down.  0 for OK and what the network did. */
+int pv_http_status_is_local(enum pv_http_status st);
 
 /* The helper-backed transport behind the ops table of pv_transport.h (what
  * the flow and the provider clients use): a pv_http made from opts, freed

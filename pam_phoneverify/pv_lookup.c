@@ -534,9 +534,11 @@ bad:
 #define CMD_MEM_MIB 512
 #define CMD_NOFILE 64
 #define CMD_NPROC \
-    1024 /* counts every process of the user
-                                         * (nobody may run many): a bound
-                                         * for a fork bomb, not a quota */
+    1024                     /* counts every process of the user
+                                         * (all lookups of all logins): a
+                                         * bound for a fork bomb */
+#define CMD_FSIZE (1L << 20) /* a program may write a small temporary */
+#define DEFAULT_LOOKUP_USER "_phoneverify-lookup"
 
 /* Read stdout until EOF; -1 on timeout, overflow or read error. */
 static int cmd_read(int fd, int64_t deadline, char *buf, size_t *len,
@@ -597,8 +599,10 @@ static int cmd_prepare(const pv_config *cfg, const char *user, pv_spawn *s,
                        char **argv, pv_err *err)
 {
     const char *path = cfg->lookup_command;
-    const char *as =
-        cfg->lookup_command_user ? cfg->lookup_command_user : "nobody";
+    /* A user of its own, never nobody (pam_phoneverify.conf(5)): only
+     * other lookups share it. */
+    const char *as = cfg->lookup_command_user ? cfg->lookup_command_user
+                                              : DEFAULT_LOOKUP_USER;
     pv_err why;
 
     memset(s, 0, sizeof *s);
@@ -607,7 +611,7 @@ static int cmd_prepare(const pv_config *cfg, const char *user, pv_spawn *s,
         pv_err_set(err, "lookup_command must be an absolute path");
         return -1;
     }
-    if (pv_spawn_resolve_user(as, NULL, &s->id, NULL, &why) != 0) {
+    if (pv_spawn_resolve_user(as, &s->id, &why) != 0) {
         pv_err_set(err, "lookup_command_user: %s", why.msg);
         return -1;
     }
@@ -622,6 +626,7 @@ static int cmd_prepare(const pv_config *cfg, const char *user, pv_spawn *s,
     s->mem_mib = CMD_MEM_MIB;
     s->nofile = CMD_NOFILE;
     s->nproc = CMD_NPROC;
+    s->fsize = CMD_FSIZE;
     s->contain = 1;
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -67,25 +68,16 @@ static int lookup_user(const char *name, uid_t *uid, gid_t *gid, int *found)
                : -1;
 }
 
-int pv_spawn_resolve_user(const char *name, const char *fallback,
-                          pv_spawn_id *id, int *fell_back, pv_err *err)
+int pv_spawn_resolve_user(const char *name, pv_spawn_id *id, pv_err *err)
 {
     int found = 0;
 
     memset(id, 0, sizeof(*id));
-    if (fell_back != NULL)
-        *fell_back = 0;
     if (name == NULL || name[0] == '\0' ||
         lookup_user(name, &id->uid, &id->gid, &found) < 0) {
         pv_err_set(err, "user '%.64s' cannot be looked up",
                    name != NULL ? name : "");
         return -1;
-    }
-    if (!found && fallback != NULL) {
-        if (lookup_user(fallback, &id->uid, &id->gid, &found) < 0)
-            found = 0;
-        if (found && fell_back != NULL)
-            *fell_back = 1;
     }
     if (!found) {
         pv_err_set(err, "user '%.64s' does not exist", name);
@@ -102,6 +94,22 @@ int pv_spawn_resolve_user(const char *name, const char *fallback,
     return -1;
 }
 
+int pv_spawn_readable_by(int exec_fd, const pv_spawn_id *id, pv_err *err)
+{
+    struct stat st;
+
+    if (fstat(exec_fd, &st) != 0) {
+        pv_err_set(err, "fstat: %s", pv_strerror(errno));
+        return -1;
+    }
+    if (!id->change || id->uid == 0 || id->uid == geteuid())
+        return 0; /* nobody else to keep out */
+    /* Group bits are also the mask of any ACL (acl(5)): clear them and no
+     * named ACL entry can grant reading either. */
+    return (st.st_mode & (S_IRGRP | S_IROTH)) != 0 ||
+           (st.st_uid == id->uid && (st.st_mode & S_IRUSR) != 0);
+}
+
 /* ---- prepared before fork -------------------------------------------- */
 
 struct limit {
@@ -114,57 +122,122 @@ struct limit {
 
 struct prepared {
     const pv_spawn *s;
-    struct limit lim[6];
+    struct limit lim[RLIM_NLIMITS];
     int n_lim;
     int fd_max;
     int nul;      /* /dev/null, O_RDWR|O_CLOEXEC */
     int report_w; /* contain: write end, else -1 */
 };
 
+#define MIB(n) ((rlim_t)(n) << 20)
+#define OR_DEFAULT(v, d) ((rlim_t)((v) > 0 ? (v) : (d)))
+
+/* Every resource limit the kernel has (getrlimit(2)), none left as the
+ * caller set it: su and sudo start with the caller's limits, and a
+ * caller who lowers one must not make the helper fail in a way that looks
+ * like the network's doing, nor raise one to starve this host. */
+int pv_spawn_limit(const pv_spawn *s, int resource, struct rlimit *out)
+{
+    rlim_t mem = OR_DEFAULT(s->mem_mib, 1024) << 20;
+    rlim_t v;
+
+#ifdef PV_NO_MEM_LIMIT
+    mem = RLIM_INFINITY; /* ASan reserves terabytes of shadow */
+#endif
+    switch (resource) {
+    case RLIMIT_CPU: /* seconds of CPU, SIGKILL at the hard limit */
+        v = OR_DEFAULT(s->cpu_seconds, 60);
+        break;
+    case RLIMIT_FSIZE: /* neither program writes regular files */
+        v = s->fsize > 0 ? (rlim_t)s->fsize : 0;
+        break;
+    case RLIMIT_DATA: /* heap and private mappings: libcurl, TLS, threads */
+    case RLIMIT_AS:
+    case RLIMIT_RSS: /* no effect since Linux 2.6; set all the same */
+        v = mem;
+        break;
+    case RLIMIT_STACK: /* also each thread's default stack (pthreads) */
+        v = MIB(8);
+        break;
+    case RLIMIT_CORE: /* no core file can hold a secret */
+        v = 0;
+        break;
+    case RLIMIT_NPROC: /* the user's processes and threads, all of them */
+        /* Run as the caller (no root), the count includes everything the
+         * caller runs: only its own hard limit bounds it. */
+        v = s->id.change ? OR_DEFAULT(s->nproc, 1024) : RLIM_INFINITY;
+        break;
+    case RLIMIT_NOFILE:
+        v = OR_DEFAULT(s->nofile, 64);
+        break;
+    case RLIMIT_MEMLOCK: /* the traditional 64 KiB; nothing here mlocks */
+        v = (rlim_t)64 << 10;
+        break;
+    case RLIMIT_LOCKS: /* not enforced by Linux; a bound all the same */
+        v = 64;
+        break;
+    case RLIMIT_SIGPENDING: /* counted per user across all its processes */
+        v = 1024;
+        break;
+    case RLIMIT_MSGQUEUE: /* no POSIX message queues */
+        v = 0;
+        break;
+    case RLIMIT_NICE:   /* may not raise its priority (ceiling 20 - 0) */
+    case RLIMIT_RTPRIO: /* no real-time scheduling */
+        v = 0;
+        break;
+    case RLIMIT_RTTIME: /* microseconds; moot under SCHED_OTHER */
+        v = OR_DEFAULT(s->cpu_seconds, 60) * 1000000;
+        break;
+    default:
+        return -1;
+    }
+    out->rlim_cur = v;
+    out->rlim_max = v;
+    return 0;
+}
+
 /* Root normally may set any limit; without CAP_SYS_RESOURCE (some
  * containers) or as an ordinary user the hard limit cannot be raised, so
  * the child falls back to the most it can have.  A caller who lowered a
- * hard limit before sudo can then only make its own login fail. */
-static void add_limit(struct prepared *p, int resource, rlim_t want)
+ * hard limit before running the module unprivileged can then only make
+ * its own login fail. */
+static void add_limit(struct prepared *p, int resource, struct rlimit want)
 {
     struct rlimit cur;
     struct limit *l = &p->lim[p->n_lim++];
-    rlim_t within = want;
+    rlim_t within = want.rlim_max;
 
     if (getrlimit(resource, &cur) != 0)
-        cur.rlim_max = want;
-    if (cur.rlim_max != RLIM_INFINITY && want > cur.rlim_max)
+        cur.rlim_max = within;
+    if (cur.rlim_max != RLIM_INFINITY &&
+        (within == RLIM_INFINITY || within > cur.rlim_max))
         within = cur.rlim_max;
     l->resource = resource;
-    l->rl.rlim_cur = want;
-    l->rl.rlim_max = want;
+    l->rl = want;
     l->within.rlim_cur = within;
     l->within.rlim_max = within;
     l->soft.rlim_cur = within;
     l->soft.rlim_max = cur.rlim_max;
 }
 
-static void prepare_limits(struct prepared *p)
+/* -1 when a resource has no value here (a newer kernel than this code):
+ * nothing is started rather than leave one as the caller set it. */
+static int prepare_limits(struct prepared *p)
 {
-    const pv_spawn *s = p->s;
     struct rlimit rl;
 
     p->n_lim = 0;
-    add_limit(p, RLIMIT_CORE, 0);
-    add_limit(p, RLIMIT_NOFILE, (rlim_t)(s->nofile > 0 ? s->nofile : 64));
-    add_limit(p, RLIMIT_CPU,
-              (rlim_t)(s->cpu_seconds > 0 ? s->cpu_seconds : 60));
-    add_limit(p, RLIMIT_STACK, (rlim_t)8 << 20);
-#ifndef PV_NO_MEM_LIMIT
-    if (s->mem_mib > 0)
-        add_limit(p, RLIMIT_AS, (rlim_t)s->mem_mib << 20);
-#endif
-    if (s->nproc > 0)
-        add_limit(p, RLIMIT_NPROC, (rlim_t)s->nproc);
+    for (int r = 0; r < RLIM_NLIMITS; r++) {
+        if (pv_spawn_limit(p->s, r, &rl) != 0)
+            return -1;
+        add_limit(p, r, rl);
+    }
     p->fd_max = FD_LOOP_MAX;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         rl.rlim_cur < FD_LOOP_MAX)
         p->fd_max = (int)rl.rlim_cur;
+    return 0;
 }
 
 /* ---- in the child ------------------------------------------------------ */
@@ -450,7 +523,7 @@ static _Noreturn void run_intermediate(const struct prepared *orig)
     pv_spawn s2;
 
     reset_signals(); /* the application's handlers are not ours */
-    if (intermediate_fds(orig, &fixed, &s2) < 0)
+    if (child_limits(orig) < 0 || intermediate_fds(orig, &fixed, &s2) < 0)
         _exit(CHILD_FAIL);
 
     /* Out of the caller's terminal and reach: a session of our own, all
@@ -521,7 +594,10 @@ int pv_spawn_start(const pv_spawn *s, pv_child *c, pv_err *err)
         pv_err_set(err, "nothing to run");
         return -1;
     }
-    prepare_limits(&p);
+    if (prepare_limits(&p) != 0) {
+        pv_err_set(err, "a resource limit this build does not know");
+        return -1;
+    }
     p.nul = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (p.nul < 0 || (s->contain && pipe2(rep, O_CLOEXEC) != 0)) {
         pv_err_set(err, "cannot set up a child: %s", pv_strerror(errno));

@@ -35,10 +35,17 @@ typedef struct pv_spawn {
     char *const *argv; /* argv[0] is only a label */
     int fd_in, fd_out; /* become 0 and 1 */
     pv_spawn_id id;
-    long cpu_seconds;    /* RLIMIT_CPU */
-    long mem_mib;        /* RLIMIT_AS (not in sanitizer builds) */
-    long nofile;         /* RLIMIT_NOFILE */
-    long nproc;          /* RLIMIT_NPROC; 0 leaves it */
+    /* Resource limits: every RLIMIT_* is set (pv_spawn_limit), none is
+     * inherited from the caller; 0 picks the default noted. */
+    long cpu_seconds;    /* RLIMIT_CPU (60); RLIMIT_RTTIME follows it */
+    long mem_mib;        /* RLIMIT_AS, _DATA, _RSS (1024; unlimited in
+                            sanitizer builds) */
+    long nofile;         /* RLIMIT_NOFILE (64) */
+    long nproc;          /* RLIMIT_NPROC (1024): counts every process and
+                            thread of the user, libcurl's resolver thread
+                            included */
+    long fsize;          /* RLIMIT_FSIZE in bytes (0: no regular file may
+                            be written) */
     int no_new_privs;    /* PR_SET_NO_NEW_PRIVS for the program */
     int contain;         /* run under a killing subreaper */
     int64_t deadline_ms; /* contain: pv_monotonic_ms() instant */
@@ -58,11 +65,26 @@ enum pv_child_end {
 };
 
 /* Resolve who to run as.  Not root: our own identity (change = 0), and a
- * named user other than ourselves is an error.  Root: name, or when it
- * does not exist and fallback is non-NULL, fallback (*fell_back = 1).
- * 0 ok, -1 with err. */
-int pv_spawn_resolve_user(const char *name, const char *fallback,
-                          pv_spawn_id *id, int *fell_back, pv_err *err);
+ * named user other than ourselves is an error.  Root: name, which must
+ * exist (there is no fallback user: `nobody` is shared with other
+ * daemons, pam_phoneverify.conf(5)).  0 ok, -1 with err. */
+int pv_spawn_resolve_user(const char *name, pv_spawn_id *id, pv_err *err);
+
+/* Whether the program behind exec_fd, run as id, may read its own file.
+ * When it may not, the kernel makes it not dumpable from the exec itself
+ * (execve(2): a file that is not readable), so no other process of the
+ * same user can trace it or read its memory even before its first
+ * instruction.  1 when id is another user than root and ourselves and
+ * may read it (group or others may, or id owns it and may), 0 otherwise
+ * (with root or ourselves there is nobody else to keep out), -1 cannot
+ * tell (err). */
+int pv_spawn_readable_by(int exec_fd, const pv_spawn_id *id, pv_err *err);
+
+/* The limit the program gets for resource (0 .. RLIM_NLIMITS-1) under s,
+ * before the fallback for a host that refuses to raise a hard limit
+ * (pv_spawn.c).  0 ok, -1 for a resource this code does not know. */
+struct rlimit;
+int pv_spawn_limit(const pv_spawn *s, int resource, struct rlimit *out);
 
 /* Start the program.  0 with *c filled, -1 with err (nothing left over). */
 int pv_spawn_start(const pv_spawn *s, pv_child *c, pv_err *err);

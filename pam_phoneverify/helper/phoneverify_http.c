@@ -20,7 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include "pv_curl_class.h"
 #include "pv_helper_proto.h"
 #include "pv_http.h"
 #include "pv_util.h"
@@ -46,6 +50,7 @@ struct body_buf {
 
 struct session {
     CURL *curl;
+    char *proxy;   /* the configured proxy, for a failed proxy lookup */
     long connects; /* running CURLINFO_NUM_CONNECTS sum */
     struct body_buf body;
 };
@@ -320,6 +325,9 @@ static int session_setup(struct session *s, const pv_proto_msg *m)
         set_blob(s->curl, CURLOPT_SSLKEY_BLOB, m, PV_F_KEY_BLOB) < 0 ||
         set_proxy(s->curl, m) < 0)
         return 1;
+    if (field_str(m, PV_F_PROXY) != NULL &&
+        (s->proxy = strdup(field_str(m, PV_F_PROXY))) == NULL)
+        return 1;
     return 0;
 }
 
@@ -453,46 +461,97 @@ static int build_body(CURL *c, const pv_proto_msg *m, char **buf, size_t *len)
     return append(buf, len, "", 0);
 }
 
-static enum pv_http_status map_curl(CURLcode rc, int toobig)
+/* ---- where a failure happened ------------------------------------------ */
+
+/* Our limits and scheduling as the module set them before exec.  Another
+ * process of the helper user may change them (prlimit(2), setpriority(2),
+ * sched_setscheduler(2) SCHED_IDLE need only the same uid) to make a
+ * transfer fail or miss its timeout: a request during which they changed
+ * is a local failure, whatever libcurl said.  (It cannot change them back:
+ * raising a hard limit or a priority needs a privilege it lacks.) */
+static struct rlimit g_limits[RLIM_NLIMITS];
+static int g_nice, g_policy;
+
+static void limits_note(void)
 {
-    switch (rc) {
-    case CURLE_OK:
+    for (int r = 0; r < RLIM_NLIMITS; r++)
+        if (getrlimit(r, &g_limits[r]) != 0)
+            memset(&g_limits[r], 0, sizeof(g_limits[r]));
+    errno = 0;
+    g_nice = getpriority(PRIO_PROCESS, 0);
+    g_policy = sched_getscheduler(0);
+}
+
+static int limits_changed(void)
+{
+    struct rlimit now;
+    int nice_now;
+
+    for (int r = 0; r < RLIM_NLIMITS; r++)
+        if (getrlimit(r, &now) != 0 || now.rlim_cur != g_limits[r].rlim_cur ||
+            now.rlim_max != g_limits[r].rlim_max)
+            return 1;
+    errno = 0;
+    nice_now = getpriority(PRIO_PROCESS, 0);
+    return nice_now != g_nice || sched_getscheduler(0) != g_policy;
+}
+
+/* libcurl says the name did not resolve but not why: its resolver thread
+ * may not have started (no thread, no memory), which is ours.  Ask once
+ * more, here in this thread (getaddrinfo(3) starts none), and count only
+ * a DNS answer that the name has no address as the network's. */
+static enum pv_dns_check dns_check(const char *host)
+{
+    struct addrinfo hints, *res = NULL;
+    int rc;
+
+    if (host == NULL || host[0] == '\0')
+        return PV_DNS_UNCHECKED;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (res != NULL)
+        freeaddrinfo(res);
+    return pv_dns_check_of(rc);
+}
+
+/* The host of a URL, or of the proxy (which may lack a scheme). */
+static enum pv_dns_check dns_check_url(const char *url, CURLU *parsed)
+{
+    CURLU *u = parsed != NULL ? parsed : curl_url();
+    char *host = NULL;
+    enum pv_dns_check r = PV_DNS_UNCHECKED;
+
+    if (u != NULL &&
+        (parsed != NULL ||
+         curl_url_set(u, CURLUPART_URL, url,
+                      CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+             CURLUE_OK) &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        r = dns_check(host);
+    curl_free(host);
+    if (parsed == NULL)
+        curl_url_cleanup(u);
+    return r;
+}
+
+static enum pv_http_status classify(struct session *s, CURLcode rc, CURLU *u)
+{
+    long os_errno = 0;
+    enum pv_dns_check dns = PV_DNS_UNCHECKED;
+
+    if (limits_changed())
+        return PV_HTTP_E_LOCAL;
+    if (rc == CURLE_OK)
         return PV_HTTP_OK;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return PV_HTTP_E_DNS;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return PV_HTTP_E_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return PV_HTTP_E_TIMEOUT;
-    case CURLE_WRITE_ERROR:
-        return toobig ? PV_HTTP_E_TOOBIG : PV_HTTP_E_OTHER;
-    case CURLE_FILESIZE_EXCEEDED:
-        return PV_HTTP_E_TOOBIG;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-        return PV_HTTP_E_TLS;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        return PV_HTTP_E_URL;
-    default:
-        return PV_HTTP_E_OTHER;
-    }
+    if (curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+        os_errno = 0;
+    if (rc == CURLE_COULDNT_RESOLVE_HOST)
+        dns = dns_check_url(NULL, u);
+    else if (rc == CURLE_COULDNT_RESOLVE_PROXY && s->proxy != NULL)
+        dns = dns_check_url(s->proxy, NULL);
+    return pv_curl_classify(rc, os_errno, s->body.toobig, dns);
 }
 
 /* Run the transfer with the per-request options in place, then detach
@@ -516,8 +575,10 @@ static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
     else
         rc = curl_easy_perform(c);
     r->elapsed_ms = (long)(pv_monotonic_ms() - t0);
-    r->status = map_curl(rc, s->body.toobig);
+    r->status = classify(s, rc, u);
     r->error = rc == CURLE_OK ? NULL : curl_easy_strerror(rc);
+    if (r->status == PV_HTTP_E_LOCAL && rc == CURLE_OK)
+        r->error = "limits or priority changed during the request";
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK &&
         conns > 0)
         s->connects += conns;
@@ -645,6 +706,7 @@ int main(void)
      * (ids, session, limits) before exec. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         return 1;
+    limits_note();
     /* Our own process: a peer that vanished must be an error return from
      * send, not a death by SIGPIPE (libcurl writes to sockets too). */
     signal(SIGPIPE, SIG_IGN);
@@ -661,6 +723,10 @@ int main(void)
     }
     if (s.curl != NULL)
         curl_easy_cleanup(s.curl);
+    if (s.proxy != NULL) {
+        pv_wipe(s.proxy, strlen(s.proxy)); /* may hold user:password */
+        free(s.proxy);
+    }
     if (s.body.data != NULL) {
         pv_wipe(s.body.data, PV_HTTP_MAX_RESPONSE + 1);
         free(s.body.data);

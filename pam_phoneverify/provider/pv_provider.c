@@ -6,12 +6,17 @@
 #include "pv_provider.h"
 #include "pv_util.h"
 
+/* The transport already decided what was local (pv_http.h): whatever
+ * pv_http_status_is_local says is local is PV_FAILURE_LOCAL here, so no
+ * failure the calling user can cause on this host reads as an outage. */
 enum pv_failure pv_provider_transport_failure(enum pv_http_status st)
 {
+    if (pv_http_status_is_local(st))
+        return PV_FAILURE_LOCAL;
     switch (st) {
     case PV_HTTP_OK:
         return PV_FAILURE_NONE;
-    case PV_HTTP_E_DNS: /* the helper's curl result: the network */
+    case PV_HTTP_E_DNS: /* what the helper saw on the network */
     case PV_HTTP_E_CONNECT:
     case PV_HTTP_E_TIMEOUT:
     case PV_HTTP_E_TLS:
@@ -20,7 +25,6 @@ enum pv_failure pv_provider_transport_failure(enum pv_http_status st)
         return PV_FAILURE_OUTAGE;
     case PV_HTTP_E_URL:
         return PV_FAILURE_CONFIG;
-    case PV_HTTP_E_HELPER:
     default: /* unknown: closed */
         return PV_FAILURE_LOCAL;
     }

@@ -28,7 +28,9 @@ enum pv_failure {
                                 request is wrong, not the provider down */
     PV_FAILURE_LOCAL,       /* this host: the helper could not start or
                                 run, was stopped or killed, missed the
-                                module's deadline; EMFILE, ENOMEM */
+                                module's deadline; it ran out of threads,
+                                processes, descriptors, memory, local
+                                ports (pv_http_status_is_local) */
     PV_FAILURE_CONFIG,      /* URL the transport refuses to use */
     PV_FAILURE_USER,        /* a refusal the user can provoke (rate and
                                 daily limits, expired operator token) */

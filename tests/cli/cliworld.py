@@ -34,6 +34,8 @@ VERIFY_AUTH = "basic:sim-user:sim-secret"
 PASSWD = {
     "root": (0, 0, "root"),
     "nobody": (65534, 65534, "nobody"),
+    "_phoneverify": (64990, 64990, "pam_phoneverify network helper"),
+    "_phoneverify-lookup": (64991, 64991, "pam_phoneverify lookup command"),
     "alice": (1001, 1001, "Alice Liddell,Room 1,,,+8613800138000"),
     "bob": (1002, 1002, "Bob Builder,Room 2,,,"),
     "dave": (1004, 1004, "Dave Nophone,Room 4,,,"),

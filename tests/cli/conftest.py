@@ -21,7 +21,8 @@ def artifacts(tmp_path_factory):
     out = []
     for a in ARTIFACTS:
         shutil.copyfile(BUILD / a, d / a)
-        os.chmod(d / a, 0o755)
+        # the helper execute-only, as installed (doc/security.md)
+        os.chmod(d / a, 0o711 if a == "phoneverify-http" else 0o755)
         out.append(d / a)
     return tuple(out)
 

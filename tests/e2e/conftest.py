@@ -219,6 +219,31 @@ def _remove_user():
         _unlink(leftover)
 
 
+# The helper's and the lookup command's system users, as `make install`
+# and the package create them (the module refuses to run without them);
+# created here when missing and removed again at the end.
+RUN_USERS = (("_phoneverify", "pam_phoneverify network helper"),
+             ("_phoneverify-lookup", "pam_phoneverify lookup command"))
+
+
+def _add_run_users():
+    made = []
+    for name, comment in RUN_USERS:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            _run(["useradd", "--system", "--user-group", "--no-create-home",
+                  "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                  "--comment", comment, name])
+            made.append(name)
+    return made
+
+
+def _remove_run_users(made):
+    for name in made:
+        _run(["userdel", name], check=False)
+
+
 class World:
     pass
 
@@ -229,7 +254,9 @@ def e2e(tmp_path_factory):
     w.dir = tmp_path_factory.mktemp("pv-e2e")
     os.chmod(w.dir, 0o700)
     w.sims = {}
+    w.run_users = []
     try:
+        w.run_users = _add_run_users()
         # the test user (a leftover of an interrupted run is removed first)
         _remove_user()
         _run(["useradd", "-m", "-s", "/bin/sh", "-c", "pam_phoneverify e2e", USER])
@@ -258,6 +285,7 @@ def e2e(tmp_path_factory):
         for s in w.sims.values():
             s.stop()
         _remove_user()
+        _remove_run_users(w.run_users)
 
 
 class PV:

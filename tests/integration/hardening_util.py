@@ -168,6 +168,9 @@ def cli_status(login, user):
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if k in os.environ:
             env[k] = os.environ[k]
+    # the test world's passwd (nss_wrapper): helper_user must exist there
+    env.update({k: v for k, v in login.env().items()
+                if k.startswith("NSS_WRAPPER") or k == "LD_PRELOAD"})
     r = subprocess.run([str(CLI), "--conf", str(login.conf_path), "status",
                         user], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30 * TIME_SCALE)

@@ -68,6 +68,13 @@ DEFAULT_PROMPT = "Verification code sent to %p: "
 USERS = {
     "root":   (0, 0, "root", None, None, None),
     "nobody": (65534, 65534, "nobody", None, None, None),
+    # the helper's and the lookup command's users of their own, as
+    # `make install` and the package create them (uids no other process on
+    # the test host has)
+    "_phoneverify": (64990, 64990, "pam_phoneverify network helper", None,
+                     None, None),
+    "_phoneverify-lookup": (64991, 64991, "pam_phoneverify lookup command",
+                            None, None, None),
     "alice":  (1001, 1001, "Alice Liddell,Room 1,,,+8613800138000",
                "+86 13800138000", "Alice Liddell", "alice@example.org"),
     # bob's users-file number has no space after the country code
@@ -121,6 +128,7 @@ def masked_log(user):
 def snapshot_artifacts(dest):
     """Copy the module and the helper out of the build directory so that a
     rebuild while the suite runs cannot hand a test a half-written file.
+    The helper is execute-only (0711), as installed (doc/security.md).
     Returns (module, helper)."""
     for f in (MODULE, HELPER):
         if not f.exists():
@@ -129,7 +137,7 @@ def snapshot_artifacts(dest):
     for f in (MODULE, HELPER):
         tmp = dest / (f.name + ".tmp")
         shutil.copyfile(f, tmp)
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, 0o711 if f == HELPER else 0o755)
         os.rename(tmp, dest / f.name)
         out.append(dest / f.name)
     return tuple(out)

@@ -237,8 +237,7 @@ def test_health_record_is_no_user_in_status(login, sim, other):
     assert_pam(login.run("alice", [CODE]), "PAM_SUCCESS", "success")
     assert (login.state_dir / HEALTH_FILE).exists()
     r = subprocess.run([str(CLI), "--conf", str(login.conf_path), "status"],
-                       env={"PATH": "/usr/bin:/bin", "LANG": "C",
-                            "LC_ALL": "C"},
+                       env=dict(login.env()),  # the world's passwd
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r
     assert "alice" in r.stdout, r.stdout

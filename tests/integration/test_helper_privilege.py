@@ -7,8 +7,8 @@ dumpable, with the module's limits; and a user who started the login
 (sudo, su) must not be able to signal it.  Root only: the module changes
 identity only when it runs as root (CI runs as root).
 
-The test passwd file (nss_wrapper) has `nobody` but no `_phoneverify`, so
-the helper runs as `nobody`: the documented fallback.
+The test passwd file (nss_wrapper) has `_phoneverify` (uid 64990), as
+`make install` creates it; there is no fallback to `nobody`.
 """
 import os
 import signal
@@ -17,7 +17,7 @@ import pytest
 
 from pvtest import RUNNER, assert_pam
 
-NOBODY = 65534
+HELPER_UID = 64990         # _phoneverify in the test passwd (pvtest.USERS)
 CALLER_UID = 1000          # an ordinary user who "started sudo"
 
 pytestmark = pytest.mark.skipif(
@@ -101,15 +101,15 @@ def test_helper_identity_while_login_waits(login, sim):
         assert len(pids) == 1, "helper not found under pamtester %d" % s.child.pid
         pid = pids[0]
         st = status_of(pid)
-        assert st["Uid"].split() == [str(NOBODY)] * 4, st["Uid"]
-        assert st["Gid"].split() == [str(NOBODY)] * 4, st["Gid"]
+        assert st["Uid"].split() == [str(HELPER_UID)] * 4, st["Uid"]
+        assert st["Gid"].split() == [str(HELPER_UID)] * 4, st["Gid"]
         assert st["Groups"] == "", "supplementary groups kept: %r" % st["Groups"]
         assert st["NoNewPrivs"] == "1"
         assert st["SigBlk"] == "0" * 16
         f = stat_fields(pid)
         assert int(f[6 - 3]) == pid, "not in a session of its own"
         assert int(f[19 - 3]) == 0, "nice value inherited"
-        # not dumpable: its /proc files belong to root, not to nobody
+        # not dumpable: its /proc files belong to root, not to its user
         assert os.stat("/proc/%d/status" % pid).st_uid == 0, "dumpable"
         assert limit(pid, "Max core file size") == "0"
         if not any("valgrind" in a for a in RUNNER):
@@ -123,3 +123,150 @@ def test_helper_identity_while_login_waits(login, sim):
     s.send_code()
     res = s.finish()
     assert_pam(res, "PAM_SUCCESS", "success")
+
+
+# ---------------------------------------------------------------------------
+# issue 17, item 6: no other process of the helper's (or the lookup
+# command's) user can trace one, read its memory or change its answers, at
+# any moment from its exec on.  The attacker is a process of that very user
+# (an earlier helper that hostile input took over) that spins over the next
+# pids the kernel hands out and tries PTRACE_ATTACH, PTRACE_SEIZE and
+# open(/proc/PID/mem) on each: a helper that is dumpable for the few
+# milliseconds between its exec and its own prctl is caught.
+# ---------------------------------------------------------------------------
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from pvtest import CODE, NO_LIMITS, USERS
+
+LOOKUP_UID = USERS["_phoneverify-lookup"][0]
+TRACER_SRC = Path(__file__).resolve().parent / "pv_tracer.c"
+LOGINS = 8
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory):
+    """A root-owned directory (0755) with the tracer built in it."""
+    d = tmp_path_factory.mktemp("tools")
+    os.chmod(d, 0o755)
+    tracer = d / "pv_tracer"
+    subprocess.run([shutil.which("cc") or "cc", "-O2", "-o", str(tracer),
+                    str(TRACER_SRC)], check=True)
+    return d
+
+
+class Tracer:
+    def __init__(self, tools, uid):
+        self.proc = subprocess.Popen(
+            [str(tools / "pv_tracer"), str(uid), "120"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def finish(self):
+        out, _ = self.proc.communicate(timeout=30)      # closes its stdin
+        lines = out.split("\n")
+        caught = [l for l in lines if l.split(" ")[0] in
+                  ("attach", "seize", "mem")]
+        seen = [int(l.split()[1]) for l in lines if l.startswith("seen ")]
+        return caught, (seen[0] if seen else 0)
+
+
+def test_no_helper_can_be_traced_by_its_own_user(login, sim, tools, tmp_path):
+    sim.limits(**NO_LIMITS)
+    t = Tracer(tools, HELPER_UID)
+    results = []
+    try:
+        for _ in range(LOGINS):
+            s = login.start("alice")
+            try:
+                s.expect_prompt()
+                s.send_code()
+                results.append(s.finish())
+            except AssertionError as e:   # a helper the tracer stopped
+                results.append(e)
+    finally:
+        caught, seen = t.finish()
+    pids = sorted({c.split()[1] for c in caught})
+    assert caught == [], "a process of the helper user took over %d of %d " \
+        "helpers: %r" % (len(pids), seen, caught[:12])
+    assert seen >= LOGINS, "the tracer saw %d helpers of %d" % (seen, LOGINS)
+    for res in results:
+        assert not isinstance(res, AssertionError), res
+        assert_pam(res, "PAM_SUCCESS", "success")
+
+
+def test_readable_helper_is_a_configuration_error(login, sim, tools):
+    """A careless `chmod 755` would silently give the protection up: the
+    module refuses it, as a configuration error (and check-config with it)."""
+    sim.limits(**NO_LIMITS)
+    for mode in (0o755, 0o751, 0o715, 0o741):
+        copy = tools / ("helper-%o" % mode)
+        shutil.copyfile(str(login.helper), str(copy))
+        os.chmod(copy, mode)
+        login.conf["helper"] = str(copy)
+        res = login.run("alice")
+        assert_pam(res, "PAM_SERVICE_ERR", "config_error")
+        assert "readable by group or others" in res.transcript, res
+    login.conf["helper"] = str(login.helper)          # 0711: fine
+    assert_pam(login.run("alice", entries=[CODE]), "PAM_SUCCESS", "success")
+
+
+@pytest.mark.parametrize("key", ["helper_user", "lookup_command_user"])
+def test_nobody_is_never_used(login, sim, key):
+    login.conf["lookup"] = "command file"
+    login.conf["lookup_command"] = "/bin/true"
+    login.conf[key] = "nobody"
+    res = login.run("alice")
+    assert_pam(res, "PAM_SERVICE_ERR", "config_error")
+    assert "nobody is shared" in res.transcript, res
+
+
+@pytest.mark.parametrize("key", ["helper_user", "lookup_command_user"])
+def test_missing_run_user_is_a_configuration_error(login, sim, key):
+    login.conf["lookup"] = "command file"
+    login.conf["lookup_command"] = "/bin/true"
+    login.conf[key] = "pv-no-such-user"
+    res = login.run("alice")
+    assert_pam(res, "PAM_SERVICE_ERR", "config_error")
+    assert "does not exist" in res.transcript, res
+
+
+LOOKUP_SRC = r"""
+#include <stdio.h>
+#include <unistd.h>
+int main(void)
+{
+    usleep(200000);
+    printf("+86 13800138000 Alice Liddell uid=%u\n", (unsigned)getuid());
+    return 0;
+}
+"""
+
+
+def test_lookup_command_runs_as_its_own_user_untraceable(login, sim, tools,
+                                                          tmp_path):
+    """The lookup command runs as `_phoneverify-lookup` by default (never
+    nobody); an execute-only program cannot be traced by another process
+    of that user from its exec on (doc/security.md)."""
+    src = tools / "lookup.c"
+    src.write_text(LOOKUP_SRC)
+    prog = tools / "pv-lookup"
+    subprocess.run([shutil.which("cc") or "cc", "-O2", "-o", str(prog),
+                    str(src)], check=True)
+    os.chmod(prog, 0o711)
+    login.conf["lookup"] = "command"
+    login.conf["lookup_command"] = str(prog)
+    sim.limits(**NO_LIMITS)
+    t = Tracer(tools, LOOKUP_UID)
+    try:
+        for _ in range(4):
+            res = login.run("alice", entries=[CODE])
+            assert_pam(res, "PAM_SUCCESS", "success")
+    finally:
+        caught, seen = t.finish()
+    assert seen >= 4, "the lookup command did not run as its own user " \
+        "(seen %d)" % seen
+    assert caught == [], "lookup commands were taken over: %r" % caught[:12]

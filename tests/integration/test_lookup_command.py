@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from pvtest import CODE, assert_pam
+from pvtest import CODE, USERS, assert_pam
 
 
 @pytest.fixture
 def drop_dir():
-    """A directory the command (run as nobody when we are root) may write
+    """A directory the command (run as _phoneverify-lookup when we are
+    root) may write
     its marks into; never a parent of the command itself."""
     d = tempfile.mkdtemp(prefix="pv-lookup-drop-")
     os.chmod(d, 0o777)
@@ -78,3 +79,21 @@ def test_command_below_writable_directory_never_runs(login, sim, drop_dir,
     assert "a directory above %s" % cmd in res.transcript, str(res)
     assert not os.path.exists(mark), "a command in an unsafe directory ran"
     assert sim.requests("send") == 0
+
+
+
+def test_command_runs_as_its_own_user(login, sim, drop_dir):
+    """issue 17, item 6: by default the command runs as
+    `_phoneverify-lookup` (a user of its own), never nobody, which other
+    daemons share and whose processes could trace it."""
+    if os.geteuid() != 0:
+        pytest.skip("root only: the module changes identity as root")
+    mark = os.path.join(drop_dir, "uid")
+    cmd = login.dir / "bin" / "lookup"
+    write_command(cmd, "/usr/bin/id -u > %s\necho '+86 13800138000 Alice'"
+                  % mark)
+    use_command(login, cmd)
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    with open(mark) as f:
+        assert int(f.read()) == USERS["_phoneverify-lookup"][0]

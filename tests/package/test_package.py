@@ -41,6 +41,7 @@ PAM_STATE = Path("/var/lib/pam")        # pam-auth-update's memory
 CONFFILE = Path("/etc/security/pam_phoneverify.conf")
 STATEDIR = Path("/var/lib/pam_phoneverify")
 SYSUSER = "_phoneverify"
+LOOKUPUSER = "_phoneverify-lookup"
 
 USER = "nobody"                         # exists on every Debian system
 PHONE = "+86 13800138077"
@@ -74,7 +75,7 @@ DOC = "/usr/share/doc/%s" % PKG
 # Every file the package ships, with its mode (all owned by root:root).
 FILES = {
     MODULE: 0o644,
-    HELPER: 0o755,
+    HELPER: 0o711,            # execute-only (doc/security.md)
     CLI: 0o755,
     str(CONFFILE): 0o600,
     "/usr/share/pam-configs/phoneverify": 0o644,
@@ -250,11 +251,11 @@ def _refuse_if_touched(deb_files):
                     % ", ".join(map(str, common)))
 
 
-def _remove_sysuser(problems):
-    """userdel/groupdel _phoneverify, retried while another process (a
+def _remove_sysuser(problems, name=SYSUSER):
+    """userdel/groupdel the user, retried while another process (a
     concurrent useradd) holds the lock on /etc/passwd."""
-    for argv, exists in ((["userdel", SYSUSER], lambda: user_exists(SYSUSER)),
-                         (["groupdel", SYSUSER], lambda: group_exists(SYSUSER))):
+    for argv, exists in ((["userdel", name], lambda: user_exists(name)),
+                         (["groupdel", name], lambda: group_exists(name))):
         deadline = time.monotonic() + 30
         while exists():
             p = run(argv, check=False)
@@ -286,6 +287,8 @@ def _restore(m):
                 os.replace(tmp, path)
     if not m.sysuser_before:
         _remove_sysuser(problems)
+    if not m.lookupuser_before:
+        _remove_sysuser(problems, LOOKUPUSER)
     if STATEDIR.exists():
         shutil.rmtree(STATEDIR, ignore_errors=True)
         problems.append("removed %s" % STATEDIR)
@@ -312,6 +315,7 @@ def machine(tmp_path_factory):
     m.dirs_before = {d for d in m.deb_dirs if os.path.isdir(d)}
     m.pam_before = pam_snapshot()
     m.sysuser_before = user_exists(SYSUSER)
+    m.lookupuser_before = user_exists(LOOKUPUSER)
     m.upgrade = _make_upgrade(m.deb, tmp)
     m.sim = None
     # a CI timeout (SIGTERM) still runs the cleanup below
@@ -490,3 +494,4 @@ def test_purge_removes_everything(machine):
         "/etc/pam.d/common-* or /var/lib/pam differ from before the test"
     # kept on purge by design (debian/postrm); the fixture removes it
     assert user_exists(SYSUSER)
+    assert user_exists(LOOKUPUSER)

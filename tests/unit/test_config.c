@@ -170,6 +170,9 @@ static pv_config *base_config(void)
         pv_config_set(cfg, "helper", tpath("helper"), "t", 1, &err), 0);
     assert_int_equal(
         pv_config_set(cfg, "users_file", tpath("users"), "t", 1, &err), 0);
+    /* the helper user must exist (test_spawn.c, the integration tests) */
+    assert_int_equal(pv_config_set(cfg, "helper_user", "root", "t", 1, &err),
+                     0);
     assert_int_equal(
         pv_config_set(cfg, "state_dir", tpath("nostate"), "t", 1, &err), 0);
     assert_int_equal(pv_config_set(cfg, "send_url",
@@ -231,7 +234,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->lookup[0], PV_LOOKUP_FILE);
     assert_int_equal(cfg->gecos_field, 5);
     assert_null(cfg->lookup_command);
-    assert_string_equal(cfg->lookup_command_user, "nobody");
+    assert_string_equal(cfg->lookup_command_user, "_phoneverify-lookup");
     assert_null(cfg->groups);
     assert_null(cfg->trusted_rhosts);
     assert_int_equal(cfg->nullok, 0);
@@ -969,7 +972,8 @@ static void write_conf(const char *name, const char *extra, mode_t mode)
     char text[2048];
 
     snprintf(text, sizeof text,
-             "helper = %s\nusers_file = %s\nstate_dir = %s\n"
+             "helper = %s\nhelper_user = root\n"
+             "users_file = %s\nstate_dir = %s\n"
              "send_url = https://sms.example/send\n"
              "verify_url = https://sms.example/verify\n"
              "timeout = 20\nfailmode = secure\n%s",
@@ -1231,7 +1235,7 @@ static void test_missing_default_conf(void **state)
 {
     pv_config *cfg = NULL;
     pv_err err = { "" };
-    const char *argv[5];
+    const char *argv[6];
     char a0[600], a1[600], a2[600];
     struct stat st;
 
@@ -1246,7 +1250,8 @@ static void test_missing_default_conf(void **state)
     argv[2] = a2;
     argv[3] = "send_url=https://sms.example/send";
     argv[4] = "verify_url=https://sms.example/verify";
-    if (pv_config_from_args(5, argv, &cfg, &err) != 0)
+    argv[5] = "helper_user=root";
+    if (pv_config_from_args(6, argv, &cfg, &err) != 0)
         fail_msg("%s", err.msg);
     assert_int_equal(cfg->timeout, 10);
     pv_config_free(cfg);
@@ -1469,7 +1474,8 @@ static void test_validate_files(void **state)
     snprintf(text, sizeof text,
              "cafile = %s\nclient_cert = %s\nclient_key = %s\n"
              "breakglass_file = %s\npinned_pubkey = %s\n"
-             "lookup = file gecos command\nlookup_command = %s\n",
+             "lookup = file gecos command\nlookup_command = %s\n"
+             "lookup_command_user = root\n",
              tpath("ca.pem"), tpath("cert.pem"), tpath("key.pem"),
              tpath("breakglass"), tpath("pin.pem"), tpath("lookup"));
     if (parse(cfg, text, &err) != 0)

@@ -20,7 +20,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <cmocka.h>
+#include "pv_curl_class.h"
 #include "pv_helper_proto.h"
 #include "pv_http.h"
 #include "pv_util.h"
@@ -275,6 +280,11 @@ static pv_http *new_http(long timeout, const char *helper)
 
     memset(&o, 0, sizeof(o));
     o.helper = helper != NULL ? helper : g_helper;
+    /* The real helper as any existing unprivileged user (the module's
+     * default, _phoneverify, need not exist on a build host); a fake one
+     * is a script, which must be readable to run, so it runs as root:
+     * these tests are about the protocol, not the privilege drop. */
+    o.helper_user = helper != NULL ? "root" : "nobody";
     o.timeout = timeout;
     o.connect_timeout = timeout < 5 ? timeout : 5;
     h = pv_http_new(&o);
@@ -574,6 +584,7 @@ static void test_configured_proxy(void **state)
     (void)state;
     memset(&o, 0, sizeof(o));
     o.helper = g_helper;
+    o.helper_user = "nobody";
     o.timeout = 3;
     o.connect_timeout = 3;
     o.proxy = g_url; /* our toy server: answers CONNECT 404 */
@@ -1233,6 +1244,282 @@ static void test_misc(void **state)
     assert_string_equal(pv_http_status_name(PV_HTTP_OK), "ok");
 }
 
+/* ---- where a failure happened (helper/pv_curl_class.c) ----------------- */
+
+/* The table row by row: only what the remote end or the network did is a
+ * network status; every resource this host can run out of is local,
+ * whichever curl code carries it (issue 17: EADDRNOTAVAIL from a port hog,
+ * a resolver thread that RLIMIT_NPROC stopped). */
+static void test_failure_table(void **state)
+{
+    static const struct {
+        CURLcode rc;
+        long os_errno;
+        int toobig;
+        enum pv_dns_check dns;
+        enum pv_http_status want;
+    } rows[] = {
+        { CURLE_OK, 0, 0, PV_DNS_UNCHECKED, PV_HTTP_OK },
+        /* the network */
+        { CURLE_COULDNT_CONNECT, ECONNREFUSED, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_COULDNT_CONNECT, EHOSTUNREACH, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_COULDNT_CONNECT, ENETUNREACH, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_COULDNT_CONNECT, ETIMEDOUT, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_RECV_ERROR, ECONNRESET, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_RECV_ERROR, 0, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_SEND_ERROR, EPIPE, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_GOT_NOTHING, 0, 0, 0, PV_HTTP_E_CONNECT },
+        { CURLE_OPERATION_TIMEDOUT, 0, 0, 0, PV_HTTP_E_TIMEOUT },
+        { CURLE_COULDNT_RESOLVE_HOST, 0, 0, PV_DNS_NO_NAME, PV_HTTP_E_DNS },
+        { CURLE_COULDNT_RESOLVE_PROXY, 0, 0, PV_DNS_NO_NAME, PV_HTTP_E_DNS },
+        { CURLE_PEER_FAILED_VERIFICATION, 0, 0, 0, PV_HTTP_E_TLS },
+        { CURLE_SSL_CONNECT_ERROR, 0, 0, 0, PV_HTTP_E_TLS },
+        { CURLE_SSL_PINNEDPUBKEYNOTMATCH, 0, 0, 0, PV_HTTP_E_TLS },
+        { CURLE_WRITE_ERROR, 0, 1, 0, PV_HTTP_E_TOOBIG },
+        { CURLE_FILESIZE_EXCEEDED, 0, 0, 0, PV_HTTP_E_TOOBIG },
+        { CURLE_WEIRD_SERVER_REPLY, 0, 0, 0, PV_HTTP_E_OTHER },
+        { CURLE_PARTIAL_FILE, 0, 0, 0, PV_HTTP_E_OTHER },
+        { CURLE_URL_MALFORMAT, 0, 0, 0, PV_HTTP_E_URL },
+        /* this host: out of ports, buffers, memory, descriptors, threads */
+        { CURLE_COULDNT_CONNECT, EADDRNOTAVAIL, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, EADDRINUSE, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, ENOBUFS, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, ENOMEM, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, EMFILE, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, ENFILE, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, EAGAIN, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, EPERM, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_CONNECT, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_SEND_ERROR, ENOBUFS, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_RECV_ERROR, ENOMEM, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_OPERATION_TIMEDOUT, EMFILE, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_SSL_CONNECT_ERROR, ENOMEM, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_OUT_OF_MEMORY, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_FAILED_INIT, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_WRITE_ERROR, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_SSL_CERTPROBLEM, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_SSL_CACERT_BADFILE, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_SSL_ENGINE_INITFAILED, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_INTERFACE_FAILED, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { CURLE_ABORTED_BY_CALLBACK, 0, 0, 0, PV_HTTP_E_LOCAL },
+        { (CURLcode)9999, 0, 0, 0, PV_HTTP_E_LOCAL }, /* unknown: closed */
+        /* a name that did not resolve: only a DNS answer is the network */
+        { CURLE_COULDNT_RESOLVE_HOST, 0, 0, PV_DNS_UNCHECKED,
+          PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_RESOLVE_HOST, 0, 0, PV_DNS_RESOLVES, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_RESOLVE_HOST, 0, 0, PV_DNS_LOCAL, PV_HTTP_E_LOCAL },
+        { CURLE_COULDNT_RESOLVE_HOST, EAGAIN, 0, PV_DNS_NO_NAME,
+          PV_HTTP_E_LOCAL },
+    };
+    static const struct {
+        int gai;
+        enum pv_dns_check want;
+    } gai[] = {
+        { 0, PV_DNS_RESOLVES },        { EAI_NONAME, PV_DNS_NO_NAME },
+        { EAI_FAIL, PV_DNS_NO_NAME },  { EAI_AGAIN, PV_DNS_LOCAL },
+        { EAI_SYSTEM, PV_DNS_LOCAL },  { EAI_MEMORY, PV_DNS_LOCAL },
+        { EAI_SERVICE, PV_DNS_LOCAL }, { 12345, PV_DNS_LOCAL },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        enum pv_http_status got = pv_curl_classify(
+            rows[i].rc, rows[i].os_errno, rows[i].toobig, rows[i].dns);
+
+        if (got != rows[i].want)
+            fail_msg("row %zu: curl %d errno %ld: %s, want %s", i,
+                     (int)rows[i].rc, rows[i].os_errno,
+                     pv_http_status_name(got),
+                     pv_http_status_name(rows[i].want));
+    }
+    for (size_t i = 0; i < sizeof(gai) / sizeof(gai[0]); i++)
+        assert_int_equal(pv_dns_check_of(gai[i].gai), gai[i].want);
+    /* what the rest of the module reads as local */
+    assert_true(pv_http_status_is_local(PV_HTTP_E_LOCAL));
+    assert_true(pv_http_status_is_local(PV_HTTP_E_HELPER));
+    assert_true(pv_http_status_is_local((enum pv_http_status)99));
+    assert_false(pv_http_status_is_local(PV_HTTP_OK));
+    assert_false(pv_http_status_is_local(PV_HTTP_E_DNS));
+    assert_false(pv_http_status_is_local(PV_HTTP_E_CONNECT));
+    assert_false(pv_http_status_is_local(PV_HTTP_E_TIMEOUT));
+    assert_false(pv_http_status_is_local(PV_HTTP_E_TLS));
+    assert_string_equal(pv_http_status_name(PV_HTTP_E_LOCAL), "local");
+}
+
+/* The pid of our one helper (a direct child running it). */
+static pid_t helper_child(void)
+{
+    char path[64], buf[4096];
+    pid_t found = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(),
+             (int)getpid());
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    if (fgets(buf, sizeof(buf), f) != NULL) {
+        for (char *p = strtok(buf, " \n"); p != NULL;
+             p = strtok(NULL, " \n")) {
+            char exe[PATH_MAX], link[64];
+            ssize_t n;
+
+            snprintf(link, sizeof(link), "/proc/%s/exe", p);
+            n = readlink(link, exe, sizeof(exe) - 1);
+            if (n > 0) {
+                exe[n] = '\0';
+                if (strstr(exe, "phoneverify-http") != NULL)
+                    found = (pid_t)atoi(p);
+            }
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* A process of the helper's user (here root, the test) stops the helper
+ * while the server is slow and lets it go on after libcurl's timeout:
+ * the helper then says "timeout", which it never saw on the network.  Any
+ * stop of the helper makes the answer local. */
+static void test_stopped_helper_is_local(void **state)
+{
+    pv_http *h = new_http(1, NULL);
+    pv_http_response r;
+    pid_t helper, pid;
+    int st;
+
+    (void)state;
+    assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK); /* helper running */
+    pv_http_response_clear(&r);
+    helper = helper_child();
+    assert_true(helper > 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        usleep(200000); /* the request is out, libcurl waits */
+        kill(helper, SIGSTOP);
+        usleep(1500000); /* past the 1 s timeout */
+        kill(helper, SIGCONT);
+        _exit(0);
+    }
+    assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_LOCAL);
+    pv_http_response_clear(&r);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_TIMEOUT); /* no stop */
+    pv_http_response_clear(&r);
+    done(h);
+    assert_no_child();
+}
+
+/* Another process of the helper's user changes the helper's limits or
+ * priority during a request (prlimit(2), setpriority(2) need only the
+ * same uid): whatever libcurl then says is local. */
+static void test_changed_limits_are_local(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("root needed: the helper runs as nobody\n");
+        skip();
+    }
+    for (int how = 0; how < 2; how++) {
+        pv_http *h = new_http(1, NULL);
+        pv_http_response r;
+        pid_t helper, pid;
+        int st;
+
+        assert_int_equal(post(h, "/ok", &r), PV_HTTP_OK);
+        pv_http_response_clear(&r);
+        helper = helper_child();
+        assert_true(helper > 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct passwd *pw = getpwnam("nobody");
+            struct rlimit rl = { 63, 63 };
+
+            if (pw == NULL || setgroups(0, NULL) != 0 ||
+                setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+                setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
+                _exit(2);
+            usleep(200000); /* the request is out */
+            if (how == 0 ? prlimit(helper, RLIMIT_NOFILE, &rl, NULL) != 0
+                         : setpriority(PRIO_PROCESS, (id_t)helper, 5) != 0)
+                _exit(3);
+            _exit(0);
+        }
+        assert_int_equal(post(h, "/hang", &r), PV_HTTP_E_LOCAL);
+        pv_http_response_clear(&r);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        done(h);
+    }
+    assert_no_child();
+}
+
+/* A name this host resolves through its files (not libcurl's built-in
+ * "localhost"): libcurl starts its resolver thread for it.  NULL: none. */
+static const char *resolvable_name(char *buf, size_t size)
+{
+    struct addrinfo *res = NULL;
+
+    if (gethostname(buf, size) != 0 || buf[0] == '\0' ||
+        strchr(buf, '.') != NULL || getaddrinfo(buf, NULL, NULL, &res) != 0)
+        return NULL;
+    freeaddrinfo(res);
+    return buf;
+}
+
+/* issue 17, item 1: `ulimit -u 1` before su.  With RLIMIT_NPROC used up
+ * (a hard limit that root without CAP_SYS_RESOURCE cannot raise, or an
+ * earlier helper's fork bomb) libcurl cannot start its resolver thread;
+ * that is this host, not a DNS outage.  Run as a uid of its own that has
+ * no other process (as an unprivileged module would: the helper runs as
+ * ourselves), with room for us and the helper and not one thread more. */
+static void test_resolver_thread_refused_is_local(void **state)
+{
+    char name[256], url[400];
+    pid_t pid;
+    int st;
+
+    (void)state;
+    if (geteuid() != 0 || resolvable_name(name, sizeof(name)) == NULL) {
+        print_message("root and a host name in /etc/hosts needed\n");
+        skip();
+    }
+    snprintf(url, sizeof(url), "https://%s:1/", name);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit two = { 2, 2 };
+        uid_t lone = 54321;
+        pv_http_opts o;
+        pv_http_request req;
+        pv_http_response r;
+        pv_http *h;
+
+        memset(&o, 0, sizeof(o));
+        o.helper = g_helper; /* 0711: others may run it */
+        o.timeout = 3;
+        o.connect_timeout = 3;
+        memset(&req, 0, sizeof(req));
+        req.url = url;
+        if (setgroups(0, NULL) != 0 || setresgid(lone, lone, lone) != 0 ||
+            setresuid(lone, lone, lone) != 0 ||
+            setrlimit(RLIMIT_NPROC, &two) != 0 ||
+            (h = pv_http_new(&o)) == NULL)
+            _exit(2);
+        (void)pv_http_post(h, &req, &r);
+        pv_http_free(h);
+        if (r.status != PV_HTTP_E_LOCAL)
+            fprintf(stderr, "status %s\n", pv_http_status_name(r.status));
+        _exit(r.status == PV_HTTP_E_LOCAL ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1264,6 +1551,11 @@ int main(void)
         cmocka_unit_test_teardown(test_dns_distinct, test_teardown),
         cmocka_unit_test_teardown(test_capath_refused, test_teardown),
         cmocka_unit_test_teardown(test_misc, test_teardown),
+        cmocka_unit_test(test_failure_table),
+        cmocka_unit_test_teardown(test_stopped_helper_is_local, test_teardown),
+        cmocka_unit_test_teardown(test_changed_limits_are_local,
+                                  test_teardown),
+        cmocka_unit_test(test_resolver_thread_refused_is_local),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -182,16 +182,14 @@ static void test_identity_session_limits(void **state)
     pv_child c;
     pv_err err;
     char want[64], got[256];
-    int r, fell_back = 1;
+    int r;
 
     (void)state;
     skip_unless_root();
     pw = getpwnam("nobody");
     assert_non_null(pw);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(
-        pv_spawn_resolve_user("nobody", NULL, &s.id, &fell_back, &err), 0);
-    assert_int_equal(fell_back, 0);
+    assert_int_equal(pv_spawn_resolve_user("nobody", &s.id, &err), 0);
     s.cpu_seconds = 7;
     s.nofile = 33;
     s.nproc = 50;
@@ -292,9 +290,7 @@ static void test_helper_not_dumpable(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
                      0);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(
-        pv_spawn_resolve_user("pv-no-such-user", "nobody", &s.id, NULL, &err),
-        0);
+    assert_int_equal(pv_spawn_resolve_user("nobody", &s.id, &err), 0);
     s.exec_fd = exec_fd(g_helper);
     s.argv = argv;
     s.fd_in = sv[1];
@@ -337,27 +333,249 @@ static void test_resolve_user(void **state)
     struct passwd *me = getpwuid(geteuid());
     pv_spawn_id id;
     pv_err err;
-    int fell_back = 0;
 
     (void)state;
     assert_non_null(me);
-    assert_int_equal(pv_spawn_resolve_user(me->pw_name, NULL, &id, NULL, &err),
-                     0);
+    assert_int_equal(pv_spawn_resolve_user(me->pw_name, &id, &err), 0);
     assert_int_equal(id.uid, geteuid());
-    assert_int_equal(
-        pv_spawn_resolve_user("pv-no-such-user", NULL, &id, NULL, &err), -1);
+    /* no fallback user, as root or not: a missing user is an error */
+    assert_int_equal(pv_spawn_resolve_user("pv-no-such-user", &id, &err), -1);
     assert_non_null(strstr(err.msg, "does not exist"));
-    if (geteuid() == 0) {
-        assert_int_equal(pv_spawn_resolve_user("pv-no-such-user", "nobody",
-                                               &id, &fell_back, &err),
-                         0);
-        assert_int_equal(fell_back, 1);
-        assert_int_equal(id.change, 1);
-        assert_int_equal(id.uid, getpwnam("nobody")->pw_uid);
-    } else {
-        assert_int_equal(pv_spawn_resolve_user("root", NULL, &id, NULL, &err),
-                         -1);
+    if (geteuid() != 0)
+        assert_int_equal(pv_spawn_resolve_user("root", &id, &err), -1);
+}
+
+/* ---- every resource limit, none inherited ------------------------------ */
+
+/* Resource r of pid from /proc/PID/limits (one line per resource, in
+ * resource order after the header; prlimit(2) on another user's process
+ * would need CAP_SYS_RESOURCE, which some hosts' root lacks). */
+static int proc_limit(pid_t pid, int r, struct rlimit *out)
+{
+    char path[64], line[256], a[32], b[32];
+    FILE *f;
+    int n = -1, ok = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+    f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (n++ == r && strlen(line) > 26 &&
+            sscanf(line + 26, "%31s %31s", a, b) == 2) {
+            out->rlim_cur = strcmp(a, "unlimited") == 0
+                                ? RLIM_INFINITY
+                                : (rlim_t)strtoull(a, NULL, 10);
+            out->rlim_max = strcmp(b, "unlimited") == 0
+                                ? RLIM_INFINITY
+                                : (rlim_t)strtoull(b, NULL, 10);
+            ok = 0;
+        }
+    fclose(f);
+    return ok;
+}
+
+/* The table: every RLIMIT_* the kernel has gets a value of ours. */
+static void test_limit_table(void **state)
+{
+    pv_spawn s;
+    struct rlimit rl;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    for (int r = 0; r < RLIM_NLIMITS; r++) {
+        assert_int_equal(pv_spawn_limit(&s, r, &rl), 0);
+        assert_true(rl.rlim_cur == rl.rlim_max);
     }
+    assert_int_equal(pv_spawn_limit(&s, RLIM_NLIMITS, &rl), -1);
+    assert_int_equal(pv_spawn_limit(&s, -1, &rl), -1);
+#define LIM(r) (pv_spawn_limit(&s, (r), &rl) == 0 ? rl.rlim_cur : 12345)
+    assert_true(LIM(RLIMIT_CORE) == 0);
+    assert_true(LIM(RLIMIT_FSIZE) == 0);
+    assert_true(LIM(RLIMIT_MSGQUEUE) == 0);
+    assert_true(LIM(RLIMIT_NICE) == 0);
+    assert_true(LIM(RLIMIT_RTPRIO) == 0);
+    assert_true(LIM(RLIMIT_CPU) == 60);
+    assert_true(LIM(RLIMIT_RTTIME) == 60000000);
+    assert_true(LIM(RLIMIT_NOFILE) == 64);
+    assert_true(LIM(RLIMIT_STACK) == (rlim_t)8 << 20);
+    assert_true(LIM(RLIMIT_MEMLOCK) == (rlim_t)64 << 10);
+    assert_true(LIM(RLIMIT_SIGPENDING) == 1024);
+    assert_true(LIM(RLIMIT_LOCKS) == 64);
+    /* as ourselves the count is every process of the caller */
+    assert_true(LIM(RLIMIT_NPROC) == RLIM_INFINITY);
+    s.id.change = 1;
+    s.id.uid = 65534;
+    assert_true(LIM(RLIMIT_NPROC) == 1024);
+    s.nproc = 7;
+    s.cpu_seconds = 3;
+    s.nofile = 20;
+    s.fsize = 4096;
+    s.mem_mib = 100;
+    assert_true(LIM(RLIMIT_NPROC) == 7);
+    assert_true(LIM(RLIMIT_CPU) == 3);
+    assert_true(LIM(RLIMIT_NOFILE) == 20);
+    assert_true(LIM(RLIMIT_FSIZE) == 4096);
+    assert_true(LIM(RLIMIT_DATA) == LIM(RLIMIT_AS));
+#undef LIM
+}
+
+/* What the caller set is what the attacker set (su and sudo keep the
+ * caller's limits): set every soft limit far from the table (lower or
+ * higher, within the hard limit) and the child still runs under exactly
+ * the table's values.  Only a hard limit below the table's value bounds
+ * the child (root without CAP_SYS_RESOURCE cannot raise it; a setuid su
+ * can): the child then gets that hard limit, never the soft one. */
+static void test_caller_limits_never_reach_child(void **state)
+{
+    pid_t pid;
+    int st;
+
+    (void)state;
+    skip_unless_root();
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static char *const argv[] = { (char *)"/bin/sleep", (char *)"30",
+                                      NULL };
+        /* far from the table, yet enough for this process to go on */
+        static const rlim_t hostile[RLIM_NLIMITS] = {
+            [RLIMIT_CPU] = 100,           [RLIMIT_FSIZE] = 12345678,
+            [RLIMIT_DATA] = 2000UL << 20, [RLIMIT_STACK] = 4UL << 20,
+            [RLIMIT_CORE] = 1UL << 20,    [RLIMIT_RSS] = 5000,
+            [RLIMIT_NPROC] = 1,           [RLIMIT_NOFILE] = 40,
+            [RLIMIT_MEMLOCK] = 0,         [RLIMIT_AS] = RLIM_INFINITY,
+            [RLIMIT_LOCKS] = 1,           [RLIMIT_SIGPENDING] = 1,
+            [RLIMIT_MSGQUEUE] = 7,        [RLIMIT_NICE] = 30,
+            [RLIMIT_RTPRIO] = 50,         [RLIMIT_RTTIME] = 5,
+        };
+        pv_spawn s;
+        pv_child c;
+        pv_err err;
+        int r, bad = 0;
+
+        memset(&s, 0, sizeof(s));
+        if (pv_spawn_resolve_user("nobody", &s.id, &err) != 0)
+            _exit(3);
+        s.cpu_seconds = 9;
+        s.nofile = 33;
+        s.nproc = 50;
+        s.mem_mib = 300;
+        struct rlimit hard[RLIM_NLIMITS];
+
+        for (int i = 0; i < RLIM_NLIMITS; i++) {
+            struct rlimit h;
+
+            if (getrlimit(i, &h) != 0)
+                _exit(2);
+            hard[i] = h;
+            h.rlim_cur = hostile[i];
+            if (h.rlim_max != RLIM_INFINITY && h.rlim_cur > h.rlim_max)
+                h.rlim_cur = h.rlim_max;
+            if (setrlimit(i, &h) != 0)
+                _exit(2);
+        }
+        start(&s, &c, argv, &r);
+        usleep(200000);
+        for (int i = 0; i < RLIM_NLIMITS; i++) {
+            struct rlimit want, got;
+
+            if (i == RLIMIT_NOFILE && under_valgrind())
+                continue;
+            if (pv_spawn_limit(&s, i, &want) != 0) {
+                bad++;
+                continue;
+            }
+            if (hard[i].rlim_max != RLIM_INFINITY &&
+                (want.rlim_max == RLIM_INFINITY ||
+                 want.rlim_max > hard[i].rlim_max))
+                want.rlim_cur = want.rlim_max = hard[i].rlim_max;
+            if (proc_limit(c.pid, i, &got) != 0 ||
+                got.rlim_cur != want.rlim_cur ||
+                got.rlim_max != want.rlim_max) {
+                fprintf(stderr, "limit %d inherited or wrong\n", i);
+                bad++;
+            }
+        }
+        pv_child_kill(&c);
+        _exit(bad == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* ---- execute-only: not dumpable from the exec on ---------------------- */
+
+/* A copy of /bin/sleep (which never touches PR_SET_DUMPABLE) installed
+ * with mode; run as nobody, is it dumpable right after exec?  1 yes (its
+ * /proc files belong to nobody), 0 no (root's). */
+static int dumpable_after_exec(const char *dir, mode_t mode)
+{
+    static char *const argv[] = { (char *)"sleep", (char *)"30", NULL };
+    char path[PATH_MAX], got[64], buf[65536], proc[64];
+    int in, out, r, tries;
+    ssize_t n;
+    pv_spawn s;
+    pv_child c;
+    pv_err err;
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/sleep-%o", dir, (unsigned)mode);
+    in = open("/bin/sleep", O_RDONLY | O_CLOEXEC);
+    out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+    assert_true(in >= 0 && out >= 0);
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        assert_int_equal(write(out, buf, (size_t)n), n);
+    close(in);
+    close(out);
+    assert_int_equal(chmod(path, mode), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(pv_spawn_resolve_user("nobody", &s.id, &err), 0);
+    s.exec_fd = exec_fd(path);
+    assert_int_equal(pv_spawn_readable_by(s.exec_fd, &s.id, &err),
+                     (mode & 044) != 0);
+    close(s.exec_fd);
+    {
+        char *const *a = argv;
+        char *full[3] = { path, a[1], NULL };
+
+        start(&s, &c, full, &r);
+    }
+    for (tries = 0; tries < 200; tries++) { /* until it has exec'd */
+        if (status_line(c.pid, "Name", got, sizeof(got)) &&
+            strncmp(got, "sleep", 5) == 0)
+            break;
+        usleep(10000);
+    }
+    snprintf(proc, sizeof(proc), "/proc/%d/status", (int)c.pid);
+    assert_int_equal(stat(proc, &st), 0);
+    pv_child_kill(&c);
+    close(r);
+    unlink(path);
+    return st.st_uid != 0;
+}
+
+static void test_execute_only_not_dumpable(void **state)
+{
+    char dir[] = "/tmp/pvspawn.XXXXXX";
+    pv_spawn_id self = { 0, 0, 0 };
+    pv_err err;
+    int fd;
+
+    (void)state;
+    skip_unless_root();
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(dumpable_after_exec(dir, 0755), 1); /* the old way */
+    assert_int_equal(dumpable_after_exec(dir, 0711), 0);
+    assert_int_equal(dumpable_after_exec(dir, 0701), 0);
+    /* as ourselves or as root there is nobody else to keep out */
+    fd = exec_fd("/bin/sleep");
+    assert_int_equal(pv_spawn_readable_by(fd, &self, &err), 0);
+    close(fd);
+    rmdir(dir);
+    assert_no_child();
 }
 
 /* ---- waiting: blocking and bounded, never a sleep loop ------------------ */
@@ -561,6 +779,9 @@ int main(void)
         cmocka_unit_test(test_caller_settings_not_inherited),
         cmocka_unit_test(test_helper_not_dumpable),
         cmocka_unit_test(test_resolve_user),
+        cmocka_unit_test(test_limit_table),
+        cmocka_unit_test(test_caller_limits_never_reach_child),
+        cmocka_unit_test(test_execute_only_not_dumpable),
         cmocka_unit_test(test_wait_blocks_and_is_bounded),
         cmocka_unit_test(test_wait_with_sigchld_ignored),
         cmocka_unit_test(test_contain_kills_setsid_descendant),
