@@ -77,6 +77,7 @@ typedef struct pv_config {
     char *numverify_partner;
     long numverify_wait;
     long numverify_poll;
+    char *numverify_link_hosts; /* NULL: any host pv_url.c takes */
 
     enum pv_phone_format phone_format;
     char *users_file;
