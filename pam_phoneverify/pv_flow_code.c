@@ -165,6 +165,21 @@ static void forget_pending(pv_flowctx *f)
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
 
+/* A rate limit other than the per-number minute (the provider's hourly
+ * per-IP quota, doc/providers.md): waiting a minute would not help, so
+ * the user is told at once what the provider said. */
+#define MSG_RATE_REFUSED \
+    N_("The verification service refused to send a code: %s")
+
+static pv_verdict quota_refusal(pv_flowctx *f, const pv_send_reply *reply)
+{
+    pv_verdict v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
+
+    (void)pv_trf(f->env->catalog, v.message, sizeof(v.message),
+                 MSG_RATE_REFUSED, reply->description);
+    return v;
+}
+
 /* A send refused by the provider: reuse a pending code, or a verdict. */
 static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
                                       enum pv_send_result sr,
@@ -177,6 +192,10 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
                                                sizeof(ch->verification_id))) {
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             return SEND_REUSED;
+        }
+        if (!reply->per_number) {
+            *v = quota_refusal(f, reply);
+            return SEND_STOP;
         }
         /* send_code waits or refuses naming the wait */
         *v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
