@@ -26,6 +26,7 @@ typedef struct channel {
     pv_entries entries; /* provider entries and their health */
     size_t entry;       /* the entry that sent verification_id */
     size_t from;        /* entries before this one failed */
+    int quota_reuse;    /* the last reuse: a limit other than the minute */
 } channel;
 
 int pv_code_normalize(const char *entry, long code_length, char *out,
@@ -191,6 +192,7 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
         if (f->cfg->reuse_code && pending_code(f, ch, ch->verification_id,
                                                sizeof(ch->verification_id))) {
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
+            ch->quota_reuse = !reply->per_number;
             return SEND_REUSED;
         }
         if (!reply->per_number) {
@@ -435,7 +437,8 @@ static pv_verdict send_again(pv_flowctx *f, channel *ch, const char *msg)
         pv_flow_say(f, 0, msg);
         return pv_verdict_go_on();
     case SEND_REUSED:
-        pv_flow_say(f, 0, MSG_RESEND_WAIT);
+        /* "less than a minute ago" only when the minute refused it */
+        pv_flow_say(f, 0, ch->quota_reuse ? MSG_REUSED : MSG_RESEND_WAIT);
         return pv_verdict_go_on();
     case SEND_CANNOT_SERVE:
         return pv_verdict_final(PV_RESULT_DENIED, "invalid_phone_number");

@@ -126,6 +126,25 @@ def test_per_ip_limit_is_not_waited_for(login, sim):
     assert res.elapsed < 30, str(res)
 
 
+def test_resend_refused_by_per_ip_quota_reuses_without_one_minute(login,
+                                                                   sim):
+    """An empty entry asks for a new code two minutes after the first: the
+    per-IP quota refuses it, the code already sent is reused, and the user
+    is not told it was sent "less than a minute ago"."""
+    sim.limits(per_ip_per_hour=1)
+    s = login.start("alice")
+    s.expect_prompt()
+    sim.clock(120)                     # the per-number minute has passed
+    s.send("")
+    s.expect_prompt()
+    s.send_code()
+    res = s.finish()
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert len(sim.outbox()) == 1, sim.outbox()
+    assert "less than a minute ago" not in res.transcript, str(res)
+    assert REUSE_INFO in res.transcript, str(res)
+
+
 def test_per_number_limit_still_named(login, sim):
     """The per-number minute keeps its own message, with the real wait."""
     res = login.run("alice", [CODE])
