@@ -37,7 +37,6 @@ static const char *const spec_keys[] = {
     "numverify_partner",
     "numverify_wait",
     "numverify_poll",
-    "numverify_link_hosts",
     "phone_format",
     "users_file",
     "lookup",
@@ -75,6 +74,7 @@ static const char *const spec_keys[] = {
     "resend_wait",
     "grace",
     "grace_services",
+    "numverify_link_hosts",
     "reuse_code",
     "prompt",
     "echo_code",
@@ -1549,17 +1549,17 @@ static void test_dump(void **state)
     assert_string_equal(l.text[10], "precheck_cache = 86400");
     assert_string_equal(l.text[11], "precheck_unknown = deny");
     assert_string_equal(l.text[13], "numverify_licence = (set)");
-    assert_string_equal(l.text[20], "lookup = file");
-    assert_string_equal(l.text[26], "nullok = no");
-    assert_string_equal(l.text[27], "failmode = secure");
-    assert_string_equal(l.text[35], "proxy = (set)");
+    assert_string_equal(l.text[19], "lookup = file");
+    assert_string_equal(l.text[25], "nullok = no");
+    assert_string_equal(l.text[26], "failmode = secure");
+    assert_string_equal(l.text[34], "proxy = (set)");
     assert_string_equal(l.text[56], "prompt = Verification code sent to %p: ");
     free_lines(&l);
 
     assert_int_equal(parse(cfg, "proxy =\ncaptcha_token=\n", &err), 0);
     pv_config_dump(cfg, collect, &l);
     assert_string_equal(l.text[4], "captcha_token = (not set)");
-    assert_string_equal(l.text[35], "proxy = (not set)");
+    assert_string_equal(l.text[34], "proxy = (not set)");
     free_lines(&l);
     pv_config_dump(NULL, collect, &l);
     assert_int_equal(l.n, 0);
