@@ -111,6 +111,7 @@ typedef struct pv_config {
     long resend_wait;             /* s, from the last send: 0 no wait */
     long grace;                   /* s after a verified code; 0 off */
     char *grace_services;         /* "": the login's own service only */
+    char *numverify_link_hosts;   /* NULL: any host pv_url.c takes */
     int reuse_code;
     char *prompt;
     int echo_code;

@@ -16,6 +16,7 @@
 #include "pv_config_values.h"
 #include "pv_i18n.h"
 #include "pv_policy.h"
+#include "pv_url.h"
 #include "pv_util.h"
 
 #define PATH_LEN_MAX 4095
@@ -482,4 +483,34 @@ int pv_cfgval_language(const char *name, const char *v, pv_err *why)
         return -1;
     }
     return 0;
+}
+
+/* numverify_link_hosts: space-separated hosts an operator link may point
+ * to, each exact (operator.example.com, a dotted quad, [IPv6]) or
+ * "*.example.com" (one or more labels under example.com, not example.com
+ * itself, and never "*.com"): the grammar is pv_url.c's, so a listed name
+ * is one a link can carry.  An IDNA ("xn--") name is refused here, since
+ * a link to it is never shown. */
+int pv_cfgval_link_hosts(const char *name, const char *v, pv_err *why)
+{
+    char quoted[80];
+
+    for (;;) {
+        size_t len;
+
+        v += strspn(v, " \t");
+        if (*v == '\0')
+            return 0;
+        len = strcspn(v, " \t");
+        if (!pv_url_host_pattern_ok(v, len)) {
+            pv_cfgval_quote(quoted, sizeof quoted, v, len);
+            pv_err_set(why,
+                       "%s: '%s' is not a host name (operator.example.com, "
+                       "no port, no IDNA xn-- label) or *.domain with at "
+                       "least two labels (*.example.com)",
+                       name, quoted);
+            return -1;
+        }
+        v += len;
+    }
 }

@@ -34,6 +34,7 @@ int pv_cfgval_state(const char *name, const char *v, pv_err *why);
 int pv_cfgval_pin(const char *name, const char *v, pv_err *why);
 int pv_cfgval_proxy(const char *name, const char *v, pv_err *why);
 int pv_cfgval_language(const char *name, const char *v, pv_err *why);
+int pv_cfgval_link_hosts(const char *name, const char *v, pv_err *why);
 
 /* A provider credential -> the Authorization header value (*header NULL
  * for `none`; the caller wipes and frees it). */

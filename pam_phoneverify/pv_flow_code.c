@@ -26,6 +26,7 @@ typedef struct channel {
     pv_entries entries; /* provider entries, their health, this login's
                            outages */
     size_t entry;       /* the entry that sent verification_id */
+    int quota_reuse;    /* the last reuse: a limit other than the minute */
 } channel;
 
 int pv_code_normalize(const char *entry, long code_length, char *out,
@@ -166,6 +167,21 @@ static void forget_pending(pv_flowctx *f)
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
 
+/* A rate limit other than the per-number minute (the provider's hourly
+ * per-IP quota, doc/providers.md): waiting a minute would not help, so
+ * the user is told at once what the provider said. */
+#define MSG_RATE_REFUSED \
+    N_("The verification service refused to send a code: %s")
+
+static pv_verdict quota_refusal(pv_flowctx *f, const pv_send_reply *reply)
+{
+    pv_verdict v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
+
+    (void)pv_trf(f->env->catalog, v.message, sizeof(v.message),
+                 MSG_RATE_REFUSED, reply->description);
+    return v;
+}
+
 /* A send refused by the provider: reuse a pending code, or a verdict. */
 static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
                                       enum pv_send_result sr,
@@ -177,7 +193,12 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
         if (f->cfg->reuse_code && pending_code(f, ch, ch->verification_id,
                                                sizeof(ch->verification_id))) {
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
+            ch->quota_reuse = !reply->per_number;
             return SEND_REUSED;
+        }
+        if (!reply->per_number) {
+            *v = quota_refusal(f, reply);
+            return SEND_STOP;
         }
         /* send_code waits or refuses naming the wait */
         *v = pv_verdict_user_refusal("rate_limit_exceeded", NULL);
@@ -418,7 +439,8 @@ static pv_verdict send_again(pv_flowctx *f, channel *ch, const char *msg)
         pv_flow_say(f, 0, msg);
         return pv_verdict_go_on();
     case SEND_REUSED:
-        pv_flow_say(f, 0, MSG_RESEND_WAIT);
+        /* "less than a minute ago" only when the minute refused it */
+        pv_flow_say(f, 0, ch->quota_reuse ? MSG_REUSED : MSG_RESEND_WAIT);
         return pv_verdict_go_on();
     case SEND_CANNOT_SERVE:
         return pv_verdict_final(PV_RESULT_DENIED, "invalid_phone_number");

@@ -109,13 +109,30 @@ static int sibling_name(const char *name, const char *suffix,
     return n < 0 || n >= NAME_BUF ? -1 : 0;
 }
 
+/* ---- ownership ---------------------------------------------------------- */
+
+/* What this backend creates is owned by root:root (pam_phoneverify.conf(5),
+ * state_dir).  A new file takes the creating process's effective group,
+ * and under su or sudo (setuid root only) that is the calling user's:
+ * records would be root:bob.  When the module does not run as root (tests,
+ * a PAM client run by one user) the files stay that user's. */
+static int own_as_root(int fd)
+{
+    uid_t uid = geteuid();
+
+    return fchown(fd, uid, uid == 0 ? 0 : getegid());
+}
+
 /* ---- opening state_dir ------------------------------------------------- */
 
+/* 1 when the directory was created now, 0 when it existed, -1 error. */
 static int make_dir(const char *dir, pv_err *err)
 {
     char eb[128];
 
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+    if (mkdir(dir, 0700) == 0)
+        return 1;
+    if (errno == EEXIST)
         return 0;
     if (errno == ENOENT)
         pv_err_set(err, "state_dir %s: parent directory does not exist", dir);
@@ -148,6 +165,19 @@ static int dir_safe(int fd, const char *dir, pv_err *err)
         return -1;
     }
     return 0;
+}
+
+/* A state_dir created now: root:root and 0700 whatever the caller's
+ * groups and umask. */
+static int own_new_dir(int fd, const char *dir, pv_err *err)
+{
+    char eb[128];
+
+    if (own_as_root(fd) == 0 && fchmod(fd, 0700) == 0)
+        return 0;
+    pv_err_set(err, "state_dir %s: cannot set owner and mode: %s", dir,
+               errtext(errno, eb, sizeof eb));
+    return -1;
 }
 
 static int open_dir(const char *dir, pv_err *err)
@@ -322,6 +352,14 @@ static int take_lock(pv_state *st, const char *lockname, pv_err *err)
         close(fd);
         return -1;
     }
+    /* root:root even when an older version created it with the
+     * caller's group */
+    if (own_as_root(fd) != 0) {
+        pv_err_set(err, "state lock %s: cannot set owner: %s", lockname,
+                   errtext(errno, eb, sizeof eb));
+        close(fd);
+        return -1;
+    }
     if (pv_flock_until(fd, pv_monotonic_ms() + st->lock_wait_ms, 16) != 0) {
         if (errno == ETIMEDOUT)
             pv_err_set(err,
@@ -368,9 +406,10 @@ static int write_tmp(int dirfd, const char *tmp, const char *text, size_t len,
         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0)
         goto fail;
-    /* fchmod: the umask must not decide who can read the next record */
-    rc = fchmod(fd, 0600) == 0 && write_all(fd, text, len) == 0 &&
-                 fsync(fd) == 0
+    /* fchmod: the umask must not decide who can read the next record;
+     * own_as_root: nor the caller's group who owns it */
+    rc = fchmod(fd, 0600) == 0 && own_as_root(fd) == 0 &&
+                 write_all(fd, text, len) == 0 && fsync(fd) == 0
              ? 0
              : -1;
     if (close(fd) != 0)
@@ -575,18 +614,23 @@ int pv_state_file_open(const char *dir, pv_state **out, pv_err *err)
 {
     struct file_backend *fb;
     pv_state *st;
-    int fd;
+    int fd, created;
 
     if (out == NULL || dir == NULL || dir[0] != '/') {
         pv_err_set(err, "state_dir must be an absolute path");
         return -1;
     }
     *out = NULL;
-    if (make_dir(dir, err) != 0)
+    created = make_dir(dir, err);
+    if (created < 0)
         return -1;
     fd = open_dir(dir, err);
     if (fd < 0)
         return -1;
+    if (created && own_new_dir(fd, dir, err) != 0) {
+        close(fd);
+        return -1;
+    }
     st = calloc(1, sizeof *st);
     fb = calloc(1, sizeof *fb);
     if (st == NULL || fb == NULL) {

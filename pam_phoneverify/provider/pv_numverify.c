@@ -41,12 +41,15 @@ static enum pv_failure error_failure(const char *id)
     return PV_FAILURE_REJECTED;
 }
 
-/* The link is shown to the user and put into a QR code: only one that
- * reads as https, or http to an exact loopback host (the simulator), with
- * nothing but a host and a port in its authority (pv_url.c). */
-static int link_ok(const char *url)
+/* A link that may not be shown is the provider's answer refused, not the
+ * provider down: it fails closed whatever failmode says (a hostile link
+ * must not turn into a fail-open). */
+static enum pv_nv_result link_refused(pv_nv_reply *out)
 {
-    return pv_url_link_ok(url, PV_NV_URL_MAX);
+    pv_wipe(out->url, sizeof(out->url));
+    pv_strlcpy(out->detail, "numverify_link_refused", sizeof(out->detail));
+    out->failure = PV_FAILURE_REJECTED;
+    return PV_NV_UNAVAILABLE;
 }
 
 static enum pv_nv_result parse_error(const cJSON *obj, pv_nv_reply *out)
@@ -78,9 +81,14 @@ static enum pv_nv_result parse_start(const cJSON *obj, pv_nv_reply *out)
     const char *op = pv_json_string(obj, "operator");
     const char *url = pv_json_string(obj, "url");
 
-    if (!pv_printable_word(url, PV_NV_URL_MAX) || !link_ok(url) ||
-        op == NULL || strlen(op) >= sizeof(out->operator_name))
+    if (url == NULL || op == NULL || strlen(op) >= sizeof(out->operator_name))
         return PV_NV_UNAVAILABLE;
+    /* The link is shown to the user and put into a QR code: only one that
+     * reads as https, or http to an exact loopback host (the simulator),
+     * with nothing but a host and a port in its authority and no '@', '#'
+     * or IDNA label anywhere (pv_url.c). */
+    if (!pv_url_link_ok(url, PV_NV_URL_MAX))
+        return link_refused(out);
     pv_strlcpy(out->url, url, sizeof(out->url));
     pv_sanitize(out->operator_name, sizeof(out->operator_name), op);
     return PV_NV_OK;
@@ -217,9 +225,15 @@ enum pv_nv_result pv_nv_start(const pv_config *cfg, pv_transport *http,
     const char *names[5] = { "licence", "number", "token", "name", "scope" };
     const char *values[5] = { cfg->numverify_licence, digits, token,
                               cfg->numverify_partner, "numVerify" };
+    enum pv_nv_result r;
 
-    return post_form(cfg, http, PV_NV_STEP_START, "IDMOBILE", names, values, 5,
-                     out);
+    r = post_form(cfg, http, PV_NV_STEP_START, "IDMOBILE", names, values, 5,
+                  out);
+    /* numverify_link_hosts: with it set, the link's host must be listed */
+    if (r == PV_NV_OK && !pv_url_host_listed(out->url, PV_NV_URL_MAX,
+                                             cfg->numverify_link_hosts))
+        return link_refused(out);
+    return r;
 }
 
 enum pv_nv_result pv_nv_result_poll(const pv_config *cfg, pv_transport *http,

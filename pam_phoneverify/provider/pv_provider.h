@@ -68,11 +68,19 @@ enum pv_send_result {
                                     failure says which */
 };
 
+#define PV_SEND_DESC_MAX 100 /* the provider's text shown, with its NUL */
+
 typedef struct pv_send_reply {
     char id[PV_VERIFICATION_ID_MAX + 1];
     long expires_in;
     enum pv_failure failure;          /* set with PV_SEND_UNAVAILABLE */
     char detail[PV_PROVIDER_MSG_MAX]; /* sanitised reason for syslog */
+    /* PV_SEND_RATE_LIMITED: whether error_description names the
+     * per-number minute ("send frequency too high, please try again in N
+     * seconds", or no description at all), and that description as the
+     * user may see it (printable ASCII, bounded; "" when there was none) */
+    int per_number;
+    char description[PV_SEND_DESC_MAX];
 } pv_send_reply;
 
 /* Parse an answer of the send API (http_code + body). */

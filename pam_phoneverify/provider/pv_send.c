@@ -67,6 +67,62 @@ static enum pv_send_result parse_success(const cJSON *obj, pv_send_reply *out)
     return PV_SEND_OK;
 }
 
+/* The provider's words for the user's terminal: printable ASCII only
+ * (a run of anything else, escape sequences and other scripts included,
+ * becomes one '?'), cut to size with "..." (doc/providers.md). */
+static void user_text(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+    int odd = 0;
+
+    for (; *src != '\0' && o + 4 < size; src++) {
+        unsigned char c = (unsigned char)*src;
+
+        if (c >= 0x20 && c < 0x7f) {
+            dst[o++] = (char)c;
+            odd = 0;
+        } else if (!odd) {
+            dst[o++] = '?';
+            odd = 1;
+        }
+    }
+    if (*src != '\0') {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
+}
+
+/* "... try again in N second(s)", case aside. */
+static int names_seconds(const char *d)
+{
+    const char *p = strcasestr(d, "again in ");
+    size_t n;
+
+    if (p == NULL)
+        return 0;
+    p += strlen("again in ");
+    n = strspn(p, "0123456789");
+    return n > 0 && strncasecmp(p + n, " second", 7) == 0;
+}
+
+/* rate_limit_exceeded covers the per-number minute and the per-IP hourly
+ * quota alike (doc/providers.md); only error_description tells them
+ * apart.  An answer without one is read as the documented per-number
+ * limit: its wait is bounded (resend_wait) and it is told as such. */
+static void describe_rate_limit(const cJSON *obj, pv_send_reply *out)
+{
+    const char *d = pv_json_string(obj, "error_description");
+
+    if (d == NULL || d[0] == '\0') {
+        out->per_number = 1;
+        return;
+    }
+    out->per_number =
+        strcasestr(d, "frequency too high") != NULL || names_seconds(d);
+    user_text(out->description, sizeof(out->description), d);
+}
+
 static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
 {
     const char *error = pv_json_string(obj, "error");
@@ -90,6 +146,8 @@ static enum pv_send_result parse_refusal(const cJSON *obj, pv_send_reply *out)
          * we understand. */
         if (code != -1 && code != send_refusals[i].code)
             return PV_SEND_UNAVAILABLE;
+        if (send_refusals[i].result == PV_SEND_RATE_LIMITED)
+            describe_rate_limit(obj, out);
         return send_refusals[i].result;
     }
     return PV_SEND_UNAVAILABLE; /* credentials, bad request, ... */

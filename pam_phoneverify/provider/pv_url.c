@@ -69,8 +69,17 @@ static int dotted_quad(const char *host, const char *end, unsigned *first)
     return host == end;
 }
 
+/* A label in IDNA form ("xn--", any case, RFC 5890 section 2.3.2.1): a
+ * browser shows it as Unicode, where look-alike letters pass for the
+ * operator's name, so such a host is never shown. */
+static int idna_label(const char *label, size_t n)
+{
+    return n >= 4 && strncasecmp(label, "xn--", 4) == 0;
+}
+
 /* [host, end) is a DNS name: labels of letters, digits, underscores and
- * inner hyphens, 1..63 bytes each, no empty label (so no trailing dot).
+ * inner hyphens, 1..63 bytes each, no empty label (so no trailing dot),
+ * none in IDNA form.
  * Underscores are not valid in host names but appear in real DNS names,
  * and every parser reads them alike.  A name whose
  * last label starts with a digit is one a browser may read as an IPv4
@@ -87,7 +96,8 @@ static int dns_name(const char *host, const char *end)
         if (p == end || *p == '.') {
             size_t n = (size_t)(p - label);
 
-            if (n == 0 || n > LABEL_MAX || label[0] == '-' || p[-1] == '-')
+            if (n == 0 || n > LABEL_MAX || label[0] == '-' || p[-1] == '-' ||
+                idna_label(label, n))
                 return 0;
             if (p == end && is_digit(label[0]))
                 return dotted_quad(host, end, &first);
@@ -146,48 +156,128 @@ static int loopback_host(const char *host, const char *end)
     return dotted_quad(host, end, &first) && first == 127;
 }
 
+/* Where the host of the authority [a, end) ends: after the ']' of an
+ * IPv6 literal, else at the port's ':' or the end.  NULL: no closing ']'. */
+static const char *host_end_of(const char *a, const char *end)
+{
+    const char *p;
+
+    if (a < end && *a == '[') {
+        p = memchr(a, ']', (size_t)(end - a));
+        return p != NULL ? p + 1 : NULL;
+    }
+    p = memchr(a, ':', (size_t)(end - a));
+    return p != NULL ? p : end;
+}
+
+/* [a, end) is a host as a link may carry it: a DNS name, a plain dotted
+ * quad or a canonical IPv6 literal. */
+static int host_ok(const char *a, const char *end)
+{
+    if (a < end && *a == '[')
+        return ipv6_literal(a, end);
+    return dns_name(a, end);
+}
+
 /* The authority [a, end): host [":" port], nothing else. */
 static int authority_ok(const char *a, const char *end, int https)
 {
-    const char *host_end;
+    const char *host_end = host_end_of(a, end);
 
-    if (a < end && *a == '[') {
-        host_end = memchr(a, ']', (size_t)(end - a));
-        if (host_end == NULL)
-            return 0;
-        host_end++;
-        if (!ipv6_literal(a, host_end))
-            return 0;
-    } else {
-        host_end = memchr(a, ':', (size_t)(end - a));
-        if (host_end == NULL)
-            host_end = end;
-        if (!dns_name(a, host_end))
-            return 0;
-    }
+    if (host_end == NULL || !host_ok(a, host_end))
+        return 0;
     if (host_end != end && (*host_end != ':' || !port_ok(host_end + 1, end)))
         return 0;
     return https || loopback_host(a, host_end);
 }
 
+/* The authority of a link that starts with http:// or https://: *end is
+ * where it ends (the first '/' or '?', or the end of the text). */
+static const char *authority_of(const char *url, const char **end)
+{
+    const char *rest = url + (strncmp(url, "https://", 8) == 0 ? 8 : 7);
+
+    *end = rest + strcspn(rest, "/?");
+    return rest;
+}
+
 int pv_url_link_ok(const char *url, size_t max)
 {
-    const char *rest;
+    const char *auth, *end;
     int https;
 
+    /* '@' and '#' are refused anywhere, not only in the authority: in
+     * "https://evil.example#@operator.example.com" (or with "/@", "?@")
+     * the host is evil.example, but a reader (and a QR scanner's preview)
+     * sees the operator's name at the end. */
     if (url == NULL || !pv_printable_word(url, max) ||
-        strchr(url, '\\') != NULL)
+        strpbrk(url, "\\@#") != NULL)
         return 0;
-    if (strncmp(url, "https://", 8) == 0) {
+    if (strncmp(url, "https://", 8) == 0)
         https = 1;
-        rest = url + 8;
-    } else if (strncmp(url, "http://", 7) == 0) {
+    else if (strncmp(url, "http://", 7) == 0)
         https = 0;
-        rest = url + 7;
-    } else {
+    else
         return 0;
+    /* the authority ends at the first '/', '?' or the end; what follows
+     * is the link's own business */
+    auth = authority_of(url, &end);
+    return authority_ok(auth, end, https);
+}
+
+/* The host [h, hend) of a link (already checked) matches the pattern
+ * [p, pend): equal, ASCII case aside; or, for "*.domain", one or more
+ * labels followed by ".domain". */
+static int host_matches(const char *h, const char *hend, const char *p,
+                        const char *pend)
+{
+    size_t hn = (size_t)(hend - h), pn = (size_t)(pend - p);
+
+    if (pn > 2 && p[0] == '*' && p[1] == '.') {
+        /* the '.' is part of the suffix compared, so the label before it
+         * is whole and not empty (the host has no empty labels) */
+        p++;
+        pn--;
+        return hn > pn && strncasecmp(hend - pn, p, pn) == 0;
     }
-    /* the authority ends at the first '/', '?', '#' or the end; what
-     * follows is the link's own business */
-    return authority_ok(rest, rest + strcspn(rest, "/?#"), https);
+    return hn == pn && strncasecmp(h, p, pn) == 0;
+}
+
+int pv_url_host_listed(const char *url, size_t max, const char *hosts)
+{
+    const char *auth, *end, *host_end, *p;
+
+    if (!pv_url_link_ok(url, max))
+        return 0;
+    if (hosts == NULL || hosts[strspn(hosts, " \t")] == '\0')
+        return 1;
+    auth = authority_of(url, &end);
+    host_end = host_end_of(auth, end);
+    for (p = hosts;;) {
+        size_t n;
+
+        p += strspn(p, " \t");
+        if (*p == '\0')
+            return 0;
+        n = strcspn(p, " \t");
+        if (host_matches(auth, host_end, p, p + n))
+            return 1;
+        p += n;
+    }
+}
+
+/* The domain of a wildcard: a DNS name of at least two labels, so that
+ * "*.com" (every name under a top-level domain) is refused. */
+static int wildcard_domain_ok(const char *d, const char *end)
+{
+    return dns_name(d, end) && memchr(d, '.', (size_t)(end - d)) != NULL;
+}
+
+int pv_url_host_pattern_ok(const char *p, size_t len)
+{
+    const char *end = p + len;
+
+    if (len > 2 && p[0] == '*' && p[1] == '.')
+        return wildcard_domain_ok(p + 2, end);
+    return len > 0 && host_ok(p, end);
 }

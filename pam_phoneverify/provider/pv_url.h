@@ -6,13 +6,27 @@
 #include <stddef.h>
 
 /* Whether url may be shown to the user and put into a QR code: at most
- * max bytes of printable ASCII without blanks or backslashes; scheme
- * https, or http to an exact loopback host (127.0.0.0/8 written as a
- * plain dotted quad, or [::1]); an authority that is only a host and an
- * optional port (1..65535, no leading zero): a DNS name of letters,
- * digits, underscores and inner hyphens, a plain dotted quad, or an IPv6
- * literal in its canonical text.  No user, password, login options, zone or
+ * max bytes of printable ASCII without blanks, backslashes, '@' or '#'
+ * (anywhere); scheme https, or http to an exact loopback host (127.0.0.0/8
+ * written as a plain dotted quad, or [::1]); an authority that is only a
+ * host and an optional port (1..65535, no leading zero): a DNS name of
+ * letters, digits, underscores and inner hyphens with no IDNA ("xn--",
+ * any case) label, a plain dotted quad, or an IPv6 literal in its
+ * canonical text.  No user, password, login options, zone or
  * percent-encoding, so a browser reads the same host.  1 yes, 0 no. */
 int pv_url_link_ok(const char *url, size_t max);
+
+/* numverify_link_hosts (pam_phoneverify.conf(5)): whether url passes
+ * pv_url_link_ok (with max) and its host (port aside) matches one of the space- or
+ * tab-separated patterns in hosts: a host equal to it (ASCII case aside),
+ * or "*.domain", any host one or more labels under domain (not domain
+ * itself).  NULL or blank hosts: every link pv_url_link_ok takes.
+ * 1 yes, 0 no. */
+int pv_url_host_listed(const char *url, size_t max, const char *hosts);
+
+/* Whether [p, p + len) may be listed in numverify_link_hosts: a host as
+ * pv_url_link_ok takes it (DNS name, dotted quad, canonical [IPv6]), or
+ * "*." and a DNS name of at least two labels.  1 yes, 0 no. */
+int pv_url_host_pattern_ok(const char *p, size_t len);
 
 #endif

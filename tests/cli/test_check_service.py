@@ -50,6 +50,20 @@ def test_secret_on_pam_line_reported(world):
     assert "SeCrEt" not in r.stdout + r.stderr, r
 
 
+def test_proxy_on_pam_line_reported_with_file_and_line(world):
+    """proxy may hold the proxy's password (http://user:pw@host): like
+    the other secret keys it is accepted only in the 0600 file, and
+    check-config names the rule's file and line."""
+    d = write_service(world, "su", "# su\nauth required pam_phoneverify.so "
+                      "conf=%s proxy=http://u:SeCrEt@127.0.0.1:3128\n"
+                      % world.conf_path)
+    r = world.cli("check-config", "--service", "su", "--pam-dir", d)
+    assert r.returncode == 1, r
+    assert "%s/su:2: configuration error: argument 'proxy': proxy holds a " \
+           "secret" % d in r.stderr, r
+    assert "SeCrEt" not in r.stdout + r.stderr, r
+
+
 def test_service_without_the_module(world):
     d = write_service(world, "cron", "auth required pam_unix.so\n")
     r = world.cli("check-config", "--service", "cron", "--pam-dir", d)

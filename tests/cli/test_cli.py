@@ -32,7 +32,8 @@ SPEC_KEYS = [
     "state_endpoints", "state_cafile", "state_client_cert",
     "state_client_key", "state_prefix", "state_timeout", "state_dir",
     "send_limit", "send_window", "resend_wait", "grace",
-    "grace_services", "reuse_code", "prompt", "echo_code",
+    "grace_services", "numverify_link_hosts", "reuse_code", "prompt",
+    "echo_code",
     "breakglass_file", "language", "locale_dir", "debug", "helper_user",
     "helper",
 ]

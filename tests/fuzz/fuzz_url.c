@@ -6,20 +6,25 @@
  * (the link reaches the check as a C string from the JSON layer).
  *
  * Checked, for an accepted link: at most PV_NV_URL_MAX bytes of printable
- * ASCII without blanks or backslashes; "https://" with a non-empty
- * authority, or "http://" with an authority that is a loopback dotted
- * quad 127.x.y.z or [::1], optionally with ":port"; the authority made
- * only of letters, digits, '-', '_', '.', ':' and the brackets of an IPv6
- * literal (so no '@', '%' or ';'), and a port, when given, 1..65535;
- * and libcurl's URL API (SPEC 5's reference) reads it with the same
- * scheme, host and port and no userinfo (tests/lib/curl_reads_as.h).  For the escape of the same bytes: the output fits
- * PV_TERM_ESCAPE_RATIO times the input and is well-formed UTF-8 without
- * any C0 control, DEL or C1 control (U+0080-U+009F). */
+ * ASCII without blanks, backslashes, '@' or '#' (anywhere); "https://"
+ * with a non-empty authority, or "http://" with an authority that is a
+ * loopback dotted quad 127.x.y.z or [::1], optionally with ":port"; the
+ * authority made only of letters, digits, '-', '_', '.', ':' and the
+ * brackets of an IPv6 literal (so no '%' or ';'), no host label starting
+ * with "xn--" in any case, and a port, when given, 1..65535; and libcurl's
+ * URL API (SPEC 5's reference) reads it with the same scheme, host and
+ * port and no userinfo (tests/lib/curl_reads_as.h).  numverify_link_hosts
+ * (pv_url_host_listed) against a fixed list agrees with a plain reading of
+ * the host, and never takes a link pv_url_link_ok refuses.  For the escape
+ * of the same bytes: the output fits PV_TERM_ESCAPE_RATIO times the input
+ * and is well-formed UTF-8 without any C0 control, DEL or C1 control
+ * (U+0080-U+009F). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pv_provider.h"
 #include "pv_termtext.h"
@@ -51,6 +56,36 @@ static int loopback(const char *host, size_t n)
            b < 256 && c < 256;
 }
 
+/* A label of [host, host + n) starts with "xn--" (any case). */
+static int has_idna_label(const char *host, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((i == 0 || host[i - 1] == '.') && n - i >= 4 &&
+            strncasecmp(host + i, "xn--", 4) == 0)
+            return 1;
+    return 0;
+}
+
+/* The fixed numverify_link_hosts the harness holds links against, and
+ * the plain reading of it: host equal to an exact entry, or ending in
+ * ".op.example.net" with something before it (case aside). */
+#define LINK_HOSTS "operator.example.com *.op.example.net 127.0.0.1 [::1]"
+
+static int listed_reference(const char *host, size_t n)
+{
+    static const char *const exact[] = { "operator.example.com", "127.0.0.1",
+                                         "[::1]" };
+    static const char suffix[] = ".op.example.net";
+    size_t i, sn = sizeof(suffix) - 1;
+
+    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (n == strlen(exact[i]) && strncasecmp(host, exact[i], n) == 0)
+            return 1;
+    return n > sn && strncasecmp(host + n - sn, suffix, sn) == 0;
+}
+
 static void check_accepted(const char *url)
 {
     size_t len = strlen(url), i, alen, hlen;
@@ -61,8 +96,8 @@ static void check_accepted(const char *url)
         fail("accepted length", url);
     for (i = 0; i < len; i++)
         if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f ||
-            url[i] == '\\')
-            fail("accepted a byte outside printable ASCII", url);
+            url[i] == '\\' || url[i] == '@' || url[i] == '#')
+            fail("accepted a byte outside printable ASCII, '@' or '#'", url);
     if (!https && strncmp(url, "http://", 7) != 0)
         fail("accepted another scheme", url);
     auth = url + (https ? 8 : 7);
@@ -79,6 +114,14 @@ static void check_accepted(const char *url)
     hlen = colon ? (size_t)(colon - auth) : alen;
     if (hlen == 0)
         fail("accepted an empty host", url);
+    if (has_idna_label(auth, hlen))
+        fail("accepted an IDNA (xn--) label", url);
+    if (pv_url_host_listed(url, PV_NV_URL_MAX, LINK_HOSTS) !=
+        listed_reference(auth, hlen))
+        fail("numverify_link_hosts read the host otherwise", url);
+    if (!pv_url_host_listed(url, PV_NV_URL_MAX, NULL) ||
+        !pv_url_host_listed(url, PV_NV_URL_MAX, " "))
+        fail("an empty numverify_link_hosts refused a good link", url);
     if (colon != NULL) {
         char *end;
         unsigned long port = strtoul(colon + 1, &end, 10);
@@ -147,6 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     if (pv_url_link_ok(s, PV_NV_URL_MAX))
         check_accepted(s);
+    else if (pv_url_host_listed(s, PV_NV_URL_MAX, LINK_HOSTS) ||
+             pv_url_host_listed(s, PV_NV_URL_MAX, NULL))
+        fail("numverify_link_hosts took a link the grammar refuses", s);
     check_escape(s, strlen(s));
     free(s);
     return 0;

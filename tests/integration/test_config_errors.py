@@ -61,6 +61,34 @@ def test_bad_line_in_file(safe_login, sim, line):
     assert where in res.transcript, "error does not name %s\n%s" % (where, res)
 
 
+@pytest.mark.parametrize("value,entry", [
+    ("*.com", "*.com"),                          # every name under a TLD
+    ("operator.example.com *", "*"),
+    ("https://operator.example.com", "https://operator.example.com"),
+    ("operator.example.com:443", "operator.example.com:443"),
+    ("a.*.example.com", "a.*.example.com"),
+    ("ok.example.com xn--80ak6aa92e.com", "xn--80ak6aa92e.com"),
+])
+def test_bad_numverify_link_hosts(safe_login, sim, value, entry):
+    """numverify_link_hosts is checked when the file is read: the bad
+    entry is named with its file and line, never found at login time."""
+    safe_login.conf_extra_lines = ["numverify_link_hosts = " + value]
+    safe_login.write_conf()
+    lineno = len(safe_login.conf_path.read_text().rstrip("\n").split("\n"))
+    res = safe_login.run("alice", [])
+    assert_config_error(res, sim)
+    msg = "%s:%d: numverify_link_hosts: '%s' is not" % (
+        safe_login.conf_path, lineno, entry)
+    assert msg in res.transcript, "%s\n%s" % (msg, res)
+
+
+def test_bad_numverify_link_hosts_in_pam_line(safe_login, sim):
+    safe_login.args = ["failmode=safe", "numverify_link_hosts=*.com"]
+    res = safe_login.run("alice", [])
+    assert_config_error(res, sim)
+    assert "numverify_link_hosts: '*.com' is not" in res.transcript, str(res)
+
+
 @pytest.mark.parametrize("arg", ["max_tries=lots", "frobnicate", "failmode=open",
                                  "no_such_key=1"])
 def test_bad_pam_argument(safe_login, sim, arg):

@@ -35,6 +35,9 @@ def safe_login(login):
     "numverify_licence=SeCrEt-LICENCE",
     "captcha_token=SeCrEt-captcha",
     "state_client_key=/etc/ssl/private/SeCrEt-k.pem",
+    # the proxy URL may carry the proxy's password (issue 17, item 11)
+    "proxy=http://squid:SeCrEt-proxy@127.0.0.1:3128",
+    "proxy=socks5h://127.0.0.1:1080",
 ])
 def test_secret_key_in_pam_line_refused(safe_login, sim, arg):
     safe_login.args = ["failmode=safe", arg]
@@ -123,11 +126,12 @@ def pamapp(tmp_path_factory):
 def test_user_switched_during_conversation(login, sim, pamapp):
     """The application replaces PAM_USER/RHOST/RUSER/TTY at the prompt
     (libpam frees the old strings): the wrong code is still counted for
-    alice, nobody else gets a record, and the log names alice."""
+    alice, nobody else gets a record, the log names alice, and the login
+    fails (SPEC 5: the code proved alice, not the new PAM_USER)."""
     login.conf.update(max_tries="1")
     r = run_pamapp(pamapp, login, 1, user="alice", answer="000000",
                    extra_env={"PV_PAMAPP_SWITCH_USER": "bob"})
-    assert r.results == ["PAM_MAXTRIES"], str(r)
+    assert r.results == ["PAM_AUTH_ERR"], str(r)
     assert file_failures(login, "alice") == 1, str(r)
     assert not record_path(login, "bob").exists(), str(r)
     recs = [rec for rec in records_of(r.stderr) if rec.get("outcome")]

@@ -1,6 +1,9 @@
 """SPEC 5: the numVerify operator link is shown and put into the QR code
 only when libcurl's URL parser reads it as https, or http to an exact
-loopback host, with no user or password part (issue 9 item 6).
+loopback host, with no user or password part (issue 9 item 6); a link with
+'@' or '#' anywhere, or an IDNA ("xn--") host label, is never shown, and
+with numverify_link_hosts set its host must be one of them (issue 17 item
+10).
 
 The simulator always answers a good link, so these tests put a small fake
 DQE server in its place (plain HTTP on 127.0.0.1, form-encoded POSTs as
@@ -96,13 +99,26 @@ HOSTILE = [
     "http://2130706433/evil.example",
     "http://127.0.0.1%2eevil.example/",
     "javascript:alert('evil.example')",
+    # the host a reader takes from the end of the text is not the one a
+    # browser opens (issue 17 item 10)
+    "https://evil.example#@operator.example.com",
+    "https://evil.example/@operator.example.com",
+    "https://evil.example?@operator.example.com",
+    "https://evil.example/verify#session",
+    # IDNA labels: shown by browsers as look-alike Unicode
+    "https://xn--80ak6aa92e.com/evil",
+    "https://XN--80ak6aa92e.com/evil",
+    "https://login.Xn--80ak6aa92e.com/evil",
 ]
 
 
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
 @pytest.mark.parametrize("link", HOSTILE)
-def test_hostile_operator_link_never_shown(login, dqe, link):
+def test_hostile_operator_link_never_shown(login, dqe, link, failmode):
+    """With failmode=safe too: a link the module refuses to show is the
+    provider's answer refused, not an outage that opens the door."""
     server = dqe(link)
-    enable_fake_nv(login, server)
+    enable_fake_nv(login, server, failmode)
     res = login.run("alice", [])
     assert any(h.endswith("/IDMOBILE/") for h in server.hits), \
         "%r\n%s" % (server.hits, res)
@@ -126,4 +142,52 @@ def test_good_loopback_link_is_shown(login, dqe):
     res = s.finish()
     assert "Open this link" in res.transcript, str(res)
     assert link in res.transcript, str(res)
+    assert res.record.get("pam") != "PAM_SUCCESS", str(res)    # never opened
+
+
+LINK_HOSTS = "operator.example.com *.op.example.net"
+
+
+@pytest.mark.parametrize("link", [
+    "https://evil.example/operator/x",
+    "https://operator.example.com.evil.example/x",
+    "https://evil-operator.example.com/x",
+    "https://a.evil.operator.example.com/x",
+    "https://op.example.net/evil",           # the wildcard's own domain
+    "https://op.example.net.evil.example/x",
+])
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
+def test_link_to_unlisted_host_never_shown(login, dqe, link, failmode):
+    """numverify_link_hosts set: a link whose host is not one of them is
+    neither shown nor put into a QR code, and the login fails closed."""
+    server = dqe(link)
+    enable_fake_nv(login, server, failmode)
+    login.conf["numverify_link_hosts"] = LINK_HOSTS
+    res = login.run("alice", [])
+    assert any(h.endswith("/IDMOBILE/") for h in server.hits), \
+        "%r\n%s" % (server.hits, res)
+    assert res.prompts == [], str(res)
+    assert "Open this link" not in res.transcript, str(res)
+    assert "evil" not in res.transcript, str(res)
+    assert "\u2588" not in res.transcript, "a QR code was shown\n%s" % res
+    assert res.rc != 0 and res.record.get("pam") != "PAM_SUCCESS", str(res)
+    assert res.record.get("reason") == "numverify_link_refused", str(res)
+
+
+@pytest.mark.parametrize("link", [
+    "https://OPERATOR.Example.com:8443/s/good-session",
+    "https://a.b.op.example.net/s/good-session",
+])
+def test_link_to_listed_host_is_shown(login, dqe, link):
+    server = dqe(link)
+    enable_fake_nv(login, server)
+    login.conf["numverify_link_hosts"] = LINK_HOSTS
+    s = login.start("alice")
+    s.prompt_re = r"Press Enter once your phone shows the number is verified: "
+    assert s.expect_prompt() == NV_PROMPT
+    s.send("")
+    res = s.finish()
+    assert "Open this link" in res.transcript, str(res)
+    assert link in res.transcript, str(res)
+    assert "\u2588" in res.transcript, "no QR code\n%s" % res
     assert res.record.get("pam") != "PAM_SUCCESS", str(res)    # never opened

@@ -2,6 +2,10 @@
 captcha_required, user_not_found -> PAM_AUTH_ERR, whatever failmode says"
 (a refusal the user can provoke never opens the door), and `reuse_code`."""
 
+import http.server
+import json
+import threading
+
 import pytest
 
 from pvtest import CODE, assert_pam
@@ -87,16 +91,164 @@ def test_invalid_number_auth_err(login, sim, failmode):
     assert_refused_at_send(res, sim)
 
 
+PER_IP_TEXT = ("Too many verification codes sent from this address, "
+               "please try again later")
+
+
 def test_per_ip_limit_no_reusable_code(login, sim):
     """The provider's per-IP limit refuses bob's first code: rate limited
-    with nothing reusable for bob -> PAM_AUTH_ERR with the message."""
+    with nothing reusable for bob -> PAM_AUTH_ERR, and the user is told
+    what the provider said, not "one code per minute" (issue 17 item 11:
+    two users' abandoned logins use up the host's hourly quota)."""
     sim.limits(per_ip_per_hour=1)
     login.conf["failmode"] = "safe"
     res = login.run("alice", [CODE])
     assert_pam(res, "PAM_SUCCESS", "success")
     res = login.run("bob", [])
-    assert_refused_at_send(res, sim, TOO_MANY, verify_before=1)
+    assert_refused_at_send(res, sim, PER_IP_TEXT, verify_before=1)
+    assert TOO_MANY not in res.transcript, str(res)
+    assert "one code per minute" not in res.transcript, str(res)
     assert len(sim.outbox()) == 1
+
+
+def test_per_ip_limit_is_not_waited_for(login, sim):
+    """resend_wait waits out the per-number minute only: the hourly
+    per-IP quota is refused at once, with one request."""
+    login.conf["resend_wait"] = "65"
+    sim.limits(per_ip_per_hour=1)
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    sends = sim.requests("send")
+    res = login.run("bob", [])
+    assert_refused_at_send(res, sim, PER_IP_TEXT, verify_before=1)
+    assert "Sending a new code in" not in res.transcript, str(res)
+    assert sim.requests("send") == sends + 1
+    assert res.elapsed < 30, str(res)
+
+
+def test_resend_refused_by_per_ip_quota_reuses_without_one_minute(login,
+                                                                   sim):
+    """An empty entry asks for a new code two minutes after the first: the
+    per-IP quota refuses it, the code already sent is reused, and the user
+    is not told it was sent "less than a minute ago"."""
+    sim.limits(per_ip_per_hour=1)
+    s = login.start("alice")
+    s.expect_prompt()
+    sim.clock(120)                     # the per-number minute has passed
+    s.send("")
+    s.expect_prompt()
+    s.send_code()
+    res = s.finish()
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert len(sim.outbox()) == 1, sim.outbox()
+    assert "less than a minute ago" not in res.transcript, str(res)
+    assert REUSE_INFO in res.transcript, str(res)
+
+
+def test_per_number_limit_still_named(login, sim):
+    """The per-number minute keeps its own message, with the real wait."""
+    res = login.run("alice", [CODE])
+    assert_pam(res, "PAM_SUCCESS", "success")
+    res = login.run("alice", [])
+    assert_refused_at_send(res, sim, TOO_MANY, verify_before=1)
+    assert PER_IP_TEXT not in res.transcript, str(res)
+
+
+class FakeSend:
+    """A send API that answers every request with 429 rate_limit_exceeded
+    4029 and the given error_description (None: no description)."""
+
+    def __init__(self, description):
+        body = {"error": "rate_limit_exceeded", "error_code": 4029}
+        if description is not None:
+            body["error_description"] = description
+        data = json.dumps(body).encode()
+        owner = self
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                owner.hits += 1
+                self.send_response(429)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     Handler)
+        self.url = "http://127.0.0.1:%d/send" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def fake_send():
+    servers = []
+
+    def make(description):
+        s = FakeSend(description)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.close()
+
+
+def refusal_line(res, start):
+    lines = [ln for ln in res.transcript.splitlines() if start in ln]
+    assert len(lines) == 1, str(res)
+    return lines[0]
+
+
+@pytest.mark.parametrize("failmode", ["secure", "safe"])
+def test_provider_description_sanitised_and_bounded(login, sim, fake_send,
+                                                    failmode):
+    """A hostile or broken provider's description reaches the terminal as
+    plain bounded text: no escape sequence, control or non-ASCII byte,
+    and the refusal still never opens the door."""
+    desc = ("Quota\x1b[2J\x1b]0;pwned\x07 reached\r\nroot# \u202eevil "
+            "\u00e9t\u00e9 " + "A" * 2000)
+    server = fake_send(desc)
+    login.conf.update(send_url=server.url, failmode=failmode,
+                      resend_wait="65")
+    res = login.run("alice", [])
+    assert_refused_at_send(res, sim)
+    assert server.hits == 1
+    line = refusal_line(res, "refused to send a code")
+    assert "Quota" in line and "reached" in line, line
+    for bad in ("\x1b", "\x07", "\u202e", "\u00e9", "\r"):
+        assert bad not in res.transcript, repr(line)
+    assert "root# " not in res.transcript.replace(line, ""), str(res)
+    assert len(line) < 200, line
+    assert "A" * 150 not in line, line
+
+
+@pytest.mark.parametrize("description", [
+    None, "",
+    "send FREQUENCY too high",
+    "Please try again in 42 seconds.",
+])
+def test_per_number_minute_as_the_provider_words_it(login, sim, fake_send,
+                                                     description):
+    """No description (read as the documented per-number minute), or one
+    that names the minute: the per-number message, not the provider's."""
+    server = fake_send(description)
+    login.conf["send_url"] = server.url
+    res = login.run("alice", [])
+    assert_refused_at_send(res, sim, TOO_MANY)
+    assert "refused to send a code" not in res.transcript, str(res)
 
 
 # -- reuse_code ------------------------------------------------------------------

@@ -74,6 +74,7 @@ static const char *const spec_keys[] = {
     "resend_wait",
     "grace",
     "grace_services",
+    "numverify_link_hosts",
     "reuse_code",
     "prompt",
     "echo_code",
@@ -1558,7 +1559,7 @@ static void test_dump(void **state)
     assert_string_equal(l.text[25], "nullok = no");
     assert_string_equal(l.text[26], "failmode = secure");
     assert_string_equal(l.text[34], "proxy = (set)");
-    assert_string_equal(l.text[55], "prompt = Verification code sent to %p: ");
+    assert_string_equal(l.text[56], "prompt = Verification code sent to %p: ");
     free_lines(&l);
 
     assert_int_equal(parse(cfg, "proxy =\ncaptcha_token=\n", &err), 0);

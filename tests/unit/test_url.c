@@ -12,7 +12,7 @@
 #include "../lib/curl_reads_as.h"
 
 static const char *const good[] = {
-    "https://operator.example/verify/abc?x=1#f",
+    "https://operator.example/verify/abc?x=1",
     "https://operator.example:8443/v",
     "https://OPERATOR.example/v",
     "https://203.0.113.7/v",
@@ -26,7 +26,9 @@ static const char *const good[] = {
     "https://op-1.example/v",
     "https://op_x.example/v",
     "https://operator.example:65535/v",
-    "https://xn--bcher-kva.example/",
+    "https://axn--b.example/v", /* "xn--" inside a label is no IDNA */
+    "https://x-n--b.example/v",
+    "https://operator.example/v?a=b&c=d/e",
 };
 
 static const char *const hostile[] = {
@@ -111,6 +113,26 @@ static const char *const hostile[] = {
     "https://operator.example/\xc2\x9b"
     "2J",
     "https://op\xc3\xa9rator.example/",
+    /* '@' or '#' anywhere: the host a reader (or a browser that drops the
+     * fragment, or a user reading "...@operator.example.com") takes from
+     * the text is not the one the link opens (issue 17, item 10) */
+    "https://evil.example#@operator.example.com",
+    "https://evil.example/@operator.example.com",
+    "https://evil.example?@operator.example.com",
+    "https://evil.example/x#y",
+    "https://evil.example/?to=a@operator.example.com",
+    "https://operator.example/#",
+    "https://operator.example/@",
+    "http://127.0.0.1:8080/#@operator.example.com",
+    /* IDNA (punycode) labels, any case, anywhere in the host: a browser
+     * shows them as look-alike Unicode */
+    "https://xn--bcher-kva.example/",
+    "https://XN--80ak6aa92e.com/",
+    "https://Xn--80ak6aa92e.com/",
+    "https://xN--80ak6aa92e.com/",
+    "https://login.xn--80ak6aa92e.com/",
+    "https://operator.xn--p1ai/",
+    "https://xn--/v",
     /* other schemes */
     "javascript:alert(1)",
     "ftp://operator.example/",
@@ -192,6 +214,113 @@ static void test_parser_uses_link_check(void **state)
     assert_int_equal(start_answer("https://user@operator.example/", &rep),
                      PV_NV_UNAVAILABLE);
     assert_string_equal(rep.url, "");
+    assert_int_equal(
+        start_answer("https://evil.example#@operator.example.com", &rep),
+        PV_NV_UNAVAILABLE);
+    assert_string_equal(rep.url, "");
+    assert_int_equal(start_answer("https://xn--80ak6aa92e.com/", &rep),
+                     PV_NV_UNAVAILABLE);
+    assert_string_equal(rep.url, "");
+}
+
+/* numverify_link_hosts: exact names and "*.domain" (one or more labels
+ * under domain, not domain itself), case-insensitive, port ignored. */
+static void test_host_list(void **state)
+{
+    static const char hosts[] = "operator.example.com  *.op.example.net\t"
+                                "127.0.0.1 [::1]";
+    static const char *const listed[] = {
+        "https://operator.example.com/v",
+        "https://OPERATOR.Example.COM:8443/v",
+        "https://a.op.example.net/v",
+        "https://a.b.OP.example.net/v",
+        "http://127.0.0.1:9/operator/x",
+        "http://[::1]:9/operator/x",
+    };
+    static const char *const unlisted[] = {
+        "https://evil.example/v",
+        "https://operator.example.com.evil.example/v",
+        "https://xoperator.example.com/v",
+        "https://a.operator.example.com/v",
+        "https://operator.example.co/v",
+        "https://op.example.net/v", /* the wildcard's own domain */
+        "https://aop.example.net/v",
+        "https://op.example.net.evil/v",
+        "https://127.0.0.2/v",
+        "http://127.0.0.2:9/v",
+        "https://[2001:db8::1]/v",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
+        if (!pv_url_host_listed(listed[i], PV_NV_URL_MAX, hosts))
+            fail_msg("not listed: %s", listed[i]);
+    for (i = 0; i < sizeof(unlisted) / sizeof(unlisted[0]); i++)
+        if (pv_url_host_listed(unlisted[i], PV_NV_URL_MAX, hosts))
+            fail_msg("listed: %s", unlisted[i]);
+    /* no list (or an empty one): every link the grammar takes */
+    assert_true(
+        pv_url_host_listed("https://evil.example/v", PV_NV_URL_MAX, NULL));
+    assert_true(
+        pv_url_host_listed("https://evil.example/v", PV_NV_URL_MAX, ""));
+    assert_true(
+        pv_url_host_listed("https://evil.example/v", PV_NV_URL_MAX, " \t "));
+    /* a list never makes a link the grammar refuses good */
+    assert_false(pv_url_host_listed(
+        "https://evil.example#@operator.example.com", PV_NV_URL_MAX, hosts));
+    assert_false(pv_url_host_listed(NULL, PV_NV_URL_MAX, hosts));
+}
+
+/* What numverify_link_hosts may list (checked when the configuration is
+ * read, pv_config_values.c). */
+static void test_host_patterns(void **state)
+{
+    static const char *const ok[] = {
+        "operator.example.com",
+        "OPERATOR.example.com",
+        "*.example.com",
+        "*.a.example.com",
+        "x",
+        "127.0.0.1",
+        "[::1]",
+        "[2001:db8::1]",
+        "op_x.example",
+    };
+    static const char *const bad[] = {
+        "",
+        "*",
+        "*.",
+        "*.com", /* every name under a top-level domain */
+        "**.example.com",
+        "*example.com",
+        "a.*.example.com",
+        "example.*",
+        ".example.com",
+        "example.com.",
+        "example..com",
+        "-x.example.com",
+        "https://operator.example.com",
+        "operator.example.com:443",
+        "operator.example.com/",
+        "user@operator.example.com",
+        "xn--80ak6aa92e.com", /* never shown: would never match */
+        "*.XN--p1ai.example",
+        "example.127",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "[2001:DB8::1]",
+        "op%2eexample.com",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!pv_url_host_pattern_ok(ok[i], strlen(ok[i])))
+            fail_msg("refused: %s", ok[i]);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (pv_url_host_pattern_ok(bad[i], strlen(bad[i])))
+            fail_msg("accepted: %s", bad[i]);
 }
 
 int main(void)
@@ -201,6 +330,8 @@ int main(void)
         cmocka_unit_test(test_hostile_links),
         cmocka_unit_test(test_length_limit),
         cmocka_unit_test(test_parser_uses_link_check),
+        cmocka_unit_test(test_host_list),
+        cmocka_unit_test(test_host_patterns),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
