@@ -60,6 +60,11 @@ struct etcd_backend {
     int degraded;
     int pinned;     /* probe: only endpoint `good` */
     int lease_gone; /* etcd said: requested lease not found */
+    /* A request failed for want of this host's resources (ports,
+     * descriptors, threads, memory; pv_http_status_is_local): no etcd
+     * outage, so no degraded store (a local user could cause it, and the
+     * local store would lose fleet-wide counts and break-glass claims). */
+    int local_failure;
     long requests;
     long failed_calls; /* requests without a usable answer */
     /* The key as this handle last read or wrote it: an update right after
@@ -310,6 +315,13 @@ static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
     } else if (describe_failure(&resp, b->endpoints[i], err)) {
         b->lease_gone = 1;
     }
+    if (pv_http_status_is_local(resp.status)) {
+        b->local_failure = 1;
+        pv_err_set(err,
+                   "etcd %s: local failure on this host (%s): not an etcd "
+                   "outage",
+                   b->endpoints[i], pv_http_status_name(resp.status));
+    }
     if (rc != 0)
         b->failed_calls++;
     pv_http_response_clear(&resp);
@@ -329,6 +341,8 @@ static int etcd_call(struct etcd_backend *b, const char *path,
             b->good = i;
             return 0;
         }
+        if (b->local_failure)
+            break; /* the next endpoint would fail the same way */
     }
     return -1;
 }
@@ -578,6 +592,11 @@ static int degrade(pv_state *st, const pv_err *why, pv_err *err)
 
     if (b->degraded)
         return 0;
+    if (b->local_failure) {
+        pv_logf(&st->logger, LOG_ERR, "state: %s", why->msg);
+        pv_err_set(err, "%s", why->msg);
+        return -1;
+    }
     if (pv_state_file_open(b->state_dir, &b->local, err) != 0) {
         pv_logf(&st->logger, LOG_ERR,
                 "state=degraded local store unusable: %s", err->msg);

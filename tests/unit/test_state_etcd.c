@@ -878,6 +878,42 @@ static void test_unreachable_is_degraded_to_file(void **state)
     pv_config_free(cfg);
 }
 
+/* A request that fails for want of this host's resources (here: a helper
+ * that exits at once, as one that cannot start its threads would) is a
+ * local failure, not an etcd outage: the handle does not go over to the
+ * local file store, where fleet-wide counts and break-glass claims would
+ * be lost, and the error says so. */
+static void test_local_failure_is_not_degraded(void **state)
+{
+    char dir[128];
+    struct logcap lc;
+    pv_state *st = NULL;
+    pv_state_record rec;
+    pv_config *cfg;
+    pv_err err = { "" };
+    time_t t = 1700000600;
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    state_dir(dir, sizeof dir, "localfail");
+    cfg = config_for(etcd.endpoint, dir);
+    free(cfg->helper);
+    cfg->helper = pv_strdup("/bin/true");
+    free(cfg->helper_user);
+    cfg->helper_user = pv_strdup("root");
+    assert_int_equal(pv_state_open(cfg, &st, &err), 0);
+    pv_config_free(cfg);
+    st->logger.log = capture_log;
+    st->logger.ctx = &lc;
+    assert_int_equal(pv_state_read(st, "lf", &rec, &err), -1);
+    assert_non_null(strstr(err.msg, "local failure on this host"));
+    assert_false(pv_state_etcd_degraded(st));
+    assert_int_equal(pv_state_update(st, "lf", append_cb, &t, &err), -1);
+    assert_false(pv_state_etcd_degraded(st));
+    assert_null(strstr(lc.all, "state=degraded"));
+    pv_state_close(st);
+}
+
 static void test_open_errors(void **state)
 {
     pv_config *cfg;
@@ -1144,6 +1180,7 @@ int main(void)
         cmocka_unit_test(test_endless_conflict_is_an_error),
         cmocka_unit_test(test_next_endpoint_on_failure),
         cmocka_unit_test(test_unreachable_is_degraded_to_file),
+        cmocka_unit_test(test_local_failure_is_not_degraded),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_breakglass_claim_never_expires),
         cmocka_unit_test(test_breakglass_claim_refused_when_degraded),
