@@ -59,7 +59,9 @@ def test_make_install_destdir(tmp_path):
                if os.path.exists(os.path.join(dest, d, "pam_phoneverify.so"))]
     assert pamdirs, "module not installed into the PAM module directory"
     expect = {
-        "usr/libexec/pam_phoneverify/phoneverify-http": 0o755,
+        # execute-only: the helper user cannot read it, so it is not
+        # dumpable from its exec on (doc/security.md)
+        "usr/libexec/pam_phoneverify/phoneverify-http": 0o711,
         "usr/sbin/phoneverify": 0o755,
         "etc/security/pam_phoneverify.conf": 0o600,
         "usr/share/man/man8/pam_phoneverify.8": 0o644,
