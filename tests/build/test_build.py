@@ -52,14 +52,25 @@ def _install(destdir):
                     "DESTDIR=" + destdir], check=True, capture_output=True)
 
 
+def _multiarch():
+    return subprocess.run([os.environ.get("CC", "cc"), "-print-multiarch"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def test_make_install_destdir(tmp_path):
     dest = str(tmp_path / "root")
     _install(dest)
-    pamdirs = [d for d in ("usr/lib/x86_64-linux-gnu/security", "lib/security")
+    # where Debian's libpam-modules has pam_unix.so: /lib/<multiarch>/security
+    # (a module under /usr/lib/... leaves dpkg a directory it cannot remove)
+    ma = _multiarch()
+    want = ("lib/%s/security" % ma if ma and os.path.isdir("/lib/%s/security" % ma)
+            else "lib/security")
+    pamdirs = [d for d in ("usr/lib/%s/security" % ma, "lib/%s/security" % ma,
+                           "lib/security")
                if os.path.exists(os.path.join(dest, d, "pam_phoneverify.so"))]
-    assert pamdirs, "module not installed into the PAM module directory"
+    assert pamdirs == [want], pamdirs
     expect = {
-        "usr/libexec/pam_phoneverify/phoneverify-http": 0o755,
+        "usr/libexec/pam_phoneverify/phoneverify-http": 0o711,   # execute-only
         "usr/sbin/phoneverify": 0o755,
         "etc/security/pam_phoneverify.conf": 0o600,
         "usr/share/man/man8/pam_phoneverify.8": 0o644,
@@ -69,10 +80,24 @@ def test_make_install_destdir(tmp_path):
         "usr/share/doc/pam_phoneverify/examples/pam.d-sshd": 0o644,
         "usr/share/doc/pam_phoneverify/examples/sshd_config.snippet": 0o644,
         "var/lib/pam_phoneverify": 0o700,
+        # `pam-auth-update --enable phoneverify` needs the profile
+        "usr/share/pam-configs/phoneverify": 0o644,
+        # README.md links doc/*.md: the same layout
+        "usr/share/doc/pam_phoneverify/README.md": 0o644,
+        # empty: check-config passes and says nobody is enrolled yet
+        "etc/security/phoneverify.users": 0o644,
     }
+    docs = sorted(f for f in os.listdir(os.path.join(ROOT, "doc")) if f.endswith(".md"))
+    assert docs
+    expect.update({"usr/share/doc/pam_phoneverify/doc/" + f: 0o644 for f in docs})
     for rel, mode in expect.items():
         st = os.stat(os.path.join(dest, rel))
         assert stat.S_IMODE(st.st_mode) == mode, rel
+    with open(os.path.join(ROOT, "conf", "pam-auth-update.phoneverify"), "rb") as f:
+        profile = f.read()
+    with open(os.path.join(dest, "usr/share/pam-configs/phoneverify"), "rb") as f:
+        assert f.read() == profile
+    assert os.path.getsize(os.path.join(dest, "etc/security/phoneverify.users")) == 0
 
 
 def _passwd():
@@ -168,11 +193,28 @@ def test_uninstall_removes_what_install_put_down(tmp_path):
     conf = dest / "etc/security/pam_phoneverify.conf"
     conf.write_text("# edited\n")
     (dest / "var/lib/pam_phoneverify/u-alice").write_text("fail 1\n")
+    users = dest / "etc/security/phoneverify.users"
+    users.write_text("alice:+8613800138000:Alice\n")
     out = _make("uninstall", str(dest))
     assert conf.read_text() == "# edited\n"
     assert "kept %s: it was edited" % conf in out
     assert (dest / "var/lib/pam_phoneverify/u-alice").exists()
     assert not (dest / "usr/sbin/phoneverify").exists()
+    # enrolled users are the administrator's; profile and docs go
+    assert users.read_text() == "alice:+8613800138000:Alice\n"
+    assert "kept %s: it holds enrolled users" % users in out
+    assert not (dest / "usr/share/pam-configs/phoneverify").exists()
+    assert not (dest / "usr/share/doc/pam_phoneverify").exists()
+
+
+def test_install_keeps_enrolled_users(tmp_path):
+    dest = tmp_path / "root"
+    users = dest / "etc/security/phoneverify.users"
+    users.parent.mkdir(parents=True)
+    users.write_text("alice:+8613800138000\n")
+    out = _make("install", str(dest))
+    assert "kept the existing %s" % users in out
+    assert users.read_text() == "alice:+8613800138000\n"
 
 
 @pytest.mark.parametrize("page", ["pam_phoneverify.8", "pam_phoneverify.conf.5",
