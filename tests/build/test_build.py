@@ -231,6 +231,39 @@ def test_man_pages_render_without_warnings(page):
     assert "NAME" in text and "SEE ALSO" in text
 
 
+@pytest.mark.parametrize("page", ["pam_phoneverify.8", "pam_phoneverify.conf.5",
+                                  "phoneverify.1"])
+def test_man_pages_pass_lintians_groff_check(page):
+    """lintian's manual-page check (groff-message): man-db's own rendering
+    at lintian's width (120, Lintian/Check/Documentation/Manual.pm)."""
+    if shutil.which("man") is None:
+        pytest.skip("man-db not installed")
+    env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="120")
+    res = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z",
+                          os.path.join(ROOT, "man", page)],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == "", res.stderr
+
+
+def test_conf_man_page_see_also_last_and_key_layout_readable():
+    """SEE ALSO is the last section of pam_phoneverify.conf(5), and the
+    etcd key layout is not printed run together (state_prefixuser/name)."""
+    with open(os.path.join(ROOT, "man", "pam_phoneverify.conf.5")) as f:
+        page = f.read()
+    sections = re.findall(r"^\.SH (.*)$", page, re.M)
+    assert sections[-1] == "SEE ALSO", sections
+    res = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou",
+                          os.path.join(ROOT, "man", "pam_phoneverify.conf.5")],
+                         capture_output=True, text=True,
+                         env=dict(os.environ, LC_ALL="C.UTF-8"))
+    text = re.sub(r"\s+", " ", res.stdout)
+    assert "state_prefixuser" not in text and "state_prefixbgused" not in text, text
+    assert "state_prefix + user/ + name" in text, text
+    assert "/pam_phoneverify/user/alice" in text
+    assert "/pam_phoneverify/user/:endpoints" in text
+
+
 def test_conf_man_page_documents_every_key():
     """Every key of the shipped example is described in the man page."""
     keys = set()
