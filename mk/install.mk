@@ -90,7 +90,7 @@ uninstall:
 	    command -v pam-auth-update >/dev/null 2>&1; then \
 	    pam-auth-update --package --remove phoneverify; fi
 	@if [ -z "$(DESTDIR)" ] && \
-	    grep -n -E '^[[:space:]]*[^#[:space:]].*pam_phoneverify' /etc/pam.d/* 2>/dev/null; then \
+	    grep -H -n -E '^[[:space:]]*[^#[:space:]].*[[:space:]]((/usr)?/lib/[^[:space:]]*/)?pam_phoneverify\.so([[:space:]]|$$)' /etc/pam.d/* 2>/dev/null; then \
 	    echo "WARNING: the lines above still name pam_phoneverify.so: once it is gone PAM"; \
 	    echo "cannot load it and every login through those stacks fails (root's too)."; \
 	    echo "Take them out now, from a root shell you keep open (README.md, Install)."; \

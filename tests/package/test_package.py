@@ -522,6 +522,7 @@ def test_remove_takes_the_profile_out_of_the_stack(machine):
     service = PAMD / SERVICE
     _write_root_file(service, "# pam_phoneverify in a comment is not a rule\n"
                      "auth [success=done default=die] pam_phoneverify.so\n"
+                     "auth optional /opt/pvtest/pam_phoneverify.so\n"
                      "auth required pam_permit.so\n", 0o644)
     try:
         p = dpkg("--remove", PKG)
@@ -533,6 +534,7 @@ def test_remove_takes_the_profile_out_of_the_stack(machine):
     assert "%s:2:auth [success=done default=die] pam_phoneverify.so" % service \
         in out, out
     assert "%s:1:" % service not in out, out        # the comment line
+    assert "%s:3:" % service not in out, out        # not our module's path
     assert "every login through these stacks fails" in out.lower(), out
     for common in COMMON:                             # the profile is out
         assert str(common) not in out, out
