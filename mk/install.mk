@@ -79,9 +79,9 @@ install: all install-user
 # when empty (it holds lockouts); the system users stay (files may carry
 # their uids; `userdel _phoneverify` and `userdel _phoneverify-lookup`
 # remove them by hand).  Without DESTDIR the profile is first taken out of
-# the common-* stacks (as the package's prerm does), and every other file
-# under /etc/pam.d that still names the module is listed: PAM cannot load a
-# missing module, so every login through such a stack fails.
+# the common-* stacks (as the package's prerm does); then every file under
+# $(DESTDIR)/etc/pam.d that still names the module is listed: PAM cannot
+# load a missing module, so every login through such a stack fails.
 MANPAGES := $(wildcard man/*.[0-9])
 
 .PHONY: uninstall
@@ -89,8 +89,7 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -e $(PAMCONFIGDIR)/phoneverify ] && \
 	    command -v pam-auth-update >/dev/null 2>&1; then \
 	    pam-auth-update --package --remove phoneverify; fi
-	@if [ -z "$(DESTDIR)" ] && \
-	    grep -H -n -E '^[[:space:]]*[^#[:space:]].*[[:space:]]((/usr)?/lib/[^[:space:]]*/)?pam_phoneverify\.so([[:space:]]|$$)' /etc/pam.d/* 2>/dev/null; then \
+	@if grep -H -n -E '^[[:space:]]*[^#[:space:]].*[[:space:]]((/usr)?/lib/[^[:space:]]*/)?pam_phoneverify\.so([[:space:]]|$$)' $(DESTDIR)$(SYSCONFDIR)/pam.d/* 2>/dev/null; then \
 	    echo "WARNING: the lines above still name pam_phoneverify.so: once it is gone PAM"; \
 	    echo "cannot load it and every login through those stacks fails (root's too)."; \
 	    echo "Take them out now, from a root shell you keep open (README.md, Install)."; \

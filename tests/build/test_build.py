@@ -277,3 +277,27 @@ def test_conf_man_page_documents_every_key():
     missing = [k for k in sorted(keys) if ".BR %s " % k not in page]
     assert len(keys) >= 45
     assert missing == []
+
+
+def test_uninstall_names_pam_files_that_still_use_the_module(tmp_path):
+    """PAM cannot load a module that is gone: every login through a stack
+    naming it fails.  uninstall lists those rules (not comments, not a
+    copy of the module at another path) and says so."""
+    dest = tmp_path / "root"
+    _make("install", str(dest))
+    pamd = dest / "etc/pam.d"
+    pamd.mkdir(parents=True)
+    (pamd / "sshd").write_text(
+        "# auth required pam_phoneverify.so (a comment)\n"
+        "auth [success=done ignore=ignore default=die] pam_phoneverify.so\n"
+        "auth optional /opt/other/pam_phoneverify.so\n"
+        "auth required pam_permit.so\n")
+    (pamd / "sudo").write_text("@include common-auth\n")
+    out = _make("uninstall", str(dest))
+    assert "%s/sshd:2:auth [success=done" % pamd in out, out
+    assert "%s/sshd:1:" % pamd not in out and "%s/sshd:3:" % pamd not in out, out
+    assert "sudo" not in out, out
+    assert "every login through those stacks fails" in out, out
+    (pamd / "sshd").write_text("@include common-auth\n")
+    _make("install", str(dest))
+    assert "WARNING" not in _make("uninstall", str(dest))
