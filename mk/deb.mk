@@ -18,12 +18,14 @@ LINTIAN_ARGS ?= --fail-on error --display-info
 .PHONY: deb deb-clean check-package
 
 # MAKEFLAGS is dropped so that variables given to this make (BUILD=,
-# SANITIZE=, ...) do not leak into the package build.
+# SANITIZE=, ...) do not leak into the package build; DEB_DIR too (make
+# exports command-line variables): the copy's `make clean` (dh_auto_clean)
+# would otherwise remove an absolute DEB_DIR, itself included.
 deb:
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_SRC)
 	tar -cf - $(DEB_EXCLUDES) . | tar -xf - -C $(DEB_SRC)
-	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u DEB_DIR \
 	    dpkg-buildpackage -us -uc -b
 	lintian $(LINTIAN_ARGS) $(DEB_DIR)/libpam-phoneverify_*.changes
 	@ls -1 $(DEB_DIR)/*.deb

@@ -517,7 +517,7 @@ static const struct pv_key keys[] = {
     K_LONG(timeout, "10", 1, 300),
     K_LONG(connect_timeout, "5", 1, 60),
     K_STR(cafile, "", pv_cfgval_path, 0),
-    K_STR(capath, "", pv_cfgval_path, 0),
+    K_STR(capath, "", pv_cfgval_capath, 0),
     K_STR(pinned_pubkey, "", pv_cfgval_pin, 0),
     K_STR(client_cert, "", pv_cfgval_path, 0),
     K_STR(client_key, "", pv_cfgval_path, 0),

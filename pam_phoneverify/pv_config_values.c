@@ -237,6 +237,19 @@ int pv_cfgval_path(const char *name, const char *v, pv_err *why)
     return 0;
 }
 
+/* capath: refused where it is set, so that the error names the file and
+ * line.  The helper gets its CA as data from the module (it reads no file
+ * of root's): one checked file can be handed over, a directory cannot. */
+int pv_cfgval_capath(const char *name, const char *v, pv_err *why)
+{
+    (void)v;
+    pv_err_set(why,
+               "%s is not supported: put the CA certificates in one file "
+               "and name it with cafile",
+               name);
+    return -1;
+}
+
 /* captcha_token, numverify_licence, precheck_encryption: never echoed. */
 int pv_cfgval_word(const char *name, const char *v, pv_err *why)
 {

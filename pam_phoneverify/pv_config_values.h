@@ -25,6 +25,7 @@ int pv_cfgval_url(const char *name, const char *v, pv_err *why);
 int pv_cfgval_url_list(const char *name, const char *v, pv_err *why);
 int pv_cfgval_prefix(const char *name, const char *v, pv_err *why);
 int pv_cfgval_path(const char *name, const char *v, pv_err *why);
+int pv_cfgval_capath(const char *name, const char *v, pv_err *why);
 int pv_cfgval_word(const char *name, const char *v, pv_err *why);
 int pv_cfgval_text(const char *name, const char *v, pv_err *why);
 int pv_cfgval_user(const char *name, const char *v, pv_err *why);

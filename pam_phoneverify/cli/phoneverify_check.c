@@ -3,12 +3,15 @@
  * --service NAME the pam_phoneverify.so rules of /etc/pam.d/NAME (or
  * --pam-dir DIR), each checked with exactly the arguments libpam hands the
  * module (pv_pamd.c reads the rules as libpam does). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "phoneverify_cli.h"
 #include "pv_breakglass.h"
 #include "pv_config.h"
 #include "pv_pamd.h"
+#include "pv_safefile.h"
 
 #define PAM_DIR_DEFAULT "/etc/pam.d"
 
@@ -30,6 +33,51 @@ static int check_breakglass_file(const cli *c)
                                NULL) == 0
                ? 0
                : -1;
+}
+
+/* Whether text holds a line that is neither blank nor a comment; *state
+ * carries the position across reads (0 line start, 1 in a comment). */
+static int has_entry(const char *p, size_t n, int *state)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '\n')
+            *state = 0;
+        else if (*state == 0 && p[i] == '#')
+            *state = 1;
+        else if (*state == 0 && p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when the users file (if lookup reads it) names nobody yet: a fresh
+ * install creates it empty, so that is a state to report, not an error.
+ * 0 otherwise; a file that cannot be read was already reported by the
+ * configuration check. */
+static int users_file_empty(const pv_config *cfg)
+{
+    char buf[4096];
+    int fd, state = 0, found = 0, file = 0;
+    ssize_t n = -1;
+    size_t i;
+    pv_err err;
+
+    for (i = 0; i < cfg->n_lookup; i++)
+        file |= cfg->lookup[i] == PV_LOOKUP_FILE;
+    if (!file || cfg->users_file == NULL)
+        return 0;
+    pv_err_clear(&err);
+    fd = pv_safe_open(cfg->users_file, PV_FILE_PUBLIC, NULL, &err);
+    if (fd < 0)
+        return 0;
+    while (!found &&
+           ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0)
+            found = has_entry(buf, (size_t)n, &state);
+    close(fd);
+    return !found && n == 0;
 }
 
 typedef struct rule_check {
@@ -119,6 +167,13 @@ int pv_cli_check_config(cli *c, int argc, char **argv)
                    "phoneverify: configuration has errors (see above)");
         return EXIT_REFUSED;
     }
+    /* the module refuses a covered user it finds no phone for (nullok
+     * aside): worth saying, but a fresh install is not an error */
+    if (users_file_empty(c->cfg))
+        pv_cli_say(stderr,
+                   "phoneverify: no user enrolled yet (%s is empty): "
+                   "enrol with phoneverify enroll USER +PHONE \"Name\"",
+                   c->cfg->users_file);
     pv_cli_say(stderr, "phoneverify: configuration OK");
     return 0;
 }

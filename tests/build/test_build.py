@@ -52,12 +52,23 @@ def _install(destdir):
                     "DESTDIR=" + destdir], check=True, capture_output=True)
 
 
+def _multiarch():
+    return subprocess.run([os.environ.get("CC", "cc"), "-print-multiarch"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def test_make_install_destdir(tmp_path):
     dest = str(tmp_path / "root")
     _install(dest)
-    pamdirs = [d for d in ("usr/lib/x86_64-linux-gnu/security", "lib/security")
+    # where Debian's libpam-modules has pam_unix.so: /lib/<multiarch>/security
+    # (a module under /usr/lib/... leaves dpkg a directory it cannot remove)
+    ma = _multiarch()
+    want = ("lib/%s/security" % ma if ma and os.path.isdir("/lib/%s/security" % ma)
+            else "lib/security")
+    pamdirs = [d for d in ("usr/lib/%s/security" % ma, "lib/%s/security" % ma,
+                           "lib/security")
                if os.path.exists(os.path.join(dest, d, "pam_phoneverify.so"))]
-    assert pamdirs, "module not installed into the PAM module directory"
+    assert pamdirs == [want], pamdirs
     expect = {
         # execute-only: the helper user cannot read it, so it is not
         # dumpable from its exec on (doc/security.md)
@@ -71,10 +82,24 @@ def test_make_install_destdir(tmp_path):
         "usr/share/doc/pam_phoneverify/examples/pam.d-sshd": 0o644,
         "usr/share/doc/pam_phoneverify/examples/sshd_config.snippet": 0o644,
         "var/lib/pam_phoneverify": 0o700,
+        # `pam-auth-update --enable phoneverify` needs the profile
+        "usr/share/pam-configs/phoneverify": 0o644,
+        # README.md links doc/*.md: the same layout
+        "usr/share/doc/pam_phoneverify/README.md": 0o644,
+        # empty: check-config passes and says nobody is enrolled yet
+        "etc/security/phoneverify.users": 0o644,
     }
+    docs = sorted(f for f in os.listdir(os.path.join(ROOT, "doc")) if f.endswith(".md"))
+    assert docs
+    expect.update({"usr/share/doc/pam_phoneverify/doc/" + f: 0o644 for f in docs})
     for rel, mode in expect.items():
         st = os.stat(os.path.join(dest, rel))
         assert stat.S_IMODE(st.st_mode) == mode, rel
+    with open(os.path.join(ROOT, "conf", "pam-auth-update.phoneverify"), "rb") as f:
+        profile = f.read()
+    with open(os.path.join(dest, "usr/share/pam-configs/phoneverify"), "rb") as f:
+        assert f.read() == profile
+    assert os.path.getsize(os.path.join(dest, "etc/security/phoneverify.users")) == 0
 
 
 def _passwd():
@@ -170,11 +195,28 @@ def test_uninstall_removes_what_install_put_down(tmp_path):
     conf = dest / "etc/security/pam_phoneverify.conf"
     conf.write_text("# edited\n")
     (dest / "var/lib/pam_phoneverify/u-alice").write_text("fail 1\n")
+    users = dest / "etc/security/phoneverify.users"
+    users.write_text("alice:+8613800138000:Alice\n")
     out = _make("uninstall", str(dest))
     assert conf.read_text() == "# edited\n"
     assert "kept %s: it was edited" % conf in out
     assert (dest / "var/lib/pam_phoneverify/u-alice").exists()
     assert not (dest / "usr/sbin/phoneverify").exists()
+    # enrolled users are the administrator's; profile and docs go
+    assert users.read_text() == "alice:+8613800138000:Alice\n"
+    assert "kept %s: it holds enrolled users" % users in out
+    assert not (dest / "usr/share/pam-configs/phoneverify").exists()
+    assert not (dest / "usr/share/doc/pam_phoneverify").exists()
+
+
+def test_install_keeps_enrolled_users(tmp_path):
+    dest = tmp_path / "root"
+    users = dest / "etc/security/phoneverify.users"
+    users.parent.mkdir(parents=True)
+    users.write_text("alice:+8613800138000\n")
+    out = _make("install", str(dest))
+    assert "kept the existing %s" % users in out
+    assert users.read_text() == "alice:+8613800138000\n"
 
 
 @pytest.mark.parametrize("page", ["pam_phoneverify.8", "pam_phoneverify.conf.5",
@@ -191,6 +233,39 @@ def test_man_pages_render_without_warnings(page):
     assert "NAME" in text and "SEE ALSO" in text
 
 
+@pytest.mark.parametrize("page", ["pam_phoneverify.8", "pam_phoneverify.conf.5",
+                                  "phoneverify.1"])
+def test_man_pages_pass_lintians_groff_check(page):
+    """lintian's manual-page check (groff-message): man-db's own rendering
+    at lintian's width (120, Lintian/Check/Documentation/Manual.pm)."""
+    if shutil.which("man") is None:
+        pytest.skip("man-db not installed")
+    env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="120")
+    res = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z",
+                          os.path.join(ROOT, "man", page)],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == "", res.stderr
+
+
+def test_conf_man_page_see_also_last_and_key_layout_readable():
+    """SEE ALSO is the last section of pam_phoneverify.conf(5), and the
+    etcd key layout is not printed run together (state_prefixuser/name)."""
+    with open(os.path.join(ROOT, "man", "pam_phoneverify.conf.5")) as f:
+        page = f.read()
+    sections = re.findall(r"^\.SH (.*)$", page, re.M)
+    assert sections[-1] == "SEE ALSO", sections
+    res = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou",
+                          os.path.join(ROOT, "man", "pam_phoneverify.conf.5")],
+                         capture_output=True, text=True,
+                         env=dict(os.environ, LC_ALL="C.UTF-8"))
+    text = re.sub(r"\s+", " ", res.stdout)
+    assert "state_prefixuser" not in text and "state_prefixbgused" not in text, text
+    assert "state_prefix + user/ + name" in text, text
+    assert "/pam_phoneverify/user/alice" in text
+    assert "/pam_phoneverify/user/:endpoints" in text
+
+
 def test_conf_man_page_documents_every_key():
     """Every key of the shipped example is described in the man page."""
     keys = set()
@@ -204,3 +279,27 @@ def test_conf_man_page_documents_every_key():
     missing = [k for k in sorted(keys) if ".BR %s " % k not in page]
     assert len(keys) >= 45
     assert missing == []
+
+
+def test_uninstall_names_pam_files_that_still_use_the_module(tmp_path):
+    """PAM cannot load a module that is gone: every login through a stack
+    naming it fails.  uninstall lists those rules (not comments, not a
+    copy of the module at another path) and says so."""
+    dest = tmp_path / "root"
+    _make("install", str(dest))
+    pamd = dest / "etc/pam.d"
+    pamd.mkdir(parents=True)
+    (pamd / "sshd").write_text(
+        "# auth required pam_phoneverify.so (a comment)\n"
+        "auth [success=done ignore=ignore default=die] pam_phoneverify.so\n"
+        "auth optional /opt/other/pam_phoneverify.so\n"
+        "auth required pam_permit.so\n")
+    (pamd / "sudo").write_text("@include common-auth\n")
+    out = _make("uninstall", str(dest))
+    assert "%s/sshd:2:auth [success=done" % pamd in out, out
+    assert "%s/sshd:1:" % pamd not in out and "%s/sshd:3:" % pamd not in out, out
+    assert "sudo" not in out, out
+    assert "every login through those stacks fails" in out, out
+    (pamd / "sshd").write_text("@include common-auth\n")
+    _make("install", str(dest))
+    assert "WARNING" not in _make("uninstall", str(dest))

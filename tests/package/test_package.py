@@ -3,7 +3,8 @@
 Root only (skipped otherwise).  The tests share one module-scoped `machine`
 fixture and run in file order: install, file list, pam-auth-update, a login
 through the installed module, reinstall and upgrade over an edited conffile,
-remove with the profile enabled, purge.  Whatever happens, the fixture's
+remove with the profile enabled and a hand-edited service (the prerm names
+it), purge (nothing the package or its CLI wrote stays, no dpkg warning).  Whatever happens, the fixture's
 `finally` purges the package and puts back what it changed (README.md).
 
     PV_DEB=/abs/libpam-phoneverify_X_amd64.deb python3 -m pytest -q tests/package
@@ -41,6 +42,8 @@ PAM_STATE = Path("/var/lib/pam")        # pam-auth-update's memory
 CONFFILE = Path("/etc/security/pam_phoneverify.conf")
 STATEDIR = Path("/var/lib/pam_phoneverify")
 SYSUSER = "_phoneverify"
+USERS = Path("/etc/security/phoneverify.users")          # postinst, enroll
+BREAKGLASS = Path("/etc/security/phoneverify.breakglass")  # the conf's example
 LOOKUPUSER = "_phoneverify-lookup"
 
 USER = "nobody"                         # exists on every Debian system
@@ -67,7 +70,8 @@ def _multiarch():
 
 
 MA = _multiarch()
-MODULE = "/usr/lib/%s/security/pam_phoneverify.so" % MA
+# where Debian 12's libpam-modules has pam_unix.so (`dpkg -L libpam-modules`)
+MODULE = "/lib/%s/security/pam_phoneverify.so" % MA
 HELPER = "/usr/libexec/pam_phoneverify/phoneverify-http"
 CLI = "/usr/sbin/phoneverify"
 DOC = "/usr/share/doc/%s" % PKG
@@ -89,6 +93,15 @@ FILES = {
 }
 FILES.update({"%s/examples/%s" % (DOC, f.name): 0o644
               for f in (REPO / "conf").iterdir() if f.is_file()})
+
+
+def _doc_name(f):
+    """dh_compress compresses documentation larger than 4 KiB."""
+    return "%s/doc/%s%s" % (DOC, f.name, ".gz" if f.stat().st_size > 4096 else "")
+
+
+# README.md links doc/*.md: shipped with the same layout
+FILES.update({_doc_name(f): 0o644 for f in (REPO / "doc").glob("*.md")})
 # message catalogues (mk/install.mk installs them once they exist)
 CATALOGUE_RE = re.compile(r"^/usr/share/locale/[A-Za-z_@.]+/LC_MESSAGES/[^/]+\.mo$")
 
@@ -239,7 +252,8 @@ def _refuse_if_touched(deb_files):
         pytest.skip("%s is already on this machine (dpkg status %r): the package "
                     "test installs and purges it, so it leaves it alone; run "
                     "`dpkg --purge %s` first to run it" % (PKG, status, PKG))
-    present = [f for f in deb_files + [str(STATEDIR), str(PAMD / SERVICE)]
+    present = [f for f in deb_files + [str(STATEDIR), str(PAMD / SERVICE),
+                                       str(USERS), str(BREAKGLASS)]
                if os.path.lexists(f)]
     if present:
         pytest.skip("files the package test would install or remove already exist "
@@ -292,6 +306,10 @@ def _restore(m):
     if STATEDIR.exists():
         shutil.rmtree(STATEDIR, ignore_errors=True)
         problems.append("removed %s" % STATEDIR)
+    for left in [USERS, BREAKGLASS] + list(USERS.parent.glob(USERS.name + ".tmp*")):
+        if os.path.lexists(left):      # absent before (_refuse_if_touched)
+            left.unlink()
+            problems.append("removed %s" % left)
     return problems
 
 
@@ -376,6 +394,34 @@ def test_files_owners_modes(machine):
     for exe in (MODULE, HELPER, CLI):
         ldd = run(["ldd", exe]).stdout
         assert "not found" not in ldd, "%s: %s" % (exe, ldd)
+
+
+def test_fresh_install_passes_check_config(machine):
+    """The postinst's empty users file (root 0644): check-config passes and
+    says that nobody is enrolled yet."""
+    st = os.lstat(USERS)
+    assert stat.S_ISREG(st.st_mode) and st.st_size == 0, st
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o644), st
+    p = run([CLI, "check-config"], check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "no user enrolled yet (%s is empty)" % USERS in p.stderr, p.stderr
+    assert p.stderr.rstrip().endswith("configuration OK"), p.stderr
+
+
+def test_cli_writes_users_and_breakglass_files(machine):
+    """What the purge test must find gone: an enrolled users file, the
+    break-glass file at the example configuration's path, and a temporary
+    file an interrupted edit left next to the users file."""
+    run([CLI, "enroll", USER, PHONE, "Package Test"])
+    assert USER + ":" in USERS.read_text()
+    conf = machine.tmp / "breakglass.conf"
+    _write_root_file(conf, CONFFILE.read_text() +
+                     "breakglass_file = %s\n" % BREAKGLASS, 0o600)
+    run([CLI, "--conf", conf, "breakglass", USER, "1"])
+    assert BREAKGLASS.stat().st_size > 0
+    _write_root_file(USERS.with_name(USERS.name + ".tmpAbC123"), "x\n", 0o644)
+    p = run([CLI, "check-config"], check=False)
+    assert p.returncode == 0 and "no user enrolled yet" not in p.stderr, p
 
 
 def test_pam_auth_update_enable_disable_round_trip(machine):
@@ -468,9 +514,30 @@ def test_reinstall_and_upgrade_keep_the_edited_conffile(machine):
 
 
 def test_remove_takes_the_profile_out_of_the_stack(machine):
+    """With the profile enabled and a service edited by hand (as the README
+    edits /etc/pam.d/sshd): the profile goes, and the prerm names the
+    hand-edited file and says what will happen (logins through it fail)."""
     pam_auth_update("--enable", PROFILE)
     assert names_module(PAMD / "common-auth")
-    dpkg("--remove", PKG)
+    service = PAMD / SERVICE
+    _write_root_file(service, "# pam_phoneverify in a comment is not a rule\n"
+                     "auth [success=done default=die] pam_phoneverify.so\n"
+                     "auth optional /opt/pvtest/pam_phoneverify.so\n"
+                     "auth required pam_permit.so\n", 0o644)
+    try:
+        p = dpkg("--remove", PKG)
+    finally:
+        text = service.read_text()
+        service.unlink()
+    assert "pam_phoneverify.so" in text, "the removal edited %s" % service
+    out = p.stdout + p.stderr
+    assert "%s:2:auth [success=done default=die] pam_phoneverify.so" % service \
+        in out, out
+    assert "%s:1:" % service not in out, out        # the comment line
+    assert "%s:3:" % service not in out, out        # not our module's path
+    assert "every login through these stacks fails" in out.lower(), out
+    for common in COMMON:                             # the profile is out
+        assert str(common) not in out, out
     assert pkg_status() == "config-files"
     assert read_bytes(COMMON) == {p: machine.pam_before[p] for p in COMMON}, \
         "removal left common-* different from before the test"
@@ -480,14 +547,18 @@ def test_remove_takes_the_profile_out_of_the_stack(machine):
 
 
 def test_purge_removes_everything(machine):
-    dpkg("--purge", PKG)
+    assert USERS.exists() and BREAKGLASS.exists()    # kept by the remove
+    p = dpkg("--purge", PKG)
+    out = p.stdout + p.stderr
+    assert "warning" not in out.lower(), out          # e.g. "not empty so not removed"
     assert pkg_status() in ("", "not-installed")
     left = [f for f in machine.deb_files if os.path.lexists(f)]
     left += [d for d in machine.deb_dirs
              if d not in machine.dirs_before and os.path.lexists(d)]
     left += [str(p) for p in (STATEDIR, Path(str(CONFFILE) + ".dpkg-dist"),
-                              Path(str(CONFFILE) + ".dpkg-old"))
+                              Path(str(CONFFILE) + ".dpkg-old"), USERS, BREAKGLASS)
              if os.path.lexists(p)]
+    left += [str(p) for p in USERS.parent.glob("phoneverify.*")]
     left += [str(p) for p in Path("/var/lib/dpkg/info").glob(PKG + ".*")]
     assert not left, "left after purge: %r" % left
     assert pam_snapshot() == machine.pam_before, \

@@ -308,7 +308,6 @@ static const char all_keys_text[] =
     "timeout = 300\n"
     "connect_timeout = 60\n"
     "cafile = /etc/ssl/ca.pem\n"
-    "capath = /etc/ssl/certs\n"
     "pinned_pubkey = sha256//LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=\n"
     "client_cert = /etc/pv/cert.pem\n"
     "client_key = /etc/pv/key.pem\n"
@@ -382,7 +381,7 @@ static void test_every_key_parsed(void **state)
     assert_int_equal(cfg->timeout, 300);
     assert_int_equal(cfg->connect_timeout, 60);
     assert_string_equal(cfg->cafile, "/etc/ssl/ca.pem");
-    assert_string_equal(cfg->capath, "/etc/ssl/certs");
+    assert_null(cfg->capath); /* refused where set: test_bad_values */
     assert_string_equal(cfg->pinned_pubkey,
                         "sha256//"
                         "LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=");
@@ -564,7 +563,8 @@ static const struct bad bad_values[] = {
       0 },
     { "connect_timeout", "61", "from 1 to 60", 0 },
     { "cafile", "ca.pem", "cafile must be an absolute path", 0 },
-    { "capath", "certs/", "capath must be an absolute path", 0 },
+    /* refused where it is set, so the error carries file:line */
+    { "capath", "/etc/ssl/certs", "capath is not supported", 0 },
     { "pinned_pubkey", "sha256//short=", "pinned_pubkey must be sha256//", 0 },
     { "pinned_pubkey", "md5//LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=",
       "pinned_pubkey must be", 0 },
@@ -1448,7 +1448,10 @@ static void test_validate_files(void **state)
     snprintf(text, sizeof text, "breakglass_file = %s\n", tpath("breakglass"));
     expect_invalid(valid_config(), text, "breakglass_file: ");
     snprintf(text, sizeof text, "capath = %s\n", tpath("capath"));
-    expect_invalid(valid_config(), text, "capath is not supported");
+    cfg = valid_config();
+    assert_int_equal(parse(cfg, text, &err), -1);
+    assert_err_prefix(&err, ORIG ":1: capath is not supported");
+    pv_config_free(cfg);
     expect_invalid(valid_config(), "pinned_pubkey = /nonexistent/pin.pem\n",
                    "pinned_pubkey: /nonexistent/pin.pem: does not exist");
     /* state_dir: checked when it exists (it is created when missing) */
