@@ -127,6 +127,24 @@ int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply)
     return 1;
 }
 
+int pv_flow_askf(pv_flowctx *f, int echo, char **reply, const char *msgid, ...)
+{
+    char msg[PV_FLOW_MSG_MAX];
+    pv_conv *c = &f->env->conv;
+    va_list ap;
+
+    *reply = NULL;
+    va_start(ap, msgid);
+    (void)pv_vtrf(f->env->catalog, msg, sizeof(msg), msgid, ap);
+    va_end(ap);
+    if (c->prompt == NULL || c->prompt(c->ctx, msg, echo, reply) != 0) {
+        pv_free_secret(*reply);
+        *reply = NULL;
+        return 0;
+    }
+    return 1;
+}
+
 int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx)
 {
     pv_err err;

@@ -34,13 +34,14 @@
 #define MSG_REUSED N_("A code was already sent; enter that code.")
 #define MSG_RESEND_WAIT \
     N_("A code was sent less than a minute ago; enter that code.")
-/* resend_wait (printf arguments: seconds) */
-#define MSG_WAIT_SINCE                                                   \
-    N_("A code was sent %ld s ago; the provider allows one per minute. " \
-       "Sending a new code in %ld s...")
-#define MSG_WAIT_UNKNOWN                           \
-    N_("The provider allows one code per minute. " \
-       "Sending a new code in %ld s...")
+/* resend_wait (printf arguments: seconds): the reason, shown with the
+ * prompt that follows it (sshd's keyboard-interactive shows a message
+ * only together with the next prompt), then the prompt itself */
+#define MSG_WAIT_SINCE \
+    N_("A code was sent %ld s ago; the provider allows one per minute.")
+#define MSG_WAIT_UNKNOWN N_("The provider allows one code per minute.")
+#define PROMPT_WAIT \
+    N_("A new code can be sent in %ld s. Press Enter to get it: ")
 #define MSG_WAIT_REFUSED \
     N_("The provider allows one code per minute; try again in %ld s.")
 #define MSG_PRECHECK_LIMITED \
@@ -107,6 +108,9 @@ void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
 /* Ask once: 1 with a malloc'd reply (maybe NULL), 0 if the conversation
  * failed. */
 int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply);
+/* pv_flow_ask with a prompt made from msgid (translated) and arguments. */
+int pv_flow_askf(pv_flowctx *f, int echo, char **reply, const char *msgid, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 0 ok, -1 failed (logged). */
 int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx);
 
