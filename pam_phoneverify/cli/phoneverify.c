@@ -326,9 +326,10 @@ static void print_status(const pv_config *cfg, const char *user,
         (void)pv_snprintf(pending, sizeof(pending),
                           ", code pending for %lld s",
                           (long long)(rec->pending_expires - now));
+    /* during a lockout: the failures that caused it (pv_lockout.c) */
     pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s%s", user,
-               locked ? "LOCKED" : "not locked", rec->n_failures, unlocks,
-               pending, grants);
+               locked ? "LOCKED" : "not locked",
+               pv_lockout_failures(rec, &pol, now), unlocks, pending, grants);
 }
 
 /* One user's line.  A record that cannot be read (a FIFO, a symlink,

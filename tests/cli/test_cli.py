@@ -439,7 +439,9 @@ def test_lockout_status_unlock(sim_world, sim):
 
     r = w.cli("status", "alice")
     assert r.returncode == 0, r
-    assert re.match(r"alice: LOCKED, .*unlocks in \d+ s", r.stdout), r
+    # the failures that caused the lock (issue 19 item 3: it said 0)
+    assert re.match(r"alice: LOCKED, 2 recent failure\(s\), unlocks in \d+ s",
+                    r.stdout), r
     # the module sees the same state
     res = w.pam("alice")
     assert res.pam_message == PAM_MESSAGES["PAM_PERM_DENIED"], res
