@@ -170,6 +170,24 @@ static void forget_pending(pv_flowctx *f)
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
 
+/* No code pending yet, but another login's send may be about to record
+ * one (logins of one user started together: one code is sent, the others
+ * are refused by the minute and reuse it): wait for its answer, a request's
+ * time at most, in short naps.  A send already answered does not wait. */
+static int pending_after_others(pv_flowctx *f, channel *ch)
+{
+    long naps = pv_flow_naps_max(f);
+
+    for (;;) {
+        if (pending_code(f, ch, ch->verification_id,
+                         sizeof(ch->verification_id)))
+            return 1;
+        if (naps-- <= 0 || !pv_flow_sends_unanswered(f))
+            return 0;
+        pv_flow_nap(f);
+    }
+}
+
 /* A rate limit other than the per-number minute (the provider's hourly
  * per-IP quota, doc/providers.md): waiting a minute would not help, so
  * the user is told at once what the provider said. */
@@ -193,8 +211,7 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
 {
     switch (sr) {
     case PV_SEND_RATE_LIMITED:
-        if (f->cfg->reuse_code && pending_code(f, ch, ch->verification_id,
-                                               sizeof(ch->verification_id))) {
+        if (f->cfg->reuse_code && pending_after_others(f, ch)) {
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             ch->quota_reuse = !reply->per_number;
             return SEND_REUSED;
@@ -299,6 +316,7 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
     pv_flow_debug(f, "send (entry %zu): %s", i + 1, reply.detail);
     if (sr == PV_SEND_UNAVAILABLE && reply.failure == PV_FAILURE_OUTAGE) {
         /* no answer: a code may have gone out, the budget stays spent */
+        pv_flow_send_kept(f, at);
         *v = pv_verdict_failure(reply.failure, reply.detail);
         entry_out(f, ch, i, "send", reply.detail);
         pv_wipe(&reply, sizeof(reply));
@@ -307,10 +325,13 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
     if (sr != PV_SEND_OK) {
         if (provider_refused(sr, &reply))
             pv_flow_send_give_back(f, at); /* nothing was sent */
+        else
+            pv_flow_send_kept(f, at);
         so = send_refused(f, ch, sr, &reply, v);
         pv_wipe(&reply, sizeof(reply));
         return so;
     }
+    pv_flow_send_kept(f, at);
     f->out->sends++;
     ch->entry = i;
     pv_strlcpy(ch->verification_id, reply.id, sizeof(ch->verification_id));
