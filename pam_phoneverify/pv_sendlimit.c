@@ -189,6 +189,13 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at)
     }
 }
 
+void pv_sendlimit_clear(pv_state_record *rec)
+{
+    memset(rec->sends, 0, sizeof rec->sends);
+    memset(rec->send_counts, 0, sizeof rec->send_counts);
+    rec->n_sends = 0;
+}
+
 void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
                           size_t size)
 {

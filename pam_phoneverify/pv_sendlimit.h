@@ -45,6 +45,9 @@ void pv_sendlimit_status(const pv_state_record *rec,
                          const pv_sendlimit_policy *pol, time_t now,
                          unsigned long *sent, long *frees_in);
 
+/* Forget every counted send (`phoneverify unlock`).  last_sent stays: the
+ * provider's own per-number minute does not move with it (resend_wait). */
+void pv_sendlimit_clear(pv_state_record *rec);
 /* "Too many codes requested for this account; try again in 40 minutes."
  * (the wait rounded up to whole minutes, or hours past two hours). */
 void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,
