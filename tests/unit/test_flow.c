@@ -142,6 +142,11 @@ typedef struct flow_case {
     int pending_at_prompt; /* another login sent id-1 during this prompt */
     int no_naps;           /* the module must not sleep (every wait is a
                               prompt) */
+    int sends_before;      /* codes other logins had requested ... */
+    long sends_age;        /* ... this many seconds before the login */
+    int sends_answered;    /* ... and the provider sent one then */
+    int give_back_at_nap;  /* one of them is given back at this nap */
+    int pending_at_nap;    /* one of them records its code at this nap */
     int locked_before;     /* another login locked the user */
     int lock_at_prompt;    /* ... during this prompt (1-based) */
     int state_broken;
@@ -259,6 +264,7 @@ static int pending_cb(pv_state_record *rec, void *ctx)
     pv_strlcpy(rec->pending_to, "+8613800138000", sizeof(rec->pending_to));
     rec->pending_expires = w->now + 300;
     rec->pending_entry = 0;
+    rec->last_sent = w->now; /* the code its send answered */
     return 0;
 }
 
@@ -270,6 +276,40 @@ static void add_pending(world *w)
     pv_err_clear(&err);
     assert_int_equal(pv_state_update(w->state, w->user, pending_cb, w, &err),
                      0);
+}
+
+static int sends_cb(pv_state_record *rec, void *ctx)
+{
+    const world *w = ctx;
+    time_t at = w->now - w->c->sends_age;
+
+    rec->sends[0] = at;
+    rec->send_counts[0] = (unsigned)w->c->sends_before;
+    rec->n_sends = 1;
+    if (w->c->sends_answered)
+        rec->last_sent = at;
+    return 0;
+}
+
+static int give_back_one_cb(pv_state_record *rec, void *ctx)
+{
+    (void)ctx;
+    if (rec->n_sends > 0 && --rec->send_counts[0] == 0) {
+        memmove(rec->sends, rec->sends + 1,
+                (rec->n_sends - 1) * sizeof rec->sends[0]);
+        memmove(rec->send_counts, rec->send_counts + 1,
+                (rec->n_sends - 1) * sizeof rec->send_counts[0]);
+        rec->n_sends--;
+    }
+    return 0;
+}
+
+static void update(world *w, pv_state_update_fn fn)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_update(w->state, w->user, fn, w, &err), 0);
 }
 
 static void show(world *w, const char *msg)
@@ -318,8 +358,14 @@ static time_t fake_now(void *ctx)
 
 static void fake_sleep_ms(void *ctx, unsigned ms)
 {
-    ((world *)ctx)->naps++;
-    ((world *)ctx)->now += (time_t)(ms / 1000);
+    world *w = ctx;
+
+    w->naps++;
+    w->now += (time_t)(ms / 1000);
+    if (w->c->give_back_at_nap == w->naps)
+        update(w, give_back_one_cb);
+    if (w->c->pending_at_nap == w->naps)
+        add_pending(w);
 }
 
 static void quiet_log(void *ctx, int prio, const char *line)
@@ -557,6 +603,8 @@ static void prepare_world(world *w, const flow_case *c, const pv_config *cfg,
     assert_int_equal(pv_state_mem_open(&w->state, &err), 0);
     if (c->locked_before)
         lock_user(w);
+    if (c->sends_before > 0)
+        update(w, sends_cb);
     pv_state_mem_set_broken(w->state, c->state_broken);
 }
 
@@ -1210,6 +1258,62 @@ static const flow_case user_rows[] = {
       .reason = "rate_limit_exceeded",
       .sends = 2,
       .shown = "The provider allows one code per minute; try again in 61 s." },
+    /* requests in flight never make a login report the limit, and a
+     * login refused by the minute reuses the code another login's
+     * request in flight brings */
+    { .name = "send budget spent by another login's request in flight: it "
+              "is given back, this one sends",
+      .cfg = { "send_limit=1" },
+      .sends_before = 1,
+      .give_back_at_nap = 1,
+      .answers = { SENT, RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "send budget spent by another login's request that stays "
+              "counted: refused once it cannot be in flight",
+      .cfg = { SAFE, "send_limit=1" },
+      .sends_before = 1,
+      .want = PV_RESULT_DENIED,
+      .reason = "send_limit",
+      .shown = "Too many codes requested for this account; try again in 60 "
+               "minutes." },
+    { .name = "send budget spent by sends older than a request: refused at "
+              "once",
+      .cfg = { SAFE, "send_limit=1" },
+      .sends_before = 1,
+      .sends_age = 100,
+      .no_naps = 1,
+      .want = PV_RESULT_DENIED,
+      .reason = "send_limit",
+      .shown = "try again in 59 minutes." },
+    { .name = "rate limited while another login's send is unanswered: its "
+              "code is reused once recorded",
+      .sends_before = 1,
+      .pending_at_nap = 2,
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1,
+      .shown = "A code was already sent; enter that code." },
+    { .name = "rate limited, another login's send answered: the wait prompt "
+              "at once",
+      .cfg = { SAFE },
+      .sends_before = 1,
+      .sends_age = 5,
+      .sends_answered = 1,
+      .no_naps = 1,
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .replies = { CONV_FAIL },
+      .want = PV_RESULT_CONV_ERROR,
+      .reason = "conversation_failed",
+      .sends = 1,
+      .shown = "A code was sent 5 s ago; the provider allows one per "
+               "minute.\nA new code can be sent in 56 s." },
     { .name = "rate_limit_exceeded, resend_wait=60 cannot cover the minute",
       .cfg = { SAFE, "resend_wait=60" },
       .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
