@@ -27,6 +27,9 @@ typedef struct channel {
                            outages */
     size_t entry;       /* the entry that sent verification_id */
     int quota_reuse;    /* the last reuse: a limit other than the minute */
+    char early[PV_CODE_MAX + 1]; /* a code typed at the resend_wait prompt
+                                    for a code another login had sent
+                                    meanwhile: the next entry */
 } channel;
 
 int pv_code_normalize(const char *entry, long code_length, char *out,
@@ -167,6 +170,24 @@ static void forget_pending(pv_flowctx *f)
     (void)pv_flow_state_update(f, pending_cb, &pc);
 }
 
+/* No code pending yet, but another login's send may be about to record
+ * one (logins of one user started together: one code is sent, the others
+ * are refused by the minute and reuse it): wait for its answer, a request's
+ * time at most, in short naps.  A send already answered does not wait. */
+static int pending_after_others(pv_flowctx *f, channel *ch)
+{
+    long naps = pv_flow_naps_max(f);
+
+    for (;;) {
+        if (pending_code(f, ch, ch->verification_id,
+                         sizeof(ch->verification_id)))
+            return 1;
+        if (naps-- <= 0 || !pv_flow_sends_unanswered(f))
+            return 0;
+        pv_flow_nap(f);
+    }
+}
+
 /* A rate limit other than the per-number minute (the provider's hourly
  * per-IP quota, doc/providers.md): waiting a minute would not help, so
  * the user is told at once what the provider said. */
@@ -190,8 +211,7 @@ static enum send_outcome send_refused(pv_flowctx *f, channel *ch,
 {
     switch (sr) {
     case PV_SEND_RATE_LIMITED:
-        if (f->cfg->reuse_code && pending_code(f, ch, ch->verification_id,
-                                               sizeof(ch->verification_id))) {
+        if (f->cfg->reuse_code && pending_after_others(f, ch)) {
             pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
             ch->quota_reuse = !reply->per_number;
             return SEND_REUSED;
@@ -296,6 +316,7 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
     pv_flow_debug(f, "send (entry %zu): %s", i + 1, reply.detail);
     if (sr == PV_SEND_UNAVAILABLE && reply.failure == PV_FAILURE_OUTAGE) {
         /* no answer: a code may have gone out, the budget stays spent */
+        pv_flow_send_kept(f, at);
         *v = pv_verdict_failure(reply.failure, reply.detail);
         entry_out(f, ch, i, "send", reply.detail);
         pv_wipe(&reply, sizeof(reply));
@@ -304,10 +325,13 @@ static enum send_outcome send_once(pv_flowctx *f, channel *ch, size_t i,
     if (sr != PV_SEND_OK) {
         if (provider_refused(sr, &reply))
             pv_flow_send_give_back(f, at); /* nothing was sent */
+        else
+            pv_flow_send_kept(f, at);
         so = send_refused(f, ch, sr, &reply, v);
         pv_wipe(&reply, sizeof(reply));
         return so;
     }
+    pv_flow_send_kept(f, at);
     f->out->sends++;
     ch->entry = i;
     pv_strlcpy(ch->verification_id, reply.id, sizeof(ch->verification_id));
@@ -343,32 +367,106 @@ static pv_verdict limited_refusal(pv_flowctx *f, long wait)
     return v;
 }
 
-/* The provider refused within its minute: tell the user and wait, through
- * the flow's clock, when resend_wait allows it (1), else 0 with the
- * refusal in *v. */
-static int wait_for_provider(pv_flowctx *f, pv_verdict *v)
+/* ---- the resend_wait prompt ---------------------------------------------
+ *
+ * Every wait is shown before it starts and no conversation round holds a
+ * sleep: under sshd's keyboard-interactive a message reaches the user
+ * only with the next prompt, so a wait inside one round is invisible, and
+ * sshd then adds a delay that grows with the time the round took
+ * (doc/performance.md).  The user waits at a prompt that names the time
+ * left; Enter pressed early asks again with what is left.  What is typed
+ * there is never sent anywhere unless another login has meanwhile sent a
+ * code that is pending for this user (reuse_code): then a well-formed
+ * entry is that code's first try (a guess like any other), and any other
+ * entry goes on to its prompt.  Otherwise an entry counts as Enter. */
+
+#define WAIT_ASKS_MAX 8 /* answers before the time is up: then refused */
+#define WAIT_NAP_MAX 2  /* seconds left after an answer that are slept */
+
+enum wait_end {
+    WAIT_SEND,  /* the provider's minute has passed: send now */
+    WAIT_REUSE, /* another login's code is pending: prompt for it */
+    WAIT_STOP,  /* refused or the conversation failed: *v */
+};
+
+/* One answer at the wait prompt: -1 the conversation failed, 1 a code of
+ * another login is pending now (ch->early holds a well-formed entry),
+ * else 0. */
+static int ask_wait(pv_flowctx *f, channel *ch, long left)
+{
+    char *reply = NULL;
+    char code[PV_CODE_MAX + 1];
+    int kind, pending;
+
+    if (!pv_flow_askf(f, 1, &reply, PROMPT_WAIT, left))
+        return -1;
+    kind = pv_code_normalize(reply, f->cfg->code_length, code, sizeof(code));
+    pv_free_secret(reply);
+    pending = f->cfg->reuse_code && pending_code(f, ch, ch->verification_id,
+                                                 sizeof(ch->verification_id));
+    if (pending && kind == 1)
+        pv_strlcpy(ch->early, code, sizeof(ch->early));
+    pv_wipe(code, sizeof(code));
+    if (pending) {
+        pv_strlcpy(f->out->id, ch->verification_id, sizeof(f->out->id));
+        ch->quota_reuse = 1; /* "A code was already sent" */
+    }
+    return pending;
+}
+
+/* The last seconds after an answer: slept (the prompt named them). */
+static void nap_out(pv_flowctx *f, time_t ready)
 {
     pv_clock *c = &f->env->clock;
+
+    if (c->sleep_ms != NULL)
+        pv_sleep_until(c->now, c->sleep_ms, c->ctx, ready, WAIT_NAP_MAX + 1);
+}
+
+/* The provider refused within its minute and nothing is reusable: when
+ * resend_wait allows it, say why and prompt until the minute has passed. */
+static enum wait_end wait_for_provider(pv_flowctx *f, channel *ch,
+                                       pv_verdict *v)
+{
     time_t now = pv_flow_now(f);
     pv_resend_plan p = resend_plan(f, now);
+    time_t ready = now + p.wait;
+    long left = p.wait;
+    int asks, r;
 
-    if (!p.may_wait || c->sleep_ms == NULL) {
+    if (!p.may_wait || f->env->conv.prompt == NULL) {
         *v = limited_refusal(f, p.wait);
-        return 0;
+        return WAIT_STOP;
     }
     if (p.ago >= 0)
-        pv_flow_sayf(f, 0, MSG_WAIT_SINCE, p.ago, p.wait);
+        pv_flow_sayf(f, 0, MSG_WAIT_SINCE, p.ago);
     else
-        pv_flow_sayf(f, 0, MSG_WAIT_UNKNOWN, p.wait);
-    pv_flow_debug(f, "send: rate limited, waiting %ld s", p.wait);
-    pv_sleep_until(c->now, c->sleep_ms, c->ctx, now + p.wait,
-                   f->cfg->resend_wait + 1);
-    return 1;
+        pv_flow_say(f, 0, MSG_WAIT_UNKNOWN);
+    pv_flow_debug(f, "send: rate limited, %ld s to wait", p.wait);
+    for (asks = 0; asks < WAIT_ASKS_MAX; asks++) {
+        r = ask_wait(f, ch, left);
+        if (r < 0) {
+            *v = pv_verdict_final(PV_RESULT_CONV_ERROR, "conversation_failed");
+            return WAIT_STOP;
+        }
+        if (r > 0)
+            return WAIT_REUSE;
+        left = (long)(ready - pv_flow_now(f));
+        if (left > 0 && left <= WAIT_NAP_MAX) {
+            nap_out(f, ready);
+            left = (long)(ready - pv_flow_now(f));
+        }
+        if (left <= 0)
+            return WAIT_SEND;
+    }
+    *v = limited_refusal(f, left);
+    return WAIT_STOP;
 }
 
 /* Send a code at entry i; when the provider's per-number minute refuses
- * it and no code is reusable, wait (resend_wait) and send once more (a
- * rate limit is a refusal: it never moves to the next entry). */
+ * it and no code is reusable, wait at the resend_wait prompt and send
+ * once more (a rate limit is a refusal: it never moves to the next
+ * entry). */
 static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
                                  pv_verdict *v)
 {
@@ -376,8 +474,15 @@ static enum send_outcome send_at(pv_flowctx *f, channel *ch, size_t i,
 
     if (so != SEND_LIMITED)
         return so;
-    if (!wait_for_provider(f, v))
+    switch (wait_for_provider(f, ch, v)) {
+    case WAIT_REUSE:
+        return SEND_REUSED;
+    case WAIT_SEND:
+        break;
+    case WAIT_STOP:
+    default:
         return SEND_STOP;
+    }
     so = send_once(f, ch, i, v);
     if (so != SEND_LIMITED)
         return so;
@@ -440,7 +545,8 @@ static pv_verdict send_again(pv_flowctx *f, channel *ch, const char *msg)
         return pv_verdict_go_on();
     case SEND_REUSED:
         /* "less than a minute ago" only when the minute refused it */
-        pv_flow_say(f, 0, ch->quota_reuse ? MSG_REUSED : MSG_RESEND_WAIT);
+        if (ch->early[0] == '\0')
+            pv_flow_say(f, 0, ch->quota_reuse ? MSG_REUSED : MSG_RESEND_WAIT);
         return pv_verdict_go_on();
     case SEND_CANNOT_SERVE:
         return pv_verdict_final(PV_RESULT_DENIED, "invalid_phone_number");
@@ -536,19 +642,36 @@ static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
     }
 }
 
-/* One prompt and what follows from the entry: GO_ON to prompt again. */
-static pv_verdict one_entry(pv_flowctx *f, channel *ch)
+/* The next entry: the code typed at the resend_wait prompt, else one
+ * prompt.  0 when the conversation failed. */
+static int next_entry(pv_flowctx *f, channel *ch, char *code, size_t size,
+                      int *kind)
 {
     char *reply = NULL;
+
+    if (ch->early[0] != '\0') {
+        pv_strlcpy(code, ch->early, size);
+        pv_wipe(ch->early, sizeof(ch->early));
+        *kind = 1;
+        return 1;
+    }
+    if (!pv_flow_ask(f, ch->prompt, f->cfg->echo_code, &reply))
+        return 0;
+    *kind = pv_code_normalize(reply, f->cfg->code_length, code, size);
+    pv_free_secret(reply);
+    return 1;
+}
+
+/* One entry and what follows from it: GO_ON to prompt again. */
+static pv_verdict one_entry(pv_flowctx *f, channel *ch)
+{
     char code[PV_CODE_MAX + 1];
     pv_verdict v;
     pv_guess g;
-    int kind;
+    int kind = 0;
 
-    if (!pv_flow_ask(f, ch->prompt, f->cfg->echo_code, &reply))
+    if (!next_entry(f, ch, code, sizeof(code), &kind))
         return pv_verdict_final(PV_RESULT_CONV_ERROR, "conversation_failed");
-    kind = pv_code_normalize(reply, f->cfg->code_length, code, sizeof(code));
-    pv_free_secret(reply);
     if (kind < 0 && ch->resends_left > 0)
         return resend(f, ch, MSG_RESENT);
     f->out->tries++;
@@ -613,7 +736,8 @@ static pv_verdict first_send(pv_flowctx *f, channel *ch, enum pv_method m)
     }
     switch (send_code(f, ch, &v)) {
     case SEND_REUSED:
-        pv_flow_say(f, 0, MSG_REUSED);
+        if (ch->early[0] == '\0')
+            pv_flow_say(f, 0, MSG_REUSED);
         return pv_verdict_go_on();
     case SEND_OK:
         return pv_verdict_go_on();

@@ -127,6 +127,24 @@ int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply)
     return 1;
 }
 
+int pv_flow_askf(pv_flowctx *f, int echo, char **reply, const char *msgid, ...)
+{
+    char msg[PV_FLOW_MSG_MAX];
+    pv_conv *c = &f->env->conv;
+    va_list ap;
+
+    *reply = NULL;
+    va_start(ap, msgid);
+    (void)pv_vtrf(f->env->catalog, msg, sizeof(msg), msgid, ap);
+    va_end(ap);
+    if (c->prompt == NULL || c->prompt(c->ctx, msg, echo, reply) != 0) {
+        pv_free_secret(*reply);
+        *reply = NULL;
+        return 0;
+    }
+    return 1;
+}
+
 int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx)
 {
     pv_err err;
@@ -234,8 +252,12 @@ int pv_flow_guess_succeeded(pv_flowctx *f)
 typedef struct budget_ctx {
     pv_sendlimit_policy pol;
     time_t now;
+    time_t since; /* sends from here on may still be in flight */
+    const time_t *own;
+    size_t n_own;
     long wait;
     int reserved;
+    int in_flight;
 } budget_ctx;
 
 static int reserve_cb(pv_state_record *rec, void *ctx)
@@ -243,6 +265,9 @@ static int reserve_cb(pv_state_record *rec, void *ctx)
     budget_ctx *bc = ctx;
 
     bc->reserved = pv_sendlimit_reserve(rec, &bc->pol, bc->now, &bc->wait);
+    bc->in_flight =
+        !bc->reserved && pv_sendlimit_maybe_in_flight(rec, &bc->pol, bc->since,
+                                                      bc->own, bc->n_own);
     return 0;
 }
 
@@ -254,24 +279,89 @@ static int give_back_cb(pv_state_record *rec, void *ctx)
     return 0;
 }
 
+#define BUDGET_NAP_MS 250u
+#define REQUEST_MARGIN 2 /* pv_http.c: slack on top of libcurl's limits */
+
+static time_t clamp_now(time_t t)
+{
+    if (t < 0)
+        return 0;
+    return t > PV_STATE_TIME_MAX ? PV_STATE_TIME_MAX : t;
+}
+
+/* The longest one send request can be waiting for its answer. */
+static long request_bound(const pv_flowctx *f)
+{
+    return f->cfg->timeout + f->cfg->connect_timeout + REQUEST_MARGIN;
+}
+
+/* One look at the budget under the state lock. */
+static int reserve_once(pv_flowctx *f, budget_ctx *bc)
+{
+    bc->now = clamp_now(pv_flow_now(f));
+    bc->since = bc->now - request_bound(f);
+    return pv_flow_state_update(f, reserve_cb, bc);
+}
+
 enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at, long *wait)
 {
+    pv_clock *c = &f->env->clock;
     budget_ctx bc;
+    time_t until;
+    long naps;
 
     memset(&bc, 0, sizeof(bc));
     bc.pol.limit = f->cfg->send_limit;
     bc.pol.window = f->cfg->send_window;
-    bc.now = pv_flow_now(f);
-    if (bc.now < 0)
-        bc.now = 0;
-    if (bc.now > PV_STATE_TIME_MAX)
-        bc.now = PV_STATE_TIME_MAX;
-    *at = bc.now;
+    bc.own = f->own_sends;
+    bc.n_own = f->n_own_sends;
     *wait = 0;
-    if (pv_flow_state_update(f, reserve_cb, &bc) != 0)
-        return PV_BUDGET_ERROR;
-    *wait = bc.wait;
-    return bc.reserved ? PV_BUDGET_RESERVED : PV_BUDGET_SPENT;
+    until = clamp_now(pv_flow_now(f)) + request_bound(f);
+    /* naps bounded by count too: a clock that stands still */
+    naps = request_bound(f) * (1000 / (long)BUDGET_NAP_MS) + 1;
+    for (;;) {
+        if (reserve_once(f, &bc) != 0)
+            return PV_BUDGET_ERROR;
+        *at = bc.now;
+        *wait = bc.wait;
+        if (bc.reserved)
+            return PV_BUDGET_RESERVED;
+        if (!bc.in_flight || c->sleep_ms == NULL || naps-- <= 0 ||
+            bc.now >= until)
+            return PV_BUDGET_SPENT;
+        pv_flow_debug(f, "send budget: waiting for requests in flight");
+        c->sleep_ms(c->ctx, BUDGET_NAP_MS);
+    }
+}
+
+int pv_flow_sends_unanswered(pv_flowctx *f)
+{
+    pv_state_record rec;
+    pv_err err;
+    time_t now = clamp_now(pv_flow_now(f));
+    int n = 0;
+
+    pv_err_clear(&err);
+    if (pv_state_read(f->state, f->user, &rec, &err) == 0)
+        n = pv_sendlimit_unanswered(&rec, now - request_bound(f), f->own_sends,
+                                    f->n_own_sends);
+    pv_state_record_clear(&rec);
+    return n;
+}
+
+void pv_flow_nap(pv_flowctx *f)
+{
+    pv_clock *c = &f->env->clock;
+
+    if (c->sleep_ms != NULL)
+        c->sleep_ms(c->ctx, BUDGET_NAP_MS);
+}
+
+long pv_flow_naps_max(const pv_flowctx *f)
+{
+    return f->env->clock.sleep_ms == NULL
+               ? 0
+               : request_bound(f) * (1000 / (long)BUDGET_NAP_MS) + 1;
 }
 
 void pv_flow_send_give_back(pv_flowctx *f, time_t at)
@@ -281,6 +371,12 @@ void pv_flow_send_give_back(pv_flowctx *f, time_t at)
     memset(&bc, 0, sizeof(bc));
     bc.now = at;
     (void)pv_flow_state_update(f, give_back_cb, &bc);
+}
+
+void pv_flow_send_kept(pv_flowctx *f, time_t at)
+{
+    if (f->n_own_sends < PV_FLOW_OWN_SENDS)
+        f->own_sends[f->n_own_sends++] = at;
 }
 
 /* ---- break-glass codes used anywhere (fleet-wide with etcd) --------- */

@@ -34,13 +34,14 @@
 #define MSG_REUSED N_("A code was already sent; enter that code.")
 #define MSG_RESEND_WAIT \
     N_("A code was sent less than a minute ago; enter that code.")
-/* resend_wait (printf arguments: seconds) */
-#define MSG_WAIT_SINCE                                                   \
-    N_("A code was sent %ld s ago; the provider allows one per minute. " \
-       "Sending a new code in %ld s...")
-#define MSG_WAIT_UNKNOWN                           \
-    N_("The provider allows one code per minute. " \
-       "Sending a new code in %ld s...")
+/* resend_wait (printf arguments: seconds): the reason, shown with the
+ * prompt that follows it (sshd's keyboard-interactive shows a message
+ * only together with the next prompt), then the prompt itself */
+#define MSG_WAIT_SINCE \
+    N_("A code was sent %ld s ago; the provider allows one per minute.")
+#define MSG_WAIT_UNKNOWN N_("The provider allows one code per minute.")
+#define PROMPT_WAIT \
+    N_("A new code can be sent in %ld s. Press Enter to get it: ")
 #define MSG_WAIT_REFUSED \
     N_("The provider allows one code per minute; try again in %ld s.")
 #define MSG_PRECHECK_LIMITED \
@@ -52,6 +53,7 @@
 #define PV_FLOW_MSG_MAX 2048 /* a formatted message (link + text) */
 
 #define PV_VERDICT_MSG_MAX 160
+#define PV_FLOW_OWN_SENDS 16 /* a login's own sends remembered */
 
 /* What a step says about the login. */
 enum pv_step {
@@ -93,6 +95,10 @@ typedef struct pv_flowctx {
     pv_identity id;
     char *gecos;
     int precheck_done; /* pre-check passed in this login */
+    /* this login's sends that stay counted, answered (or never to be):
+     * not "in flight" when the budget is looked at again */
+    time_t own_sends[PV_FLOW_OWN_SENDS];
+    size_t n_own_sends;
 } pv_flowctx;
 
 /* ---- pv_flow_io.c ----------------------------------------------------- */
@@ -107,6 +113,9 @@ void pv_flow_debug(pv_flowctx *f, const char *fmt, ...)
 /* Ask once: 1 with a malloc'd reply (maybe NULL), 0 if the conversation
  * failed. */
 int pv_flow_ask(pv_flowctx *f, const char *msg, int echo, char **reply);
+/* pv_flow_ask with a prompt made from msgid (translated) and arguments. */
+int pv_flow_askf(pv_flowctx *f, int echo, char **reply, const char *msgid, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 0 ok, -1 failed (logged). */
 int pv_flow_state_update(pv_flowctx *f, pv_state_update_fn fn, void *ctx);
 
@@ -142,9 +151,26 @@ enum pv_send_budget {
     PV_BUDGET_SPENT,
     PV_BUDGET_ERROR
 };
+/* When the budget is spent only by requests of other logins that may
+ * still wait for their answer, it waits for those answers (naps of the
+ * flow's clock, at most as long as one request can take: timeout +
+ * connect_timeout + 2 s, pv_http.c) before it says SPENT. */
 enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at,
                                          long *wait);
 void pv_flow_send_give_back(pv_flowctx *f, time_t at);
+/* The send reserved at `at` stays counted and is answered (or will never
+ * be: an outage). */
+void pv_flow_send_kept(pv_flowctx *f, time_t at);
+
+/* Another login's send may still be waiting for its answer (and then
+ * record the code this one can reuse): pv_sendlimit_unanswered within
+ * one request's time. */
+int pv_flow_sends_unanswered(pv_flowctx *f);
+/* One short nap of the flow's clock while other logins' requests finish,
+ * and the most naps that cover one request's time (0 without a clock
+ * that sleeps). */
+void pv_flow_nap(pv_flowctx *f);
+long pv_flow_naps_max(const pv_flowctx *f);
 
 /* pv_breakglass_claim_fn (ctx: the pv_flowctx): the code's hash is
  * recorded as used, so a hash listed on several hosts works once: with

@@ -107,6 +107,74 @@ int pv_sendlimit_reserve(pv_state_record *rec, const pv_sendlimit_policy *pol,
     return 0;
 }
 
+/* Sends counted at or after since. */
+static unsigned long young_sends(const pv_state_record *rec, time_t since)
+{
+    unsigned long n = 0;
+    size_t i;
+
+    for (i = 0; i < rec->n_sends; i++)
+        if (rec->sends[i] >= since)
+            n += rec->send_counts[i];
+    return n;
+}
+
+int pv_sendlimit_maybe_in_flight(const pv_state_record *rec,
+                                 const pv_sendlimit_policy *pol, time_t since,
+                                 const time_t *own, size_t n_own)
+{
+    unsigned long limit = budget(pol), young, mine = 0;
+    size_t i;
+
+    if (limit == 0)
+        return 0;
+    young = young_sends(rec, since);
+    for (i = 0; i < n_own; i++)
+        mine += own[i] >= since;
+    if (young <= mine)
+        return 0; /* none of another login's may be waiting */
+    return total_sends(rec) - (young - mine) < limit;
+}
+
+int pv_sendlimit_unanswered(const pv_state_record *rec, time_t since,
+                            const time_t *own, size_t n_own)
+{
+    time_t after = rec->last_sent >= since ? rec->last_sent + 1 : since;
+    unsigned long n = young_sends(rec, after), mine = 0;
+    size_t i;
+
+    for (i = 0; i < n_own; i++)
+        mine += own[i] >= after;
+    return n > mine;
+}
+
+void pv_sendlimit_status(const pv_state_record *rec,
+                         const pv_sendlimit_policy *pol, time_t now,
+                         unsigned long *sent, long *frees_in)
+{
+    long window = pol->window > 0 ? pol->window : 0;
+    long long cutoff = (long long)now - window, w = 1;
+    unsigned long limit = budget(pol), left;
+    size_t i;
+
+    *sent = 0;
+    *frees_in = 0;
+    for (i = 0; i < rec->n_sends; i++)
+        if ((long long)rec->sends[i] > cutoff)
+            *sent += rec->send_counts[i];
+    if (limit == 0 || *sent < limit)
+        return;
+    /* as wait_for_room, over the sends within the window only */
+    left = *sent;
+    for (i = 0; i < rec->n_sends && left >= limit; i++) {
+        if ((long long)rec->sends[i] <= cutoff)
+            continue;
+        left -= rec->send_counts[i];
+        w = (long long)rec->sends[i] + window - now;
+    }
+    *frees_in = w < 1 ? 1 : (long)w;
+}
+
 void pv_sendlimit_give_back(pv_state_record *rec, time_t at)
 {
     size_t i = rec->n_sends;
@@ -119,6 +187,13 @@ void pv_sendlimit_give_back(pv_state_record *rec, time_t at)
             remove_bucket(rec, i);
         return;
     }
+}
+
+void pv_sendlimit_clear(pv_state_record *rec)
+{
+    memset(rec->sends, 0, sizeof rec->sends);
+    memset(rec->send_counts, 0, sizeof rec->send_counts);
+    rec->n_sends = 0;
 }
 
 void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,

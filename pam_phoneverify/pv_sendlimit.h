@@ -25,6 +25,29 @@ int pv_sendlimit_reserve(pv_state_record *rec, const pv_sendlimit_policy *pol,
 /* Forget the send recorded at `at` (the provider sent nothing). */
 void pv_sendlimit_give_back(pv_state_record *rec, time_t at);
 
+/* After a refused reserve: 1 when the budget is spent only because of
+ * sends counted at or after since (requests that may still wait for their
+ * answer: another login's) other than this login's own answered ones in
+ * own[0..n_own): the caller waits for their answers (a refused one is
+ * given back) before it reports the limit (pam_phoneverify.conf(5)). */
+int pv_sendlimit_maybe_in_flight(const pv_state_record *rec,
+                                 const pv_sendlimit_policy *pol, time_t since,
+                                 const time_t *own, size_t n_own);
+/* 1 when another login's send counted at or after since has no answer
+ * that sent a code yet: none recorded since it (last_sent is older), and
+ * it is not one of this login's own[0..n_own). */
+int pv_sendlimit_unanswered(const pv_state_record *rec, time_t since,
+                            const time_t *own, size_t n_own);
+/* For `phoneverify status`: codes counted within the window at now, and
+ * when the budget is spent the seconds until one more is allowed (else
+ * 0). */
+void pv_sendlimit_status(const pv_state_record *rec,
+                         const pv_sendlimit_policy *pol, time_t now,
+                         unsigned long *sent, long *frees_in);
+
+/* Forget every counted send (`phoneverify unlock`).  last_sent stays: the
+ * provider's own per-number minute does not move with it (resend_wait). */
+void pv_sendlimit_clear(pv_state_record *rec);
 /* "Too many codes requested for this account; try again in 40 minutes."
  * (the wait rounded up to whole minutes, or hours past two hours). */
 void pv_sendlimit_message(const pv_catalog *cat, long wait, char *buf,

@@ -27,6 +27,7 @@
 #include "pv_flow.h"
 #include "pv_i18n.h"
 #include "pv_lockout.h"
+#include "pv_sendlimit.h"
 #include "pv_log.h"
 #include "pv_lookup.h"
 #include "pv_phone.h"
@@ -301,6 +302,27 @@ static size_t live_grants(const pv_config *cfg, const pv_state_record *g,
     return n;
 }
 
+/* ", 3 of 10 code(s) sent in the last 3600 s" (send_limit, send_window),
+ * and when the budget is spent when the next one is allowed. */
+static void budget_text(const pv_config *cfg, const pv_state_record *rec,
+                        time_t now, char *buf, size_t size)
+{
+    pv_sendlimit_policy pol = { cfg->send_limit, cfg->send_window };
+    unsigned long sent;
+    long frees_in;
+
+    pv_sendlimit_status(rec, &pol, now, &sent, &frees_in);
+    if (frees_in > 0)
+        (void)pv_snprintf(buf, size,
+                          ", %lu of %ld code(s) sent in the last %ld s: send "
+                          "limit reached, the next in %ld s",
+                          sent, cfg->send_limit, cfg->send_window, frees_in);
+    else
+        (void)pv_snprintf(buf, size,
+                          ", %lu of %ld code(s) sent in the last %ld s", sent,
+                          cfg->send_limit, cfg->send_window);
+}
+
 /* rec: the user's record; g: the user's grants in this host's store
  * (rec itself with state = file). */
 static void print_status(const pv_config *cfg, const char *user,
@@ -311,7 +333,7 @@ static void print_status(const pv_config *cfg, const char *user,
     time_t now = time(NULL), until = 0;
     int locked = pv_lockout_active(rec, &pol, now, &until);
 
-    char unlocks[64] = "", pending[64] = "", grants[80] = "";
+    char unlocks[64] = "", pending[64] = "", grants[80] = "", sends[128];
     time_t grant_end = 0;
     size_t n_grants = live_grants(cfg, g, rec->grants_void, now, &grant_end);
 
@@ -326,9 +348,12 @@ static void print_status(const pv_config *cfg, const char *user,
         (void)pv_snprintf(pending, sizeof(pending),
                           ", code pending for %lld s",
                           (long long)(rec->pending_expires - now));
-    pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s%s", user,
-               locked ? "LOCKED" : "not locked", rec->n_failures, unlocks,
-               pending, grants);
+    budget_text(cfg, rec, now, sends, sizeof(sends));
+    /* during a lockout: the failures that caused it (pv_lockout.c) */
+    pv_cli_say(stdout, "%s: %s, %zu recent failure(s)%s%s%s%s", user,
+               locked ? "LOCKED" : "not locked",
+               pv_lockout_failures(rec, &pol, now), unlocks, sends, pending,
+               grants);
 }
 
 /* One user's line.  A record that cannot be read (a FIFO, a symlink,
@@ -514,6 +539,8 @@ static int unlock_cb(pv_state_record *rec, void *ctx)
     const time_t *now = ctx;
 
     pv_lockout_reset(rec);
+    /* the send budget too: the administrator vouches for the user */
+    pv_sendlimit_clear(rec);
     /* grace grants too, on every host (grants_void is shared with etcd):
      * an administrator unlocking a user wants the next login to ask for
      * a code */

@@ -439,7 +439,9 @@ def test_lockout_status_unlock(sim_world, sim):
 
     r = w.cli("status", "alice")
     assert r.returncode == 0, r
-    assert re.match(r"alice: LOCKED, .*unlocks in \d+ s", r.stdout), r
+    # the failures that caused the lock (issue 19 item 3: it said 0)
+    assert re.match(r"alice: LOCKED, 2 recent failure\(s\), unlocks in \d+ s",
+                    r.stdout), r
     # the module sees the same state
     res = w.pam("alice")
     assert res.pam_message == PAM_MESSAGES["PAM_PERM_DENIED"], res
@@ -462,6 +464,45 @@ def test_lockout_status_unlock(sim_world, sim):
     res = w.pam("alice", [lambda: sim.latest_code()], prompt=PROMPT_RE)
     assert res.pam_message == PAM_MESSAGES["PAM_SUCCESS"], res
     assert res.record["outcome"] == "success"
+
+
+def _budget_record(w, sends):
+    """alice's record with `sends` codes counted 100 s ago."""
+    p = w.state_dir / "u-alice"
+    p.write_text("pv-state 1\nsent %d %d\nend\n" % (int(time.time()) - 100,
+                                                     sends))
+    os.chmod(p, 0o600)
+
+
+SPENT = "Too many codes requested for this account; try again in"
+
+
+def test_status_shows_send_budget_and_unlock_clears_it(sim_world, sim):
+    """Issue 19 item 2: after a few codes `su` said "try again in 54
+    minutes" while status said nothing of it and unlock kept it.  status
+    shows the codes counted in send_window and when the budget frees up;
+    unlock clears it (the module then sends again)."""
+    w = sim_world
+    w.set(send_limit="2", send_window="3600")
+    _budget_record(w, 1)
+    r = w.cli("status", "alice")
+    assert r.returncode == 0, r
+    assert "1 of 2 code(s) sent in the last 3600 s" in r.stdout, r
+    assert "limit reached" not in r.stdout, r
+    _budget_record(w, 2)
+    r = w.cli("status", "alice")
+    m = re.search(r"2 of 2 code\(s\) sent in the last 3600 s: send limit "
+                  r"reached, the next in (\d+) s", r.stdout)
+    assert m and 3495 <= int(m.group(1)) <= 3500, r
+    res = w.pam("alice")
+    assert res.pam_message == PAM_MESSAGES["PAM_AUTH_ERR"], res
+    assert SPENT in res.transcript, res
+    r = w.cli("unlock", "alice")
+    assert r.returncode == 0 and r.stdout == "alice: unlocked\n", r
+    r = w.cli("status", "alice")
+    assert "0 of 2 code(s) sent in the last 3600 s" in r.stdout, r
+    res = w.pam("alice", [lambda: sim.latest_code()], prompt=PROMPT_RE)
+    assert res.pam_message == PAM_MESSAGES["PAM_SUCCESS"], res
 
 
 def test_status_lists_escaped_names(world):

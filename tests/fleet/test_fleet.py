@@ -187,7 +187,8 @@ def test_cli_status_and_unlock_use_the_cluster(host, cluster, prefix):
     fail_login(a)
     fail_login(a, locks=True)
     write_world(b)
-    assert cli_status(b, "alice") == (True, 0)
+    # the failures that caused the lock (issue 19 item 3)
+    assert cli_status(b, "alice") == (True, 2)
     # unlock accepts only names that are users: alice exists in the test
     # world's passwd (nss_wrapper), not in the machine's
     env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": "libnss_wrapper.so",

@@ -6,6 +6,8 @@ decided in pv_sendlimit.c."""
 
 import re
 
+import pexpect
+
 import pytest
 
 from pvtest import CODE, assert_pam
@@ -120,3 +122,52 @@ def test_budget_record_in_state(login, sim):
     text = (login.state_dir / "u-alice").read_text()
     counts = [int(n) for n in re.findall(r"^sent \d+ (\d+)$", text, re.M)]
     assert sum(counts) == 2, text
+
+
+SIX = 6
+
+
+def test_requests_in_flight_never_report_the_limit(login, sim):
+    """Issue 19 item 2: six logins of one user started together, one code
+    sent and the others reusing it, refused one of them for "60 minutes":
+    requests still waiting for their answer were counted as sent.  With
+    send_limit=3 and every send answered after 1 s, the 4th-6th logins
+    find three requests in flight; they wait for those answers (the
+    refused ones are given back) instead of reporting the limit."""
+    login.conf.update(send_limit="3", max_tries="1", resend="0",
+                      timeout="5")
+    sim.fault("send", "delay", seconds=1)
+    sessions = [login.start("alice") for _ in range(SIX)]
+    results = []
+    for s in sessions:
+        # the code prompt, or the resend_wait prompt (a code typed there
+        # is tried against the pending code): answer until it ends
+        while s.expect([s.prompt_re, r"Press Enter to get it: ",
+                        pexpect.EOF], timeout=60) != 2:
+            s.send(sim.latest_code())
+        results.append(s.finish())
+    spent = [r for r in results if SPENT_RE.search(r.transcript) or
+             (r.records and r.record.get("reason") == "send_limit")]
+    assert not spent, "refused for the send limit:\n%s" % spent[0]
+    assert any(r.records and r.record["outcome"] == "success"
+               for r in results), "\n".join(map(str, results))
+    assert len(sim.outbox()) == 1, sim.outbox()
+    # the refused requests were given back: one code counted
+    text = (login.state_dir / "u-alice").read_text()
+    counts = [int(n) for n in re.findall(r"^sent \d+ (\d+)$", text, re.M)]
+    assert sum(counts) == 1, text
+
+
+def test_rate_limited_send_given_back(login, sim):
+    """A send the provider refused with its per-number minute sent nothing:
+    given back.  send_limit=2: a code, then a login whose send is refused
+    (it reuses the pending code), then a third login still gets a code."""
+    sim.limits(per_number_seconds=60, per_ip_per_hour=1000000)
+    login.conf.update(send_limit="2")
+    abandon(login)
+    res = login.run("alice", [CODE])             # reuses: refused, given back
+    assert_pam(res, "PAM_SUCCESS", "success")
+    assert "A code was already sent" in res.transcript, str(res)
+    text = (login.state_dir / "u-alice").read_text()
+    assert sum(int(n) for n in
+               re.findall(r"^sent \d+ (\d+)$", text, re.M)) == 1, text

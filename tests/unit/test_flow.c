@@ -138,8 +138,17 @@ typedef struct flow_case {
     answer answers[MAX_ANSWERS];      /* in order; ends at url NULL */
     const char *replies[MAX_REPLIES]; /* ends at NULL; CONV_FAIL fails */
     long prompt_seconds;              /* the user takes this long a prompt */
-    int locked_before;                /* another login locked the user */
-    int lock_at_prompt;               /* ... during this prompt (1-based) */
+    long reply_seconds[MAX_REPLIES];  /* ... this one (0: prompt_seconds) */
+    int pending_at_prompt; /* another login sent id-1 during this prompt */
+    int no_naps;           /* the module must not sleep (every wait is a
+                              prompt) */
+    int sends_before;      /* codes other logins had requested ... */
+    long sends_age;        /* ... this many seconds before the login */
+    int sends_answered;    /* ... and the provider sent one then */
+    int give_back_at_nap;  /* one of them is given back at this nap */
+    int pending_at_nap;    /* one of them records its code at this nap */
+    int locked_before;     /* another login locked the user */
+    int lock_at_prompt;    /* ... during this prompt (1-based) */
     int state_broken;
     enum pv_result want;
     const char *reason;
@@ -164,6 +173,7 @@ typedef struct world {
     size_t n_calls;
     size_t next_reply;
     int prompts;
+    int naps;
     time_t now;
     char shown[4096];
     char logged[2048];
@@ -200,8 +210,8 @@ static int fake_post(pv_transport *t, const pv_http_request *req,
     record_call(w, req);
     if (w->next_answer >= MAX_ANSWERS || a->url == NULL ||
         strncmp(req->url, a->url, strlen(a->url)) != 0)
-        fail_msg("%s: unexpected request %zu to %s", w->c->name,
-                 w->next_answer + 1, req->url);
+        fail_msg("%s: unexpected request %zu to %s; shown:\n%s", w->c->name,
+                 w->next_answer + 1, req->url, w->shown);
     w->next_answer++;
     resp->status = a->status;
     if (a->status != PV_HTTP_OK)
@@ -246,6 +256,62 @@ static void lock_user(world *w)
     assert_int_equal(pv_state_update(w->state, w->user, lock_cb, w, &err), 0);
 }
 
+static int pending_cb(pv_state_record *rec, void *ctx)
+{
+    const world *w = ctx;
+
+    pv_strlcpy(rec->pending_id, "id-1", sizeof(rec->pending_id));
+    pv_strlcpy(rec->pending_to, "+8613800138000", sizeof(rec->pending_to));
+    rec->pending_expires = w->now + 300;
+    rec->pending_entry = 0;
+    rec->last_sent = w->now; /* the code its send answered */
+    return 0;
+}
+
+/* Another login's code, sent while this one is at a prompt. */
+static void add_pending(world *w)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_update(w->state, w->user, pending_cb, w, &err),
+                     0);
+}
+
+static int sends_cb(pv_state_record *rec, void *ctx)
+{
+    const world *w = ctx;
+    time_t at = w->now - w->c->sends_age;
+
+    rec->sends[0] = at;
+    rec->send_counts[0] = (unsigned)w->c->sends_before;
+    rec->n_sends = 1;
+    if (w->c->sends_answered)
+        rec->last_sent = at;
+    return 0;
+}
+
+static int give_back_one_cb(pv_state_record *rec, void *ctx)
+{
+    (void)ctx;
+    if (rec->n_sends > 0 && --rec->send_counts[0] == 0) {
+        memmove(rec->sends, rec->sends + 1,
+                (rec->n_sends - 1) * sizeof rec->sends[0]);
+        memmove(rec->send_counts, rec->send_counts + 1,
+                (rec->n_sends - 1) * sizeof rec->send_counts[0]);
+        rec->n_sends--;
+    }
+    return 0;
+}
+
+static void update(world *w, pv_state_update_fn fn)
+{
+    pv_err err;
+
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_update(w->state, w->user, fn, w, &err), 0);
+}
+
 static void show(world *w, const char *msg)
 {
     size_t n = strlen(w->shown);
@@ -263,11 +329,15 @@ static int fake_prompt(void *ctx, const char *msg, int echo, char **reply)
     show(w, msg);
     if (r == NULL)
         fail_msg("%s: unexpected prompt \"%s\"", w->c->name, msg);
+    w->now += w->c->reply_seconds[w->next_reply] != 0
+                  ? w->c->reply_seconds[w->next_reply]
+                  : w->c->prompt_seconds;
     w->next_reply++;
     w->prompts++;
-    w->now += w->c->prompt_seconds;
     if (w->c->lock_at_prompt == w->prompts)
         lock_user(w);
+    if (w->c->pending_at_prompt == w->prompts)
+        add_pending(w);
     if (strcmp(r, CONV_FAIL) == 0)
         return -1;
     *reply = pv_strdup(r);
@@ -288,7 +358,14 @@ static time_t fake_now(void *ctx)
 
 static void fake_sleep_ms(void *ctx, unsigned ms)
 {
-    ((world *)ctx)->now += (time_t)(ms / 1000);
+    world *w = ctx;
+
+    w->naps++;
+    w->now += (time_t)(ms / 1000);
+    if (w->c->give_back_at_nap == w->naps)
+        update(w, give_back_one_cb);
+    if (w->c->pending_at_nap == w->naps)
+        add_pending(w);
 }
 
 static void quiet_log(void *ctx, int prio, const char *line)
@@ -501,6 +578,9 @@ static int check_row(const world *w, const pv_outcome *out)
     if (c->logged != NULL && strstr(w->logged, c->logged) == NULL)
         bad += mismatch("%s: \"%s\" not logged; logged:\n%s", c->name,
                         c->logged, w->logged);
+    if (c->no_naps && w->naps != 0)
+        bad += mismatch("%s: the module slept %d time(s) instead of asking",
+                        c->name, w->naps);
     /* Secrets never reach the user. */
     if (strstr(w->shown, "secret") != NULL)
         bad += mismatch("%s: a secret was shown", c->name);
@@ -523,6 +603,8 @@ static void prepare_world(world *w, const flow_case *c, const pv_config *cfg,
     assert_int_equal(pv_state_mem_open(&w->state, &err), 0);
     if (c->locked_before)
         lock_user(w);
+    if (c->sends_before > 0)
+        update(w, sends_cb);
     pv_state_mem_set_broken(w->state, c->state_broken);
 }
 
@@ -1053,36 +1135,185 @@ static const flow_case user_rows[] = {
       .reason = "rate_limit_exceeded",
       .sends = 1,
       .shown = "The provider allows one code per minute; try again in 61 s." },
-    { .name = "rate_limit_exceeded, no send recorded: waits 61 s, sends",
+    /* resend_wait: the reason, then a prompt naming the time left;
+     * nothing sleeps (an early Enter asks again) */
+    { .name = "rate_limit_exceeded, no send recorded: prompt 61 s, Enter, "
+              "sends",
       .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT,
                    RIGHT },
-      .replies = { "123456" },
+      .replies = { "", "123456" },
+      .reply_seconds = { 61 },
+      .no_naps = 1,
       .want = PV_RESULT_SUCCESS,
       .reason = "verified",
       .sends = 2,
       .verifies = 1,
-      .shown = "The provider allows one code per minute. "
-               "Sending a new code in 61 s..." },
+      .shown = "The provider allows one code per minute.\n"
+               "A new code can be sent in 61 s. Press Enter to get it: \n"
+               "Verification code sent to" },
+    { .name = "resend_wait prompt: Enter after 30 s asks again with 31 s",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT,
+                   RIGHT },
+      .replies = { "", "", "123456" },
+      .reply_seconds = { 30, 31 },
+      .no_naps = 1,
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1,
+      .shown = "A new code can be sent in 61 s. Press Enter to get it: \n"
+               "A new code can be sent in 31 s. Press Enter to get it: \n"
+               "Verification code sent to" },
+    { .name = "resend_wait prompt: the last 2 s after Enter are slept",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT,
+                   RIGHT },
+      .replies = { "", "123456" },
+      .reply_seconds = { 59 },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1 },
+    { .name = "resend_wait prompt: a clock that stands still is refused",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .replies = { "", "", "", "", "", "", "", "" },
+      .no_naps = 1,
+      .want = PV_RESULT_DENIED,
+      .reason = "rate_limit_exceeded",
+      .sends = 1,
+      .shown = "The provider allows one code per minute; try again in 61 s." },
+    { .name = "resend_wait prompt: a code typed with nothing pending is "
+              "never sent anywhere",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT,
+                   RIGHT },
+      .replies = { "123456", "", "123456" },
+      .reply_seconds = { 10, 51 },
+      .no_naps = 1,
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 2,
+      .verifies = 1,
+      .shown = "A new code can be sent in 51 s. Press Enter to get it: " },
+    { .name = "resend_wait prompt: another login's code typed there is "
+              "verified",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), RIGHT },
+      .replies = { "123456" },
+      .reply_seconds = { 5 },
+      .pending_at_prompt = 1,
+      .no_naps = 1,
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "resend_wait prompt: Enter with another login's code pending "
+              "prompts for it",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), RIGHT },
+      .replies = { "", "123456" },
+      .reply_seconds = { 5 },
+      .pending_at_prompt = 1,
+      .no_naps = 1,
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1,
+      .shown = "Press Enter to get it: \nA code was already sent; enter that "
+               "code.\nVerification code sent to" },
+    { .name = "resend_wait prompt: another login's code, three wrong tries",
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), WRONG,
+                   WRONG, WRONG },
+      .replies = { "111111", "111111", "111111" },
+      .pending_at_prompt = 1,
+      .want = PV_RESULT_MAXTRIES,
+      .reason = "max_tries",
+      .sends = 1,
+      .verifies = 3 },
+    { .name = "resend_wait prompt: the conversation fails",
+      .cfg = { SAFE },
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .replies = { CONV_FAIL },
+      .want = PV_RESULT_CONV_ERROR,
+      .reason = "conversation_failed",
+      .sends = 1 },
     { .name = "rate_limit_exceeded on a resend 20 s after the send: 41 s",
       .cfg = { "reuse_code=no" },
       .answers = { SENT, SEND_REFUSED(429, "rate_limit_exceeded", 4029), SENT2,
                    RIGHT2 },
-      .replies = { "", "123456" },
-      .prompt_seconds = 20,
+      .replies = { "", "", "123456" },
+      .reply_seconds = { 20, 41 },
+      .no_naps = 1,
       .want = PV_RESULT_SUCCESS,
       .reason = "verified",
       .sends = 3,
       .verifies = 1,
       .shown = "A code was sent 20 s ago; the provider allows one per "
-               "minute. Sending a new code in 41 s..." },
+               "minute.\nA new code can be sent in 41 s. Press Enter to get "
+               "it: \nA new code has been sent.\n" },
     { .name = "rate_limit_exceeded again after the wait, safe",
       .cfg = { SAFE },
       .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029),
                    SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .replies = { "" },
+      .reply_seconds = { 61 },
       .want = PV_RESULT_DENIED,
       .reason = "rate_limit_exceeded",
       .sends = 2,
       .shown = "The provider allows one code per minute; try again in 61 s." },
+    /* requests in flight never make a login report the limit, and a
+     * login refused by the minute reuses the code another login's
+     * request in flight brings */
+    { .name = "send budget spent by another login's request in flight: it "
+              "is given back, this one sends",
+      .cfg = { "send_limit=1" },
+      .sends_before = 1,
+      .give_back_at_nap = 1,
+      .answers = { SENT, RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1 },
+    { .name = "send budget spent by another login's request that stays "
+              "counted: refused once it cannot be in flight",
+      .cfg = { SAFE, "send_limit=1" },
+      .sends_before = 1,
+      .want = PV_RESULT_DENIED,
+      .reason = "send_limit",
+      .shown = "Too many codes requested for this account; try again in 60 "
+               "minutes." },
+    { .name = "send budget spent by sends older than a request: refused at "
+              "once",
+      .cfg = { SAFE, "send_limit=1" },
+      .sends_before = 1,
+      .sends_age = 100,
+      .no_naps = 1,
+      .want = PV_RESULT_DENIED,
+      .reason = "send_limit",
+      .shown = "try again in 59 minutes." },
+    { .name = "rate limited while another login's send is unanswered: its "
+              "code is reused once recorded",
+      .sends_before = 1,
+      .pending_at_nap = 2,
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029), RIGHT },
+      .replies = { "123456" },
+      .want = PV_RESULT_SUCCESS,
+      .reason = "verified",
+      .sends = 1,
+      .verifies = 1,
+      .shown = "A code was already sent; enter that code." },
+    { .name = "rate limited, another login's send answered: the wait prompt "
+              "at once",
+      .cfg = { SAFE },
+      .sends_before = 1,
+      .sends_age = 5,
+      .sends_answered = 1,
+      .no_naps = 1,
+      .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },
+      .replies = { CONV_FAIL },
+      .want = PV_RESULT_CONV_ERROR,
+      .reason = "conversation_failed",
+      .sends = 1,
+      .shown = "A code was sent 5 s ago; the provider allows one per "
+               "minute.\nA new code can be sent in 56 s." },
     { .name = "rate_limit_exceeded, resend_wait=60 cannot cover the minute",
       .cfg = { SAFE, "resend_wait=60" },
       .answers = { SEND_REFUSED(429, "rate_limit_exceeded", 4029) },

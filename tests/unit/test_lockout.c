@@ -35,9 +35,43 @@ static void test_threshold(void **state)
     assert_int_equal(pv_lockout_active(&rec, &pol3, 300, &until), 1);
     assert_int_equal(until, 1200);
     assert_int_equal(rec.locked_until, 1200);
-    /* the list starts afresh with the lockout */
-    assert_int_equal(rec.n_failures, 0);
+    /* the failures that caused it stay while it lasts (status shows them) */
+    assert_int_equal(rec.n_failures, 3);
+    assert_int_equal(pv_lockout_failures(&rec, &pol3, 1199), 3);
     assert_int_equal(pv_lockout_active(&rec, &pol3, 1199, NULL), 1);
+}
+
+/* What status shows: a lock's failures while it lasts, none of them once
+ * it is over (even within the window), and the failures since. */
+static void test_failures_shown(void **state)
+{
+    static const pv_lockout_policy short_lock = { 3, 900, 60 };
+    pv_state_record rec;
+
+    (void)state;
+    empty(&rec);
+    pv_lockout_add_failure(&rec, &short_lock, 100);
+    assert_int_equal(pv_lockout_failures(&rec, &short_lock, 100), 1);
+    pv_lockout_add_failure(&rec, &short_lock, 101);
+    pv_lockout_add_failure(&rec, &short_lock, 102);
+    assert_int_equal(rec.locked_until, 162);
+    assert_int_equal(pv_lockout_failures(&rec, &short_lock, 161), 3);
+    /* over: none of its failures, though within the window */
+    assert_int_equal(pv_lockout_failures(&rec, &short_lock, 162), 0);
+    pv_lockout_add_failure(&rec, &short_lock, 170);
+    assert_int_equal(rec.locked_until, 0);
+    assert_int_equal(rec.n_failures, 1);
+    assert_int_equal(pv_lockout_failures(&rec, &short_lock, 170), 1);
+    /* and two more lock again: 3 since the lock that is over */
+    pv_lockout_add_failure(&rec, &short_lock, 171);
+    assert_int_equal(rec.locked_until, 0);
+    pv_lockout_add_failure(&rec, &short_lock, 172);
+    assert_int_equal(rec.locked_until, 232);
+    /* outside the window, without a lock: not shown */
+    empty(&rec);
+    pv_lockout_add_failure(&rec, &short_lock, 100);
+    assert_int_equal(pv_lockout_failures(&rec, &short_lock, 1000), 0);
+    assert_int_equal(pv_lockout_failures(NULL, &short_lock, 1000), 0);
 }
 
 static void test_window_expiry(void **state)
@@ -186,6 +220,14 @@ static void test_failure_while_locked(void **state)
     pv_lockout_add_failure(&rec, &pol3, 3);
     pv_lockout_add_failure(&rec, &pol3, 50);
     assert_int_equal(rec.locked_until, 903);
+    /* kept, and it outlives the lock; two more racing ones lock anew */
+    assert_int_equal(rec.n_failures, 4);
+    pv_lockout_add_failure(&rec, &pol3, 51);
+    assert_int_equal(rec.locked_until, 903);
+    pv_lockout_add_failure(&rec, &pol3, 52);
+    assert_int_equal(rec.locked_until, 952);
+    pv_lockout_add_failure(&rec, &pol3, 960);
+    assert_int_equal(rec.locked_until, 0);
     assert_int_equal(rec.n_failures, 1);
 }
 
@@ -244,6 +286,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_failures_shown),
         cmocka_unit_test(test_window_expiry),
         cmocka_unit_test(test_lock_expiry),
         cmocka_unit_test(test_disabled),

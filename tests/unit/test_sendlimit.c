@@ -172,6 +172,101 @@ static void test_buckets_merge_not_lost(void **state)
     assert_int_equal(total, 200);
 }
 
+/* Requests in flight never make a login report the limit: spent only
+ * because of other logins' young sends (that may still wait for their
+ * answer) means "wait for them", not "refused". */
+static void test_maybe_in_flight(void **state)
+{
+    static const pv_sendlimit_policy three = { 3, 3600 };
+    const time_t now = 10000;
+    pv_state_record rec;
+    time_t own[1] = { now };
+    long wait;
+
+    (void)state;
+    empty(&rec);
+    /* three requests of other logins this second: spent, but maybe in
+     * flight */
+    assert_int_equal(pv_sendlimit_reserve(&rec, &three, now, &wait), 1);
+    assert_int_equal(pv_sendlimit_reserve(&rec, &three, now, &wait), 1);
+    assert_int_equal(pv_sendlimit_reserve(&rec, &three, now, &wait), 1);
+    assert_int_equal(pv_sendlimit_reserve(&rec, &three, now, &wait), 0);
+    assert_int_equal(
+        pv_sendlimit_maybe_in_flight(&rec, &three, now - 17, NULL, 0), 1);
+    /* older than a request can take: real sends, the limit stands */
+    assert_int_equal(
+        pv_sendlimit_maybe_in_flight(&rec, &three, now + 1, NULL, 0), 0);
+    /* one of them is this login's own, answered: two others left, and
+     * without them there is room */
+    assert_int_equal(
+        pv_sendlimit_maybe_in_flight(&rec, &three, now - 17, own, 1), 1);
+    /* spent by old sends with one young one: without it still spent */
+    empty(&rec);
+    rec.sends[0] = now - 1000;
+    rec.send_counts[0] = 3;
+    rec.sends[1] = now;
+    rec.send_counts[1] = 1;
+    rec.n_sends = 2;
+    assert_int_equal(
+        pv_sendlimit_maybe_in_flight(&rec, &three, now - 17, NULL, 0), 0);
+}
+
+/* A send counted after the last code the provider sent (last_sent) has
+ * no answer that sent a code yet. */
+static void test_unanswered(void **state)
+{
+    const time_t now = 10000;
+    pv_state_record rec;
+    time_t own[1] = { now - 2 };
+
+    (void)state;
+    empty(&rec);
+    rec.sends[0] = now - 2;
+    rec.send_counts[0] = 1;
+    rec.n_sends = 1;
+    rec.last_sent = now - 100;
+    assert_int_equal(pv_sendlimit_unanswered(&rec, now - 17, NULL, 0), 1);
+    /* this login's own */
+    assert_int_equal(pv_sendlimit_unanswered(&rec, now - 17, own, 1), 0);
+    /* answered: a code was sent since */
+    rec.last_sent = now - 1;
+    assert_int_equal(pv_sendlimit_unanswered(&rec, now - 17, NULL, 0), 0);
+    /* older than a request can take */
+    rec.last_sent = now - 100;
+    assert_int_equal(pv_sendlimit_unanswered(&rec, now, NULL, 0), 0);
+}
+
+static void test_status_and_clear(void **state)
+{
+    static const pv_sendlimit_policy two = { 2, 3600 };
+    pv_state_record rec;
+    unsigned long sent;
+    long frees_in;
+
+    (void)state;
+    empty(&rec);
+    rec.sends[0] = 100; /* outside the window at 5000 */
+    rec.send_counts[0] = 5;
+    rec.sends[1] = 4000;
+    rec.send_counts[1] = 1;
+    rec.n_sends = 2;
+    pv_sendlimit_status(&rec, &two, 5000, &sent, &frees_in);
+    assert_int_equal(sent, 1);
+    assert_int_equal(frees_in, 0);
+    rec.sends[2] = 4500;
+    rec.send_counts[2] = 1;
+    rec.n_sends = 3;
+    pv_sendlimit_status(&rec, &two, 5000, &sent, &frees_in);
+    assert_int_equal(sent, 2);
+    assert_int_equal(frees_in, 2600); /* the send at 4000 leaves at 7600 */
+    rec.last_sent = 4500;
+    pv_sendlimit_clear(&rec);
+    pv_sendlimit_status(&rec, &two, 5000, &sent, &frees_in);
+    assert_int_equal(sent, 0);
+    assert_int_equal(rec.n_sends, 0);
+    assert_int_equal(rec.last_sent, 4500); /* the provider's minute stays */
+}
+
 static void test_message(void **state)
 {
     char buf[160];
@@ -198,6 +293,9 @@ int main(void)
         cmocka_unit_test(test_give_back),
         cmocka_unit_test(test_buckets_merge_not_lost),
         cmocka_unit_test(test_message),
+        cmocka_unit_test(test_maybe_in_flight),
+        cmocka_unit_test(test_unanswered),
+        cmocka_unit_test(test_status_and_clear),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
