@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <cmocka.h>
+#include "pv_base64.h"
 #include "pv_flow.h"
 #include "pv_log.h"
 #include "pv_util.h"
