@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include "pvt.h"
 #include "pv_flow.h"
 #include "pv_origin.h"
 #include "pv_state_mem.h"
@@ -164,7 +165,7 @@ typedef struct world {
     size_t n_calls;
     size_t next_reply;
     int prompts;
-    time_t now;
+    pvt_clock clock; /* the flow's time */
     char shown[4096];
     char logged[2048];
     pv_state *state;
@@ -234,7 +235,7 @@ static int lock_cb(pv_state_record *rec, void *ctx)
 {
     const world *w = ctx;
 
-    rec->locked_until = w->now + w->lockout_time;
+    rec->locked_until = w->clock.now + w->lockout_time;
     return 0;
 }
 
@@ -265,7 +266,7 @@ static int fake_prompt(void *ctx, const char *msg, int echo, char **reply)
         fail_msg("%s: unexpected prompt \"%s\"", w->c->name, msg);
     w->next_reply++;
     w->prompts++;
-    w->now += w->c->prompt_seconds;
+    w->clock.now += w->c->prompt_seconds;
     if (w->c->lock_at_prompt == w->prompts)
         lock_user(w);
     if (strcmp(r, CONV_FAIL) == 0)
@@ -279,16 +280,6 @@ static int fake_say(void *ctx, const char *msg)
 {
     show(ctx, msg);
     return 0;
-}
-
-static time_t fake_now(void *ctx)
-{
-    return ((world *)ctx)->now;
-}
-
-static void fake_sleep_ms(void *ctx, unsigned ms)
-{
-    ((world *)ctx)->now += (time_t)(ms / 1000);
 }
 
 static void quiet_log(void *ctx, int prio, const char *line)
@@ -342,16 +333,6 @@ typedef struct fixture {
     char user[PV_STATE_USER_MAX + 1];
 } fixture;
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-
-    assert_non_null(fp);
-    assert_true(fputs(text, fp) >= 0);
-    assert_int_equal(fclose(fp), 0);
-    assert_int_equal(chmod(path, 0600), 0);
-}
-
 static void write_breakglass(const fixture *fx)
 {
     char setting[CRYPT_GENSALT_OUTPUT_SIZE], line[512];
@@ -365,7 +346,7 @@ static void write_breakglass(const fixture *fx)
     assert_non_null(hash);
     assert_true(hash[0] == '$');
     snprintf(line, sizeof(line), "%s:%s\n", fx->user, hash);
-    write_file(fx->breakglass, line);
+    pvt_write_file(fx->breakglass, line, 0600);
 }
 
 static int setup(void **state)
@@ -383,13 +364,14 @@ static int setup(void **state)
     snprintf(fx->users_bare, sizeof(fx->users_bare), "%s/users-bare", fx->dir);
     snprintf(fx->users_none, sizeof(fx->users_none), "%s/users-none", fx->dir);
     snprintf(fx->breakglass, sizeof(fx->breakglass), "%s/breakglass", fx->dir);
-    write_file(fx->users_none, "pv-test-someone-else:+86 13800138001\n");
+    pvt_write_file(fx->users_none, "pv-test-someone-else:+86 13800138001\n",
+                   0600);
     snprintf(line, sizeof(line),
              "%s:+86 13800138000:Zhang San:%s@example.com\n", fx->user,
              fx->user);
-    write_file(fx->users_phone, line);
+    pvt_write_file(fx->users_phone, line, 0600);
     snprintf(line, sizeof(line), "%s:+86 13800138000\n", fx->user);
-    write_file(fx->users_bare, line);
+    pvt_write_file(fx->users_bare, line, 0600);
     *state = fx;
     return 0;
 }
@@ -514,7 +496,7 @@ static void prepare_world(world *w, const flow_case *c, const pv_config *cfg,
 
     memset(w, 0, sizeof(*w));
     w->c = c;
-    w->now = 1700000000;
+    w->clock.now = 1700000000;
     w->user = user;
     w->lockout_time = cfg->lockout_time;
     w->transport.ops = &fake_ops;
@@ -542,7 +524,7 @@ static void run_row(const fixture *fx, const flow_case *c, world *w,
     prepare_world(w, c, cfg, fx->user);
     memset(&env, 0, sizeof(env));
     env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, w };
-    env.clock = (pv_clock){ fake_now, fake_sleep_ms, w };
+    env.clock = (pv_clock){ pvt_fake_now, pvt_fake_sleep, &w->clock };
     env.logger = (pv_logger){ record_log, w };
     env.http = &w->transport;
     env.state = w->state;
@@ -1432,7 +1414,7 @@ static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
 
     memset(&w, 0, sizeof(w));
     w.c = c;
-    w.now = now;
+    w.clock.now = now;
     w.user = fx->user;
     w.lockout_time = cfg->lockout_time;
     w.transport.ops = &fake_ops;
@@ -1442,7 +1424,7 @@ static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
         lock_user(&w);
     memset(&env, 0, sizeof(env));
     env.conv = (pv_conv){ fake_prompt, fake_say, fake_say, &w };
-    env.clock = (pv_clock){ fake_now, fake_sleep_ms, &w };
+    env.clock = (pv_clock){ pvt_fake_now, pvt_fake_sleep, &w.clock };
     env.logger = (pv_logger){ quiet_log, NULL };
     env.http = &w.transport;
     env.state = st;
