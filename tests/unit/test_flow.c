@@ -1879,6 +1879,69 @@ static void test_local_failure_marks_no_entry(void **state)
         fail_msg("%d mismatches in the local-failure sequence", bad);
 }
 
+/* ---- the clock: what integration tests waited for in real time ---------- */
+
+/* The fake clock stands in for the real waits of the integration suite;
+ * each feature keeps one real-time twin there (test_numverify.py
+ * test_enter_after_wait_refused[safe], test_grace.py test_grant_expires
+ * and test_lockout_ends_remote_grant, test_hardening.py
+ * test_lockout_expires_after_lockout_time). */
+static const flow_case clock_rows[] = {
+    { .name = "Enter after numverify_wait (5 s), secure: refused, no poll",
+      .cfg = { NV_ON, SECURE, "numverify_wait=5" },
+      .prompt_seconds = 6,
+      .answers = { NV_AUTH, NV_START },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_timeout",
+      .shown = "took too long" },
+    { .name = "Enter after numverify_wait (5 s), safe: refused, no poll",
+      .cfg = { NV_ON, SAFE, "numverify_wait=5" },
+      .prompt_seconds = 6,
+      .answers = { NV_AUTH, NV_START },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_timeout",
+      .shown = "took too long" },
+};
+
+static void test_clock_rows(void **state)
+{
+    RUN(clock_rows);
+}
+
+static int far_future_cb(pv_state_record *rec, void *ctx)
+{
+    size_t i;
+
+    (void)ctx;
+    for (i = 0; i < rec->n_grants; i++)
+        rec->grant_until[i] = 253402300799; /* 9999-12-31 */
+    return 0;
+}
+
+/* A grant whose stored end lies far beyond `grace` (an edited or corrupt
+ * store) still ends `grace` after it was earned. */
+static void test_grace_far_future_end_capped(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    const pv_origin *r = &remote_origin;
+    pv_state *st = mem_state();
+    pv_err err;
+    int bad = 0;
+
+    bad += run_in_state(fx, &grace_verified, st, t0, r);
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_update(st, fx->user, far_future_cb, NULL, &err),
+                     0);
+    bad += run_in_state(fx, &grace_used, st, t0 + 299, r);
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 300, r);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the far-future grant sequence", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1898,6 +1961,8 @@ int main(void)
         cmocka_unit_test(test_mem_state_not_configurable),
         cmocka_unit_test(test_lost_answer_stays_a_guess),
         cmocka_unit_test(test_local_failure_marks_no_entry),
+        cmocka_unit_test(test_clock_rows),
+        cmocka_unit_test(test_grace_far_future_end_capped),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
