@@ -184,12 +184,14 @@ check-unit: $(UNIT_TESTS)
 PYTEST = PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 # Build artefacts, simulator, CLI; the module through pamtester + pam_wrapper
-# over HTTP and then HTTPS (test CA made at run time); real sshd and sudo
-# (root only: skipped with a message otherwise).
+# over HTTP and then HTTPS (test CA made at run time; only the transport and
+# TLS tests: the decisions do not change with TLS, see TRANSPORT_FILES in
+# tests/integration/conftest.py); real sshd and sudo (root only: skipped
+# with a message otherwise).
 check-integration: all $(PAMAPP)
 	$(PYTEST) tests/build tests/sim tests/cli
 	$(MAKE) check-pam
-	$(MAKE) check-pam PAM_PYTEST_ARGS=--pv-tls
+	$(MAKE) check-pam PAM_PYTEST_ARGS="--pv-tls -m 'transport or tls_only'"
 	$(PYTEST) tests/e2e
 	$(MAKE) check-fleet
 

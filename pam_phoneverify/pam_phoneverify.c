@@ -239,10 +239,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     int pam_rc;
 
     (void)flags;
-    memset(&out, 0, sizeof(out));
-    out.result = PV_RESULT_DENIED; /* fail closed */
-    out.method = "-";
-    out.precheck_charged = -1;
+    pv_outcome_init(&out); /* fail closed */
     memset(&login, 0, sizeof(login));
     memset(&items, 0, sizeof(items));
     pv_err_clear(&err);

@@ -1,5 +1,37 @@
-/* pv_base64.c - strict base64 decoding. */
+/* pv_base64.c - base64 encoding and strict decoding. */
 #include "pv_base64.h"
+
+#include <stdint.h>
+
+int pv_base64(const unsigned char *in, size_t len, char *out, size_t outsize)
+{
+    static const char tbl[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = (len + 2) / 3 * 4 + 1;
+    size_t i, o = 0;
+
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 3 || outsize < need)
+        return -1;
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned v =
+            (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = tbl[(v >> 6) & 63];
+        out[o++] = tbl[v & 63];
+    }
+    if (i < len) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return 0;
+}
 
 /* 0..63 for an alphabet character, -1 otherwise. */
 static int sextet(char c)

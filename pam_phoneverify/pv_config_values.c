@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "pv_base64.h"
 #include "pv_config.h"
 #include "pv_config_values.h"
 #include "pv_i18n.h"

@@ -44,7 +44,7 @@ static const char *usual_message(enum pv_result r)
     }
 }
 
-/* The only writer of out->result and out->reason. */
+/* The only writer of out->result, out->failure and out->reason. */
 static void finish(pv_flowctx *f, const pv_verdict *v)
 {
     const char *msg =
@@ -53,6 +53,7 @@ static void finish(pv_flowctx *f, const pv_verdict *v)
     if (msg != NULL)
         pv_flow_say(f, 1, msg);
     f->out->result = v->result;
+    f->out->failure = v->failure;
     pv_strlcpy(f->out->reason, v->reason, sizeof(f->out->reason));
 }
 
@@ -370,12 +371,19 @@ static pv_verdict decide(pv_flowctx *f)
     return decide_failure(f, &v);
 }
 
-static void outcome_init(pv_outcome *out)
+void pv_outcome_init(pv_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     out->result = PV_RESULT_DENIED; /* fail closed */
-    out->method = "-";
+    out->failure = PV_FAILURE_NONE;
+    out->has_method = 0;
     out->precheck_charged = -1;
+}
+
+void pv_outcome_set_method(pv_outcome *out, enum pv_method m)
+{
+    out->method = m;
+    out->has_method = 1;
 }
 
 enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,
@@ -385,7 +393,7 @@ enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,
     pv_flowctx f;
     pv_verdict v;
 
-    outcome_init(out);
+    pv_outcome_init(out);
     memset(&f, 0, sizeof(f));
     f.cfg = cfg;
     f.login = login;
@@ -416,7 +424,7 @@ int pv_outcome_format(const pv_login *login, const pv_outcome *out,
     rec.user = out->user[0] != '\0' ? out->user : login->user;
     rec.service = login->service;
     rec.rhost = login->rhost;
-    rec.method = out->method;
+    rec.method = out->has_method ? pv_method_name(out->method) : "-";
     rec.to_kind = out->to_kind;
     rec.to_masked = out->to_masked;
     rec.outcome = pv_result_name(out->result);
@@ -440,8 +448,7 @@ int pv_outcome_priority(const pv_outcome *out)
     case PV_RESULT_CONFIG_ERROR:
         return LOG_ERR;
     case PV_RESULT_UNAVAILABLE:
-        return strcmp(out->reason, "provider_credentials") == 0 ? LOG_ERR
-                                                                : LOG_WARNING;
+        return out->failure == PV_FAILURE_CREDENTIALS ? LOG_ERR : LOG_WARNING;
     default:
         return LOG_WARNING; /* refusals, fail-open, break-glass */
     }

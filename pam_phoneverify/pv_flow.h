@@ -67,11 +67,13 @@ enum pv_result {
 typedef struct pv_outcome {
     enum pv_result result;
     char user[PV_STATE_USER_MAX + 1]; /* canonical pw_name once resolved */
-    const char *method;               /* "sms", "email", "numverify", "-" */
+    enum pv_method method;            /* when has_method */
+    int has_method;                   /* 0: no method tried ("-" logged) */
     const char *to_kind;              /* "phone", "email" or NULL */
     char to_masked[64];               /* masked phone/email, "" if none */
     char id[PV_VERIFICATION_ID_MAX + 1];
-    char reason[PV_PROVIDER_MSG_MAX]; /* short key: "wrong_code", ... */
+    char reason[PV_PROVIDER_MSG_MAX]; /* for the log line only */
+    enum pv_failure failure;          /* why the provider was unusable */
     int tries;                        /* code entries made */
     int sends;                        /* codes sent */
     int precheck_charged;             /* -1 no call, 0 free, 1 charged */
@@ -86,6 +88,11 @@ typedef struct pv_flow_env {
     pv_state *state;    /* NULL: opened by the flow from cfg */
     const struct pv_catalog *catalog; /* the user's language; NULL: English */
 } pv_flow_env;
+
+/* Fail closed, no method, no pre-check call: the outcome before anything
+ * is decided (the glue's early refusals and the flow start here). */
+void pv_outcome_init(pv_outcome *out);
+void pv_outcome_set_method(pv_outcome *out, enum pv_method m);
 
 /* Run the whole decision.  Always fills out; returns out->result. */
 enum pv_result pv_flow_run(const pv_config *cfg, const pv_login *login,

@@ -15,7 +15,6 @@
 
 /* One code-sending channel of this login (sms or email). */
 typedef struct channel {
-    const char *method;                 /* "sms" / "email" */
     char target[PV_EMAIL_MAX + 1];      /* as sent to the API */
     char state_to[PV_STATE_TO_MAX + 1]; /* E.164 or e-mail, for reuse */
     const char *phone;                  /* == target for sms, else NULL */
@@ -621,7 +620,7 @@ static pv_verdict check_code(pv_flowctx *f, channel *ch, const char *code)
         if (pv_flow_guess_succeeded(f) != 0)
             pv_logf(&f->env->logger, LOG_WARNING,
                     "could not reset failure count for this user");
-        return pv_verdict_final(PV_RESULT_SUCCESS, "verified");
+        return pv_verdict_code_verified();
     case PV_VERIFY_WRONG:
         return after_wrong_guess(f, g.lock_started != 0 ? PV_GUESS_LOCKED
                                                         : PV_GUESS_RECORDED);
@@ -698,7 +697,6 @@ static int channel_init(pv_flowctx *f, channel *ch, enum pv_method m)
             pv_phone_format(&f->id.phone, f->cfg->phone_format, ch->target,
                             sizeof(ch->target)) != 0)
             return -1;
-        ch->method = "sms";
         ch->phone = ch->target;
         pv_strlcpy(ch->state_to, f->id.phone.e164, sizeof(ch->state_to));
         pv_phone_mask(&f->id.phone, " ", masked, sizeof(masked));
@@ -709,14 +707,13 @@ static int channel_init(pv_flowctx *f, channel *ch, enum pv_method m)
         if (f->id.email[0] == '\0' ||
             pv_strlcpy(ch->target, f->id.email, sizeof(ch->target)) != 0)
             return -1;
-        ch->method = "email";
         ch->email = ch->target;
         pv_strlcpy(ch->state_to, f->id.email, sizeof(ch->state_to));
         pv_email_mask(f->id.email, masked, sizeof(masked));
         f->out->to_kind = "email";
         pv_strlcpy(f->out->to_masked, masked, sizeof(f->out->to_masked));
     }
-    f->out->method = ch->method;
+    pv_outcome_set_method(f->out, m);
     /* the default prompt is in the catalogue; an admin's own is kept */
     build_prompt(pv_flow_tr(f, f->cfg->prompt), masked, ch->prompt,
                  sizeof(ch->prompt));

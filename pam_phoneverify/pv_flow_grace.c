@@ -184,7 +184,15 @@ static int grant_cb(pv_state_record *rec, void *ctx)
 static int grants_grace(const pv_verdict *v)
 {
     return v->step == PV_STEP_FINAL && v->result == PV_RESULT_SUCCESS &&
-           v->failure == PV_FAILURE_NONE && strcmp(v->reason, "verified") == 0;
+           v->failure == PV_FAILURE_NONE && v->code_verified;
+}
+
+pv_verdict pv_verdict_code_verified(void)
+{
+    pv_verdict v = pv_verdict_final(PV_RESULT_SUCCESS, "verified");
+
+    v.code_verified = 1;
+    return v;
 }
 
 void pv_flow_grant_grace(pv_flowctx *f, const pv_verdict *v)

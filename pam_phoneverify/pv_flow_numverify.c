@@ -146,7 +146,7 @@ pv_verdict pv_flow_run_numverify(pv_flowctx *f)
 
     if (!f->id.has_phone)
         return pv_verdict_next_method(NULL);
-    f->out->method = "numverify";
+    pv_outcome_set_method(f->out, PV_METHOD_NUMVERIFY);
     f->out->to_kind = "phone";
     pv_phone_mask(&f->id.phone, "", f->out->to_masked,
                   sizeof(f->out->to_masked));

@@ -69,7 +69,9 @@ typedef struct pv_verdict {
     enum pv_step step;
     enum pv_result result;            /* FINAL with failure NONE */
     enum pv_failure failure;          /* FINAL: why the provider is unusable */
-    char reason[PV_PROVIDER_MSG_MAX]; /* the log's reason= */
+    int code_verified;                /* a code the user typed was verified:
+                                         the one verdict that grants grace */
+    char reason[PV_PROVIDER_MSG_MAX]; /* the log's reason=, never tested */
     char message[PV_VERDICT_MSG_MAX]; /* shown to the user; "": the usual
                                         text for the result */
 } pv_verdict;
@@ -189,5 +191,7 @@ pv_verdict pv_flow_run_numverify(pv_flowctx *f);
 pv_verdict pv_flow_check_grace(pv_flowctx *f);
 /* After the methods: a verified code (v) grants grace to this login. */
 void pv_flow_grant_grace(pv_flowctx *f, const pv_verdict *v);
+/* SUCCESS for a verified code (reason "verified", code_verified set). */
+pv_verdict pv_verdict_code_verified(void);
 
 #endif

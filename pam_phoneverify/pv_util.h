@@ -24,9 +24,6 @@ int pv_parse_long(const char *s, long min, long max, long *out);
 /* yes/no/true/false/on/off/1/0 (case-insensitive); 0 ok, -1 bad. */
 int pv_parse_bool(const char *s, int *out);
 
-/* Standard base64 of len bytes into out (NUL-terminated); -1 if too small. */
-int pv_base64(const unsigned char *in, size_t len, char *out, size_t outsize);
-
 /* Copy src into dst replacing every byte < 0x20, 0x7f and any byte of a
  * non-printable sequence with '?', and spaces/quotes/'=' with '_', so a
  * value from outside can stand in a key=value log line.  Truncates. */

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -716,11 +717,134 @@ static void command_usage(FILE *fp, const command *cmd)
             cmd->args[0] ? " " : "", cmd->args);
 }
 
+/* ---- options (getopt_long(3)) ------------------------------------------ */
+
+enum {
+    OPT_CONF = 256,
+    OPT_PROBE,
+    OPT_SERVICE,
+    OPT_PAM_DIR
+};
+
+static const struct option long_opts[] = {
+    { "help", no_argument, NULL, 'h' },
+    { "conf", required_argument, NULL, OPT_CONF },
+    { "probe", no_argument, NULL, OPT_PROBE },
+    { "service", required_argument, NULL, OPT_SERVICE },
+    { "pam-dir", required_argument, NULL, OPT_PAM_DIR },
+    { NULL, 0, NULL, 0 },
+};
+
+/* The name of long option `val`, for the messages. */
+static const char *opt_name(int val)
+{
+    size_t i;
+
+    for (i = 0; long_opts[i].name != NULL; i++)
+        if (long_opts[i].val == val)
+            return long_opts[i].name;
+    return "?";
+}
+
+/* getopt_long(3) takes any unambiguous prefix ("--pro"); only the full
+ * names are options here, as documented in phoneverify(8). */
+static int spelled_out(const char *tok, int val)
+{
+    const char *name = opt_name(val);
+    size_t n = strlen(name);
+
+    if (val == 'h')
+        return 1;
+    return tok != NULL && strncmp(tok, "--", 2) == 0 &&
+           strncmp(tok + 2, name, n) == 0 &&
+           (tok[2 + n] == '\0' || tok[2 + n] == '=');
+}
+
+/* A value option given once with a non-empty value.  0 ok, -1 refused
+ * (message printed). */
+static int set_value(const char **slot, int val, const char *value)
+{
+    if (val == OPT_CONF && (*slot != NULL || value[0] == '\0')) {
+        fprintf(stderr, "phoneverify: %s\n",
+                *slot != NULL ? "--conf is given more than once"
+                              : "--conf needs a PATH");
+        return -1;
+    }
+    if (*slot != NULL || value[0] == '\0') {
+        fprintf(stderr, "phoneverify: --%s needs one value\n", opt_name(val));
+        return -1;
+    }
+    *slot = value;
+    return 0;
+}
+
+/* One option (or, with the leading '-' of the optstring, one operand in
+ * its place: code 1).  0 ok, -1 usage error (message printed). */
+static int take_option(cli *c, int opt, const char *tok, char **pos, int *npos,
+                       int *help)
+{
+    if (opt != 1 && opt != '?' && opt != ':' && !spelled_out(tok, opt))
+        opt = '?';
+    switch (opt) {
+    case 1:
+        pos[(*npos)++] = optarg;
+        return 0;
+    case 'h':
+        *help = 1;
+        return 0;
+    case OPT_PROBE:
+        c->probe = 1;
+        return 0;
+    case OPT_CONF:
+        return set_value(&c->conf, opt, optarg);
+    case OPT_SERVICE:
+        return set_value(&c->service, opt, optarg);
+    case OPT_PAM_DIR:
+        return set_value(&c->pam_dir, opt, optarg);
+    case ':':
+        if (optopt == OPT_CONF)
+            fprintf(stderr, "phoneverify: --conf needs a PATH\n");
+        else
+            fprintf(stderr, "phoneverify: --%s needs one value\n",
+                    opt_name(optopt));
+        return -1;
+    default:
+        fprintf(stderr,
+                "phoneverify: unknown option '%s' (use '--' "
+                "before an argument that starts with '-')\n",
+                tok != NULL ? tok : "?");
+        return -1;
+    }
+}
+
+/* Options anywhere among the operands, in order; '--' ends them.  The
+ * leading '-' keeps operands in place whatever POSIXLY_CORRECT says, the
+ * ':' makes a missing value our message, not getopt's. */
+static int parse_args(cli *c, int argc, char **argv, char **pos, int *npos,
+                      int *help)
+{
+    int opt;
+
+    opterr = 0;
+    for (;;) {
+        const char *tok = optind < argc ? argv[optind] : NULL;
+
+        opt = getopt_long(argc, argv, "-:h", long_opts, NULL);
+        if (opt == -1)
+            break;
+        if (take_option(c, opt, tok, pos, npos, help) != 0)
+            return -1;
+    }
+    while (optind < argc)
+        pos[(*npos)++] = argv[optind++];
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli c = { NULL, NULL, NULL, 0, NULL, NULL };
     char **pos;
-    int i, npos = 0, help = 0, options = 1, rc;
+    int npos = 0, help = 0, rc;
     const command *cmd = NULL;
     size_t k;
 
@@ -729,49 +853,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "phoneverify: out of memory\n");
         return EXIT_REFUSED;
     }
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-
-        if (options && strcmp(a, "--") == 0) {
-            options = 0;
-        } else if (options &&
-                   (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-            help = 1;
-        } else if (options && (strcmp(a, "--conf") == 0 ||
-                               strncmp(a, "--conf=", 7) == 0)) {
-            const char *v =
-                a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-
-            if (v == NULL || v[0] == '\0' || c.conf != NULL) {
-                fprintf(stderr, "phoneverify: %s\n",
-                        c.conf != NULL ? "--conf is given more than once"
-                                       : "--conf needs a PATH");
-                free(pos);
-                return EXIT_USAGE;
-            }
-            c.conf = v;
-        } else if (options && strcmp(a, "--probe") == 0) {
-            c.probe = 1;
-        } else if (options && (strcmp(a, "--service") == 0 ||
-                               strcmp(a, "--pam-dir") == 0)) {
-            const char **slot = a[2] == 's' ? &c.service : &c.pam_dir;
-
-            if (i + 1 >= argc || argv[i + 1][0] == '\0' || *slot != NULL) {
-                fprintf(stderr, "phoneverify: %s needs one value\n", a);
-                free(pos);
-                return EXIT_USAGE;
-            }
-            *slot = argv[++i];
-        } else if (options && a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr,
-                    "phoneverify: unknown option '%s' (use '--' "
-                    "before an argument that starts with '-')\n",
-                    a);
-            free(pos);
-            return EXIT_USAGE;
-        } else {
-            pos[npos++] = argv[i];
-        }
+    if (parse_args(&c, argc, argv, pos, &npos, &help) != 0) {
+        free(pos);
+        return EXIT_USAGE;
     }
     if (npos == 0) {
         usage(help ? stdout : stderr);

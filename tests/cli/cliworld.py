@@ -12,14 +12,12 @@ are in conftest.py.
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pexpect
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests" / "lib"))
 
 from pvsim import (SIM, Sim, SimServer,  # noqa: E402,F401 (re-exported)
                    closed_port, fresh_client, serve)

@@ -36,14 +36,12 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from pvsim import (Sim, SimServer, free_port, make_tls,  # noqa: E402,F401
                    stop_process, wrong_code)

@@ -15,7 +15,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
-sys.path.insert(0, str(HERE.parent / "lib"))
 
 from etcdcluster import Cluster, make_pki  # noqa: E402
 from pvtest import (BUILD, REPO, Login, cleanup_pam_dirs,  # noqa: E402

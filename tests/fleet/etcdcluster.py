@@ -14,12 +14,8 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from pvsim import _openssl, free_port, make_ca  # noqa: E402
 

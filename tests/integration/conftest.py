@@ -40,15 +40,48 @@ def pytest_report_header(config):
 def pytest_configure(config):
     config.addinivalue_line("markers", "tls_only: only meaningful over HTTPS")
     config.addinivalue_line("markers", "http_only: only meaningful over HTTP")
+    config.addinivalue_line("markers", "transport: the way to the provider "
+                            "(what the HTTPS pass runs, see TRANSPORT_FILES)")
 
 
 def pytest_sessionfinish(session, exitstatus):
     cleanup_pam_dirs()
 
 
+# What the HTTPS pass of `make check-integration` runs (`-m "transport or
+# tls_only"`): the way to the provider, which is all TLS changes.  The
+# decisions (codes, lockout, budget, grace, failover, fail-open) are taken
+# on the helper's answer, the same over HTTP and HTTPS, and run in the HTTP
+# pass only.  These are the files about the wire and the helper: TLS
+# material and the environment's TLS variables, faults on the wire, local
+# failures of the helper, its limits and its privilege drop; plus single
+# tests elsewhere that check TLS material.  Every tls_only test runs too.
+TRANSPORT_FILES = frozenset((
+    "test_tls_material.py",
+    "test_env_tls.py",
+    "test_faults.py",
+    "test_local_failures.py",
+    "test_resource_limits.py",
+    "test_helper_privilege.py",
+))
+TRANSPORT_TESTS = frozenset((
+    "test_config_errors.py::test_cafile_world_writable_refused",
+))
+
+
+def _is_transport(item):
+    name = os.path.basename(str(item.fspath))
+    return (name in TRANSPORT_FILES
+            or "%s::%s" % (name, item.originalname) in TRANSPORT_TESTS)
+
+
+# tryfirst: the markers are in place before `-m` deselects.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     tls = _tls_enabled(config)
     for item in items:
+        if _is_transport(item):
+            item.add_marker(pytest.mark.transport)
         if tls and item.get_closest_marker("http_only"):
             item.add_marker(pytest.mark.skip(reason="HTTP pass only"))
         if not tls and item.get_closest_marker("tls_only"):

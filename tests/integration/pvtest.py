@@ -15,7 +15,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,8 +22,8 @@ import pexpect
 import pytest
 
 # The simulator plumbing shared with tests/cli and tests/e2e
-# (tests/lib/pvsim.py), re-exported from here.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+# (tests/lib/pvsim.py, importable through tests/conftest.py), re-exported
+# from here.
 
 from pvsim import (NO_LIMITS, PYTHON, SIM, Sim,  # noqa: E402,F401
                    SimServer, _openssl, closed_port, free_port, fresh_client,

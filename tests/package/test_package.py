@@ -21,13 +21,11 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from pvsim import Sim, SimServer, wrong_code  # noqa: E402
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "pvt.h"
 #include "pv_breakglass.h"
 #include "pv_util.h"
 
@@ -138,16 +139,6 @@ static void test_garbage_entries(void **state)
                      PV_BREAKGLASS_REJECTED);
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    FILE *fp = fopen(path, "w");
-
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    assert_int_equal(chmod(path, mode), 0);
-}
-
 static char *read_all(const char *path)
 {
     static char text[8192];
@@ -209,7 +200,7 @@ static void test_weak_hashes_never_match(void **state)
             continue; /* scheme not built in libxcrypt */
         strcpy(hash, h);
         snprintf(line, sizeof(line), "alice:%s\n", hash);
-        write_file(f->path, line, 0600);
+        pvt_write_file(f->path, line, 0600);
         if (pv_breakglass_consume(f->path, "alice", "1234567890", &err) !=
             PV_BREAKGLASS_REJECTED)
             fail_msg("accepted a %s hash", weak[i]);
@@ -233,7 +224,7 @@ static void test_yescrypt_gost_yescrypt_scrypt_match(void **state)
         strcat(text, hash);
         strcat(text, "\n");
     }
-    write_file(f->path, text, 0600);
+    pvt_write_file(f->path, text, 0600);
     for (i = 0; i < 3; i++)
         assert_int_equal(
             pv_breakglass_consume(f->path, "alice", "5550001112", &err),
@@ -276,7 +267,7 @@ static void test_check_reports_file_and_line(void **state)
              "garbage\n"           /* 6 */
              "dave:$6$x$y\n",      /* 7 SHA-512 */
              good, md5);
-    write_file(f->path, text, 0600);
+    pvt_write_file(f->path, text, 0600);
     assert_int_equal(pv_breakglass_check(f->path, collect, &r), 4);
     snprintf(want, sizeof(want), "%s:4: DES hash refused", f->path);
     assert_non_null(strstr(r.text, want));
@@ -292,7 +283,7 @@ static void test_check_reports_file_and_line(void **state)
     memset(&r, 0, sizeof(r));
     unlink(f->path);
     assert_int_equal(pv_breakglass_check(f->path, collect, &r), 0);
-    write_file(f->path, "", 0604);
+    pvt_write_file(f->path, "", 0604);
     assert_int_equal(pv_breakglass_check(f->path, collect, &r), -1);
     assert_int_equal(r.n, 1);
 }

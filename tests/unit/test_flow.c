@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include "pvt.h"
 #include "pv_flow.h"
 #include "pv_origin.h"
 #include "pv_state_mem.h"
@@ -174,7 +175,7 @@ typedef struct world {
     size_t next_reply;
     int prompts;
     int naps;
-    time_t now;
+    pvt_clock clock; /* the flow's time */
     char shown[4096];
     char logged[2048];
     pv_state *state;
@@ -244,7 +245,7 @@ static int lock_cb(pv_state_record *rec, void *ctx)
 {
     const world *w = ctx;
 
-    rec->locked_until = w->now + w->lockout_time;
+    rec->locked_until = w->clock.now + w->lockout_time;
     return 0;
 }
 
@@ -262,9 +263,9 @@ static int pending_cb(pv_state_record *rec, void *ctx)
 
     pv_strlcpy(rec->pending_id, "id-1", sizeof(rec->pending_id));
     pv_strlcpy(rec->pending_to, "+8613800138000", sizeof(rec->pending_to));
-    rec->pending_expires = w->now + 300;
+    rec->pending_expires = w->clock.now + 300;
     rec->pending_entry = 0;
-    rec->last_sent = w->now; /* the code its send answered */
+    rec->last_sent = w->clock.now; /* the code its send answered */
     return 0;
 }
 
@@ -281,7 +282,7 @@ static void add_pending(world *w)
 static int sends_cb(pv_state_record *rec, void *ctx)
 {
     const world *w = ctx;
-    time_t at = w->now - w->c->sends_age;
+    time_t at = w->clock.now - w->c->sends_age;
 
     rec->sends[0] = at;
     rec->send_counts[0] = (unsigned)w->c->sends_before;
@@ -329,9 +330,9 @@ static int fake_prompt(void *ctx, const char *msg, int echo, char **reply)
     show(w, msg);
     if (r == NULL)
         fail_msg("%s: unexpected prompt \"%s\"", w->c->name, msg);
-    w->now += w->c->reply_seconds[w->next_reply] != 0
-                  ? w->c->reply_seconds[w->next_reply]
-                  : w->c->prompt_seconds;
+    w->clock.now += w->c->reply_seconds[w->next_reply] != 0
+                        ? w->c->reply_seconds[w->next_reply]
+                        : w->c->prompt_seconds;
     w->next_reply++;
     w->prompts++;
     if (w->c->lock_at_prompt == w->prompts)
@@ -353,7 +354,7 @@ static int fake_say(void *ctx, const char *msg)
 
 static time_t fake_now(void *ctx)
 {
-    return ((world *)ctx)->now;
+    return ((world *)ctx)->clock.now;
 }
 
 static void fake_sleep_ms(void *ctx, unsigned ms)
@@ -361,7 +362,7 @@ static void fake_sleep_ms(void *ctx, unsigned ms)
     world *w = ctx;
 
     w->naps++;
-    w->now += (time_t)(ms / 1000);
+    w->clock.now += (time_t)(ms / 1000);
     if (w->c->give_back_at_nap == w->naps)
         update(w, give_back_one_cb);
     if (w->c->pending_at_nap == w->naps)
@@ -419,16 +420,6 @@ typedef struct fixture {
     char user[PV_STATE_USER_MAX + 1];
 } fixture;
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-
-    assert_non_null(fp);
-    assert_true(fputs(text, fp) >= 0);
-    assert_int_equal(fclose(fp), 0);
-    assert_int_equal(chmod(path, 0600), 0);
-}
-
 static void write_breakglass(const fixture *fx)
 {
     char setting[CRYPT_GENSALT_OUTPUT_SIZE], line[512];
@@ -442,7 +433,7 @@ static void write_breakglass(const fixture *fx)
     assert_non_null(hash);
     assert_true(hash[0] == '$');
     snprintf(line, sizeof(line), "%s:%s\n", fx->user, hash);
-    write_file(fx->breakglass, line);
+    pvt_write_file(fx->breakglass, line, 0600);
 }
 
 static int setup(void **state)
@@ -460,13 +451,14 @@ static int setup(void **state)
     snprintf(fx->users_bare, sizeof(fx->users_bare), "%s/users-bare", fx->dir);
     snprintf(fx->users_none, sizeof(fx->users_none), "%s/users-none", fx->dir);
     snprintf(fx->breakglass, sizeof(fx->breakglass), "%s/breakglass", fx->dir);
-    write_file(fx->users_none, "pv-test-someone-else:+86 13800138001\n");
+    pvt_write_file(fx->users_none, "pv-test-someone-else:+86 13800138001\n",
+                   0600);
     snprintf(line, sizeof(line),
              "%s:+86 13800138000:Zhang San:%s@example.com\n", fx->user,
              fx->user);
-    write_file(fx->users_phone, line);
+    pvt_write_file(fx->users_phone, line, 0600);
     snprintf(line, sizeof(line), "%s:+86 13800138000\n", fx->user);
-    write_file(fx->users_bare, line);
+    pvt_write_file(fx->users_bare, line, 0600);
     *state = fx;
     return 0;
 }
@@ -594,7 +586,7 @@ static void prepare_world(world *w, const flow_case *c, const pv_config *cfg,
 
     memset(w, 0, sizeof(*w));
     w->c = c;
-    w->now = 1700000000;
+    w->clock.now = 1700000000;
     w->user = user;
     w->lockout_time = cfg->lockout_time;
     w->transport.ops = &fake_ops;
@@ -1663,7 +1655,7 @@ static int run_in_state(const fixture *fx, const flow_case *c, pv_state *st,
 
     memset(&w, 0, sizeof(w));
     w.c = c;
-    w.now = now;
+    w.clock.now = now;
     w.user = fx->user;
     w.lockout_time = cfg->lockout_time;
     w.transport.ops = &fake_ops;
@@ -2128,6 +2120,69 @@ static void test_local_failure_marks_no_entry(void **state)
         fail_msg("%d mismatches in the local-failure sequence", bad);
 }
 
+/* ---- the clock: what integration tests waited for in real time ---------- */
+
+/* The fake clock stands in for the real waits of the integration suite;
+ * each feature keeps one real-time twin there (test_numverify.py
+ * test_enter_after_wait_refused[safe], test_grace.py test_grant_expires
+ * and test_lockout_ends_remote_grant, test_hardening.py
+ * test_lockout_expires_after_lockout_time). */
+static const flow_case clock_rows[] = {
+    { .name = "Enter after numverify_wait (5 s), secure: refused, no poll",
+      .cfg = { NV_ON, SECURE, "numverify_wait=5" },
+      .prompt_seconds = 6,
+      .answers = { NV_AUTH, NV_START },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_timeout",
+      .shown = "took too long" },
+    { .name = "Enter after numverify_wait (5 s), safe: refused, no poll",
+      .cfg = { NV_ON, SAFE, "numverify_wait=5" },
+      .prompt_seconds = 6,
+      .answers = { NV_AUTH, NV_START },
+      .replies = { "" },
+      .want = PV_RESULT_DENIED,
+      .reason = "numverify_timeout",
+      .shown = "took too long" },
+};
+
+static void test_clock_rows(void **state)
+{
+    RUN(clock_rows);
+}
+
+static int far_future_cb(pv_state_record *rec, void *ctx)
+{
+    size_t i;
+
+    (void)ctx;
+    for (i = 0; i < rec->n_grants; i++)
+        rec->grant_until[i] = 253402300799; /* 9999-12-31 */
+    return 0;
+}
+
+/* A grant whose stored end lies far beyond `grace` (an edited or corrupt
+ * store) still ends `grace` after it was earned. */
+static void test_grace_far_future_end_capped(void **state)
+{
+    const fixture *fx = *state;
+    const time_t t0 = 1700000000;
+    const pv_origin *r = &remote_origin;
+    pv_state *st = mem_state();
+    pv_err err;
+    int bad = 0;
+
+    bad += run_in_state(fx, &grace_verified, st, t0, r);
+    pv_err_clear(&err);
+    assert_int_equal(pv_state_update(st, fx->user, far_future_cb, NULL, &err),
+                     0);
+    bad += run_in_state(fx, &grace_used, st, t0 + 299, r);
+    bad += run_in_state(fx, &grace_needs_code, st, t0 + 300, r);
+    pv_state_close(st);
+    if (bad != 0)
+        fail_msg("%d mismatches in the far-future grant sequence", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2147,6 +2202,8 @@ int main(void)
         cmocka_unit_test(test_mem_state_not_configurable),
         cmocka_unit_test(test_lost_answer_stays_a_guess),
         cmocka_unit_test(test_local_failure_marks_no_entry),
+        cmocka_unit_test(test_clock_rows),
+        cmocka_unit_test(test_grace_far_future_end_capped),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

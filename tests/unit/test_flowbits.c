@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <cmocka.h>
+#include "pv_base64.h"
 #include "pv_flow.h"
 #include "pv_log.h"
 #include "pv_util.h"
@@ -63,7 +64,7 @@ static void test_log_record(void **state)
     (void)state;
     memset(&out, 0, sizeof(out));
     out.result = PV_RESULT_SUCCESS;
-    out.method = "sms";
+    pv_outcome_set_method(&out, PV_METHOD_SMS);
     out.to_kind = "phone";
     strcpy(out.to_masked, "+86*******8000");
     strcpy(out.id, "abc");
@@ -88,9 +89,7 @@ static void test_log_record_hostile(void **state)
     char buf[1024];
 
     (void)state;
-    memset(&out, 0, sizeof(out));
-    out.result = PV_RESULT_DENIED;
-    out.method = "-";
+    pv_outcome_init(&out);
     out.precheck_charged = 1;
     pv_outcome_format(&login, &out, "PAM_AUTH_ERR", buf, sizeof(buf));
     assert_null(strchr(buf, '\n'));
@@ -136,16 +135,21 @@ static void test_log_record_plain(void **state)
                              "tries=0 sends=0 ms=0");
 }
 
-/* Rejected credentials are logged at LOG_ERR like a configuration error. */
+/* Rejected credentials are logged at LOG_ERR like a configuration error.
+ * The failure class decides, never the reason text (a provider's detail
+ * may read "provider_credentials"). */
 static void test_outcome_priority(void **state)
 {
     pv_outcome out;
 
     (void)state;
-    memset(&out, 0, sizeof(out));
+    pv_outcome_init(&out);
     out.result = PV_RESULT_UNAVAILABLE;
+    out.failure = PV_FAILURE_CREDENTIALS;
     pv_strlcpy(out.reason, "provider_credentials", sizeof(out.reason));
     assert_int_equal(pv_outcome_priority(&out), LOG_ERR);
+    out.failure = PV_FAILURE_OUTAGE;
+    assert_int_equal(pv_outcome_priority(&out), LOG_WARNING);
     pv_strlcpy(out.reason, "http_500", sizeof(out.reason));
     assert_int_equal(pv_outcome_priority(&out), LOG_WARNING);
     out.result = PV_RESULT_FAILOPEN;

@@ -25,6 +25,7 @@
 #include <pwd.h>
 #include <sys/resource.h>
 #include <cmocka.h>
+#include "pvt.h"
 #include "pv_curl_class.h"
 #include "pv_helper_proto.h"
 #include "pv_http.h"
@@ -217,19 +218,6 @@ static int group_teardown(void **state)
 
 /* ---- process bookkeeping ---------------------------------------------- */
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 /* Children of this process other than the test server, or -1 if none;
  * *count gets how many there are (zombies included). */
 static pid_t other_child(int *count)
@@ -331,7 +319,7 @@ static enum pv_http_status post(pv_http *h, const char *path,
 
 static void test_round_trip_headers(void **state)
 {
-    int fds = count_fds();
+    int fds = pvt_count_fds();
     pv_http *h = new_http(5, NULL);
     pv_http_request req;
     pv_http_response r;
@@ -364,7 +352,7 @@ static void test_round_trip_headers(void **state)
     pv_http_response_clear(&r);
     assert_null(r.body);
     done(h);
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(pvt_count_fds(), fds);
     assert_no_child();
 }
 
@@ -554,7 +542,7 @@ static void test_helper_missing(void **state)
         "/dev/null",
         "/",
     };
-    int fds = count_fds();
+    int fds = pvt_count_fds();
     pv_http_response r;
     size_t i;
 
@@ -568,7 +556,7 @@ static void test_helper_missing(void **state)
         pv_http_response_clear(&r);
         done(h);
     }
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(pvt_count_fds(), fds);
     assert_no_child();
 }
 
@@ -655,7 +643,7 @@ static void test_helper_silent(void **state)
 static void test_environment_ignored(void **state)
 {
     char dead[64], p[64], buf[4096], link[PATH_MAX], keylog[64];
-    int fds = count_fds(), marker, n, fd;
+    int fds = pvt_count_fds(), marker, n, fd;
     pv_http *h = new_http(3, NULL);
     pv_http_response r;
     sigset_t blk, old;
@@ -732,7 +720,7 @@ static void test_environment_ignored(void **state)
     for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     unsetenv("SSLKEYLOGFILE");
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(pvt_count_fds(), fds);
     assert_no_child();
 }
 

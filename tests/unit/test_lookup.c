@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "pvt.h"
 
 #include "pv_lookup.h"
 
@@ -26,34 +27,12 @@ static enum pv_lookup_result find(const char *text, const char *user,
     return pv_users_find(text, strlen(text), user, id, bad);
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    assert_int_equal(fchmod(fd, mode), 0);
-    assert_int_equal(close(fd), 0);
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-
-    assert_non_null(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
 }
 
 /* Per-test scratch directory, world-searchable so "nobody" can run the
@@ -113,7 +92,7 @@ static void script(struct fixture *f, const char *name, const char *body)
 
     snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
     snprintf(text, sizeof text, "#!/bin/sh\n%s\n", body);
-    write_file(f->path, text, 0755);
+    pvt_write_file(f->path, text, 0755);
     f->cfg.lookup_command = f->path;
 }
 
@@ -325,8 +304,8 @@ static void test_users_file_source(void **state)
 
     snprintf(path, sizeof path, "%s/users", f->dir);
     f->cfg.users_file = path;
-    write_file(path, "# users\nalice:+86 13800138000:Alice\nbob:nonsense\n",
-               0644);
+    pvt_write_file(
+        path, "# users\nalice:+86 13800138000:Alice\nbob:nonsense\n", 0644);
     pv_err_clear(&err);
     assert_int_equal(
         pv_lookup_source(&f->cfg, PV_LOOKUP_FILE, "alice", NULL, &id, &err),
@@ -722,7 +701,7 @@ static void test_command_success(void **state)
     struct sigaction before, after;
     pv_identity id;
     pv_err err;
-    int fds = count_fds();
+    int fds = pvt_count_fds();
 
     script(f, "ok",
            "[ $# -eq 1 ] || exit 3\necho \"+86 13800138000 Name $1\"\n"
@@ -732,7 +711,7 @@ static void test_command_success(void **state)
     assert_string_equal(id.phone.e164, "+8613800138000");
     assert_string_equal(id.name, "Name alice");
     /* No descriptor left behind, no signal disposition touched. */
-    assert_int_equal(count_fds(), fds);
+    assert_int_equal(pvt_count_fds(), fds);
     assert_int_equal(sigaction(SIGCHLD, NULL, &after), 0);
     assert_true(before.sa_handler == after.sa_handler);
 
@@ -759,7 +738,7 @@ static void test_command_failures(void **state)
     assert_non_null(strstr(err.msg, "signal 9"));
 
     script(f, "noshebang", "");
-    write_file(f->path, "echo '+86 13800138000'\n", 0755);
+    pvt_write_file(f->path, "echo '+86 13800138000'\n", 0755);
     assert_int_equal(run(f, "alice", &id, &err), PV_LOOKUP_ERROR);
     /* 127 from our child; valgrind's own execve wrapper exits 101. */
     assert_non_null(strstr(err.msg, "exited with status"));
@@ -1066,7 +1045,7 @@ static void test_lookup_order(void **state)
     char path[128];
 
     snprintf(path, sizeof path, "%s/users", f->dir);
-    write_file(path, "alice:+86 13800138000\nbroken:junk\n", 0644);
+    pvt_write_file(path, "alice:+86 13800138000\nbroken:junk\n", 0644);
     f->cfg.users_file = path;
     f->cfg.gecos_field = 3;
     f->cfg.lookup[0] = PV_LOOKUP_FILE;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "pvt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +31,7 @@ static const char *tpath(const char *name)
 static void write_file(const char *name, const void *data, size_t len,
                        mode_t mode)
 {
-    const char *p = tpath(name);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
-    assert_int_equal(fchmod(fd, mode), 0);
-    close(fd);
+    pvt_write_at(AT_FDCWD, tpath(name), data, len, mode);
 }
 
 static void assert_err(const pv_err *err, const char *needle)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "pvt.h"
 
 #include <string.h>
 
@@ -52,44 +53,21 @@ static void test_resend_plan(void **state)
     }
 }
 
-/* A fake clock: sleep_ms moves it forward (or not, when stuck). */
-typedef struct fake_clock {
-    time_t now;
-    long naps;
-    unsigned slept_ms;
-    int stuck;
-} fake_clock;
-
-static time_t fake_now(void *ctx)
-{
-    return ((fake_clock *)ctx)->now;
-}
-
-static void fake_sleep(void *ctx, unsigned ms)
-{
-    fake_clock *c = ctx;
-
-    c->naps++;
-    c->slept_ms += ms;
-    if (!c->stuck)
-        c->now += (time_t)(ms / 1000);
-}
-
 static void test_sleep_until(void **state)
 {
-    fake_clock c = { 1000, 0, 0, 0 };
+    pvt_clock c = { 1000, 0, 0, 0 };
 
     (void)state;
-    pv_sleep_until(fake_now, fake_sleep, &c, 1021, 66);
+    pv_sleep_until(pvt_fake_now, pvt_fake_sleep, &c, 1021, 66);
     assert_int_equal(c.now, 1021);
     assert_int_equal(c.naps, 21);
     assert_int_equal(c.slept_ms, 21000);
     /* already there: no nap */
-    pv_sleep_until(fake_now, fake_sleep, &c, 1021, 66);
+    pv_sleep_until(pvt_fake_now, pvt_fake_sleep, &c, 1021, 66);
     assert_int_equal(c.naps, 21);
     /* a clock that stands still is bounded by the naps */
-    c = (fake_clock){ 1000, 0, 0, 1 };
-    pv_sleep_until(fake_now, fake_sleep, &c, 1061, 66);
+    c = (pvt_clock){ 1000, 0, 0, 1 };
+    pv_sleep_until(pvt_fake_now, pvt_fake_sleep, &c, 1061, 66);
     assert_int_equal(c.naps, 66);
 }
 

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "pvt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,21 +29,6 @@ struct fixture {
     char base[64]; /* mkdtemp directory, removed afterwards */
     char dir[128]; /* base/state */
 };
-
-struct logcap {
-    int count;
-    int prio;
-    char last[PV_ERR_MAX];
-};
-
-static void capture_log(void *ctx, int prio, const char *msg)
-{
-    struct logcap *lc = ctx;
-
-    lc->count++;
-    lc->prio = prio;
-    snprintf(lc->last, sizeof lc->last, "%s", msg);
-}
 
 static int setup(void **state)
 {
@@ -74,7 +60,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static pv_state *open_state(const char *dir, struct logcap *lc)
+static pv_state *open_state(const char *dir, pvt_logcap *lc)
 {
     pv_config cfg;
     pv_state *st = NULL;
@@ -86,7 +72,7 @@ static pv_state *open_state(const char *dir, struct logcap *lc)
     if (pv_state_open(&cfg, &st, &err) != 0)
         fail_msg("pv_state_open: %s", err.msg);
     if (lc != NULL) {
-        st->logger.log = capture_log;
+        st->logger.log = pvt_capture_log;
         st->logger.ctx = lc;
     }
     return st;
@@ -138,31 +124,6 @@ static size_t read_count(pv_state *st, const char *user)
     if (pv_state_read(st, user, &rec, &err) != 0)
         fail_msg("read: %s", err.msg);
     return rec.n_failures;
-}
-
-static void write_file(int dirfd, const char *name, const char *data,
-                       size_t len, mode_t mode)
-{
-    int fd =
-        openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
-    assert_int_equal(fchmod(fd, mode), 0);
-    close(fd);
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 static int is_zero(const void *p, size_t n)
@@ -921,7 +882,7 @@ static void test_dir_foreign_owner(void **state)
 static void test_update_read(void **state)
 {
     struct fixture *fx = *state;
-    struct logcap lc = { 0, 0, "" };
+    pvt_logcap lc = { 0 };
     pv_state *st = open_state(fx->dir, &lc);
     pv_err err = { "" };
     struct stat sb;
@@ -983,7 +944,7 @@ static void test_full_record_round_trip(void **state)
 static void test_record_symlink(void **state)
 {
     struct fixture *fx = *state;
-    struct logcap lc = { 0, 0, "" };
+    pvt_logcap lc = { 0 };
     pv_state *st = open_state(fx->dir, &lc);
     char target[256], link[256], buf[64];
     pv_state_record rec;
@@ -1046,14 +1007,14 @@ static void test_corrupt_record_logged(void **state)
     static const char junk[] = "pv-state 1\npending SECRET-ID-42 5 +1555\n"
                                "garbage line\nend\n";
     struct fixture *fx = *state;
-    struct logcap lc = { 0, 0, "" };
+    pvt_logcap lc = { 0 };
     pv_state *st = open_state(fx->dir, &lc);
     pv_state_record rec;
     pv_err err = { "" };
     int dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     assert_true(dfd >= 0);
-    write_file(dfd, "u-alice", junk, sizeof junk - 1, 0600);
+    pvt_write_at(dfd, "u-alice", junk, sizeof junk - 1, 0600);
     assert_int_equal(pv_state_read(st, "alice", &rec, &err), 0);
     assert_true(is_zero(&rec, sizeof rec));
     assert_int_equal(lc.count, 1);
@@ -1068,7 +1029,7 @@ static void test_corrupt_record_logged(void **state)
     assert_int_equal(lc.count, 2);
 
     /* truncated by a crash mid-write: also empty, also logged */
-    write_file(dfd, "u-alice", "pv-state 1\nfail 5\nfa", 20, 0600);
+    pvt_write_at(dfd, "u-alice", "pv-state 1\nfail 5\nfa", 20, 0600);
     assert_int_equal(read_count(st, "alice"), 0);
     assert_int_equal(lc.count, 3);
     close(dfd);
@@ -1078,7 +1039,7 @@ static void test_corrupt_record_logged(void **state)
 static void test_oversized_record(void **state)
 {
     struct fixture *fx = *state;
-    struct logcap lc = { 0, 0, "" };
+    pvt_logcap lc = { 0 };
     pv_state *st = open_state(fx->dir, &lc);
     char *big = malloc(PV_STATE_MAX_SIZE + 100);
     int dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1086,7 +1047,7 @@ static void test_oversized_record(void **state)
     assert_non_null(big);
     assert_true(dfd >= 0);
     memset(big, '\n', PV_STATE_MAX_SIZE + 100);
-    write_file(dfd, "u-alice", big, PV_STATE_MAX_SIZE + 100, 0600);
+    pvt_write_at(dfd, "u-alice", big, PV_STATE_MAX_SIZE + 100, 0600);
     assert_int_equal(read_count(st, "alice"), 0);
     assert_int_equal(lc.count, 1);
     assert_int_equal(lc.prio, LOG_WARNING);
@@ -1127,7 +1088,7 @@ static void test_stale_tmp(void **state)
     int dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     assert_true(dfd >= 0);
-    write_file(dfd, "u-alice.tmp", "left over", 9, 0600);
+    pvt_write_at(dfd, "u-alice.tmp", "left over", 9, 0600);
     add_failure(st, "alice", 1);
     assert_int_equal(read_count(st, "alice"), 1);
     assert_int_equal(faccessat(dfd, "u-alice.tmp", F_OK, 0), -1);
@@ -1383,7 +1344,7 @@ static void test_no_fd_leak(void **state)
     struct fixture *fx = *state;
     static unsigned char open_fds[FD_SCAN];
     struct cloexec_check cc = { open_fds, 0, 0 };
-    int before = count_fds(), r = -1;
+    int before = pvt_count_fds(), r = -1;
     pv_state *st;
     pv_state_record rec;
     pv_err err = { "" };
@@ -1402,11 +1363,11 @@ static void test_no_fd_leak(void **state)
     assert_int_equal(symlink("/etc/hostname", link), 0);
     assert_int_equal(pv_state_read(st, "bob", &rec, &err), -1);
     pv_state_close(st);
-    assert_int_equal(count_fds(), before);
+    assert_int_equal(pvt_count_fds(), before);
     assert_int_equal(open_error("redis://x", fx->dir, &err), -1);
     assert_int_equal(chmod(fx->dir, 0777), 0);
     assert_int_equal(open_error("file", fx->dir, &err), -1);
-    assert_int_equal(count_fds(), before);
+    assert_int_equal(pvt_count_fds(), before);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "pvt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -174,25 +175,8 @@ static int stop_etcd(void **state)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-struct logcap {
-    int count;
-    char all[4096];
-};
-
-static void capture_log(void *ctx, int prio, const char *msg)
-{
-    struct logcap *lc = ctx;
-    size_t n = strlen(lc->all);
-
-    (void)prio;
-    if (getenv("PV_TEST_VERBOSE") != NULL)
-        fprintf(stderr, "log: %s\n", msg);
-    lc->count++;
-    snprintf(lc->all + n, sizeof lc->all - n, "%s\n", msg);
-}
-
 static pv_state *open_etcd(const char *endpoints, const char *state_dir,
-                           struct logcap *lc)
+                           pvt_logcap *lc)
 {
     pv_config *cfg = config_for(endpoints, state_dir);
     pv_state *st = NULL;
@@ -202,7 +186,7 @@ static pv_state *open_etcd(const char *endpoints, const char *state_dir,
         fail_msg("pv_state_open: %s", err.msg);
     pv_config_free(cfg);
     if (lc != NULL) {
-        st->logger.log = capture_log;
+        st->logger.log = pvt_capture_log;
         st->logger.ctx = lc;
     }
     return st;
@@ -478,7 +462,7 @@ static void test_abort_and_bad_user(void **state)
 static void test_corrupt_value_reads_empty(void **state)
 {
     char dir[128], out[256];
-    struct logcap lc;
+    pvt_logcap lc;
     pv_state *st;
     pv_err err = { "" };
     time_t t = 1700000300;
@@ -547,7 +531,7 @@ static void test_revoked_lease_is_replaced(void **state)
     pv_err err = { "" };
     time_t t = 1700000600;
     long long lease;
-    struct logcap lc;
+    pvt_logcap lc;
 
     (void)state;
     state_dir(dir, sizeof dir, "lease");
@@ -705,7 +689,7 @@ static void check_degrades(const struct canned *c, size_t nc, const char *name,
                            const char *why)
 {
     char url[64], dir[128];
-    struct logcap lc;
+    pvt_logcap lc;
     pv_state *st;
     pv_err err = { "" };
     time_t t = 1700000700;
@@ -843,7 +827,7 @@ static void test_next_endpoint_on_failure(void **state)
 static void test_unreachable_is_degraded_to_file(void **state)
 {
     char dir[128], eps[128];
-    struct logcap lc;
+    pvt_logcap lc;
     pv_state *st, *file;
     pv_config *cfg;
     pv_err err = { "" };
@@ -1029,7 +1013,7 @@ static void test_breakglass_claim_never_expires(void **state)
 static void test_breakglass_claim_refused_when_degraded(void **state)
 {
     char dir[128], eps[128];
-    struct logcap lc;
+    pvt_logcap lc;
     pv_state *st;
     pv_err err = { "" };
 
