@@ -870,7 +870,7 @@ static void test_unreachable_is_degraded_to_file(void **state)
 static void test_local_failure_is_not_degraded(void **state)
 {
     char dir[128];
-    struct logcap lc;
+    pvt_logcap lc;
     pv_state *st = NULL;
     pv_state_record rec;
     pv_config *cfg;
@@ -887,7 +887,7 @@ static void test_local_failure_is_not_degraded(void **state)
     cfg->helper_user = pv_strdup("root");
     assert_int_equal(pv_state_open(cfg, &st, &err), 0);
     pv_config_free(cfg);
-    st->logger.log = capture_log;
+    st->logger.log = pvt_capture_log;
     st->logger.ctx = &lc;
     assert_int_equal(pv_state_read(st, "lf", &rec, &err), -1);
     assert_non_null(strstr(err.msg, "local failure on this host"));
