@@ -1,5 +1,5 @@
 /* pv_base64.c - strict base64 decoding. */
-#include "pv_base64.h"
+#include "base/pv_base64.h"
 
 /* 0..63 for an alphabet character, -1 otherwise. */
 static int sextet(char c)

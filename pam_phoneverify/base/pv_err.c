@@ -1,7 +1,7 @@
 /* pv_err.c - error message carrier. */
 #include <stdarg.h>
 #include <stdio.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 void pv_err_set(pv_err *err, const char *fmt, ...)
 {

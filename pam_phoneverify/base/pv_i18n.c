@@ -24,9 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pv_i18n.h"
-#include "pv_safefile.h"
-#include "pv_util.h"
+#include "base/pv_i18n.h"
+#include "base/pv_safefile.h"
+#include "base/pv_util.h"
 
 #define MO_MAGIC 0x950412deU
 #define MO_MAGIC_SWAPPED 0xde120495U

@@ -11,7 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 #define PV_TEXT_DOMAIN "pam_phoneverify"
 #define PV_CATALOG_MAX_SIZE (1024 * 1024)

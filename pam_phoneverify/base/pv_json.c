@@ -8,8 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "base/pv_util.h"
 
 static int is_hex(char c)
 {

@@ -2,8 +2,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "pv_log.h"
-#include "pv_util.h"
+#include "base/pv_log.h"
+#include "base/pv_util.h"
 
 /* Sanitised value, or "-" when absent. */
 static const char *sanitized_or_dash(char *buf, size_t size, const char *value)

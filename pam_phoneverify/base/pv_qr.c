@@ -2,7 +2,7 @@
 #include <qrencode.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pv_qr.h"
+#include "base/pv_qr.h"
 
 #define QUIET 2 /* modules of quiet zone on each side */
 

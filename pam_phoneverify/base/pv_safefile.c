@@ -19,8 +19,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "pv_safefile.h"
-#include "pv_util.h"
+#include "base/pv_safefile.h"
+#include "base/pv_util.h"
 
 #define PV_SAFE_READ_MIN 256
 

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 #include <sys/stat.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 enum pv_file_rule {
     PV_FILE_PUBLIC = 0, /* may be readable by others (users file, CA) */

@@ -1,7 +1,7 @@
 /* pv_sha256.c - SHA-256 per FIPS 180-4. */
 #include <stdio.h>
 #include <string.h>
-#include "pv_sha256.h"
+#include "base/pv_sha256.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,

@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pv_spawn.h"
-#include "pv_util.h"
+#include "base/pv_spawn.h"
+#include "base/pv_util.h"
 
 #define FD_LOOP_MAX (1 << 20) /* close loop bound without close_range */
 #define FINISH_MARGIN_MS 2000 /* the intermediate's own kill + reap */

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 typedef struct pv_spawn_id {
     int change; /* 0: keep our identity (not root) */

@@ -16,8 +16,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
-#include "pv_url.h"
-#include "pv_util.h"
+#include "base/pv_url.h"
+#include "base/pv_util.h"
 
 #define HOST_MAX 255 /* a DNS name's text */
 #define LABEL_MAX 63

@@ -8,7 +8,7 @@
 #include <sys/file.h>
 #include <strings.h>
 #include <time.h>
-#include "pv_util.h"
+#include "base/pv_util.h"
 
 void pv_wipe(void *p, size_t n)
 {

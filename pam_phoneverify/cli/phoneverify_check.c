@@ -5,10 +5,10 @@
  * module (pv_pamd.c reads the rules as libpam does). */
 #include <stdio.h>
 #include <string.h>
-#include "phoneverify_cli.h"
-#include "pv_breakglass.h"
-#include "pv_config.h"
-#include "pv_pamd.h"
+#include "cli/phoneverify_cli.h"
+#include "policy/pv_breakglass.h"
+#include "config/pv_config.h"
+#include "cli/pv_pamd.h"
 
 #define PAM_DIR_DEFAULT "/etc/pam.d"
 

@@ -23,12 +23,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pv_config.h"
-#include "pv_config_values.h"
-#include "pv_failover.h"
-#include "pv_i18n.h"
-#include "pv_state.h"
-#include "pv_util.h"
+#include "config/pv_config.h"
+#include "config/pv_config_values.h"
+#include "policy/pv_failover.h"
+#include "base/pv_i18n.h"
+#include "state/pv_state.h"
+#include "base/pv_util.h"
 
 #ifndef PV_DEFAULT_USERS_FILE
 #define PV_DEFAULT_USERS_FILE "/etc/security/phoneverify.users"

@@ -9,7 +9,7 @@
 #define PV_CONFIG_H
 
 #include <stddef.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 #ifndef PV_DEFAULT_CONF
 #define PV_DEFAULT_CONF "/etc/security/pam_phoneverify.conf"

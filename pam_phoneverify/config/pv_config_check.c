@@ -10,12 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pv_config.h"
-#include "pv_failover.h"
-#include "pv_i18n.h"
-#include "pv_safefile.h"
-#include "pv_spawn.h"
-#include "pv_util.h"
+#include "config/pv_config.h"
+#include "policy/pv_failover.h"
+#include "base/pv_i18n.h"
+#include "base/pv_safefile.h"
+#include "base/pv_spawn.h"
+#include "base/pv_util.h"
 
 #ifndef PV_LOGIN_DEFS
 #define PV_LOGIN_DEFS "/etc/login.defs"

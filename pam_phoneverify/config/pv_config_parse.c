@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_config.h"
-#include "pv_config_values.h"
-#include "pv_safefile.h"
-#include "pv_util.h"
+#include "config/pv_config.h"
+#include "config/pv_config_values.h"
+#include "base/pv_safefile.h"
+#include "base/pv_util.h"
 
 #define KEY_LEN_MAX 64
 

@@ -12,12 +12,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "pv_config.h"
-#include "pv_config_values.h"
-#include "pv_i18n.h"
-#include "pv_policy.h"
-#include "pv_url.h"
-#include "pv_util.h"
+#include "config/pv_config.h"
+#include "config/pv_config_values.h"
+#include "base/pv_i18n.h"
+#include "config/pv_scope.h"
+#include "base/pv_url.h"
+#include "base/pv_util.h"
 
 #define PATH_LEN_MAX 4095
 #define USER_LEN_MAX 32

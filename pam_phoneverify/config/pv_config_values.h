@@ -6,7 +6,7 @@
 #define PV_CONFIG_VALUES_H
 
 #include <stddef.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 /* Copy at most len bytes of src into dst for quoting in a message:
  * non-printable bytes become '?', long text is cut with "...". */

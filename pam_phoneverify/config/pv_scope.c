@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pv_policy.h"
+#include "config/pv_scope.h"
 
 #define GROUP_NAME_MAX 256
 #define USER_GROUPS_MAX 65536 /* NGROUPS_MAX on Linux */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 /* Validate a `groups` value (space-separated names, optional '!').
  * 0 ok, -1 with err. */

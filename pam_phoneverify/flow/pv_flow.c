@@ -13,11 +13,11 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
-#include "pv_breakglass.h"
-#include "pv_flow_priv.h"
-#include "pv_log.h"
-#include "pv_policy.h"
-#include "pv_util.h"
+#include "policy/pv_breakglass.h"
+#include "flow/pv_flow_priv.h"
+#include "base/pv_log.h"
+#include "config/pv_scope.h"
+#include "base/pv_util.h"
 
 /* ---- finishing ------------------------------------------------------------ */
 

@@ -11,12 +11,12 @@
 
 #include <stddef.h>
 #include <time.h>
-#include "pv_config.h"
-#include "pv_transport.h"
-#include "pv_log.h"
-#include "pv_origin.h"
-#include "pv_provider.h"
-#include "pv_state.h"
+#include "config/pv_config.h"
+#include "transport/pv_transport.h"
+#include "base/pv_log.h"
+#include "identity/pv_origin.h"
+#include "provider/pv_provider.h"
+#include "state/pv_state.h"
 
 #define PV_CODE_MAX 16 /* a code entry fits in 16 bytes */
 

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include "pv_failover.h"
-#include "pv_flow_priv.h"
-#include "pv_log.h"
-#include "pv_phone.h"
-#include "pv_provider.h"
-#include "pv_sendlimit.h"
-#include "pv_util.h"
+#include "policy/pv_failover.h"
+#include "flow/pv_flow_priv.h"
+#include "base/pv_log.h"
+#include "identity/pv_phone.h"
+#include "provider/pv_provider.h"
+#include "policy/pv_sendlimit.h"
+#include "base/pv_util.h"
 
 /* One code-sending channel of this login (sms or email). */
 typedef struct channel {

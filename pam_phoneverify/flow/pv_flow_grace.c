@@ -15,9 +15,9 @@
  * not after the user's last lockout or unlock (grants_void). */
 #include <string.h>
 #include <syslog.h>
-#include "pv_flow_priv.h"
-#include "pv_log.h"
-#include "pv_util.h"
+#include "flow/pv_flow_priv.h"
+#include "base/pv_log.h"
+#include "base/pv_util.h"
 
 /* Whether `word` is one of the space-separated words of `list`. */
 static int word_listed(const char *list, const char *word)

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include "pv_flow_priv.h"
-#include "pv_i18n.h"
-#include "pv_log.h"
-#include "pv_sendlimit.h"
-#include "pv_state_etcd.h"
-#include "pv_util.h"
+#include "flow/pv_flow_priv.h"
+#include "base/pv_i18n.h"
+#include "base/pv_log.h"
+#include "policy/pv_sendlimit.h"
+#include "state/pv_state_etcd.h"
+#include "base/pv_util.h"
 
 /* ---- verdicts ------------------------------------------------------------ */
 

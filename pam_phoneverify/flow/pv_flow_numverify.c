@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pv_flow_priv.h"
-#include "pv_phone.h"
-#include "pv_provider.h"
-#include "pv_qr.h"
-#include "pv_util.h"
+#include "flow/pv_flow_priv.h"
+#include "identity/pv_phone.h"
+#include "provider/pv_provider.h"
+#include "base/pv_qr.h"
+#include "base/pv_util.h"
 
 #define PROMPT_NV_ENTER \
     N_("Press Enter once your phone shows the number is verified: ")

@@ -4,9 +4,9 @@
  * seconds under a hash of user, name and number, so a changed name or
  * number asks again and a user does not pay a charged check each login. */
 #include <string.h>
-#include "pv_flow_priv.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "flow/pv_flow_priv.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 static int cached_consistent(pv_flowctx *f, const char *key)
 {

@@ -18,11 +18,11 @@
 #define PV_FLOW_PRIV_H
 
 #include <time.h>
-#include "pv_flow.h"
-#include "pv_i18n.h"
-#include "pv_lockout.h"
-#include "pv_lookup.h"
-#include "pv_state.h"
+#include "flow/pv_flow.h"
+#include "base/pv_i18n.h"
+#include "policy/pv_lockout.h"
+#include "identity/pv_lookup.h"
+#include "state/pv_state.h"
 
 /* User-visible texts (tests/MESSAGES.md is the contract), marked N_ for
  * the catalogues (po/); pv_flow_say translates them on the way out. */

@@ -24,10 +24,10 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include "pv_curl_class.h"
-#include "pv_helper_proto.h"
-#include "pv_http.h"
-#include "pv_util.h"
+#include "helper/pv_curl_class.h"
+#include "transport/pv_helper_proto.h"
+#include "transport/pv_http.h"
+#include "base/pv_util.h"
 
 #define SETUP_WAIT_MS 10000L /* the module sends setup right away */
 #define IDLE_MS \

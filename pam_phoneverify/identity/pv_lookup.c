@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "pv_lookup.h"
-#include "pv_safefile.h"
-#include "pv_spawn.h"
-#include "pv_util.h"
+#include "identity/pv_lookup.h"
+#include "base/pv_safefile.h"
+#include "base/pv_spawn.h"
+#include "base/pv_util.h"
 
 #define USER_NAME_MAX 256 /* LOGIN_NAME_MAX on Linux */
 #define PHONE_TEXT_MAX 32 /* longest spelling worth parsing */

@@ -7,9 +7,9 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "pv_config.h"
-#include "pv_err.h"
-#include "pv_phone.h"
+#include "config/pv_config.h"
+#include "base/pv_err.h"
+#include "identity/pv_phone.h"
 
 /* Only `phoneverify enroll` (pv_users_edit.c) reads the users file whole
  * to rewrite it, up to this size (several million lines: the CLI, not a

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "pv_origin.h"
-#include "pv_util.h"
+#include "identity/pv_origin.h"
+#include "base/pv_util.h"
 
 #define UNSET_LOGINUID "4294967295"
 

@@ -6,8 +6,8 @@
  * wrong guess sends a login code to somebody else's phone. */
 #include <string.h>
 
-#include "pv_phone.h"
-#include "pv_util.h"
+#include "identity/pv_phone.h"
+#include "base/pv_util.h"
 
 #define NATIONAL_MIN 4
 #define NATIONAL_MAX 14

@@ -5,7 +5,7 @@
 #define PV_PHONE_H
 
 #include <stddef.h>
-#include "pv_config.h"
+#include "config/pv_config.h"
 
 #define PV_PHONE_MAX 16 /* '+' and at most 15 digits */
 

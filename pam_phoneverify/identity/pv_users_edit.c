@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "pv_lookup.h"
-#include "pv_phone.h"
-#include "pv_safefile.h"
-#include "pv_users_edit.h"
-#include "pv_util.h"
+#include "identity/pv_lookup.h"
+#include "identity/pv_phone.h"
+#include "base/pv_safefile.h"
+#include "identity/pv_users_edit.h"
+#include "base/pv_util.h"
 
 /* Text that can stand in a ':'-separated field of one line. */
 static int field_ok(const char *s, size_t max)

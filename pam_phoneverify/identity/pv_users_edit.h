@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 #include <sys/stat.h>
-#include "pv_err.h"
-#include "pv_safefile.h"
+#include "base/pv_err.h"
+#include "base/pv_safefile.h"
 
 /* Open path through pv_safe_open (rule), take an exclusive flock on it,
  * waiting at most wait_ms, and make sure the path still names the locked

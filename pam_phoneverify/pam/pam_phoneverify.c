@@ -11,14 +11,14 @@
 #include <security/pam_appl.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
-#include "pv_config.h"
-#include "pv_flow.h"
-#include "pv_http.h"
-#include "pv_i18n.h"
-#include "pv_log.h"
-#include "pv_origin.h"
-#include "pv_runtime.h"
-#include "pv_util.h"
+#include "config/pv_config.h"
+#include "flow/pv_flow.h"
+#include "transport/pv_http.h"
+#include "base/pv_i18n.h"
+#include "base/pv_log.h"
+#include "identity/pv_origin.h"
+#include "pam/pv_runtime.h"
+#include "base/pv_util.h"
 
 /* The one place a flow result becomes a PAM code (pam_phoneverify(8)). */
 static int pv_result_to_pam(enum pv_result r)

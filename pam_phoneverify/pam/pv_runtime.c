@@ -1,7 +1,7 @@
 /* pv_runtime.c - the real clock and the configured transport. */
 #include <string.h>
 #include <time.h>
-#include "pv_runtime.h"
+#include "pam/pv_runtime.h"
 
 static time_t system_now(void *ctx)
 {

@@ -3,9 +3,9 @@
 #ifndef PV_RUNTIME_H
 #define PV_RUNTIME_H
 
-#include "pv_config.h"
-#include "pv_flow.h"
-#include "pv_transport.h"
+#include "config/pv_config.h"
+#include "flow/pv_flow.h"
+#include "transport/pv_transport.h"
 
 /* time(2) and nanosleep(2). */
 pv_clock pv_clock_system(void);

@@ -24,11 +24,11 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "pv_breakglass.h"
-#include "pv_lookup.h"
-#include "pv_safefile.h"
-#include "pv_users_edit.h"
-#include "pv_util.h"
+#include "policy/pv_breakglass.h"
+#include "identity/pv_lookup.h"
+#include "base/pv_safefile.h"
+#include "identity/pv_users_edit.h"
+#include "base/pv_util.h"
 
 #define BG_MAX_SIZE (1024 * 1024)
 #define BG_CODE_MAX 32

@@ -6,7 +6,7 @@
 #define PV_BREAKGLASS_H
 
 #include <stddef.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 enum pv_breakglass_result {
     PV_BREAKGLASS_ACCEPTED = 0,

@@ -1,9 +1,9 @@
 /* pv_failover.c - provider entry lists and their shared health record. */
 #include <string.h>
 
-#include "pv_failover.h"
-#include "pv_sha256.h"
-#include "pv_util.h"
+#include "policy/pv_failover.h"
+#include "base/pv_sha256.h"
+#include "base/pv_util.h"
 
 #define SEPARATORS " \t"
 

@@ -9,9 +9,9 @@
 
 #include <stddef.h>
 #include <time.h>
-#include "pv_config.h"
-#include "pv_err.h"
-#include "pv_state.h"
+#include "config/pv_config.h"
+#include "base/pv_err.h"
+#include "state/pv_state.h"
 
 #define PV_ENTRY_OUT_SECONDS 60 /* fixed, not a setting */
 #define PV_MAX_ENTRIES PV_MAX_ENDPOINTS

@@ -6,7 +6,7 @@
  * instead of being locked again by the next single mistake. */
 #include <string.h>
 
-#include "pv_lockout.h"
+#include "policy/pv_lockout.h"
 
 /* Keep every stored time within what the record format accepts, so the
  * update that records a failure can always be written back. */

@@ -9,7 +9,7 @@
 #define PV_LOCKOUT_H
 
 #include <time.h>
-#include "pv_state.h"
+#include "state/pv_state.h"
 
 typedef struct pv_lockout_policy {
     long failures;  /* lockout_failures; 0 disables */

@@ -1,8 +1,8 @@
 /* pv_sendlimit.c - the per-user send budget, pure functions of record +
  * clock.  A send counts while now - send < window. */
 #include <string.h>
-#include "pv_sendlimit.h"
-#include "pv_util.h"
+#include "policy/pv_sendlimit.h"
+#include "base/pv_util.h"
 
 static unsigned long budget(const pv_sendlimit_policy *pol)
 {

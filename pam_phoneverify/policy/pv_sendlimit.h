@@ -10,8 +10,8 @@
 #define PV_SENDLIMIT_H
 
 #include <time.h>
-#include "pv_i18n.h"
-#include "pv_state.h"
+#include "base/pv_i18n.h"
+#include "state/pv_state.h"
 
 typedef struct pv_sendlimit_policy {
     long limit;  /* send_limit; <= 0 disables */

@@ -4,9 +4,9 @@
  * caches a consistent answer (pv_flow_precheck.c). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 /* `result` as a number or a string holding an integer in -6..1. */
 static int result_code(const cJSON *obj, long *code)

@@ -2,9 +2,9 @@
  * POST it through the transport, and wipe the body (it may hold a code). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 /* The transport already decided what was local (pv_http.h): whatever
  * pv_http_status_is_local says is local is PV_FAILURE_LOCAL here, so no

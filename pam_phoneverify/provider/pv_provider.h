@@ -9,8 +9,8 @@
 #define PV_PROVIDER_H
 
 #include <stddef.h>
-#include "pv_config.h"
-#include "pv_transport.h"
+#include "config/pv_config.h"
+#include "transport/pv_transport.h"
 
 #define PV_VERIFICATION_ID_MAX 512
 #define PV_PROVIDER_MSG_MAX 160

@@ -9,9 +9,9 @@
  * outage, a redirect or an unknown refusal our request (closed). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 #define PV_SEND_MAX_EXPIRES 86400
 

@@ -8,9 +8,9 @@
  * an outage, anything else our request (closed). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 static enum pv_verify_result parse_ok(const cJSON *obj, const char *expect_id,
                                       pv_verify_reply *out)

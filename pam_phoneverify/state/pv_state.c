@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_sha256.h"
-#include "pv_state.h"
-#include "pv_state_etcd.h"
-#include "pv_util.h"
+#include "base/pv_sha256.h"
+#include "state/pv_state.h"
+#include "state/pv_state_etcd.h"
+#include "base/pv_util.h"
 
 /* ---- dispatch ---------------------------------------------------------- */
 

@@ -10,11 +10,11 @@
 
 #include <stddef.h>
 #include <time.h>
-#include "pv_config.h"
-#include "pv_err.h"
-#include "pv_log.h"
-#include "pv_origin.h"
-#include "pv_phone.h"
+#include "config/pv_config.h"
+#include "base/pv_err.h"
+#include "base/pv_log.h"
+#include "identity/pv_origin.h"
+#include "identity/pv_phone.h"
 
 #define PV_STATE_MAX_FAILURES 64
 #define PV_STATE_MAX_SENDS 64 /* seconds with sends kept (buckets) */

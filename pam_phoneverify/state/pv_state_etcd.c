@@ -23,13 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pv_base64.h"
-#include "pv_http.h"
-#include "pv_transport.h"
-#include "pv_json.h"
-#include "pv_state_etcd.h"
-#include "pv_log.h"
-#include "pv_util.h"
+#include "base/pv_base64.h"
+#include "transport/pv_http.h"
+#include "transport/pv_transport.h"
+#include "base/pv_json.h"
+#include "state/pv_state_etcd.h"
+#include "base/pv_log.h"
+#include "base/pv_util.h"
 
 #define LEASE_ID_MAX 24 /* decimal int64 and NUL */
 #define INT64_DIGITS_MAX 19

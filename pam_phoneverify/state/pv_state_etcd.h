@@ -25,9 +25,9 @@
 #define PV_STATE_ETCD_H
 
 #include <stddef.h>
-#include "pv_config.h"
-#include "pv_err.h"
-#include "pv_state.h"
+#include "config/pv_config.h"
+#include "base/pv_err.h"
+#include "state/pv_state.h"
 
 /* Most state_endpoints entries accepted (as pv_config checks). */
 #define PV_STATE_ETCD_MAX_ENDPOINTS PV_MAX_ENDPOINTS

@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pv_state.h"
-#include "pv_util.h"
+#include "state/pv_state.h"
+#include "base/pv_util.h"
 
 #define ENCODED_MAX 200 /* longest "u-..." name before hashing */
 #define NAME_BUF 256    /* encoded name + ".lock" + NUL */

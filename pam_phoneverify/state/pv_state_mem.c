@@ -1,8 +1,8 @@
 /* pv_state_mem.c - the in-memory state backend (pv_state_mem.h). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_state_mem.h"
-#include "pv_util.h"
+#include "state/pv_state_mem.h"
+#include "base/pv_util.h"
 
 typedef struct mem_entry {
     char *user;

@@ -8,7 +8,7 @@
 #ifndef PV_STATE_MEM_H
 #define PV_STATE_MEM_H
 
-#include "pv_state.h"
+#include "state/pv_state.h"
 
 /* An empty store.  0 ok, -1 (ENOMEM) with err. */
 int pv_state_mem_open(pv_state **out, pv_err *err);

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "pv_helper_proto.h"
-#include "pv_util.h"
+#include "transport/pv_helper_proto.h"
+#include "base/pv_util.h"
 
 #define HDR_LEN 5 /* u8 tag + u32 length */
 

@@ -20,12 +20,12 @@
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
-#include "pv_helper_proto.h"
-#include "pv_http.h"
-#include "pv_transport.h"
-#include "pv_safefile.h"
-#include "pv_spawn.h"
-#include "pv_util.h"
+#include "transport/pv_helper_proto.h"
+#include "transport/pv_http.h"
+#include "transport/pv_transport.h"
+#include "base/pv_safefile.h"
+#include "base/pv_spawn.h"
+#include "base/pv_util.h"
 
 #define MAX_SECONDS 3600L /* clamp for timeouts from the config */
 #define MARGIN_SECONDS 2L /* slack on top of libcurl's limits */

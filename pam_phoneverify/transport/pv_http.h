@@ -27,7 +27,7 @@
 #define PV_HTTP_H
 
 #include <stddef.h>
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 #define PV_HTTP_MAX_RESPONSE (64 * 1024)
 

@@ -12,7 +12,7 @@
 #define PV_TRANSPORT_H
 
 #include <stddef.h>
-#include "pv_http.h"
+#include "transport/pv_http.h"
 
 typedef struct pv_transport pv_transport;
 

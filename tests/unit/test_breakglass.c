@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "pv_breakglass.h"
-#include "pv_util.h"
+#include "policy/pv_breakglass.h"
+#include "base/pv_util.h"
 
 typedef struct fixture {
     char dir[64];

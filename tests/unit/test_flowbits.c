@@ -7,9 +7,9 @@
 #include <string.h>
 #include <syslog.h>
 #include <cmocka.h>
-#include "pv_flow.h"
-#include "pv_log.h"
-#include "pv_util.h"
+#include "flow/pv_flow.h"
+#include "base/pv_log.h"
+#include "base/pv_util.h"
 
 static void test_code_normalize(void **state)
 {

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "pv_helper_proto.h"
-#include "pv_util.h"
+#include "transport/pv_helper_proto.h"
+#include "base/pv_util.h"
 
 static void pair(int sv[2])
 {

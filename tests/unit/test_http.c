@@ -25,10 +25,10 @@
 #include <pwd.h>
 #include <sys/resource.h>
 #include <cmocka.h>
-#include "pv_curl_class.h"
-#include "pv_helper_proto.h"
-#include "pv_http.h"
-#include "pv_util.h"
+#include "helper/pv_curl_class.h"
+#include "transport/pv_helper_proto.h"
+#include "transport/pv_http.h"
+#include "base/pv_util.h"
 
 static char g_helper[PATH_MAX];
 static pid_t g_server = -1;

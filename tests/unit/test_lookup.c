@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "pv_lookup.h"
+#include "identity/pv_lookup.h"
 
 /* ---- helpers ------------------------------------------------------- */
 

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pv_state.h"
-#include "pv_state_mem.h"
+#include "state/pv_state.h"
+#include "state/pv_state_mem.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
