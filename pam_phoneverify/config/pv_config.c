@@ -25,9 +25,7 @@
 
 #include "config/pv_config.h"
 #include "config/pv_config_values.h"
-#include "policy/pv_failover.h"
 #include "base/pv_i18n.h"
-#include "state/pv_state.h"
 #include "base/pv_util.h"
 
 #ifndef PV_DEFAULT_USERS_FILE
@@ -525,7 +523,7 @@ static const struct pv_key keys[] = {
     K_LONG(max_tries, "3", 1, 10),
     K_LONG(resend, "1", 0, 5),
     K_LONG(code_length, "6", 4, 10),
-    K_LONG(lockout_failures, "10", 0, PV_STATE_MAX_FAILURES),
+    K_LONG(lockout_failures, "10", 0, PV_MAX_FAILURES),
     K_LONG(lockout_window, "900", 1, 604800),
     K_LONG(lockout_time, "900", 1, 604800),
     K_STR(state, "file", pv_cfgval_state, KEY_REQUIRED),
@@ -704,7 +702,7 @@ int pv_config_set(pv_config *cfg, const char *key, const char *value,
         return -1;
     }
     if (check_value(k, value, &why) < 0 || k->set(cfg, k, value, &why) < 0 ||
-        (is_entry_list(k) && pv_failover_check_counts(cfg, &why) < 0)) {
+        (is_entry_list(k) && pv_config_check_entry_counts(cfg, &why) < 0)) {
         report(err, k, key, value, origin, line, &why);
         return -1;
     }
@@ -761,4 +759,19 @@ void pv_config_dump(const pv_config *cfg,
         line(ctx, text);
         free(text);
     }
+}
+
+int pv_config_check_entry_counts(const pv_config *cfg, pv_err *why)
+{
+    size_t ns = pv_url_list_count(cfg->send_url);
+    size_t nv = pv_url_list_count(cfg->verify_url);
+
+    if (ns == 0 || nv == 0 || ns == nv)
+        return 0;
+    pv_err_set(why,
+               "send_url lists %zu URL%s but verify_url lists %zu: "
+               "entry i of both is one provider account, so both need the "
+               "same number",
+               ns, ns == 1 ? "" : "s", nv);
+    return -1;
 }

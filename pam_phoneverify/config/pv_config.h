@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include "base/pv_err.h"
+#include "config/pv_config_values.h"
 
 #ifndef PV_DEFAULT_CONF
 #define PV_DEFAULT_CONF "/etc/security/pam_phoneverify.conf"
@@ -46,7 +47,8 @@ enum pv_send_target {
 
 #define PV_MAX_METHODS 3
 #define PV_MAX_LOOKUPS 3
-#define PV_MAX_ENDPOINTS 8 /* state_endpoints entries */
+/* failures a state record keeps: the bound of lockout_failures */
+#define PV_MAX_FAILURES 64
 
 /* A provider credential: `none`, `bearer:TOKEN` or `basic:USER:SECRET`,
  * kept as the ready Authorization header value ("Bearer TOKEN",
@@ -163,5 +165,9 @@ void pv_config_dump(const pv_config *cfg,
                     void (*line)(void *ctx, const char *text), void *ctx);
 
 const char *pv_method_name(enum pv_method m);
+
+/* send_url and verify_url list the same number of URLs (or one is unset):
+ * 0, else -1 with why. */
+int pv_config_check_entry_counts(const pv_config *cfg, pv_err *why);
 
 #endif

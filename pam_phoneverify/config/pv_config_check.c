@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "config/pv_config.h"
-#include "policy/pv_failover.h"
 #include "base/pv_i18n.h"
 #include "base/pv_safefile.h"
 #include "base/pv_spawn.h"
@@ -70,7 +69,7 @@ static int validate_methods(const pv_config *cfg, pv_err *err)
     }
     if ((sms || email) && (need(cfg->send_url, m, "send_url", err) < 0 ||
                            need(cfg->verify_url, m, "verify_url", err) < 0 ||
-                           pv_failover_check_counts(cfg, err) < 0))
+                           pv_config_check_entry_counts(cfg, err) < 0))
         return -1;
     if (pv_config_has_method(cfg, PV_METHOD_NUMVERIFY) &&
         (need(cfg->numverify_url, nv, "numverify_url", err) < 0 ||

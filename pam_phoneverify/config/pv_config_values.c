@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "config/pv_config.h"
 #include "config/pv_config_values.h"
 #include "base/pv_i18n.h"
 #include "config/pv_scope.h"
@@ -513,4 +512,54 @@ int pv_cfgval_link_hosts(const char *name, const char *v, pv_err *why)
         }
         v += len;
     }
+}
+
+/* URL lists (send_url, verify_url: one entry per provider account,
+ * pam_phoneverify.conf(5) PROVIDER FAILOVER). */
+#define SEPARATORS " \t"
+
+/* Start and length of URL i, or -1. */
+static int locate(const char *list, size_t i, const char **start, size_t *len)
+{
+    size_t k = 0;
+
+    if (list == NULL)
+        return -1;
+    for (;;) {
+        list += strspn(list, SEPARATORS);
+        if (*list == '\0')
+            return -1;
+        *len = strcspn(list, SEPARATORS);
+        if (k == i) {
+            *start = list;
+            return 0;
+        }
+        list += *len;
+        k++;
+    }
+}
+
+size_t pv_url_list_count(const char *list)
+{
+    const char *p;
+    size_t n = 0, len;
+
+    while (locate(list, n, &p, &len) == 0)
+        n++;
+    return n;
+}
+
+int pv_url_list_item(const char *list, size_t i, char *buf, size_t size)
+{
+    const char *p;
+    size_t len;
+
+    if (size == 0)
+        return -1;
+    buf[0] = '\0';
+    if (locate(list, i, &p, &len) != 0 || len >= size)
+        return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return 0;
 }

@@ -36,6 +36,13 @@ int pv_cfgval_proxy(const char *name, const char *v, pv_err *why);
 int pv_cfgval_language(const char *name, const char *v, pv_err *why);
 int pv_cfgval_link_hosts(const char *name, const char *v, pv_err *why);
 
+#define PV_MAX_ENDPOINTS 8 /* state_endpoints entries */
+
+/* URLs in a space/tab-separated list (0 for NULL or empty). */
+size_t pv_url_list_count(const char *list);
+/* Copy URL i of list into buf: 0 ok, -1 no such URL or too long. */
+int pv_url_list_item(const char *list, size_t i, char *buf, size_t size);
+
 /* A provider credential -> the Authorization header value (*header NULL
  * for `none`; the caller wipes and frees it). */
 int pv_cfgval_auth(const char *name, const char *v, char **header,

@@ -5,69 +5,6 @@
 #include "base/pv_sha256.h"
 #include "base/pv_util.h"
 
-#define SEPARATORS " \t"
-
-/* Start and length of URL i, or -1. */
-static int locate(const char *list, size_t i, const char **start, size_t *len)
-{
-    size_t k = 0;
-
-    if (list == NULL)
-        return -1;
-    for (;;) {
-        list += strspn(list, SEPARATORS);
-        if (*list == '\0')
-            return -1;
-        *len = strcspn(list, SEPARATORS);
-        if (k == i) {
-            *start = list;
-            return 0;
-        }
-        list += *len;
-        k++;
-    }
-}
-
-size_t pv_url_list_count(const char *list)
-{
-    const char *p;
-    size_t n = 0, len;
-
-    while (locate(list, n, &p, &len) == 0)
-        n++;
-    return n;
-}
-
-int pv_url_list_item(const char *list, size_t i, char *buf, size_t size)
-{
-    const char *p;
-    size_t len;
-
-    if (size == 0)
-        return -1;
-    buf[0] = '\0';
-    if (locate(list, i, &p, &len) != 0 || len >= size)
-        return -1;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    return 0;
-}
-
-int pv_failover_check_counts(const pv_config *cfg, pv_err *why)
-{
-    size_t ns = pv_url_list_count(cfg->send_url);
-    size_t nv = pv_url_list_count(cfg->verify_url);
-
-    if (ns == 0 || nv == 0 || ns == nv)
-        return 0;
-    pv_err_set(why,
-               "send_url lists %zu URL%s but verify_url lists %zu: "
-               "entry i of both is one provider account, so both need the "
-               "same number",
-               ns, ns == 1 ? "" : "s", nv);
-    return -1;
-}
-
 size_t pv_entry_pick(const time_t *out_until, const unsigned char *failed,
                      size_t n, time_t now)
 {

@@ -17,15 +17,6 @@
 #define PV_MAX_ENTRIES PV_MAX_ENDPOINTS
 #define PV_URL_ENTRY_MAX 8193 /* one URL of a list (VALUE_MAX + 1) */
 
-/* URLs in a space/tab-separated list (0 for NULL or empty). */
-size_t pv_url_list_count(const char *list);
-/* Copy URL i of list into buf: 0 ok, -1 no such URL or too long. */
-int pv_url_list_item(const char *list, size_t i, char *buf, size_t size);
-
-/* send_url and verify_url list the same number of URLs (or one is unset):
- * 0, else -1 with why. */
-int pv_failover_check_counts(const pv_config *cfg, pv_err *why);
-
 /* The entry a login uses next: the first one that has not failed in this
  * login (failed[i] set) and is not marked out at now; when every such
  * entry is marked, the first one that has not failed in this login

@@ -16,7 +16,7 @@
 #include "identity/pv_origin.h"
 #include "identity/pv_phone.h"
 
-#define PV_STATE_MAX_FAILURES 64
+#define PV_STATE_MAX_FAILURES PV_MAX_FAILURES
 #define PV_STATE_MAX_SENDS 64 /* seconds with sends kept (buckets) */
 #define PV_STATE_SEND_COUNT_MAX 100000
 #define PV_STATE_ID_MAX 512
