@@ -76,7 +76,7 @@ LIB_SRCS := base/pv_err.c base/pv_util.c base/pv_safefile.c base/pv_spawn.c \
             transport/pv_helper_proto.c transport/pv_http.c \
             identity/pv_origin.c identity/pv_phone.c identity/pv_lookup.c \
             identity/pv_users_edit.c \
-            state/pv_state.c state/pv_state_file.c state/pv_state_etcd.c \
+            state/pv_state.c state/pv_state_open.c state/pv_state_file.c state/pv_state_etcd.c \
             state/pv_state_mem.c \
             provider/pv_provider.c provider/pv_send.c provider/pv_verify.c \
             provider/pv_precheck.c provider/pv_numverify.c \

@@ -32,6 +32,7 @@
 #include "identity/pv_phone.h"
 #include "pam/pv_runtime.h"
 #include "state/pv_state.h"
+#include "state/pv_state_open.h"
 #include "cli/pv_termtext.h"
 #include "identity/pv_users_edit.h"
 #include "base/pv_util.h"

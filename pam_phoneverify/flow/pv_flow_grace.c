@@ -16,6 +16,7 @@
 #include <string.h>
 #include <syslog.h>
 #include "flow/pv_flow_priv.h"
+#include "state/pv_state_open.h"
 #include "base/pv_log.h"
 #include "base/pv_util.h"
 

@@ -110,15 +110,8 @@ struct pv_state {
 
 #define PV_STATE_LOCK_WAIT_MS 30000
 
-/* Open the backend the configuration names (`state`, `state_dir`).
- * 0 ok, -1 with err (a configuration error). */
-int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err);
 /* Releases the backend (ops->close frees st->backend only) and st. */
 void pv_state_close(pv_state *st);
-
-/* The file backend, as pv_state_open calls it for `state = file`:
- * dir is state_dir (absolute; created 0700 when missing). */
-int pv_state_file_open(const char *dir, pv_state **out, pv_err *err);
 
 /* A missing record reads as empty.  A corrupt one reads as empty and is
  * logged through st->logger.  0 ok, -1 err (I/O, unsafe directory). */
@@ -174,11 +167,5 @@ void pv_state_grants_void(pv_state_record *rec, time_t at);
 /* Forget the grants a record holds (a record read from etcd: grants live
  * on the host that granted them, and an etcd writer must not forge one). */
 void pv_state_grants_drop(pv_state_record *rec);
-/* The store grace grants live in: this host's file store under state_dir.
- * *grants is main itself when main is that store (`state = file`), else a
- * store opened here that the caller closes with pv_state_close (*opened
- * 1).  0 ok, -1 err. */
-int pv_state_grant_store(const pv_config *cfg, pv_state *main,
-                         pv_state **grants, int *opened, pv_err *err);
 
 #endif

@@ -28,6 +28,7 @@
 #include "transport/pv_transport.h"
 #include "base/pv_json.h"
 #include "state/pv_state_etcd.h"
+#include "state/pv_state_file.h"
 #include "base/pv_log.h"
 #include "base/pv_util.h"
 

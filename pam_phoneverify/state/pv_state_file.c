@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "state/pv_state.h"
+#include "state/pv_state_file.h"
 #include "base/pv_util.h"
 
 #define ENCODED_MAX 200 /* longest "u-..." name before hashing */

@@ -25,6 +25,7 @@
 #include "flow/pv_flow.h"
 #include "identity/pv_origin.h"
 #include "state/pv_state_mem.h"
+#include "state/pv_state_open.h"
 #include "transport/pv_transport.h"
 #include "base/pv_util.h"
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "state/pv_state.h"
+#include "state/pv_state_file.h"
+#include "state/pv_state_open.h"
 #include "state/pv_state_mem.h"
 
 /* ---- helpers ----------------------------------------------------------- */

@@ -31,6 +31,8 @@
 
 #include "base/pv_base64.h"
 #include "state/pv_state.h"
+#include "state/pv_state_file.h"
+#include "state/pv_state_open.h"
 #include "state/pv_state_etcd.h"
 #include "base/pv_util.h"
 
