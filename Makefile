@@ -73,7 +73,7 @@ LIB_SRCS := base/pv_err.c base/pv_util.c base/pv_safefile.c base/pv_spawn.c \
             base/pv_i18n.c base/pv_json.c base/pv_url.c \
             config/pv_config.c config/pv_config_parse.c \
             config/pv_config_values.c config/pv_config_check.c config/pv_scope.c \
-            transport/pv_helper_proto.c transport/pv_http.c \
+            transport/pv_helper_proto.c transport/pv_transport.c transport/pv_http.c \
             identity/pv_origin.c identity/pv_phone.c identity/pv_lookup.c \
             identity/pv_users_edit.c \
             state/pv_state.c state/pv_state_open.c state/pv_state_file.c state/pv_state_etcd.c \

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 #include "pam/pv_runtime.h"
+#include "transport/pv_http.h"
 
 static time_t system_now(void *ctx)
 {

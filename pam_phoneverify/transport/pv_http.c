@@ -484,17 +484,6 @@ int pv_http_post(pv_http *h, const pv_http_request *req,
     return resp->status == PV_HTTP_OK ? 0 : -1;
 }
 
-void pv_http_response_clear(pv_http_response *resp)
-{
-    if (resp == NULL)
-        return;
-    if (resp->body != NULL) {
-        pv_wipe(resp->body, resp->body_len);
-        free(resp->body);
-    }
-    memset(resp, 0, sizeof(*resp));
-}
-
 void pv_http_free(pv_http *h)
 {
     if (h == NULL)
@@ -507,52 +496,6 @@ void pv_http_free(pv_http *h)
 long pv_http_connects(const pv_http *h)
 {
     return h == NULL ? 0 : h->connects_done + h->connects_cur;
-}
-
-const char *pv_http_status_name(enum pv_http_status st)
-{
-    switch (st) {
-    case PV_HTTP_OK:
-        return "ok";
-    case PV_HTTP_E_CONNECT:
-        return "connect";
-    case PV_HTTP_E_TIMEOUT:
-        return "timeout";
-    case PV_HTTP_E_TOOBIG:
-        return "toobig";
-    case PV_HTTP_E_TLS:
-        return "tls";
-    case PV_HTTP_E_URL:
-        return "url";
-    case PV_HTTP_E_HELPER:
-        return "helper";
-    case PV_HTTP_E_OTHER:
-        return "other";
-    case PV_HTTP_E_DNS:
-        return "dns";
-    case PV_HTTP_E_LOCAL:
-        return "local";
-    }
-    return "unknown";
-}
-
-int pv_http_status_is_local(enum pv_http_status st)
-{
-    switch (st) {
-    case PV_HTTP_OK:
-    case PV_HTTP_E_CONNECT:
-    case PV_HTTP_E_TIMEOUT:
-    case PV_HTTP_E_TOOBIG:
-    case PV_HTTP_E_TLS:
-    case PV_HTTP_E_URL:
-    case PV_HTTP_E_OTHER:
-    case PV_HTTP_E_DNS:
-        return 0;
-    case PV_HTTP_E_HELPER:
-    case PV_HTTP_E_LOCAL:
-        return 1;
-    }
-    return 1; /* a status this code does not know: closed */
 }
 
 /* ---- the ops table (pv_transport.h) -------------------------------------- */

@@ -12,7 +12,60 @@
 #define PV_TRANSPORT_H
 
 #include <stddef.h>
-#include "transport/pv_http.h"
+
+/* What a request may end in.  PV_HTTP_E_HELPER and PV_HTTP_E_LOCAL are
+ * failures on this host; the others were seen on the network. */
+#define PV_HTTP_MAX_RESPONSE (64 * 1024)
+
+enum pv_http_status {
+    PV_HTTP_OK = 0,    /* an HTTP answer arrived: see http_code      */
+    PV_HTTP_E_CONNECT, /* could not connect (refused, reset)         */
+    PV_HTTP_E_TIMEOUT, /* connect, total or low-speed timeout        */
+    PV_HTTP_E_TOOBIG,  /* body larger than PV_HTTP_MAX_RESPONSE      */
+    PV_HTTP_E_TLS,     /* certificate, pinning or handshake failure  */
+    PV_HTTP_E_URL,     /* scheme/host not allowed (not https, or     */
+                       /* http to a non-loopback host)               */
+    PV_HTTP_E_HELPER,  /* helper missing, died, or spoke nonsense    */
+    PV_HTTP_E_OTHER,   /* any other transfer failure                 */
+    PV_HTTP_E_DNS,     /* a DNS answer says the name does not exist  */
+    PV_HTTP_E_LOCAL,   /* this host ran out of something (helper's   */
+                       /* report; see above)                          */
+};
+
+typedef struct pv_http_request {
+    const char *url;
+    const char *content_type;  /* "application/json" or form */
+    const char *authorization; /* full header value or NULL */
+    const char *captcha_token; /* x-captcha-token value or NULL */
+    const char *body;
+    size_t body_len;
+    /* Form request (numVerify): when n_form > 0 the helper builds an
+     * application/x-www-form-urlencoded body from these pairs with
+     * libcurl's escaping (curl_easy_escape), never by hand; body is then
+     * ignored and content_type forced to the form type. */
+    const char *const *form_names;
+    const char *const *form_values;
+    size_t n_form;
+} pv_http_request;
+
+typedef struct pv_http_response {
+    enum pv_http_status status;
+    long http_code; /* valid when status == PV_HTTP_OK */
+    char *body;     /* NUL-terminated, malloc'd; may be NULL */
+    size_t body_len;
+    long elapsed_ms;
+} pv_http_response;
+
+/* Wipe and free the body. */
+void pv_http_response_clear(pv_http_response *resp);
+
+const char *pv_http_status_name(enum pv_http_status st);
+
+/* 1 when st is a failure on this host (PV_HTTP_E_HELPER, PV_HTTP_E_LOCAL,
+ * or a status this code does not know), which the calling user may be
+ * able to cause: it never counts as a provider's or an etcd member's
+ * outage and never marks one down.  0 for OK and what the network did. */
+int pv_http_status_is_local(enum pv_http_status st);
 
 typedef struct pv_transport pv_transport;
 
