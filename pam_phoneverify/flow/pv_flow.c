@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "policy/pv_breakglass.h"
 #include "state/pv_state_open.h"
+#include "flow/pv_flow.h"
 #include "flow/pv_flow_priv.h"
 #include "base/pv_log.h"
 #include "config/pv_scope.h"

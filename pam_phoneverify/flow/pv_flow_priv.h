@@ -18,7 +18,7 @@
 #define PV_FLOW_PRIV_H
 
 #include <time.h>
-#include "flow/pv_flow.h"
+#include "flow/pv_flow_types.h"
 #include "base/pv_i18n.h"
 #include "policy/pv_lockout.h"
 #include "identity/pv_lookup.h"
@@ -163,5 +163,12 @@ pv_verdict pv_flow_run_numverify(pv_flowctx *f);
 pv_verdict pv_flow_check_grace(pv_flowctx *f);
 /* After the methods: a verified code (v) grants grace to this login. */
 void pv_flow_grant_grace(pv_flowctx *f, const pv_verdict *v);
+
+/* Normalise a typed code: spaces and dashes dropped; anything else that is
+ * not a digit, or a length other than code_length, is a wrong entry.
+ * Returns 1 and fills out (NUL-terminated) when well-formed, 0 when wrong,
+ * -1 when empty (a resend request). */
+int pv_code_normalize(const char *entry, long code_length, char *out,
+                      size_t size);
 
 #endif

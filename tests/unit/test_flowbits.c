@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <cmocka.h>
 #include "flow/pv_flow.h"
+#include "flow/pv_flow_priv.h"
 #include "base/pv_log.h"
 #include "base/pv_util.h"
 
