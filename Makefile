@@ -83,7 +83,7 @@ LIB_SRCS := base/pv_err.c base/pv_util.c base/pv_safefile.c base/pv_spawn.c \
             policy/pv_lockout.c policy/pv_sendlimit.c policy/pv_failover.c \
             policy/pv_breakglass.c \
             flow/pv_flow.c flow/pv_flow_code.c flow/pv_flow_precheck.c \
-            flow/pv_flow_numverify.c flow/pv_flow_grace.c flow/pv_flow_io.c \
+            flow/pv_flow_numverify.c flow/pv_flow_grace.c flow/pv_flow_io.c flow/pv_flow_state.c \
             pam/pv_runtime.c \
             cli/pv_pamd.c cli/pv_termtext.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))

@@ -9,11 +9,13 @@
  *   pv_flow_grace.c      grace grants: check before the methods, grant
  *                        after a verified code
  *   pv_flow_io.c         what every step uses: clock, conversation,
- *                        debug log, state updates (guesses, sends)
+ *                        debug log
+ *   pv_flow_state.c      the state transactions: guesses (lockout), the
+ *                        send budget, break-glass claims
  *
- * Calls go one way: pv_flow.c -> method files -> pv_flow_io.c.  No step
- * finishes the login itself.  Not installed, not exported: the module's
- * version script hides it all. */
+ * Calls go one way: pv_flow.c -> method files -> pv_flow_io.c and
+ * pv_flow_state.c.  No step finishes the login itself.  Not installed,
+ * not exported: the module's version script hides it all. */
 #ifndef PV_FLOW_PRIV_H
 #define PV_FLOW_PRIV_H
 
@@ -95,7 +97,7 @@ typedef struct pv_flowctx {
     int precheck_done; /* pre-check passed in this login */
 } pv_flowctx;
 
-/* ---- pv_flow_io.c ----------------------------------------------------- */
+/* ---- pv_flow_io.c, pv_flow_state.c ------------------------------------ */
 time_t pv_flow_now(const pv_flowctx *f);
 void pv_flow_say(pv_flowctx *f, int error, const char *msg);
 /* msgid translated, then formatted with the arguments (pv_trf rules). */
