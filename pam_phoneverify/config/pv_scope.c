@@ -1,4 +1,4 @@
-/* pv_policy.c - who is subject to the check: `groups` and
+/* pv_scope.c - who is subject to the check: `groups` and
  * `trusted_rhosts`.
  *
  * Both decide whether a login may skip the second factor, so every doubt

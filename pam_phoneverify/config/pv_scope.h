@@ -1,7 +1,7 @@
-/* pv_policy.h - who is subject to the check: `groups` and
+/* pv_scope.h - who is subject to the check: `groups` and
  * `trusted_rhosts`.  Pure functions over explicit inputs. */
-#ifndef PV_POLICY_H
-#define PV_POLICY_H
+#ifndef PV_SCOPE_H
+#define PV_SCOPE_H
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -6,7 +6,7 @@
  *   - a send is taken from the per-user budget before it is requested
  *     (policy/pv_sendlimit.c decides) and given back when it never left;
  *   - a break-glass code is claimed once, fleet-wide with etcd.
- * Split out of pv_flow_io.c (issue 18): the functions are unchanged. */
+ * pv_flow_io.c has the rest of what the steps share. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,9 @@
  * clients hold a pv_transport and never know what is behind it.  The one
  * real implementation is the helper-backed transport of pv_http.h
  * (pv_http_transport_new); the unit tests and the fuzz harness put a
- * scripted one here.  Request, response and status types stay those of
- * pv_http.h, and so does their contract: status PV_HTTP_E_HELPER is a
+ * scripted one here.  The request, response and status types are the
+ * interface's, defined here (pv_http.h adds only the helper transport's
+ * own options), and so is their contract: status PV_HTTP_E_HELPER is a
  * failure on this host, the other error statuses were seen on the
  * network. */
 #ifndef PV_TRANSPORT_H
