@@ -120,12 +120,11 @@ enum pv_precheck_result pv_precheck_call(const pv_config *cfg,
 {
     const char *keys[3] = { "name", "mobile", "encryption" };
     const char *values[3] = { name, mobile, cfg->precheck_encryption };
-    pv_json_call call = { cfg->precheck_url,
-                          cfg->precheck_auth.header,
-                          NULL,
-                          keys,
-                          values,
-                          cfg->precheck_encryption ? 3 : 2 };
+    pv_json_call call = { .url = cfg->precheck_url,
+                          .authorization = cfg->precheck_auth.header,
+                          .keys = keys,
+                          .values = values,
+                          .n = cfg->precheck_encryption ? 3 : 2 };
     pv_http_response resp;
     enum pv_precheck_result res = PV_PRECHECK_UNAVAILABLE;
 

@@ -50,7 +50,8 @@ int pv_provider_post_json(pv_transport *http, const pv_json_call *call,
     req.url = call->url;
     req.content_type = "application/json";
     req.authorization = call->authorization;
-    req.captcha_token = call->captcha_token;
+    req.headers = call->headers;
+    req.n_headers = call->n_headers;
     req.body = body;
     req.body_len = strlen(body);
     rc = pv_transport_post(http, &req, resp);

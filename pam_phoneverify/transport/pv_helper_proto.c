@@ -26,8 +26,9 @@ static int tag_known(uint8_t tag)
     return (tag >= PV_F_MSG && tag <= PV_F_MSG) ||
            (tag >= PV_F_TIMEOUT && tag <= PV_F_CA_BLOB) ||
            (tag >= PV_F_PINNED && tag <= PV_F_PROXY) ||
-           (tag >= PV_F_URL && tag <= PV_F_SEQ) ||
-           (tag >= PV_F_FORM_NAME && tag <= PV_F_FORM_VALUE) ||
+           (tag >= PV_F_URL && tag <= PV_F_AUTHORIZATION) ||
+           (tag >= PV_F_BODY && tag <= PV_F_SEQ) ||
+           (tag >= PV_F_FORM_NAME && tag <= PV_F_HEADER_VALUE) ||
            (tag >= PV_F_STATUS && tag <= PV_F_ERROR);
 }
 

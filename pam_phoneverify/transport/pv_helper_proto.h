@@ -42,12 +42,15 @@ enum pv_proto_tag {
     PV_F_URL = 30,
     PV_F_CONTENT_TYPE,
     PV_F_AUTHORIZATION,
-    PV_F_CAPTCHA,
+    PV_F_UNUSED_33, /* was a provider's own header: now HEADER_NAME/VALUE */
     PV_F_BODY,
     PV_F_SEQ, /* SEQ: request number, echoed in the answer */
     /* request, form variant: repeated NAME, VALUE pairs instead of BODY */
     PV_F_FORM_NAME = 40,
     PV_F_FORM_VALUE,
+    /* request: repeated HEADER_NAME, HEADER_VALUE pairs (extra headers) */
+    PV_F_HEADER_NAME,
+    PV_F_HEADER_VALUE,
     /* response */
     PV_F_STATUS = 50, /* enum pv_http_status as decimal */
     PV_F_HTTP_CODE,

@@ -295,6 +295,23 @@ static int add_opt_str(pv_proto_msg *m, uint8_t tag, const char *v)
     return v == NULL ? 0 : pv_proto_add_str(m, tag, v);
 }
 
+static int add_headers(pv_proto_msg *m, const pv_http_request *req)
+{
+    size_t i;
+
+    if (req->n_headers > 0 && req->headers == NULL)
+        return -1;
+    for (i = 0; i < req->n_headers; i++) {
+        const pv_http_header *h = &req->headers[i];
+
+        if (h->name == NULL || h->value == NULL ||
+            pv_proto_add_str(m, PV_F_HEADER_NAME, h->name) < 0 ||
+            pv_proto_add_str(m, PV_F_HEADER_VALUE, h->value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int build_request(pv_proto_msg *m, const pv_http_request *req, long seq)
 {
     size_t i;
@@ -304,7 +321,7 @@ static int build_request(pv_proto_msg *m, const pv_http_request *req, long seq)
         pv_proto_add_str(m, PV_F_URL, req->url) < 0 ||
         add_opt_str(m, PV_F_CONTENT_TYPE, req->content_type) < 0 ||
         add_opt_str(m, PV_F_AUTHORIZATION, req->authorization) < 0 ||
-        add_opt_str(m, PV_F_CAPTCHA, req->captcha_token) < 0)
+        add_headers(m, req) < 0)
         return -1;
     if (req->n_form == 0)
         return req->body == NULL

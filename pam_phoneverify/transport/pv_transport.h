@@ -33,11 +33,20 @@ enum pv_http_status {
                        /* report; see above)                          */
 };
 
+typedef struct pv_http_header {
+    const char *name;
+    const char *value;
+} pv_http_header;
+
 typedef struct pv_http_request {
     const char *url;
     const char *content_type;  /* "application/json" or form */
     const char *authorization; /* full header value or NULL */
-    const char *captcha_token; /* x-captcha-token value or NULL */
+    /* Headers of the provider's own (X-Captcha-Token...): n_headers
+     * name/value pairs.  A name is letters, digits and '-', never one of
+     * the headers the transport sets itself; the helper refuses others. */
+    const pv_http_header *headers;
+    size_t n_headers;
     const char *body;
     size_t body_len;
     /* Form request (numVerify): when n_form > 0 the helper builds an
