@@ -8,7 +8,7 @@
 #   make check-valgrind  the integration suite under valgrind
 
 CC      ?= cc
-# Build lines are summarised ("  CC  build/obj/pv_flow.o"); V=1 shows the
+# Build lines are summarised ("  CC  build/obj/flow/pv_flow.o"); V=1 shows the
 # whole commands.
 V       ?= 0
 ifeq ($(V),1)
