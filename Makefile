@@ -8,7 +8,7 @@
 #   make check-valgrind  the integration suite under valgrind
 
 CC      ?= cc
-# Build lines are summarised ("  CC  build/obj/pv_flow.o"); V=1 shows the
+# Build lines are summarised ("  CC  build/obj/flow/pv_flow.o"); V=1 shows the
 # whole commands.
 V       ?= 0
 ifeq ($(V),1)
@@ -53,26 +53,38 @@ CPPFLAGS += -DPV_DEFAULT_HELPER='"$(LIBEXECDIR)/phoneverify-http"' \
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(HARDEN) -fPIC
 LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 
-# pam_phoneverify/: the module's library, flat by prefix (pv_config*,
-# pv_flow*, pv_state*...); provider/ the provider clients and strict JSON;
-# helper/ the network helper (a separate process: links only the protocol,
-# util and libcurl); cli/ the admin CLI and what only it uses.
+# pam_phoneverify/: one folder per layer (doc/architecture.md), highest
+# first: pam/ (the PAM glue), flow/ (the decision and its steps), policy/
+# (lockout, send budget, failover, break-glass), provider/ (the provider
+# clients), state/ (the state backends), identity/ (users file, lookup,
+# phone, origin), transport/ (the interface and the helper-backed
+# transport), config/, base/ (primitives).  Includes name the folder
+# ("state/pv_state.h") from one -I; scripts/layers says which folder may
+# include which and `make lint` enforces it.  helper/ is the network helper
+# (a separate process: links only the protocol, util and libcurl); cli/ the
+# admin CLI and what only it uses.
 SRC := pam_phoneverify
-SRC_DIRS := $(SRC) $(SRC)/provider $(SRC)/cli $(SRC)/helper
+LAYERS := pam flow policy provider state identity transport config base
+SRC_DIRS := $(addprefix $(SRC)/,$(LAYERS) cli helper)
 HDRS := $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
-CPPFLAGS += $(addprefix -I,$(SRC) $(SRC)/provider $(SRC)/cli)
-LIB_SRCS := pv_err.c pv_util.c pv_safefile.c pv_spawn.c pv_origin.c \
-            pv_config.c pv_config_parse.c pv_config_values.c pv_config_check.c \
-            pv_phone.c pv_lookup.c pv_policy.c pv_helper_proto.c pv_http.c \
-            pv_qr.c pv_sha256.c pv_base64.c pv_i18n.c pv_users_edit.c \
-            pv_state.c pv_state_file.c pv_state_etcd.c pv_state_mem.c \
-            pv_lockout.c pv_sendlimit.c pv_failover.c pv_breakglass.c \
-            pv_flow.c pv_flow_code.c pv_flow_precheck.c pv_flow_numverify.c \
-            pv_flow_grace.c \
-            pv_flow_io.c pv_log.c pv_runtime.c \
-            provider/pv_json.c provider/pv_provider.c provider/pv_send.c \
-            provider/pv_verify.c provider/pv_precheck.c provider/pv_numverify.c \
-            provider/pv_url.c \
+CPPFLAGS += -I$(SRC)
+LIB_SRCS := base/pv_err.c base/pv_util.c base/pv_safefile.c base/pv_spawn.c \
+            base/pv_log.c base/pv_qr.c base/pv_sha256.c base/pv_base64.c \
+            base/pv_i18n.c base/pv_json.c base/pv_url.c \
+            config/pv_config.c config/pv_config_parse.c \
+            config/pv_config_values.c config/pv_config_check.c config/pv_scope.c \
+            transport/pv_helper_proto.c transport/pv_transport.c transport/pv_http.c \
+            identity/pv_origin.c identity/pv_phone.c identity/pv_lookup.c \
+            identity/pv_users_edit.c \
+            state/pv_state.c state/pv_state_open.c state/pv_state_file.c state/pv_state_etcd.c \
+            state/pv_state_mem.c \
+            provider/pv_provider.c provider/pv_send.c provider/pv_verify.c \
+            provider/pv_precheck.c provider/pv_numverify.c \
+            policy/pv_lockout.c policy/pv_sendlimit.c policy/pv_failover.c \
+            policy/pv_breakglass.c \
+            flow/pv_flow.c flow/pv_flow_code.c flow/pv_flow_precheck.c \
+            flow/pv_flow_numverify.c flow/pv_flow_grace.c flow/pv_flow_io.c flow/pv_flow_state.c \
+            pam/pv_runtime.c \
             cli/pv_pamd.c cli/pv_termtext.c
 LIB_OBJS := $(addprefix $(BUILD)/obj/,$(LIB_SRCS:.c=.o))
 LIB      := $(BUILD)/libpvcore.a
@@ -91,7 +103,8 @@ CMOCKA_LIBS := $(call pkg_libs,cmocka)
 MODULE := $(BUILD)/pam_phoneverify.so
 HELPER := $(BUILD)/phoneverify-http
 CLI    := $(BUILD)/phoneverify
-HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o helper/pv_curl_class.o pv_helper_proto.o pv_util.o pv_err.o)
+HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o helper/pv_curl_class.o \
+               transport/pv_helper_proto.o base/pv_util.o base/pv_err.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -126,9 +139,9 @@ $(BUILD)/obj $(BUILD)/tests:
 $(LIB): $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(MODULE): $(BUILD)/obj/pam_phoneverify.o $(LIB) $(SRC)/pam_phoneverify.map
-	$(call say,LD,$@)$(CC) -shared -o $@ $(BUILD)/obj/pam_phoneverify.o $(LIB) \
-	    -Wl,--version-script=$(SRC)/pam_phoneverify.map -Wl,--no-undefined \
+$(MODULE): $(BUILD)/obj/pam/pam_phoneverify.o $(LIB) $(SRC)/pam/pam_phoneverify.map
+	$(call say,LD,$@)$(CC) -shared -o $@ $(BUILD)/obj/pam/pam_phoneverify.o $(LIB) \
+	    -Wl,--version-script=$(SRC)/pam/pam_phoneverify.map -Wl,--no-undefined \
 	    $(LDFLAGS) $(LIB_LIBS) $(PAM_LIBS)
 
 # Execute-only, as installed (doc/security.md): the helper user cannot read
@@ -145,7 +158,6 @@ $(CLI): $(CLI_OBJS) $(LIB)
 # the test holds the module's own check against it.
 $(BUILD)/tests/test_url: LIB_LIBS += $(CURL_LIBS)
 # The helper's failure table (helper/pv_curl_class.c), held against its rows.
-$(BUILD)/tests/test_http: CPPFLAGS += -I$(SRC)/helper
 $(BUILD)/tests/test_http: LIB_LIBS += $(BUILD)/obj/helper/pv_curl_class.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/helper/pv_curl_class.o
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests

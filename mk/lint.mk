@@ -1,8 +1,9 @@
 # mk/lint.mk - the written style, checked (make lint; CI runs it):
 # clang-format --dry-run against .clang-format for every C file, and
 # scripts/checksrc (banned functions, the pv_ prefix, reserved names,
-# comments that cite files outside the repository) for the product's
-# sources, and scripts/checkdocs (man pages render without a warning, every
+# comments that cite files outside the repository, and the layers of
+# scripts/layers: no include from a higher layer, no include loop) for the
+# product's sources, and scripts/checkdocs (man pages render without a warning, every
 # configuration key is in pam_phoneverify.conf(5) and the example).
 CLANG_FORMAT ?= clang-format
 LINT_SRC  := $(wildcard $(addsuffix /*.c,$(SRC_DIRS))) $(HDRS)

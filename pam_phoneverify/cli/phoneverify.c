@@ -23,21 +23,22 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include "pv_breakglass.h"
-#include "pv_config.h"
-#include "pv_flow.h"
-#include "pv_i18n.h"
-#include "pv_lockout.h"
-#include "pv_sendlimit.h"
-#include "pv_log.h"
-#include "pv_lookup.h"
-#include "pv_phone.h"
-#include "pv_runtime.h"
-#include "pv_state.h"
-#include "pv_termtext.h"
-#include "pv_users_edit.h"
-#include "pv_util.h"
-#include "phoneverify_cli.h"
+#include "policy/pv_breakglass.h"
+#include "config/pv_config.h"
+#include "flow/pv_flow.h"
+#include "base/pv_i18n.h"
+#include "policy/pv_lockout.h"
+#include "policy/pv_sendlimit.h"
+#include "base/pv_log.h"
+#include "identity/pv_lookup.h"
+#include "identity/pv_phone.h"
+#include "pam/pv_runtime.h"
+#include "state/pv_state.h"
+#include "state/pv_state_open.h"
+#include "cli/pv_termtext.h"
+#include "identity/pv_users_edit.h"
+#include "base/pv_util.h"
+#include "cli/phoneverify_cli.h"
 
 /* ---- shared ------------------------------------------------------------ */
 

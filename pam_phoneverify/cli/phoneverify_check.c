@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "phoneverify_cli.h"
-#include "pv_breakglass.h"
-#include "pv_config.h"
-#include "pv_pamd.h"
-#include "pv_safefile.h"
+#include "cli/phoneverify_cli.h"
+#include "policy/pv_breakglass.h"
+#include "config/pv_config.h"
+#include "cli/pv_pamd.h"
+#include "base/pv_safefile.h"
 
 #define PAM_DIR_DEFAULT "/etc/pam.d"
 

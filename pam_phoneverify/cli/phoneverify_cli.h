@@ -4,8 +4,8 @@
 #define PHONEVERIFY_CLI_H
 
 #include <stdio.h>
-#include "pv_config.h"
-#include "pv_flow.h"
+#include "config/pv_config.h"
+#include "flow/pv_flow.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2

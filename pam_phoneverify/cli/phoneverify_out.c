@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "phoneverify_cli.h"
+#include "cli/phoneverify_cli.h"
 #include <termios.h>
 #include <unistd.h>
-#include "pv_termtext.h"
-#include "pv_util.h"
+#include "cli/pv_termtext.h"
+#include "base/pv_util.h"
 
 /* Every line the CLI prints goes through here: formatted, then escaped
  * whole (pv_term_escape), so that no control character in text from

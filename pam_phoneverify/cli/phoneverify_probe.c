@@ -17,11 +17,11 @@
  * The answers the probes expect are in doc/providers.md. */
 #include <stdio.h>
 #include <string.h>
-#include "phoneverify_cli.h"
-#include "pv_failover.h"
-#include "pv_provider.h"
-#include "pv_runtime.h"
-#include "pv_state_etcd.h"
+#include "cli/phoneverify_cli.h"
+#include "policy/pv_failover.h"
+#include "provider/pv_provider.h"
+#include "pam/pv_runtime.h"
+#include "state/pv_state_etcd.h"
 
 /* What a failure class means to an administrator. */
 static const char *in_words(enum pv_failure f, const char *detail)

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_pamd.h"
-#include "pv_safefile.h"
-#include "pv_util.h"
+#include "cli/pv_pamd.h"
+#include "base/pv_safefile.h"
+#include "base/pv_util.h"
 
 #define PAMD_FILE_MAX (256 * 1024)
 #define MODULE_NAME "pam_phoneverify.so"

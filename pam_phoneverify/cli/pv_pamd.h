@@ -3,7 +3,7 @@
 #ifndef PV_PAMD_H
 #define PV_PAMD_H
 
-#include "pv_err.h"
+#include "base/pv_err.h"
 
 #define PV_PAMD_MAX_ARGS 64
 #define PV_PAMD_DEPTH 8

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pv_termtext.h"
+#include "cli/pv_termtext.h"
 
 /* Length of the well-formed UTF-8 sequence at s (2..4) and its code
  * point, or 0 when s does not start one.  s[0] >= 0x80. */

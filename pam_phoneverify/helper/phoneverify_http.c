@@ -24,10 +24,10 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include "pv_curl_class.h"
-#include "pv_helper_proto.h"
-#include "pv_http.h"
-#include "pv_util.h"
+#include "helper/pv_curl_class.h"
+#include "transport/pv_helper_proto.h"
+#include "transport/pv_http.h"
+#include "base/pv_util.h"
 
 #define SETUP_WAIT_MS 10000L /* the module sends setup right away */
 #define IDLE_MS \
@@ -369,6 +369,64 @@ static int add_header(struct curl_slist **l, const char *name,
     return 0;
 }
 
+/* A header name the module may add (a provider's own, X-Captcha-Token):
+ * 1..64 letters, digits and '-', and none that this helper sets itself or
+ * that shapes the request (framing, target, credentials, connection). */
+static int extra_name_ok(const pv_proto_field *f)
+{
+    static const char *const reserved[] = {
+        "content-type",
+        "content-length",
+        "transfer-encoding",
+        "accept",
+        "accept-encoding",
+        "authorization",
+        "proxy-authorization",
+        "expect",
+        "host",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "keep-alive",
+        "proxy-connection",
+        "cookie",
+    };
+    uint32_t i;
+
+    if (f->len == 0 || f->len > 64 || strlen(f->value) != f->len)
+        return 0;
+    for (i = 0; i < f->len; i++) {
+        unsigned char c = (unsigned char)f->value[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+    }
+    for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcasecmp(f->value, reserved[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* The pairs must arrive strictly as NAME, VALUE, NAME, VALUE... */
+static int add_extra_headers(struct curl_slist **l, const pv_proto_msg *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++) {
+        const pv_proto_field *f = &m->fields[i];
+
+        if (f->tag != PV_F_HEADER_NAME)
+            continue;
+        if (i + 1 >= m->n || m->fields[i + 1].tag != PV_F_HEADER_VALUE ||
+            !extra_name_ok(f) ||
+            add_header(l, f->value, &m->fields[i + 1], NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static struct curl_slist *build_headers(const pv_proto_msg *m, int form)
 {
     struct curl_slist *l = NULL;
@@ -380,8 +438,7 @@ static struct curl_slist *build_headers(const pv_proto_msg *m, int form)
         add_header(&l, "Accept", NULL, "application/json") < 0 ||
         add_header(&l, "Authorization", pv_proto_get(m, PV_F_AUTHORIZATION),
                    NULL) < 0 ||
-        add_header(&l, "X-Captcha-Token", pv_proto_get(m, PV_F_CAPTCHA),
-                   NULL) < 0 ||
+        add_extra_headers(&l, m) < 0 ||
         (l = curl_slist_append(l, "Expect:")) == NULL) {
         free_headers(l);
         return NULL;
@@ -595,18 +652,20 @@ static int request_shape_ok(const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
         PV_F_MSG,          PV_F_SEQ,           PV_F_URL,
-        PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_CAPTCHA,
-        PV_F_BODY,         PV_F_FORM_NAME,     PV_F_FORM_VALUE,
+        PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_BODY,
+        PV_F_FORM_NAME,    PV_F_FORM_VALUE,    PV_F_HEADER_NAME,
+        PV_F_HEADER_VALUE,
     };
     static const uint8_t once[] = {
-        PV_F_MSG,           PV_F_SEQ,     PV_F_URL,  PV_F_CONTENT_TYPE,
-        PV_F_AUTHORIZATION, PV_F_CAPTCHA, PV_F_BODY,
+        PV_F_MSG,          PV_F_SEQ,           PV_F_URL,
+        PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_BODY,
     };
     size_t i;
 
     if (!is_msg(m, "request") || !tags_within(m, allowed, sizeof(allowed)) ||
         pv_proto_get(m, PV_F_URL) == NULL || field_str(m, PV_F_SEQ) == NULL ||
         count_tag(m, PV_F_FORM_NAME) != count_tag(m, PV_F_FORM_VALUE) ||
+        count_tag(m, PV_F_HEADER_NAME) != count_tag(m, PV_F_HEADER_VALUE) ||
         (count_tag(m, PV_F_FORM_NAME) > 0 && pv_proto_get(m, PV_F_BODY)))
         return 0;
     for (i = 0; i < sizeof(once); i++)

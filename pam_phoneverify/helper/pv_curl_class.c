@@ -1,7 +1,7 @@
 /* pv_curl_class.c - where a transfer failed (pv_curl_class.h). */
 #include <errno.h>
 #include <netdb.h>
-#include "pv_curl_class.h"
+#include "helper/pv_curl_class.h"
 
 enum pv_dns_check pv_dns_check_of(int gai_rc)
 {

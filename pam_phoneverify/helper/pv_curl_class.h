@@ -17,7 +17,7 @@
 #define PV_CURL_CLASS_H
 
 #include <curl/curl.h>
-#include "pv_http.h"
+#include "transport/pv_http.h"
 
 /* The helper's own lookup of a name libcurl could not resolve. */
 enum pv_dns_check {

@@ -5,10 +5,10 @@
  * escaping (pv_http_request.form_*), never by hand. */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_url.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_url.h"
+#include "base/pv_util.h"
 
 /* What an error_id means for the login (the seed's tables, doc/providers.md). */
 static enum pv_nv_result classify_error(const char *id)

@@ -4,9 +4,9 @@
  * caches a consistent answer (pv_flow_precheck.c). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 /* `result` as a number or a string holding an integer in -6..1. */
 static int result_code(const cJSON *obj, long *code)
@@ -120,12 +120,11 @@ enum pv_precheck_result pv_precheck_call(const pv_config *cfg,
 {
     const char *keys[3] = { "name", "mobile", "encryption" };
     const char *values[3] = { name, mobile, cfg->precheck_encryption };
-    pv_json_call call = { cfg->precheck_url,
-                          cfg->precheck_auth.header,
-                          NULL,
-                          keys,
-                          values,
-                          cfg->precheck_encryption ? 3 : 2 };
+    pv_json_call call = { .url = cfg->precheck_url,
+                          .authorization = cfg->precheck_auth.header,
+                          .keys = keys,
+                          .values = values,
+                          .n = cfg->precheck_encryption ? 3 : 2 };
     pv_http_response resp;
     enum pv_precheck_result res = PV_PRECHECK_UNAVAILABLE;
 

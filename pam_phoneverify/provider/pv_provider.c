@@ -2,9 +2,9 @@
  * POST it through the transport, and wipe the body (it may hold a code). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 /* The transport already decided what was local (pv_http.h): whatever
  * pv_http_status_is_local says is local is PV_FAILURE_LOCAL here, so no
@@ -50,7 +50,8 @@ int pv_provider_post_json(pv_transport *http, const pv_json_call *call,
     req.url = call->url;
     req.content_type = "application/json";
     req.authorization = call->authorization;
-    req.captcha_token = call->captcha_token;
+    req.headers = call->headers;
+    req.n_headers = call->n_headers;
     req.body = body;
     req.body_len = strlen(body);
     rc = pv_transport_post(http, &req, resp);

@@ -9,8 +9,8 @@
 #define PV_PROVIDER_H
 
 #include <stddef.h>
-#include "pv_config.h"
-#include "pv_transport.h"
+#include "config/pv_config.h"
+#include "transport/pv_transport.h"
 
 #define PV_VERIFICATION_ID_MAX 512
 #define PV_PROVIDER_MSG_MAX 160
@@ -43,8 +43,9 @@ enum pv_failure pv_provider_transport_failure(enum pv_http_status st);
 /* One JSON POST: n string members, the endpoint and its credential. */
 typedef struct pv_json_call {
     const char *url;
-    const char *authorization; /* header value or NULL */
-    const char *captcha_token; /* x-captcha-token or NULL */
+    const char *authorization;     /* header value or NULL */
+    const pv_http_header *headers; /* the provider's own, or NULL */
+    size_t n_headers;
     const char *const *keys;
     const char *const *values;
     size_t n;

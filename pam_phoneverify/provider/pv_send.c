@@ -9,9 +9,9 @@
  * outage, a redirect or an unknown refusal our request (closed). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 #define PV_SEND_MAX_EXPIRES 86400
 
@@ -213,9 +213,15 @@ enum pv_send_result pv_send_code(const pv_config *cfg, pv_transport *http,
     const char *keys[2] = { phone ? "phone_number" : "email", "target" };
     const char *values[2] = { phone ? phone : email,
                               target_name(cfg->send_target) };
-    pv_json_call call = {
-        url, cfg->send_auth.header, cfg->captcha_token, keys, values, 2
-    };
+    /* the captcha token is this provider's own header (doc/providers.md) */
+    const pv_http_header captcha = { "X-Captcha-Token", cfg->captcha_token };
+    pv_json_call call = { .url = url,
+                          .authorization = cfg->send_auth.header,
+                          .headers = &captcha,
+                          .n_headers = cfg->captcha_token != NULL ? 1 : 0,
+                          .keys = keys,
+                          .values = values,
+                          .n = 2 };
     pv_http_response resp;
     enum pv_send_result res = PV_SEND_UNAVAILABLE;
 

@@ -8,9 +8,9 @@
  * an outage, anything else our request (closed). */
 #include <stdlib.h>
 #include <string.h>
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 static enum pv_verify_result parse_ok(const cJSON *obj, const char *expect_id,
                                       pv_verify_reply *out)
@@ -95,9 +95,11 @@ enum pv_verify_result pv_verify_code(const pv_config *cfg, pv_transport *http,
 {
     const char *keys[2] = { "message_id", "verify_code" };
     const char *values[2] = { id, code };
-    pv_json_call call = {
-        url, cfg->verify_auth.header, NULL, keys, values, 2
-    };
+    pv_json_call call = { .url = url,
+                          .authorization = cfg->verify_auth.header,
+                          .keys = keys,
+                          .values = values,
+                          .n = 2 };
     pv_http_response resp;
     enum pv_verify_result res = PV_VERIFY_UNAVAILABLE;
 

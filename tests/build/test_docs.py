@@ -68,7 +68,7 @@ def test_checkdocs_finds_an_undocumented_key(tmp_path):
     import shutil
     for part in ("pam_phoneverify", "man", "conf"):
         shutil.copytree(os.path.join(ROOT, part), tmp_path / part)
-    src = tmp_path / "pam_phoneverify" / "pv_config.c"
+    src = tmp_path / "pam_phoneverify" / "config" / "pv_config.c"
     text = src.read_text().replace('    K_BOOL(debug, "no"),',
                                    '    K_BOOL(debug, "no"),\n    K_BOOL(brand_new_key, "no"),')
     src.write_text(text)

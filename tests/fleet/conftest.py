@@ -120,7 +120,6 @@ def probe_tool(tmp_path_factory):
     cc = os.environ.get("CC", "cc")
     r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
                         "-Werror", "-I", str(REPO / "pam_phoneverify"),
-                        "-I", str(REPO / "pam_phoneverify" / "provider"),
                         "-o", str(out), str(HERE / "probe.c"), str(lib),
                         "-lcjson", "-lqrencode", "-lcrypt", "-lm"],
                        capture_output=True, text=True)

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pv_config.h"
-#include "pv_state_etcd.h"
-#include "pv_util.h"
+#include "config/pv_config.h"
+#include "state/pv_state_etcd.h"
+#include "base/pv_util.h"
 
 static void set(char **field, const char *value)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_i18n.h"
+#include "base/pv_i18n.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

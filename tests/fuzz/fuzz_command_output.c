@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_lookup.h"
-#include "pv_phone.h"
+#include "identity/pv_lookup.h"
+#include "identity/pv_phone.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

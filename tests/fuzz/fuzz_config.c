@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_config.h"
-#include "pv_err.h"
+#include "config/pv_config.h"
+#include "base/pv_err.h"
 
 #define ORIGIN "fuzz.conf"
 

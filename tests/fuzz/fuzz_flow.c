@@ -50,11 +50,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pv_flow.h"
-#include "pv_json.h"
-#include "pv_state_mem.h"
-#include "pv_transport.h"
-#include "pv_util.h"
+#include "flow/pv_flow.h"
+#include "base/pv_json.h"
+#include "state/pv_state_mem.h"
+#include "transport/pv_transport.h"
+#include "base/pv_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_json.h"
+#include "base/pv_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_json.h"
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 #define FUZZ_NAME "fuzz_precheck"
 #include "fuzz_provider.h"

@@ -28,8 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pv_helper_proto.h"
-#include "pv_util.h"
+#include "transport/pv_helper_proto.h"
+#include "base/pv_util.h"
 
 #define INPUT_MAX (64 * 1024)
 #define MSGS_MAX 64

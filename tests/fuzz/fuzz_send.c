@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_json.h"
-#include "pv_provider.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
 
 #define FUZZ_NAME "fuzz_send"
 #include "fuzz_provider.h"

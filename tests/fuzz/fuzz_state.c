@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_state.h"
+#include "state/pv_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -26,9 +26,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pv_provider.h"
-#include "pv_termtext.h"
-#include "pv_url.h"
+#include "provider/pv_provider.h"
+#include "cli/pv_termtext.h"
+#include "base/pv_url.h"
 #include "../lib/curl_reads_as.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_lookup.h"
-#include "pv_phone.h"
+#include "identity/pv_lookup.h"
+#include "identity/pv_phone.h"
 
 #define USER_MAX 64
 

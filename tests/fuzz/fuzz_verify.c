@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_json.h"
-#include "pv_provider.h"
+#include "base/pv_json.h"
+#include "provider/pv_provider.h"
 
 #define FUZZ_NAME "fuzz_verify"
 #include "fuzz_provider.h"

@@ -18,8 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "pvt.h"
-#include "pv_breakglass.h"
-#include "pv_util.h"
+#include "policy/pv_breakglass.h"
+#include "base/pv_util.h"
 
 typedef struct fixture {
     char dir[64];

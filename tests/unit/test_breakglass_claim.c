@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "pv_breakglass.h"
-#include "pv_util.h"
+#include "policy/pv_breakglass.h"
+#include "base/pv_util.h"
 
 #define MAX_CLAIMS 4
 

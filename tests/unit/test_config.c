@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pv_config.h"
+#include "config/pv_config.h"
 
 #define ORIG "/etc/security/pam_phoneverify.conf"
 #define NOBODY_UID 65534

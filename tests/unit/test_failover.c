@@ -11,9 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pv_config.h"
-#include "pv_failover.h"
-#include "pv_state.h"
+#include "config/pv_config.h"
+#include "policy/pv_failover.h"
+#include "state/pv_state.h"
+#include "state/pv_state_open.h"
+#include "state/pv_state_file.h"
 
 #define ORIG "/etc/security/pam_phoneverify.conf"
 #define A_SEND "https://a.example/send"

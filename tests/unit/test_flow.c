@@ -23,11 +23,12 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "pvt.h"
-#include "pv_flow.h"
-#include "pv_origin.h"
-#include "pv_state_mem.h"
-#include "pv_transport.h"
-#include "pv_util.h"
+#include "flow/pv_flow.h"
+#include "identity/pv_origin.h"
+#include "state/pv_state_mem.h"
+#include "state/pv_state_open.h"
+#include "transport/pv_transport.h"
+#include "base/pv_util.h"
 
 #define SEND_URL "https://send.example/v1/send"
 #define VERIFY_URL "https://verify.example/v1/verify"

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <syslog.h>
 #include <cmocka.h>
-#include "pv_base64.h"
-#include "pv_flow.h"
-#include "pv_log.h"
-#include "pv_util.h"
+#include "base/pv_base64.h"
+#include "flow/pv_flow.h"
+#include "flow/pv_flow_priv.h"
+#include "base/pv_log.h"
+#include "base/pv_util.h"
 
 static void test_code_normalize(void **state)
 {

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "pv_helper_proto.h"
-#include "pv_util.h"
+#include "transport/pv_helper_proto.h"
+#include "base/pv_util.h"
 
 static void pair(int sv[2])
 {
@@ -61,7 +61,7 @@ static void test_round_trip(void **state)
     assert_int_equal(pv_proto_add_str(&out, PV_F_URL, "https://x/"), 0);
     assert_int_equal(pv_proto_add(&out, PV_F_BODY, bin, sizeof(bin)), 0);
     assert_int_equal(pv_proto_add_long(&out, PV_F_TIMEOUT, -42), 0);
-    assert_int_equal(pv_proto_add(&out, PV_F_CAPTCHA, "", 0), 0);
+    assert_int_equal(pv_proto_add(&out, PV_F_HEADER_VALUE, "", 0), 0);
     assert_int_equal(pv_proto_send(sv[0], &out, soon()), 0);
     assert_int_equal(pv_proto_recv(sv[1], &in, soon()), 0);
     assert_int_equal(in.n, 5);
@@ -73,7 +73,7 @@ static void test_round_trip(void **state)
     assert_memory_equal(f->value, bin, sizeof(bin));
     assert_int_equal(f->value[f->len], '\0');
     assert_string_equal(pv_proto_get(&in, PV_F_TIMEOUT)->value, "-42");
-    assert_int_equal(pv_proto_get(&in, PV_F_CAPTCHA)->len, 0);
+    assert_int_equal(pv_proto_get(&in, PV_F_HEADER_VALUE)->len, 0);
     assert_null(pv_proto_get(&in, PV_F_PROXY));
     pv_proto_clear(&in);
     assert_int_equal(in.n, 0);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pv_i18n.h"
+#include "base/pv_i18n.h"
 
 struct pair {
     const char *orig, *trans;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_lockout.h"
+#include "policy/pv_lockout.h"
 
 static const pv_lockout_policy pol3 = { 3, 900, 900 };
 

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include "pvt.h"
 
-#include "pv_lookup.h"
+#include "identity/pv_lookup.h"
 
 /* ---- helpers ------------------------------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pv_origin.h"
+#include "identity/pv_origin.h"
 
 static void test_stat_parse(void **state)
 {

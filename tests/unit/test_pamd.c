@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pv_pamd.h"
+#include "cli/pv_pamd.h"
 
 static char dir[256];
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pv_phone.h"
+#include "identity/pv_phone.h"
 
 struct good_case {
     const char *in;

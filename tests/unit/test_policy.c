@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pv_policy.h"
+#include "config/pv_scope.h"
 
 /* ---- groups -------------------------------------------------------- */
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "pv_provider.h"
-#include "pv_util.h"
+#include "provider/pv_provider.h"
+#include "base/pv_util.h"
 
 #ifndef SAMPLES
 #define SAMPLES "tests/samples"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pv_safefile.h"
+#include "base/pv_safefile.h"
 
 #define NOBODY_UID 65534
 

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "pv_sendlimit.h"
+#include "policy/pv_sendlimit.h"
 
 static const pv_sendlimit_policy five_an_hour = { 5, 3600 };
 

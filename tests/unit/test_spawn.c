@@ -22,9 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "pv_safefile.h"
-#include "pv_spawn.h"
-#include "pv_util.h"
+#include "base/pv_safefile.h"
+#include "base/pv_spawn.h"
+#include "base/pv_util.h"
 
 static char g_helper[PATH_MAX];
 

@@ -20,8 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pv_state.h"
-#include "pv_state_mem.h"
+#include "state/pv_state.h"
+#include "state/pv_state_file.h"
+#include "state/pv_state_open.h"
+#include "state/pv_state_mem.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 

@@ -30,10 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pv_base64.h"
-#include "pv_state.h"
-#include "pv_state_etcd.h"
-#include "pv_util.h"
+#include "base/pv_base64.h"
+#include "state/pv_state.h"
+#include "state/pv_state_file.h"
+#include "state/pv_state_open.h"
+#include "state/pv_state_etcd.h"
+#include "base/pv_util.h"
 
 /* ---- one etcd member for the whole run --------------------------------- */
 

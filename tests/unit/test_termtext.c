@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "pv_termtext.h"
+#include "cli/pv_termtext.h"
 
 static void check(const char *in, const char *want)
 {

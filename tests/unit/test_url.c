@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "pv_provider.h"
-#include "pv_url.h"
+#include "provider/pv_provider.h"
+#include "base/pv_url.h"
 #include "../lib/curl_reads_as.h"
 
 static const char *const good[] = {

@@ -1,0 +1,1211 @@
+/* pv_state_etcd.c - `state = etcd` over etcd's v3 JSON gateway.
+ *
+ * See pv_state_etcd.h for the contract.  Integers of the gateway (int64)
+ * arrive as JSON strings and are absent when zero (proto3 JSON), so
+ * "succeeded" missing from a txn answer means the compare failed.
+ *
+ * A txn whose answer was lost (timeout, reset, 5xx) may still have been
+ * applied.  Re-running the callback then would count one failure twice, so
+ * after such an attempt the re-read first checks whether the key now holds
+ * exactly the value written with this handle's own lease: the lease is
+ * granted per handle, so no other writer produces that pair.
+ *
+ * Over 800 lines on purpose: the compare-and-swap loop, the degraded
+ * fallback and the probe share one private handle (endpoints, lease,
+ * cached revisions) that no other file may see; split, that handle would
+ * have to become an interface of its own. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/pv_base64.h"
+#include "transport/pv_http.h"
+#include "transport/pv_transport.h"
+#include "base/pv_json.h"
+#include "state/pv_state_etcd.h"
+#include "state/pv_state_file.h"
+#include "base/pv_log.h"
+#include "base/pv_util.h"
+
+#define LEASE_ID_MAX 24 /* decimal int64 and NUL */
+#define INT64_DIGITS_MAX 19
+#define EMPTY_RECORD "pv-state 1\nend\n"
+#define PROBE_LEASE_TTL 60L
+#define BACKOFF_FIRST_MS 4L /* after the first conflict, doubling */
+#define BACKOFF_MAX_MS 128L
+
+/* One key as a range answer showed it. */
+struct etcd_kv {
+    int exists;
+    long long mod_revision;
+    char lease[LEASE_ID_MAX]; /* "" when none */
+    char *value;              /* decoded, NUL-terminated, wiped */
+    size_t value_len;
+};
+
+struct etcd_backend {
+    pv_transport *http;
+    char *endpoints[PV_STATE_ETCD_MAX_ENDPOINTS];
+    size_t n_endpoints;
+    size_t good; /* endpoint that answered last */
+    char *prefix;
+    char *state_dir;
+    long lease_ttl;
+    char lease_id[LEASE_ID_MAX]; /* "" until granted */
+    pv_state *local;             /* file store once degraded */
+    int degraded;
+    int pinned;     /* probe: only endpoint `good` */
+    int lease_gone; /* etcd said: requested lease not found */
+    /* A request failed for want of this host's resources (ports,
+     * descriptors, threads, memory; pv_http_status_is_local): no etcd
+     * outage, so no degraded store (a local user could cause it, and the
+     * local store would lose fleet-wide counts and break-glass claims). */
+    int local_failure;
+    long requests;
+    long failed_calls; /* requests without a usable answer */
+    /* The key as this handle last read or wrote it: an update right after
+     * (the usual case within one login) compares against it without a
+     * range first; a stale copy only costs a failed compare and a read. */
+    char *cache_key; /* NULL: nothing cached */
+    struct etcd_kv cache;
+};
+
+/* What the last write of an update put, to recognise it after a lost
+ * answer. */
+struct last_write {
+    int ambiguous;          /* an attempt may have been applied */
+    long long old_revision; /* what that attempt compared against */
+    char *value;
+    size_t value_len;
+};
+
+static const struct pv_state_ops etcd_ops;
+
+static struct etcd_backend *backend(pv_state *st)
+{
+    return st->backend;
+}
+
+static void kv_clear(struct etcd_kv *kv)
+{
+    if (kv->value != NULL) {
+        pv_wipe(kv->value, kv->value_len);
+        free(kv->value);
+    }
+    memset(kv, 0, sizeof *kv);
+}
+
+static void last_write_clear(struct last_write *lw)
+{
+    if (lw->value != NULL) {
+        pv_wipe(lw->value, lw->value_len);
+        free(lw->value);
+    }
+    memset(lw, 0, sizeof *lw);
+}
+
+static void cache_drop(struct etcd_backend *b)
+{
+    free(b->cache_key);
+    b->cache_key = NULL;
+    kv_clear(&b->cache);
+}
+
+/* Remember key as holding value (NULL: absent) at mod_revision; on ENOMEM
+ * nothing is remembered, which is always safe. */
+static void cache_store(struct etcd_backend *b, const char *key,
+                        const char *value, size_t len, long long revision)
+{
+    cache_drop(b);
+    if (value != NULL && revision <= 0)
+        return; /* revision unknown: a read will do */
+    b->cache_key = pv_strdup(key);
+    if (b->cache_key == NULL)
+        return;
+    b->cache.exists = value != NULL;
+    b->cache.mod_revision = value != NULL ? revision : 0;
+    if (value == NULL)
+        return;
+    b->cache.value = malloc(len + 1);
+    if (b->cache.value == NULL) {
+        cache_drop(b);
+        return;
+    }
+    memcpy(b->cache.value, value, len);
+    b->cache.value[len] = '\0';
+    b->cache.value_len = len;
+}
+
+/* kv as cached for key; 0 when there is no usable copy. */
+static int cache_get(struct etcd_backend *b, const char *key,
+                     struct etcd_kv *kv)
+{
+    memset(kv, 0, sizeof *kv);
+    if (b->cache_key == NULL || strcmp(b->cache_key, key) != 0)
+        return 0;
+    if (!b->cache.exists)
+        return 1;
+    kv->value = malloc(b->cache.value_len + 1);
+    if (kv->value == NULL)
+        return 0;
+    memcpy(kv->value, b->cache.value, b->cache.value_len + 1);
+    kv->value_len = b->cache.value_len;
+    kv->mod_revision = b->cache.mod_revision;
+    kv->exists = 1;
+    return 1;
+}
+
+/* ---- base64 and JSON helpers ----------------------------------------- */
+
+/* malloc'd base64 of len bytes; NULL on ENOMEM. */
+static char *b64(const void *data, size_t len)
+{
+    size_t size = (len + 2) / 3 * 4 + 1;
+    char *out = malloc(size);
+
+    if (out != NULL && pv_base64(data, len, out, size) != 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* Add key: base64(data) to obj.  0 ok, -1 ENOMEM. */
+static int add_b64(cJSON *obj, const char *key, const void *data, size_t len)
+{
+    char *v = b64(data, len);
+    int rc = -1;
+
+    if (v != NULL && cJSON_AddStringToObject(obj, key, v) != NULL)
+        rc = 0;
+    pv_free_secret(v);
+    return rc;
+}
+
+/* Canonical non-negative decimal of at most 19 digits. */
+static int parse_int64_text(const char *s, long long *out)
+{
+    size_t n = strlen(s), i;
+    long long v = 0;
+
+    if (n == 0 || n > INT64_DIGITS_MAX || (n > 1 && s[0] == '0'))
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (v > (0x7fffffffffffffffLL - (s[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* An int64 member: a string of digits (how the gateway writes int64), or
+ * absent, which proto3 JSON means as 0.  0 ok, -1 mistyped. */
+static int json_int64(const cJSON *obj, const char *key, long long *out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    *out = 0;
+    if (it == NULL)
+        return 0;
+    if (cJSON_IsString(it))
+        return parse_int64_text(it->valuestring, out);
+    if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
+        it->valuedouble < 9007199254740992.0 &&
+        it->valuedouble == (double)(long long)it->valuedouble) {
+        *out = (long long)it->valuedouble;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- one request, endpoints in order ---------------------------------- */
+
+/* Fills err; returns 1 when etcd said the lease is gone (revoked, or
+ * expired under a long login), 0 otherwise. */
+static int describe_failure(const pv_http_response *resp, const char *url,
+                            pv_err *err)
+{
+    char detail[160] = "";
+    int lease_gone = 0;
+
+    switch (resp->status) {
+    case PV_HTTP_OK:
+        break;
+    case PV_HTTP_E_TLS:
+        pv_err_set(err,
+                   "etcd %s: TLS failure (does the server certificate "
+                   "verify against state_cafile, and does etcd accept "
+                   "state_client_cert?)",
+                   url);
+        return 0;
+    case PV_HTTP_E_CONNECT:
+        pv_err_set(err,
+                   "etcd %s: connection failed or closed (etcd not "
+                   "running there, or it refused the client certificate: "
+                   "check state_client_cert/state_client_key)",
+                   url);
+        return 0;
+    case PV_HTTP_E_TIMEOUT:
+        pv_err_set(err, "etcd %s: no answer within state_timeout", url);
+        return 0;
+    case PV_HTTP_E_OTHER:
+        pv_err_set(err,
+                   "etcd %s: transfer failed (a TLS alert from etcd: "
+                   "does it accept state_client_cert?)",
+                   url);
+        return 0;
+    default:
+        pv_err_set(err, "etcd %s: %s", url, pv_http_status_name(resp->status));
+        return 0;
+    }
+    if (resp->body != NULL) {
+        cJSON *root = pv_json_parse_object(resp->body, resp->body_len);
+        const char *m = root != NULL ? pv_json_string(root, "message") : NULL;
+
+        if (m == NULL && root != NULL)
+            m = pv_json_string(root, "error");
+        if (m != NULL) {
+            lease_gone = strstr(m, "lease not found") != NULL;
+            pv_sanitize(detail, sizeof detail, m);
+        }
+        pv_json_free(root);
+    }
+    pv_err_set(err, "etcd %s: HTTP %ld%s%s", url, resp->http_code,
+               detail[0] != '\0' ? ": " : "", detail);
+    return lease_gone;
+}
+
+/* POST body to endpoint i + path.  0 with *answer (a JSON object of a 200
+ * answer), -1 with err. */
+static int call_endpoint(struct etcd_backend *b, size_t i, const char *path,
+                         const char *body, cJSON **answer, pv_err *err)
+{
+    char url[1024];
+    pv_http_request req;
+    pv_http_response resp;
+    int rc = -1;
+
+    *answer = NULL;
+    if (pv_snprintf(url, sizeof url, "%s%s", b->endpoints[i], path) < 0) {
+        pv_err_set(err, "etcd: endpoint URL too long");
+        return -1;
+    }
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    req.url = url;
+    req.content_type = "application/json";
+    req.body = body;
+    req.body_len = strlen(body);
+    b->requests++;
+    (void)pv_transport_post(b->http, &req, &resp);
+    if (resp.status == PV_HTTP_OK && resp.http_code == 200) {
+        *answer = pv_json_parse_object(resp.body, resp.body_len);
+        if (*answer != NULL)
+            rc = 0;
+        else
+            pv_err_set(err, "etcd %s: answer to %s is not a JSON object",
+                       b->endpoints[i], path);
+    } else if (describe_failure(&resp, b->endpoints[i], err)) {
+        b->lease_gone = 1;
+    }
+    if (pv_http_status_is_local(resp.status)) {
+        b->local_failure = 1;
+        pv_err_set(err,
+                   "etcd %s: local failure on this host (%s): not an etcd "
+                   "outage",
+                   b->endpoints[i], pv_http_status_name(resp.status));
+    }
+    if (rc != 0)
+        b->failed_calls++;
+    pv_http_response_clear(&resp);
+    return rc;
+}
+
+/* Try the endpoint that answered last, then the others in order. */
+static int etcd_call(struct etcd_backend *b, const char *path,
+                     const char *body, cJSON **answer, pv_err *err)
+{
+    size_t k, n = b->pinned ? 1 : b->n_endpoints;
+
+    for (k = 0; k < n; k++) {
+        size_t i = (b->good + k) % b->n_endpoints;
+
+        if (call_endpoint(b, i, path, body, answer, err) == 0) {
+            b->good = i;
+            return 0;
+        }
+        if (b->local_failure)
+            break; /* the next endpoint would fail the same way */
+    }
+    return -1;
+}
+
+/* Print req (then freed, wiping what it held) and call path. */
+static int etcd_call_json(struct etcd_backend *b, const char *path, cJSON *req,
+                          cJSON **answer, pv_err *err)
+{
+    char *body = req != NULL ? cJSON_PrintUnformatted(req) : NULL;
+    int rc;
+
+    pv_json_free(req);
+    if (body == NULL) {
+        pv_err_set(err, "etcd: out of memory");
+        return -1;
+    }
+    rc = etcd_call(b, path, body, answer, err);
+    pv_free_secret(body);
+    return rc;
+}
+
+/* ---- keys, range, lease, txn ------------------------------------------ */
+
+/* malloc'd state_prefix + "user/" + user. */
+static char *user_key(const struct etcd_backend *b, const char *user,
+                      pv_err *err)
+{
+    size_t n = strnlen(user, PV_STATE_USER_MAX + 1);
+    size_t size = strlen(b->prefix) + sizeof "user/" + n;
+    char *key;
+
+    if (n == 0 || n > PV_STATE_USER_MAX) {
+        pv_err_set(err, "state: user name is empty or longer than %d bytes",
+                   PV_STATE_USER_MAX);
+        return NULL;
+    }
+    key = malloc(size);
+    if (key == NULL ||
+        pv_snprintf(key, size, "%suser/%s", b->prefix, user) < 0) {
+        free(key);
+        pv_err_set(err, "state: out of memory");
+        return NULL;
+    }
+    return key;
+}
+
+static int decode_value(const cJSON *item, struct etcd_kv *kv)
+{
+    const char *v = cJSON_IsString(item) ? item->valuestring : "";
+    size_t len = strlen(v);
+
+    if (item != NULL && !cJSON_IsString(item))
+        return -1;
+    kv->value = malloc(PV_BASE64_DECODED_MAX(len) + 1);
+    if (kv->value == NULL ||
+        pv_base64_decode(v, len, (unsigned char *)kv->value,
+                         PV_BASE64_DECODED_MAX(len), &kv->value_len) != 0)
+        return -1;
+    kv->value[kv->value_len] = '\0';
+    return 0;
+}
+
+/* Fill kv from a range answer for one key. */
+static int parse_range(const cJSON *answer, struct etcd_kv *kv)
+{
+    const cJSON *kvs = cJSON_GetObjectItemCaseSensitive(answer, "kvs");
+    const cJSON *item, *lease;
+    long long lease_id;
+
+    memset(kv, 0, sizeof *kv);
+    if (kvs == NULL || (cJSON_IsArray(kvs) && cJSON_GetArraySize(kvs) == 0))
+        return 0;
+    if (!cJSON_IsArray(kvs) || cJSON_GetArraySize(kvs) != 1)
+        return -1;
+    item = cJSON_GetArrayItem(kvs, 0);
+    lease = cJSON_GetObjectItemCaseSensitive(item, "lease");
+    if (!cJSON_IsObject(item) ||
+        json_int64(item, "mod_revision", &kv->mod_revision) != 0 ||
+        kv->mod_revision <= 0 || json_int64(item, "lease", &lease_id) != 0 ||
+        decode_value(cJSON_GetObjectItemCaseSensitive(item, "value"), kv) != 0)
+        return -1;
+    if (lease != NULL && lease_id != 0)
+        (void)pv_snprintf(kv->lease, sizeof kv->lease, "%lld", lease_id);
+    kv->exists = 1;
+    return 0;
+}
+
+static int range_key(struct etcd_backend *b, const char *key,
+                     struct etcd_kv *kv, pv_err *err)
+{
+    cJSON *req = cJSON_CreateObject(), *answer = NULL;
+    int rc;
+
+    if (req != NULL && add_b64(req, "key", key, strlen(key)) != 0) {
+        pv_json_free(req);
+        req = NULL;
+    }
+    if (etcd_call_json(b, "/v3/kv/range", req, &answer, err) != 0)
+        return -1;
+    rc = parse_range(answer, kv);
+    pv_json_free(answer);
+    if (rc != 0) {
+        kv_clear(kv);
+        cache_drop(b);
+        pv_err_set(err, "etcd: unusable range answer");
+        return -1;
+    }
+    cache_store(b, key, kv->exists ? kv->value : NULL, kv->value_len,
+                kv->mod_revision);
+    return 0;
+}
+
+static int grant_lease(struct etcd_backend *b, long ttl, char *id, size_t size,
+                       pv_err *err)
+{
+    cJSON *req = cJSON_CreateObject(), *answer = NULL;
+    long long v = 0;
+    int rc = -1;
+
+    if (req != NULL &&
+        cJSON_AddNumberToObject(req, "TTL", (double)ttl) == NULL) {
+        pv_json_free(req);
+        req = NULL;
+    }
+    if (etcd_call_json(b, "/v3/lease/grant", req, &answer, err) != 0)
+        return -1;
+    if (json_int64(answer, "ID", &v) == 0 && v > 0 &&
+        pv_snprintf(id, size, "%lld", v) >= 0)
+        rc = 0;
+    else
+        pv_err_set(err, "etcd: unusable lease grant answer");
+    pv_json_free(answer);
+    return rc;
+}
+
+static int ensure_lease(struct etcd_backend *b, pv_err *err)
+{
+    if (b->lease_id[0] != '\0')
+        return 0;
+    return grant_lease(b, b->lease_ttl, b->lease_id, sizeof b->lease_id, err);
+}
+
+/* {"key": k, "target": "MOD", "mod_revision": rev} or, for a key that
+ * does not exist yet, "CREATE" with create_revision 0. */
+static cJSON *compare_item(const char *key, long long revision)
+{
+    cJSON *c = cJSON_CreateObject();
+    char rev[LEASE_ID_MAX];
+
+    if (c == NULL || add_b64(c, "key", key, strlen(key)) != 0 ||
+        pv_snprintf(rev, sizeof rev, "%lld", revision) < 0 ||
+        cJSON_AddStringToObject(c, "result", "EQUAL") == NULL ||
+        cJSON_AddStringToObject(c, "target",
+                                revision > 0 ? "MOD" : "CREATE") == NULL ||
+        cJSON_AddStringToObject(
+            c, revision > 0 ? "mod_revision" : "create_revision", rev) ==
+            NULL) {
+        pv_json_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* request_put of value with lease (none when lease is NULL: a key that
+ * never expires), or request_delete_range when value is NULL (an empty
+ * record is not kept). */
+static cJSON *write_op(const char *key, const char *value, size_t len,
+                       const char *lease)
+{
+    cJSON *op = cJSON_CreateObject();
+    cJSON *inner = cJSON_CreateObject();
+
+    if (op == NULL || inner == NULL)
+        goto err;
+    if (!cJSON_AddItemToObject(
+            op, value != NULL ? "request_put" : "request_delete_range",
+            inner)) {
+        goto err;
+    }
+    if (add_b64(inner, "key", key, strlen(key)) != 0)
+        goto err_attached;
+    if (value != NULL && add_b64(inner, "value", value, len) != 0)
+        goto err_attached;
+    if (value != NULL && lease != NULL &&
+        cJSON_AddStringToObject(inner, "lease", lease) == NULL)
+        goto err_attached;
+    return op;
+err:
+    pv_json_free(inner);
+err_attached:
+    pv_json_free(op);
+    return NULL;
+}
+
+/* The txn of txn_write, with lease (NULL: none).  1 applied, 0 compare
+ * failed, -1 err (no answer). */
+static int txn_put(struct etcd_backend *b, const char *key, long long revision,
+                   const char *value, size_t len, const char *lease,
+                   long long *new_rev, pv_err *err)
+{
+    cJSON *req = cJSON_CreateObject(), *answer = NULL;
+    cJSON *compare = cJSON_AddArrayToObject(req, "compare");
+    cJSON *success = cJSON_AddArrayToObject(req, "success");
+    cJSON *c = compare_item(key, revision);
+    cJSON *op = write_op(key, value, len, lease);
+    int ok = 0;
+
+    if (compare == NULL || success == NULL || c == NULL || op == NULL) {
+        pv_json_free(c);
+        pv_json_free(op);
+        pv_json_free(req);
+        pv_err_set(err, "etcd: out of memory");
+        return -1;
+    }
+    cJSON_AddItemToArray(compare, c);
+    cJSON_AddItemToArray(success, op);
+    if (etcd_call_json(b, "/v3/kv/txn", req, &answer, err) != 0)
+        return -1;
+    if (cJSON_GetObjectItemCaseSensitive(answer, "succeeded") != NULL &&
+        pv_json_bool(answer, "succeeded", &ok) != 0) {
+        pv_json_free(answer);
+        pv_err_set(err, "etcd: unusable txn answer");
+        return -1;
+    }
+    if (json_int64(cJSON_GetObjectItemCaseSensitive(answer, "header"),
+                   "revision", new_rev) != 0)
+        *new_rev = 0;
+    pv_json_free(answer);
+    return ok ? 1 : 0;
+}
+
+/* 1 applied (*new_rev: the store's revision after it, 0 if not shown),
+ * 0 compare failed, -1 err (no answer).  Written with the handle's lease. */
+static int txn_write(struct etcd_backend *b, const char *key,
+                     long long revision, const char *value, size_t len,
+                     long long *new_rev, pv_err *err)
+{
+    return txn_put(b, key, revision, value, len, b->lease_id, new_rev, err);
+}
+
+/* ---- degraded mode ---------------------------------------------------- */
+
+/* Go over to the local file store for the rest of this handle. */
+static int degrade(pv_state *st, const pv_err *why, pv_err *err)
+{
+    struct etcd_backend *b = backend(st);
+
+    if (b->degraded)
+        return 0;
+    if (b->local_failure) {
+        pv_logf(&st->logger, LOG_ERR, "state: %s", why->msg);
+        pv_err_set(err, "%s", why->msg);
+        return -1;
+    }
+    if (pv_state_file_open(b->state_dir, &b->local, err) != 0) {
+        pv_logf(&st->logger, LOG_ERR,
+                "state=degraded local store unusable: %s", err->msg);
+        return -1;
+    }
+    b->local->logger = st->logger;
+    b->local->lock_wait_ms = st->lock_wait_ms;
+    b->degraded = 1;
+    pv_logf(&st->logger, LOG_WARNING,
+            "state=degraded store=file reason=\"%s\"", why->msg);
+    return 0;
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+/* Parse kv into rec; a corrupt record reads as empty, logged.  Grace
+ * grants live on the host that granted them: one in etcd is forged. */
+static void kv_record(pv_state *st, const char *user, const struct etcd_kv *kv,
+                      pv_state_record *rec)
+{
+    char safe[96];
+
+    pv_state_record_clear(rec);
+    if (!kv->exists || kv->value_len == 0)
+        return;
+    if (pv_state_record_parse(kv->value, kv->value_len, rec) != 0) {
+        pv_sanitize(safe, sizeof safe, user);
+        pv_logf(&st->logger, LOG_WARNING,
+                "state record of %s in etcd is corrupt; "
+                "ignored (treated as empty)",
+                safe);
+    }
+    pv_state_grants_drop(rec);
+}
+
+static int etcd_read(pv_state *st, const char *user, pv_state_record *rec,
+                     pv_err *err)
+{
+    struct etcd_backend *b = backend(st);
+    struct etcd_kv kv;
+    char *key;
+    pv_err why;
+
+    if (b->degraded)
+        return pv_state_read(b->local, user, rec, err);
+    if ((key = user_key(b, user, err)) == NULL)
+        return -1;
+    pv_err_clear(&why);
+    if (range_key(b, key, &kv, &why) != 0) {
+        free(key);
+        if (degrade(st, &why, err) != 0)
+            return -1;
+        return pv_state_read(b->local, user, rec, err);
+    }
+    kv_record(st, user, &kv, rec);
+    kv_clear(&kv);
+    free(key);
+    return 0;
+}
+
+/* The key holds what an earlier, unanswered attempt of this update wrote
+ * (with this handle's lease), so that attempt was applied. */
+static int own_write_landed(const struct etcd_backend *b,
+                            const struct last_write *lw,
+                            const struct etcd_kv *kv)
+{
+    if (!lw->ambiguous)
+        return 0;
+    if (lw->value == NULL) /* a delete */
+        return !kv->exists && lw->old_revision > 0;
+    return kv->exists && kv->mod_revision != lw->old_revision &&
+           strcmp(kv->lease, b->lease_id) == 0 &&
+           kv->value_len == lw->value_len &&
+           memcmp(kv->value, lw->value, lw->value_len) == 0;
+}
+
+/* Format rec into lw->value (NULL for an empty record: delete). */
+static int prepare_write(const pv_state_record *rec, struct last_write *lw,
+                         pv_err *err)
+{
+    char *text;
+    size_t len;
+
+    last_write_clear(lw);
+    if (pv_state_record_format(rec, &text, &len) != 0) {
+        pv_err_set(err, "state: record cannot be stored");
+        return -1;
+    }
+    if (len == strlen(EMPTY_RECORD) && memcmp(text, EMPTY_RECORD, len) == 0) {
+        free(text);
+        return 0;
+    }
+    lw->value = text;
+    lw->value_len = len;
+    return 0;
+}
+
+enum attempt {
+    ATTEMPT_DONE,
+    ATTEMPT_CONFLICT,
+    ATTEMPT_ABORT,
+    ATTEMPT_DOWN
+};
+
+/* One read -> fn -> compare-and-swap round. */
+static enum attempt update_once(pv_state *st, const char *user,
+                                const char *key, pv_state_update_fn fn,
+                                void *ctx, struct last_write *lw, pv_err *why,
+                                pv_err *err)
+{
+    struct etcd_backend *b = backend(st);
+    struct etcd_kv kv;
+    pv_state_record rec;
+    long long revision, new_rev = 0;
+    long failed_before;
+    int r;
+
+    if (!cache_get(b, key, &kv) && range_key(b, key, &kv, why) != 0)
+        return ATTEMPT_DOWN;
+    if (own_write_landed(b, lw, &kv)) {
+        kv_clear(&kv);
+        return ATTEMPT_DONE;
+    }
+    revision = kv.exists ? kv.mod_revision : 0;
+    kv_record(st, user, &kv, &rec);
+    kv_clear(&kv);
+    r = fn(&rec, ctx);
+    if (r == 0 && prepare_write(&rec, lw, err) != 0)
+        r = -1;
+    pv_state_record_clear(&rec);
+    if (r == 1 || (r == 0 && lw->value == NULL && revision == 0))
+        return ATTEMPT_DONE; /* unchanged, or nothing to delete */
+    if (r != 0) {
+        if (err != NULL && err->msg[0] == '\0')
+            pv_err_set(err, "state update of %s aborted", key);
+        return ATTEMPT_ABORT;
+    }
+    if (ensure_lease(b, why) != 0)
+        return ATTEMPT_DOWN;
+    lw->old_revision = revision;
+    b->lease_gone = 0;
+    failed_before = b->failed_calls;
+    r = txn_write(b, key, revision, lw->value, lw->value_len, &new_rev, why);
+    /* an endpoint that gave no answer may have applied it before the next
+     * one answered (then with a failed compare) */
+    if (b->failed_calls != failed_before)
+        lw->ambiguous = 1;
+    if (r < 0 && b->lease_gone) {
+        /* revoked or expired under a long login: a new one, again */
+        b->lease_id[0] = '\0';
+        cache_drop(b);
+        return ATTEMPT_CONFLICT;
+    }
+    if (r <= 0)
+        cache_drop(b); /* the next attempt reads afresh */
+    if (r < 0)
+        return ATTEMPT_DOWN;
+    if (r == 0)
+        return ATTEMPT_CONFLICT;
+    cache_store(b, key, lw->value, lw->value_len, new_rev);
+    return ATTEMPT_DONE;
+}
+
+/* Wait a random time in [0, bound) before the next attempt, the bound
+ * doubling per conflict: hosts that collided do not collide again in
+ * lockstep (many logins of one user at once all write one key). */
+static void conflict_backoff(int tries)
+{
+    long bound = BACKOFF_FIRST_MS << (tries < 6 ? tries : 6);
+    unsigned int r = 0;
+    struct timespec ts;
+
+    if (bound > BACKOFF_MAX_MS)
+        bound = BACKOFF_MAX_MS;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (unsigned int)getpid();
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)(r % (unsigned long)(bound * 1000)) * 1000L;
+    while (nanosleep(&ts, &ts) != 0)
+        ; /* interrupted: sleep the rest */
+}
+
+static int etcd_update(pv_state *st, const char *user, pv_state_update_fn fn,
+                       void *ctx, pv_err *err)
+{
+    struct etcd_backend *b = backend(st);
+    struct last_write lw;
+    enum attempt a = ATTEMPT_CONFLICT;
+    char *key;
+    pv_err why;
+    int tries;
+
+    if (b->degraded)
+        return pv_state_update(b->local, user, fn, ctx, err);
+    if ((key = user_key(b, user, err)) == NULL)
+        return -1;
+    memset(&lw, 0, sizeof lw);
+    pv_err_clear(&why);
+    for (tries = 0; tries < PV_STATE_ETCD_CAS_TRIES; tries++) {
+        a = update_once(st, user, key, fn, ctx, &lw, &why, err);
+        if (a != ATTEMPT_CONFLICT)
+            break;
+        conflict_backoff(tries);
+    }
+    last_write_clear(&lw);
+    free(key);
+    switch (a) {
+    case ATTEMPT_DONE:
+        return 0;
+    case ATTEMPT_ABORT:
+        return -1;
+    case ATTEMPT_DOWN:
+        if (degrade(st, &why, err) != 0)
+            return -1;
+        return pv_state_update(b->local, user, fn, ctx, err);
+    case ATTEMPT_CONFLICT:
+        break;
+    }
+    pv_err_set(err, "state: etcd update kept conflicting (%d tries)",
+               PV_STATE_ETCD_CAS_TRIES);
+    return -1;
+}
+
+static void backend_free(struct etcd_backend *b)
+{
+    size_t i;
+
+    if (b == NULL)
+        return;
+    pv_transport_free(b->http);
+    for (i = 0; i < b->n_endpoints; i++)
+        free(b->endpoints[i]);
+    free(b->prefix);
+    free(b->state_dir);
+    pv_state_close(b->local);
+    cache_drop(b);
+    free(b);
+}
+
+static void etcd_close(pv_state *st)
+{
+    backend_free(st->backend);
+    st->backend = NULL;
+}
+
+static const struct pv_state_ops etcd_ops = {
+    etcd_read,
+    etcd_update,
+    etcd_close,
+};
+
+/* ---- opening ---------------------------------------------------------- */
+
+static long max_long(long a, long b)
+{
+    return a > b ? a : b;
+}
+
+/* Longest window a record serves, plus the margin. */
+static long lease_ttl(const pv_config *cfg)
+{
+    long t = max_long(cfg->lockout_window, cfg->lockout_time);
+
+    t = max_long(t, cfg->precheck_cache);
+    t = max_long(t, cfg->send_window);
+    t = max_long(t, cfg->grace); /* grants_void outlives what it voids */
+    return max_long(t, 0) + PV_STATE_ETCD_LEASE_MARGIN;
+}
+
+/* Split state_endpoints on spaces; a trailing '/' is dropped so that
+ * "/v3/..." appends cleanly. */
+static int parse_endpoints(struct etcd_backend *b, const char *list,
+                           pv_err *err)
+{
+    const char *p = list;
+
+    while (p != NULL && *p != '\0') {
+        size_t n;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        n = strcspn(p, " \t");
+        if (n == 0)
+            break;
+        if (b->n_endpoints == PV_STATE_ETCD_MAX_ENDPOINTS) {
+            pv_err_set(err, "state_endpoints: more than %d endpoints",
+                       PV_STATE_ETCD_MAX_ENDPOINTS);
+            return -1;
+        }
+        while (n > 0 && p[n - 1] == '/')
+            n--;
+        if ((b->endpoints[b->n_endpoints] = strndup(p, n)) == NULL) {
+            pv_err_set(err, "state: out of memory");
+            return -1;
+        }
+        b->n_endpoints++;
+        p += strcspn(p, " \t");
+    }
+    if (b->n_endpoints == 0) {
+        pv_err_set(err, "state = etcd needs state_endpoints");
+        return -1;
+    }
+    return 0;
+}
+
+static pv_transport *state_http(const pv_config *cfg)
+{
+    pv_http_opts o;
+
+    memset(&o, 0, sizeof o);
+    o.helper = cfg->helper;
+    o.helper_user = cfg->helper_user;
+    o.timeout = cfg->state_timeout;
+    o.connect_timeout = cfg->state_timeout;
+    o.cafile = cfg->state_cafile;
+    o.client_cert = cfg->state_client_cert;
+    o.client_key = cfg->state_client_key;
+    return pv_http_transport_new(&o);
+}
+
+static struct etcd_backend *backend_new(const pv_config *cfg, pv_err *err)
+{
+    struct etcd_backend *b = calloc(1, sizeof *b);
+    const char *prefix =
+        cfg->state_prefix != NULL ? cfg->state_prefix : "/pam_phoneverify/";
+
+    if (b == NULL) {
+        pv_err_set(err, "state: out of memory");
+        return NULL;
+    }
+    if (parse_endpoints(b, cfg->state_endpoints, err) != 0)
+        goto err;
+    b->prefix = pv_strdup(prefix);
+    b->state_dir = cfg->state_dir != NULL ? pv_strdup(cfg->state_dir) : NULL;
+    b->http = state_http(cfg);
+    if (b->prefix == NULL || b->http == NULL ||
+        (cfg->state_dir != NULL && b->state_dir == NULL)) {
+        pv_err_set(err, "state: out of memory");
+        goto err;
+    }
+    b->lease_ttl = lease_ttl(cfg);
+    return b;
+err:
+    backend_free(b);
+    return NULL;
+}
+
+int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
+{
+    struct etcd_backend *b;
+    pv_state *st;
+
+    *out = NULL;
+    if (cfg->state_dir == NULL || cfg->state_dir[0] != '/') {
+        /* degraded mode needs the local store */
+        pv_err_set(err, "state = etcd needs an absolute state_dir");
+        return -1;
+    }
+    if ((b = backend_new(cfg, err)) == NULL)
+        return -1;
+    if ((st = calloc(1, sizeof *st)) == NULL) {
+        backend_free(b);
+        pv_err_set(err, "state: out of memory");
+        return -1;
+    }
+    st->ops = &etcd_ops;
+    st->backend = b;
+    *out = st;
+    return 0;
+}
+
+/* ---- used break-glass codes ------------------------------------------ */
+
+/* malloc'd state_prefix + "bgused/" + digest (a key no user record
+ * takes: those are under "user/"). */
+static char *claim_key(const struct etcd_backend *b, const char *digest,
+                       pv_err *err)
+{
+    size_t size = strlen(b->prefix) + sizeof "bgused/" + 64;
+    char *key = malloc(size);
+
+    if (strlen(digest) != 64 || strspn(digest, "0123456789abcdef") != 64) {
+        free(key);
+        pv_err_set(err, "state: a break-glass claim is not a SHA-256");
+        return NULL;
+    }
+    if (key == NULL ||
+        pv_snprintf(key, size, "%sbgused/%s", b->prefix, digest) < 0) {
+        free(key);
+        pv_err_set(err, "state: out of memory");
+        return NULL;
+    }
+    return key;
+}
+
+/* The claim's text: who used it and when (for an admin reading the
+ * prefix), and a nonce that tells this handle's own write apart from
+ * another host's after a lost answer. */
+static int claim_value(const char *user, char *out, size_t size)
+{
+    unsigned char nonce[16];
+    char hex[33];
+    size_t i;
+
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+        return -1;
+    for (i = 0; i < sizeof nonce; i++)
+        (void)pv_snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
+    return pv_snprintf(out, size, "pv-bgused 1\nuser %s\nat %lld\nnonce %s\n",
+                       user, (long long)time(NULL), hex) < 0
+               ? -1
+               : 0;
+}
+
+/* The compare failed after an attempt without an answer: the key may
+ * hold this very claim (applied by the endpoint that did not answer).
+ * 0 it is ours, 1 another's, -1 unknown. */
+static int claim_owner(struct etcd_backend *b, const char *key,
+                       const char *value, pv_err *err)
+{
+    struct etcd_kv kv;
+    int rc;
+
+    if (range_key(b, key, &kv, err) != 0)
+        return -1;
+    rc = kv.exists && kv.value_len == strlen(value) &&
+                 memcmp(kv.value, value, kv.value_len) == 0
+             ? 0
+             : 1;
+    kv_clear(&kv);
+    cache_drop(b);
+    return rc;
+}
+
+int pv_state_etcd_claim(pv_state *st, const char *user, const char *digest,
+                        pv_err *err)
+{
+    struct etcd_backend *b;
+    char value[PV_STATE_USER_MAX + 128];
+    long long rev = 0;
+    long failed_before;
+    char *key;
+    int rc;
+
+    if (st == NULL || st->ops != &etcd_ops || user == NULL) {
+        pv_err_set(err, "state: not an etcd store");
+        return -1;
+    }
+    b = backend(st);
+    if (b->degraded) {
+        pv_err_set(err, "state=degraded: the single use of a break-glass "
+                        "code cannot be proven fleet-wide");
+        return -1;
+    }
+    if (strnlen(user, PV_STATE_USER_MAX + 1) > PV_STATE_USER_MAX ||
+        claim_value(user, value, sizeof value) != 0) {
+        pv_err_set(err, "state: break-glass claim cannot be made");
+        return -1;
+    }
+    if ((key = claim_key(b, digest, err)) == NULL)
+        return -1;
+    failed_before = b->failed_calls;
+    /* created only where no key is (create_revision 0), with no lease:
+     * the claim lasts as long as the code could be listed anywhere */
+    rc = txn_put(b, key, 0, value, strlen(value), NULL, &rev, err);
+    if (rc == 0)
+        rc = b->failed_calls != failed_before ? claim_owner(b, key, value, err)
+                                              : 1;
+    else if (rc == 1)
+        rc = 0;
+    if (rc < 0 && err != NULL && err->msg[0] == '\0')
+        pv_err_set(err, "break-glass claim not recorded in etcd "
+                        "(no proof of single use)");
+    free(key);
+    pv_wipe(value, sizeof value);
+    return rc;
+}
+
+long pv_state_etcd_requests(const pv_state *st)
+{
+    if (st == NULL || st->ops != &etcd_ops)
+        return 0;
+    return ((const struct etcd_backend *)st->backend)->requests;
+}
+
+int pv_state_etcd_is(const pv_state *st)
+{
+    return st != NULL && st->ops == &etcd_ops;
+}
+
+int pv_state_etcd_degraded(const pv_state *st)
+{
+    if (st == NULL || st->ops != &etcd_ops)
+        return 0;
+    return ((const struct etcd_backend *)st->backend)->degraded;
+}
+
+/* ---- probe -------------------------------------------------------------- */
+
+/* POST req (then freed) to endpoint i only. */
+static int call_endpoint_json(struct etcd_backend *b, size_t i,
+                              const char *path, cJSON *req, cJSON **answer,
+                              pv_err *err)
+{
+    char *body = req != NULL ? cJSON_PrintUnformatted(req) : NULL;
+    int rc;
+
+    pv_json_free(req);
+    *answer = NULL;
+    if (body == NULL) {
+        pv_err_set(err, "etcd: out of memory");
+        return -1;
+    }
+    rc = call_endpoint(b, i, path, body, answer, err);
+    pv_free_secret(body);
+    return rc;
+}
+
+/* Number of user records under the prefix: a read of the whole range
+ * <prefix>user/ .. <prefix>user0 ('/' + 1), counted by etcd. */
+static int probe_count(struct etcd_backend *b, size_t i, long long *count,
+                       pv_err *err)
+{
+    char from[PV_ERR_MAX], to[PV_ERR_MAX];
+    cJSON *req = cJSON_CreateObject(), *answer = NULL;
+    int n = pv_snprintf(from, sizeof from, "%suser/", b->prefix);
+    int rc;
+
+    if (n < 0 || pv_snprintf(to, sizeof to, "%suser0", b->prefix) < 0 ||
+        req == NULL || add_b64(req, "key", from, (size_t)n) != 0 ||
+        add_b64(req, "range_end", to, (size_t)n) != 0 ||
+        cJSON_AddTrueToObject(req, "count_only") == NULL) {
+        pv_json_free(req);
+        pv_err_set(err, "state: state_prefix too long or out of memory");
+        return -1;
+    }
+    rc = call_endpoint_json(b, i, "/v3/kv/range", req, &answer, err);
+    if (rc == 0 && json_int64(answer, "count", count) != 0) {
+        pv_err_set(err, "etcd %s: unusable range answer", b->endpoints[i]);
+        rc = -1;
+    }
+    pv_json_free(answer);
+    return rc;
+}
+
+/* Write and delete <prefix>probe/<host> with a short lease. */
+static int probe_write(struct etcd_backend *b, size_t i, pv_err *err)
+{
+    char host[256] = "host", key[PV_ERR_MAX];
+    cJSON *del = cJSON_CreateObject(), *answer = NULL;
+    long long rev;
+    int rc;
+
+    (void)gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    if (del == NULL ||
+        pv_snprintf(key, sizeof key, "%sprobe/%s", b->prefix, host) < 0 ||
+        add_b64(del, "key", key, strlen(key)) != 0) {
+        pv_json_free(del);
+        pv_err_set(err, "state: state_prefix too long or out of memory");
+        return -1;
+    }
+    b->good = i;
+    b->pinned = 1;
+    b->lease_id[0] = '\0';
+    if (grant_lease(b, PROBE_LEASE_TTL, b->lease_id, sizeof b->lease_id,
+                    err) != 0 ||
+        txn_write(b, key, 0, "probe\n", 6, &rev, err) < 0) {
+        pv_json_free(del);
+        return -1;
+    }
+    rc = call_endpoint_json(b, i, "/v3/kv/deleterange", del, &answer, err);
+    pv_json_free(answer);
+    return rc;
+}
+
+int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size)
+{
+    struct etcd_backend *b;
+    long long count = 0;
+    pv_err err;
+    size_t i;
+
+    pv_err_clear(&err);
+    if (msg == NULL || size == 0)
+        return -1;
+    msg[0] = '\0';
+    if (cfg == NULL || (b = backend_new(cfg, &err)) == NULL) {
+        (void)pv_snprintf(msg, size, "%s",
+                          cfg != NULL ? err.msg : "state: no config");
+        return -1;
+    }
+    for (i = 0; i < b->n_endpoints; i++) {
+        if (probe_count(b, i, &count, &err) != 0 ||
+            probe_write(b, i, &err) != 0) {
+            (void)pv_snprintf(msg, size, "state: %s%s", err.msg,
+                              cfg->state_client_cert == NULL
+                                  ? " [state_client_cert is not set]"
+                                  : "");
+            backend_free(b);
+            return -1;
+        }
+    }
+    (void)pv_snprintf(msg, size,
+                      "state: etcd ok on %zu endpoint%s (%lld "
+                      "user records under %suser/)",
+                      b->n_endpoints, b->n_endpoints == 1 ? "" : "s", count,
+                      b->prefix);
+    backend_free(b);
+    return 0;
+}

@@ -1,0 +1,70 @@
+/* pv_http.h - the HTTP transport as the rest of the library sees it.
+ *
+ * The module never links libcurl.  pv_http starts the helper executable
+ * `phoneverify-http` (lazily, at the first request of a login) with an
+ * empty environment and one AF_UNIX socket as its stdin/stdout, sends it
+ * the TLS/timeout settings once, then one request at a time.  The helper
+ * keeps one libcurl handle for the whole login, so requests to the same
+ * host share one TCP connection and one TLS handshake.  See
+ * pv_helper_proto.h for the wire format between the two.
+ *
+ * Every wait on the helper is bounded (timeout + a margin).  Status
+ * contract: PV_HTTP_E_HELPER is every LOCAL failure (the helper cannot be
+ * checked, started or executed, died, was stopped or killed, missed the
+ * module-side deadline, descriptors/processes/memory ran out, or broke the
+ * protocol); the helper is then killed.  PV_HTTP_E_LOCAL is the helper's
+ * own report of a failure on this host (it ran out of threads, processes,
+ * descriptors, memory, local ports or buffers; its limits were changed
+ * under it; local TLS material was unusable): also local, the helper
+ * lives on.  PV_HTTP_E_DNS, _CONNECT, _TIMEOUT, _TLS, _TOOBIG and _OTHER
+ * are what the remote end or the network did, as the helper saw it;
+ * the helper decides which with one table (helper/pv_curl_class.h).
+ *
+ * The helper runs as opts.helper_user when the module runs as root (see
+ * pv_spawn.h); the CA file and client certificate and key are read here,
+ * through checked descriptors, and handed to it as data. */
+#ifndef PV_HTTP_H
+#define PV_HTTP_H
+
+#include <stddef.h>
+#include "base/pv_err.h"
+#include "transport/pv_transport.h"
+
+typedef struct pv_http_opts {
+    const char *helper;      /* path of phoneverify-http */
+    const char *helper_user; /* run as, when root; NULL: _phoneverify;
+                                it must exist (no fallback user) */
+    long timeout;            /* seconds, whole request */
+    long connect_timeout;    /* seconds */
+    const char *cafile, *pinned_pubkey; /* cafile read here, sent as data */
+    const char *capath; /* refused (E_HELPER): a directory cannot
+                                  * be handed over safely as one blob */
+    const char *client_cert, *client_key; /* read here, sent as data */
+    const char *proxy; /* the only proxy ever used; NULL: none */
+} pv_http_opts;
+
+typedef struct pv_http pv_http; /* opaque: one helper for one login */
+
+/* Prepare a transport; does not start the helper yet.  opts strings are
+ * copied.  NULL on ENOMEM. */
+pv_http *pv_http_new(const pv_http_opts *opts);
+
+/* POST a request; fills resp (always: status says what happened).  Starts
+ * the helper on first use.  Returns 0 when resp->status is PV_HTTP_OK. */
+int pv_http_post(pv_http *h, const pv_http_request *req,
+                 pv_http_response *resp);
+
+/* Stop the helper (close its socket, reap it, kill it if it lingers) and
+ * free everything, wiping copied secrets. */
+void pv_http_free(pv_http *h);
+
+/* Number of TCP connections the helper opened so far (for tests and the
+ * debug log: one per host per login is the goal). */
+long pv_http_connects(const pv_http *h);
+
+/* The helper-backed transport behind the ops table of pv_transport.h (what
+ * the flow and the provider clients use): a pv_http made from opts, freed
+ * with pv_transport_free.  NULL on ENOMEM. */
+pv_transport *pv_http_transport_new(const pv_http_opts *opts);
+
+#endif
