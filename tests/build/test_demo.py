@@ -91,3 +91,27 @@ def test_ctrl_c_never_prints_a_traceback():
             child.close(force=True)
         assert "Traceback" not in out and "Stop" not in out, out
         assert child.exitstatus == 0, (child.exitstatus, out)
+
+
+def test_killed_demo_leaves_no_simulator():
+    """A demo killed outright (no clean-up of its own) takes its simulator
+    with it: nothing keeps listening on loopback afterwards."""
+    child = pexpect.spawn("/usr/bin/python3", [os.path.join(ROOT, "scripts", "demo")],
+                          env=dict(os.environ, PV_BUILD=BUILD), encoding="utf-8", timeout=60)
+    child.expect(r"Simulator on 127\.0\.0\.1:(\d+)")
+    port = child.match.group(1)
+    child.expect(r"Verification code sent to")
+    child.kill(9)
+    child.close(force=True)
+    import socket
+    import time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        s = socket.socket()
+        try:
+            if s.connect_ex(("127.0.0.1", int(port))) != 0:
+                return
+        finally:
+            s.close()
+        time.sleep(0.2)
+    raise AssertionError("the simulator on port %s outlived the killed demo" % port)
