@@ -13,58 +13,25 @@ reach the user: no "Open this link", no QR code, no part of the link in
 anything the login printed, and no success.
 """
 
-import http.server
-import json
-import threading
 
 import pytest
 
 from pvtest import NV_LICENCE
+from pvsim import JsonServer
 
 NV_PROMPT = "Press Enter once your phone shows the number is verified: "
 
 
-class FakeDqe:
-    """AUTH -> token, IDMOBILE -> `link`, GET -> pending."""
-
-    def __init__(self, link):
-        self.link = link
-        self.hits = []
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(n)
-                owner.hits.append(self.path)
-                if self.path.endswith("/AUTH/"):
-                    body = {"token": "fake-token-1"}
-                elif self.path.endswith("/IDMOBILE/"):
-                    body = {"status": "success", "operator": "SFR",
-                            "url": owner.link}
-                else:
-                    body = {"status": "pending", "scope": "numVerify"}
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                     Handler)
-        self.url = "http://127.0.0.1:%d/dqe" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+def fake_dqe(link):
+    """A DQE server (pvsim.JsonServer): AUTH -> token, IDMOBILE -> `link`,
+    GET -> pending."""
+    def answer(path):
+        if path.endswith("/AUTH/"):
+            return 200, {"token": "fake-token-1"}
+        if path.endswith("/IDMOBILE/"):
+            return 200, {"status": "success", "operator": "SFR", "url": link}
+        return 200, {"status": "pending", "scope": "numVerify"}
+    return JsonServer(answer, "/dqe")
 
 
 @pytest.fixture
@@ -72,7 +39,7 @@ def dqe():
     servers = []
 
     def make(link):
-        s = FakeDqe(link)
+        s = fake_dqe(link)
         servers.append(s)
         return s
     yield make

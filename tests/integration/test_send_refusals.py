@@ -2,13 +2,11 @@
 captcha_required, user_not_found -> PAM_AUTH_ERR, whatever failmode says"
 (a refusal the user can provoke never opens the door), and `reuse_code`."""
 
-import http.server
-import json
-import threading
 
 import pytest
 
 from pvtest import CODE, assert_pam
+from pvsim import JsonServer
 
 # With resend_wait = 0 (this file) the refusal names the real wait at once;
 # tests/integration/test_resend_wait.py has the waits.
@@ -154,43 +152,14 @@ def test_per_number_limit_still_named(login, sim):
     assert PER_IP_TEXT not in res.transcript, str(res)
 
 
-class FakeSend:
-    """A send API that answers every request with 429 rate_limit_exceeded
-    4029 and the given error_description (None: no description)."""
-
-    def __init__(self, description):
-        body = {"error": "rate_limit_exceeded", "error_code": 4029}
-        if description is not None:
-            body["error_description"] = description
-        data = json.dumps(body).encode()
-        owner = self
-        self.hits = 0
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(n)
-                owner.hits += 1
-                self.send_response(429)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                     Handler)
-        self.url = "http://127.0.0.1:%d/send" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+def rate_limited(description):
+    """A send API (pvsim.JsonServer) that answers every request with 429
+    rate_limit_exceeded 4029 and the given error_description (None: no
+    description)."""
+    body = {"error": "rate_limit_exceeded", "error_code": 4029}
+    if description is not None:
+        body["error_description"] = description
+    return JsonServer(lambda path: (429, body), "/send")
 
 
 @pytest.fixture
@@ -198,7 +167,7 @@ def fake_send():
     servers = []
 
     def make(description):
-        s = FakeSend(description)
+        s = rate_limited(description)
         servers.append(s)
         return s
     yield make
@@ -225,7 +194,7 @@ def test_provider_description_sanitised_and_bounded(login, sim, fake_send,
                       resend_wait="65")
     res = login.run("alice", [])
     assert_refused_at_send(res, sim)
-    assert server.hits == 1
+    assert len(server.hits) == 1
     line = refusal_line(res, "refused to send a code")
     assert "Quota" in line and "reached" in line, line
     for bad in ("\x1b", "\x07", "\u202e", "\u00e9", "\r"):

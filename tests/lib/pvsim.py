@@ -19,6 +19,7 @@ tests/SIMULATOR_API.md.
   free_port / closed_port, wrong_code, stop_process
 """
 
+import http.server
 import json
 import os
 import re
@@ -345,6 +346,42 @@ class Sim:
 # ---------------------------------------------------------------------------
 # Fixture bodies
 # ---------------------------------------------------------------------------
+
+
+class JsonServer:
+    """A tiny provider stand-in on loopback for answers the simulator does
+    not give: `answer(path)` returns (HTTP status, JSON-able body) for each
+    POST; `hits` lists the paths asked, `url` is the base URL + `path`."""
+
+    def __init__(self, answer, path=""):
+        self.hits = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                owner.hits.append(self.path)
+                status, body = answer(self.path)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d%s" % (self.httpd.server_address[1], path)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
 
 def serve(tls=None, **kw):
     """Body of a session `sim_server` fixture (`yield from serve(tls)`): a
