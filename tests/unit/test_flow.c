@@ -557,12 +557,12 @@ static int check_row(const world *w, const pv_outcome *out)
         bad += mismatch("%s: %zu send and %zu verify calls, want %d and %d",
                         c->name, count_calls(w, SEND_URL),
                         count_calls(w, VERIFY_URL), c->sends, c->verifies);
-    if (w->c->answers[w->next_answer].url != NULL &&
-        w->next_answer < MAX_ANSWERS)
+    if (w->next_answer < MAX_ANSWERS &&
+        w->c->answers[w->next_answer].url != NULL)
         bad +=
             mismatch("%s: scripted answer %zu (%s) never asked for", c->name,
                      w->next_answer + 1, c->answers[w->next_answer].url);
-    if (c->replies[w->next_reply] != NULL && w->next_reply < MAX_REPLIES)
+    if (w->next_reply < MAX_REPLIES && c->replies[w->next_reply] != NULL)
         bad += mismatch("%s: reply %zu never prompted for", c->name,
                         w->next_reply + 1);
     if (c->shown != NULL && strstr(w->shown, c->shown) == NULL)
