@@ -918,21 +918,27 @@ static pv_transport *state_http(const pv_config *cfg)
     return pv_http_transport_new(&o);
 }
 
-static struct etcd_backend *backend_new(const pv_config *cfg, pv_err *err)
+/* t (owned from here on: freed with the backend or on error) or, when
+ * NULL, the helper transport built from cfg. */
+static struct etcd_backend *backend_new(const pv_config *cfg, pv_transport *t,
+                                        pv_err *err)
 {
     struct etcd_backend *b = calloc(1, sizeof *b);
     const char *prefix =
         cfg->state_prefix != NULL ? cfg->state_prefix : "/pam_phoneverify/";
 
     if (b == NULL) {
+        pv_transport_free(t);
         pv_err_set(err, "state: out of memory");
         return NULL;
     }
+    b->http = t;
     if (parse_endpoints(b, cfg->state_endpoints, err) != 0)
         goto err;
     b->prefix = pv_strdup(prefix);
     b->state_dir = cfg->state_dir != NULL ? pv_strdup(cfg->state_dir) : NULL;
-    b->http = state_http(cfg);
+    if (b->http == NULL)
+        b->http = state_http(cfg);
     if (b->prefix == NULL || b->http == NULL ||
         (cfg->state_dir != NULL && b->state_dir == NULL)) {
         pv_err_set(err, "state: out of memory");
@@ -945,7 +951,8 @@ err:
     return NULL;
 }
 
-int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
+int pv_state_etcd_open_with(const pv_config *cfg, pv_transport *t,
+                            pv_state **out, pv_err *err)
 {
     struct etcd_backend *b;
     pv_state *st;
@@ -953,10 +960,11 @@ int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
     *out = NULL;
     if (cfg->state_dir == NULL || cfg->state_dir[0] != '/') {
         /* degraded mode needs the local store */
+        pv_transport_free(t);
         pv_err_set(err, "state = etcd needs an absolute state_dir");
         return -1;
     }
-    if ((b = backend_new(cfg, err)) == NULL)
+    if ((b = backend_new(cfg, t, err)) == NULL)
         return -1;
     if ((st = calloc(1, sizeof *st)) == NULL) {
         backend_free(b);
@@ -967,6 +975,11 @@ int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
     st->backend = b;
     *out = st;
     return 0;
+}
+
+int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
+{
+    return pv_state_etcd_open_with(cfg, NULL, out, err);
 }
 
 /* ---- used break-glass codes ------------------------------------------ */
@@ -1185,7 +1198,7 @@ int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size)
     if (msg == NULL || size == 0)
         return -1;
     msg[0] = '\0';
-    if (cfg == NULL || (b = backend_new(cfg, &err)) == NULL) {
+    if (cfg == NULL || (b = backend_new(cfg, NULL, &err)) == NULL) {
         (void)pv_snprintf(msg, size, "%s",
                           cfg != NULL ? err.msg : "state: no config");
         return -1;
