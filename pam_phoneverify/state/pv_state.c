@@ -38,6 +38,51 @@ void pv_state_close(pv_state *st)
     free(st);
 }
 
+struct list_filter {
+    pv_state_list_fn fn;
+    void *ctx;
+};
+
+/* A name a user can have: not empty, not too long, no ':' and no control
+ * byte (pv_user_name_valid is stricter still). */
+static int listable(const char *user)
+{
+    size_t n = strnlen(user, PV_STATE_USER_MAX + 1), i;
+
+    if (n == 0 || n > PV_STATE_USER_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)user[i];
+
+        if (ch < 0x20 || ch == 0x7f || ch == ':')
+            return 0;
+    }
+    return 1;
+}
+
+static int list_one(const char *user, void *ctx)
+{
+    const struct list_filter *f = ctx;
+
+    return listable(user) ? f->fn(user, f->ctx) : 0;
+}
+
+int pv_state_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                  size_t *unnamed, pv_err *err)
+{
+    struct list_filter f = { fn, ctx };
+    size_t ignored = 0;
+
+    if (unnamed == NULL)
+        unnamed = &ignored;
+    *unnamed = 0;
+    if (st == NULL || st->ops == NULL || st->ops->list == NULL || fn == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    return st->ops->list(st, list_one, &f, unnamed, err);
+}
+
 int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
                   pv_err *err)
 {

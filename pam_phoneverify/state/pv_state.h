@@ -91,11 +91,20 @@ typedef struct pv_state pv_state;
  * from rec alone and only overwrite what it reports through ctx. */
 typedef int (*pv_state_update_fn)(pv_state_record *rec, void *ctx);
 
+/* Called by list once per user with a record; 0 goes on, -1 stops the
+ * listing (which then returns -1 with err as set by the caller). */
+typedef int (*pv_state_list_fn)(const char *user, void *ctx);
+
 struct pv_state_ops {
     int (*read)(pv_state *st, const char *user, pv_state_record *rec,
                 pv_err *err);
     int (*update)(pv_state *st, const char *user, pv_state_update_fn fn,
                   void *ctx, pv_err *err);
+    /* Every name with a record, each once, in no set order; *unnamed
+     * counts records kept under a name that cannot be given back (the
+     * file backend's hashed over-long names). */
+    int (*list)(pv_state *st, pv_state_list_fn fn, void *ctx, size_t *unnamed,
+                pv_err *err);
     void (*close)(pv_state *st);
 };
 
@@ -121,6 +130,15 @@ int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
  * locked_until later also sets grants_void to it, whatever fn it runs. */
 int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
                     void *ctx, pv_err *err);
+
+/* Run fn for every user with a record (`phoneverify status`), in no set
+ * order.  Names no user can have are skipped: a control character, or a
+ * ':' (pv_user_name_valid refuses it; the old health record ":endpoints"
+ * was one), so a name from an etcd writer never reaches a terminal raw.
+ * *unnamed (may be NULL) counts records that cannot be named.  0 ok, -1
+ * with err (the store cannot be listed, or fn stopped it). */
+int pv_state_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                  size_t *unnamed, pv_err *err);
 
 /* Record text format (one "key value" per line), used by the file backend
  * and fuzzed: parse returns 0 ok, -1 corrupt (rec then empty). */

@@ -473,6 +473,106 @@ static void test_outage_degrades(void **state)
     pv_state_close(st);
 }
 
+/* ---- list ---------------------------------------------------------------- */
+
+/* base64 of len bytes into out. */
+static void b64_of(const char *data, size_t len, char *out, size_t size)
+{
+    assert_int_equal(pv_base64((const unsigned char *)data, len, out, size),
+                     0);
+}
+
+/* A keys_only range answer holding these keys (each len bytes). */
+static void keys_answer(struct step *s, int more, const char *const *keys,
+                        const size_t *lens, size_t n)
+{
+    size_t i, o;
+    char b[256];
+
+    o = (size_t)snprintf(s->answer, sizeof s->answer, "{%s\"kvs\":[",
+                         more ? "\"more\":true," : "");
+    for (i = 0; i < n; i++) {
+        b64_of(keys[i], lens[i], b, sizeof b);
+        o += (size_t)snprintf(s->answer + o, sizeof s->answer - o,
+                              "%s{\"key\":\"%s\",\"mod_revision\":\"4\"}",
+                              i ? "," : "", b);
+    }
+    snprintf(s->answer + o, sizeof s->answer - o, "]}");
+}
+
+static int list_cb(const char *user, void *ctx)
+{
+    char *all = ctx;
+    size_t n = strlen(all);
+
+    snprintf(all + n, 512 - n, "%s,", user);
+    return 0;
+}
+
+/* The listing reads <prefix>user/ .. <prefix>user0 a page at a time, the
+ * next page from just after the last key (key + NUL), and gives back
+ * only names a user can have: a key from an etcd writer with a control
+ * character, a ':' (the old ":endpoints" health record), a NUL, or no
+ * name at all is passed over. */
+static void test_list(void **state)
+{
+    static const char *const page1[] = {
+        "/pvtest/user/", "/pvtest/user/:endpoints", "/pvtest/user/a\nb",
+        "/pvtest/user/alice", "/pvtest/user/b\0x"
+    };
+    static const size_t lens1[] = { 13, 23, 16, 18, 16 };
+    static const char *const page2[] = { "/pvtest/user/carol" };
+    static const size_t lens2[] = { 18 };
+    char from[128], to[64], next[128], all[512] = "";
+    char expect1[300], expect2[300];
+    pvt_logcap lc;
+    size_t unnamed = 9;
+    pv_err err = { "" };
+    pv_state *st;
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    b64_of("/pvtest/user/", 13, from, sizeof from);
+    b64_of("/pvtest/user0", 13, to, sizeof to);
+    b64_of("/pvtest/user/b\0x\0", 17, next, sizeof next);
+    snprintf(expect1, sizeof expect1, "\"key\":\"%s\",\"range_end\":\"%s\"",
+             from, to);
+    snprintf(expect2, sizeof expect2, "\"key\":\"%s\",\"range_end\":\"%s\"",
+             next, to);
+    keys_answer(add(RANGE, expect1), 1, page1, lens1, 5);
+    keys_answer(add(RANGE, expect2), 0, page2, lens2, 1);
+    st = open_script(EP1, &lc);
+    assert_int_equal(pv_state_list(st, list_cb, all, &unnamed, &err), 0);
+    script_done();
+    assert_string_equal(all, "alice,carol,");
+    assert_int_equal(unnamed, 0);
+    pv_state_close(st);
+}
+
+/* A listing never goes over to the local store (it would pass for the
+ * fleet's): an outage is an error; and "more" with no key to go on from
+ * is refused rather than read forever. */
+static void test_list_errors(void **state)
+{
+    pvt_logcap lc;
+    char all[512] = "";
+    pv_err err = { "" };
+    pv_state *st;
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    add(RANGE, NULL)->status = PV_HTTP_E_CONNECT;
+    answer(add(RANGE, NULL), "{\"more\":true,\"kvs\":[]}");
+    st = open_script(EP1, &lc);
+    assert_int_equal(pv_state_list(st, list_cb, all, NULL, &err), -1);
+    assert_false(pv_state_etcd_degraded(st));
+    assert_int_equal(pv_state_list(st, list_cb, all, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "unusable"));
+    script_done();
+    assert_string_equal(all, "");
+    pv_state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +585,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lease_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_degrades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_errors, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
