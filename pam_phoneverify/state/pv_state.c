@@ -83,6 +83,69 @@ int pv_state_list(pv_state *st, pv_state_list_fn fn, void *ctx,
     return st->ops->list(st, list_one, &f, unnamed, err);
 }
 
+/* ---- provider entry health ------------------------------------------- */
+
+static void health_from(pv_state_health *h, const pv_state_record *rec)
+{
+    memset(h, 0, sizeof *h);
+    h->n = rec->n_endpoints;
+    memcpy(h->key, rec->endpoint_key, sizeof h->key);
+    memcpy(h->until, rec->endpoint_until, sizeof h->until);
+}
+
+int pv_state_health_read(pv_state *st, pv_state_health *h, pv_err *err)
+{
+    pv_state_record rec;
+    int rc;
+
+    if (h == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    rc = pv_state_read(st, PV_STATE_HEALTH_NAME, &rec, err);
+    health_from(h, &rec);
+    pv_state_record_clear(&rec);
+    return rc;
+}
+
+struct health_update {
+    pv_state_health_fn fn;
+    void *ctx;
+};
+
+/* fn over the marks; whatever else the record held is dropped, so the
+ * health record stays "endpoint" lines only. */
+static int health_cb(pv_state_record *rec, void *ctx)
+{
+    const struct health_update *u = ctx;
+    pv_state_health h;
+    int r;
+
+    health_from(&h, rec);
+    r = u->fn(&h, u->ctx);
+    if (r != 0)
+        return r;
+    if (h.n > PV_STATE_MAX_ENDPOINTS)
+        return -1;
+    pv_state_record_clear(rec);
+    rec->n_endpoints = h.n;
+    memcpy(rec->endpoint_key, h.key, sizeof h.key);
+    memcpy(rec->endpoint_until, h.until, sizeof h.until);
+    return 0;
+}
+
+int pv_state_health_update(pv_state *st, pv_state_health_fn fn, void *ctx,
+                           pv_err *err)
+{
+    struct health_update u = { fn, ctx };
+
+    if (fn == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    return pv_state_update(st, PV_STATE_HEALTH_NAME, health_cb, &u, err);
+}
+
 int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
                   pv_err *err)
 {

@@ -367,13 +367,26 @@ static int etcd_call_json(struct etcd_backend *b, const char *path, cJSON *req,
 
 /* ---- keys, range, lease, txn ------------------------------------------ */
 
-/* malloc'd state_prefix + "user/" + user. */
+/* malloc'd state_prefix + "user/" + user, or state_prefix + "health" for
+ * provider entry health (PV_STATE_HEALTH_NAME: outside "user/", so no
+ * listing of users sees it). */
 static char *user_key(const struct etcd_backend *b, const char *user,
                       pv_err *err)
 {
     size_t n = strnlen(user, PV_STATE_USER_MAX + 1);
     size_t size = strlen(b->prefix) + sizeof "user/" + n;
     char *key;
+
+    if (strcmp(user, PV_STATE_HEALTH_NAME) == 0) {
+        size = strlen(b->prefix) + sizeof "health";
+        key = malloc(size);
+        if (key == NULL || pv_snprintf(key, size, "%shealth", b->prefix) < 0) {
+            free(key);
+            pv_err_set(err, "state: out of memory");
+            return NULL;
+        }
+        return key;
+    }
 
     if (n == 0 || n > PV_STATE_USER_MAX) {
         pv_err_set(err, "state: user name is empty or longer than %d bytes",

@@ -14,7 +14,8 @@
  * carries a lease (granted once per handle) long enough for the longest
  * window the record serves, so records of idle users expire.  Used
  * break-glass codes are keys of their own, state_prefix + "bgused/" +
- * SHA-256, with no lease (pv_state_etcd_claim).
+ * SHA-256, with no lease (pv_state_etcd_claim); provider entry health is
+ * the key state_prefix + "health" (pv_state_health_update).
  *
  * Degraded mode: when no endpoint answers (network, TLS or HTTP failure)
  * the handle switches to the local file store under state_dir for the rest

@@ -16,7 +16,8 @@
  * remembered pending code or a pre-check grant, which only makes the
  * next login stricter or slower.  See needs_durable().
  *
- * <name> is "u-" + the user name with every byte outside [A-Za-z0-9_-]
+ * <name> is "health" for provider entry health (PV_STATE_HEALTH_NAME),
+ * else "u-" + the user name with every byte outside [A-Za-z0-9_-]
  * written as %XX, or "h-" + SHA-256 of the name when that would be too
  * long for a file name.  Neither form can contain '/' or '.', so no name
  * leaves the directory or collides with another user's .lock/.tmp. */
@@ -95,6 +96,10 @@ static int encode_user(const char *user, char out[NAME_BUF], pv_err *err)
         pv_err_set(err, "state: user name is empty or longer than %d bytes",
                    PV_STATE_USER_MAX);
         return -1;
+    }
+    if (strcmp(user, PV_STATE_HEALTH_NAME) == 0) {
+        memcpy(out, "health", sizeof "health"); /* no "u-" or "h-" name */
+        return 0;
     }
     if (escape_user(user, out, NAME_BUF) == 0)
         return 0;

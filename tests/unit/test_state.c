@@ -1408,6 +1408,57 @@ static void test_list_mem(void **state)
     assert_int_equal(pv_state_list(NULL, list_cb, &l, NULL, &err), -1);
 }
 
+/* ---- provider entry health --------------------------------------------- */
+
+static int mark_cb(pv_state_health *h, void *ctx)
+{
+    memset(h->key[h->n], 'a' + (int)h->n, 64);
+    h->key[h->n][64] = '\0';
+    h->until[h->n++] = *(const time_t *)ctx;
+    return 0;
+}
+
+/* Health is a record of its own: the file "health", apart from every
+ * user's, never listed as a user, holding the marks only (whatever else
+ * was planted in it is dropped on the next write). */
+static void test_health_record(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    pv_state_health h;
+    struct listed l;
+    char path[256], text[2048];
+    pv_err err = { "" };
+    time_t until = 5060;
+    FILE *fp;
+    size_t n;
+
+    memset(&l, 0, sizeof l);
+    assert_int_equal(pv_state_health_read(st, &h, &err), 0);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(pv_state_health_update(st, mark_cb, &until, &err), 0);
+    /* a failure planted in the health record by hand */
+    add_failure(st, PV_STATE_HEALTH_NAME, 7);
+    assert_int_equal(pv_state_health_update(st, mark_cb, &until, &err), 0);
+    assert_int_equal(pv_state_health_read(st, &h, &err), 0);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.until[1], 5060);
+    snprintf(path, sizeof path, "%s/health", fx->dir);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    assert_null(strstr(text, "fail"));
+    assert_non_null(strstr(text, "endpoint aaaa"));
+    assert_true(n < 256);
+    /* no user record holds it, no listing shows it */
+    assert_int_equal(read_count(st, "health"), 0);
+    assert_int_equal(pv_state_list(st, list_cb, &l, NULL, &err), 0);
+    assert_int_equal(l.calls, 0);
+    pv_state_close(st);
+}
+
 #define FD_SCAN 4096
 
 /* Mark the fds open now (some may be inherited from whoever runs us). */
@@ -1531,6 +1582,7 @@ int main(void)
         T(test_no_fd_leak),
         T(test_list_file),
         cmocka_unit_test(test_list_mem),
+        T(test_health_record),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

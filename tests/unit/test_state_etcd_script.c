@@ -573,6 +573,42 @@ static void test_list_errors(void **state)
     pv_state_close(st);
 }
 
+static int mark_cb(pv_state_health *h, void *ctx)
+{
+    memset(h->key[h->n], 'c', 64);
+    h->key[h->n][64] = '\0';
+    h->until[h->n++] = *(const time_t *)ctx;
+    return 0;
+}
+
+/* Provider entry health is the key <prefix>health, outside "user/" (no
+ * user listing sees it, no user record carries it), compare-and-swapped
+ * like a user record, and it holds the marks only. */
+static void test_health_key(void **state)
+{
+    char key[64], expect[128];
+    pvt_logcap lc;
+    pv_state *st;
+    time_t until = 5060;
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    b64_of("/pvtest/health", 14, key, sizeof key);
+    snprintf(expect, sizeof expect, "{\"key\":\"%s\"}", key);
+    range_step(RANGE, 3, 1700000000, 5, ""); /* failures planted there */
+    sc.steps[0].expect = expect;
+    lease_step(GRANT, LEASE);
+    answer(add(TXN, "\"mod_revision\":\"5\""),
+           "{\"succeeded\":true,\"header\":{\"revision\":\"6\"}}");
+    st = open_script(EP1, &lc);
+    assert_int_equal(pv_state_health_update(st, mark_cb, &until, &err), 0);
+    script_done();
+    assert_non_null(strstr(sc.put_value, "endpoint cccc"));
+    assert_null(strstr(sc.put_value, "fail"));
+    pv_state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_local_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_degrades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_errors, setup, teardown),
     };
 
