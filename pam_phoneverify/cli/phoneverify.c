@@ -9,7 +9,6 @@
  *
  * Exit codes: 0 success; 1 the operation failed or was refused (invalid
  * configuration, login refused, user unknown); 2 usage error. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -391,55 +390,27 @@ out:
     return rc;
 }
 
-/* A byte the file backend keeps as it is in a record's file name. */
-static int kept_byte(unsigned char ch)
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static int add_name(const char *user, void *ctx)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-}
+    struct names *ns = ctx;
 
-static int hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 16;
+        char **more = realloc(ns->v, cap * sizeof(*more));
 
-/* The user name of a record file of the file backend (pv_state_file.c:
- * "u-" + the name with every byte outside [A-Za-z0-9_-] as %XX).  Only
- * the exact form that backend writes is accepted; anything else (a .lock
- * or .tmp file, "h-" + hash for over-long names) is not a record name.
- * The name found is then read through pv_state_read like any other. */
-static int record_user(const char *file, char *user, size_t size)
-{
-    size_t o = 0;
-    const char *p;
-
-    if (strncmp(file, "u-", 2) != 0 || file[2] == '\0')
-        return -1;
-    for (p = file + 2; *p != '\0'; o++) {
-        unsigned char ch = (unsigned char)*p;
-
-        if (o + 1 >= size)
+        if (more == NULL)
             return -1;
-        if (kept_byte(ch)) {
-            user[o] = (char)ch;
-            p++;
-        } else if (ch == '%' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
-            ch = (unsigned char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
-            /* not the canonical form, or a control character no user
-             * name has (and that must not reach the terminal) */
-            if (ch < 0x20 || ch == 0x7f || kept_byte(ch))
-                return -1;
-            user[o] = (char)ch;
-            p += 3;
-        } else {
-            return -1;
-        }
+        ns->v = more;
+        ns->cap = cap;
     }
-    user[o] = '\0';
+    if ((ns->v[ns->n] = strdup(user)) == NULL)
+        return -1;
+    ns->n++;
     return 0;
 }
 
@@ -448,69 +419,36 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every user with a record under state_dir (file backend only). */
+/* Every user with a record in the store `state` names (pv_state_list). */
 static int status_all(cli *c, pv_state *st)
 {
-    DIR *d;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0, cap = 0, hashed = 0, bad = 0, i;
+    struct names ns = { NULL, 0, 0 };
+    size_t unnamed = 0, bad = 0, i;
+    pv_err err;
     int rc = 0;
 
-    if (c->cfg->state == NULL || strcmp(c->cfg->state, "file") != 0) {
-        pv_cli_say(stderr, "phoneverify: status needs a USER with this state "
-                           "backend");
-        return EXIT_USAGE;
-    }
-    d = opendir(c->cfg->state_dir);
-    if (d == NULL) {
-        pv_cli_say(stderr, "phoneverify: %s: %s", c->cfg->state_dir,
-                   pv_strerror(errno));
-        return EXIT_REFUSED;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char user[PV_STATE_USER_MAX + 1];
-
-        if (strncmp(e->d_name, "h-", 2) == 0 && !strchr(e->d_name, '.')) {
-            hashed++;
-            continue;
-        }
-        if (record_user(e->d_name, user, sizeof(user)) != 0 ||
-            strcmp(user, PV_STATE_HEALTH_KEY) == 0) /* no user's */
-            continue;
-        if (n == cap) {
-            char **more = realloc(names, (cap ? cap * 2 : 16) * sizeof(*more));
-
-            if (more == NULL)
-                break;
-            names = more;
-            cap = cap ? cap * 2 : 16;
-        }
-        if ((names[n] = strdup(user)) == NULL)
-            break;
-        n++;
-    }
-    if (e != NULL) {
-        pv_cli_say(stderr, "phoneverify: out of memory");
+    pv_err_clear(&err);
+    if (pv_state_list(st, add_name, &ns, &unnamed, &err) != 0) {
+        pv_cli_say(stderr, "phoneverify: %s",
+                   err.msg[0] != '\0' ? err.msg : "out of memory");
         rc = EXIT_REFUSED;
     }
-    closedir(d);
-    if (n > 0)
-        qsort(names, n, sizeof(*names), cmp_names);
+    if (ns.n > 0)
+        qsort(ns.v, ns.n, sizeof(*ns.v), cmp_names);
     /* every user is listed, whatever an earlier record held */
-    for (i = 0; i < n; i++) {
-        if (status_one(c, st, names[i], 1) != 0)
+    for (i = 0; i < ns.n; i++) {
+        if (rc == 0 && status_one(c, st, ns.v[i], 1) != 0)
             bad++;
-        free(names[i]);
+        free(ns.v[i]);
     }
-    free(names);
-    if (rc == 0 && n == 0 && hashed == 0)
-        pv_cli_say(stdout, "no state recorded in %s", c->cfg->state_dir);
-    if (hashed > 0)
+    free(ns.v);
+    if (rc == 0 && ns.n == 0 && unnamed == 0)
+        pv_cli_say(stdout, "no state recorded");
+    if (rc == 0 && unnamed > 0)
         pv_cli_say(stdout,
                    "%zu record(s) of over-long user names (stored under "
                    "a hash) not listed: ask for them by name",
-                   hashed);
+                   unnamed);
     if (bad > 0) {
         pv_cli_say(stderr,
                    "phoneverify: %zu record(s) could not be read (listed "

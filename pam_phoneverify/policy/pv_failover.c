@@ -59,20 +59,19 @@ void pv_entries_init(pv_entries *e, const pv_config *cfg)
 
 void pv_entries_load(pv_entries *e, pv_state *st)
 {
-    pv_state_record rec;
+    pv_state_health h;
     pv_err err;
     size_t i, k;
 
     if (e->n < 2)
         return; /* one entry: health changes nothing */
     pv_err_clear(&err);
-    if (pv_state_read(st, PV_STATE_HEALTH_KEY, &rec, &err) != 0)
+    if (pv_state_health_read(st, &h, &err) != 0)
         return;
     for (i = 0; i < e->n; i++)
-        for (k = 0; k < rec.n_endpoints; k++)
-            if (strcmp(rec.endpoint_key[k], e->key[i]) == 0)
-                e->out_until[i] = rec.endpoint_until[k];
-    pv_state_record_clear(&rec);
+        for (k = 0; k < h.n; k++)
+            if (strcmp(h.key[k], e->key[i]) == 0)
+                e->out_until[i] = h.until[k];
 }
 
 typedef struct mark_ctx {
@@ -81,40 +80,37 @@ typedef struct mark_ctx {
     time_t until;
 } mark_ctx;
 
-static void drop_endpoint(pv_state_record *rec, size_t k)
+static void drop_mark(pv_state_health *h, size_t k)
 {
-    size_t rest = rec->n_endpoints - k - 1;
+    size_t rest = h->n - k - 1;
 
-    memmove(rec->endpoint_key[k], rec->endpoint_key[k + 1],
-            rest * sizeof(rec->endpoint_key[0]));
-    memmove(&rec->endpoint_until[k], &rec->endpoint_until[k + 1],
-            rest * sizeof(rec->endpoint_until[0]));
-    rec->n_endpoints--;
+    memmove(h->key[k], h->key[k + 1], rest * sizeof(h->key[0]));
+    memmove(&h->until[k], &h->until[k + 1], rest * sizeof(h->until[0]));
+    h->n--;
 }
 
 /* Prune expired marks and this key's old mark; when still full, the mark
  * that ends first makes room. */
-static int mark_cb(pv_state_record *rec, void *ctx)
+static int mark_cb(pv_state_health *h, void *ctx)
 {
     const mark_ctx *m = ctx;
     size_t k = 0, first = 0;
 
-    while (k < rec->n_endpoints) {
-        if (rec->endpoint_until[k] <= m->now ||
-            strcmp(rec->endpoint_key[k], m->key) == 0)
-            drop_endpoint(rec, k);
+    while (k < h->n) {
+        if (h->until[k] <= m->now || strcmp(h->key[k], m->key) == 0)
+            drop_mark(h, k);
         else
             k++;
     }
-    if (rec->n_endpoints == PV_STATE_MAX_ENDPOINTS) {
-        for (k = 1; k < rec->n_endpoints; k++)
-            if (rec->endpoint_until[k] < rec->endpoint_until[first])
+    if (h->n == PV_STATE_MAX_ENDPOINTS) {
+        for (k = 1; k < h->n; k++)
+            if (h->until[k] < h->until[first])
                 first = k;
-        drop_endpoint(rec, first);
+        drop_mark(h, first);
     }
-    k = rec->n_endpoints++;
-    memcpy(rec->endpoint_key[k], m->key, 65);
-    rec->endpoint_until[k] = m->until;
+    k = h->n++;
+    memcpy(h->key[k], m->key, 65);
+    h->until[k] = m->until;
     return 0;
 }
 
@@ -133,5 +129,5 @@ int pv_entries_mark_out(pv_entries *e, pv_state *st, size_t i, time_t now)
     m.now = now;
     m.until = e->out_until[i];
     pv_err_clear(&err);
-    return pv_state_update(st, PV_STATE_HEALTH_KEY, mark_cb, &m, &err);
+    return pv_state_health_update(st, mark_cb, &m, &err);
 }

@@ -38,6 +38,114 @@ void pv_state_close(pv_state *st)
     free(st);
 }
 
+struct list_filter {
+    pv_state_list_fn fn;
+    void *ctx;
+};
+
+/* A name a user can have: not empty, not too long, no ':' and no control
+ * byte (pv_user_name_valid is stricter still). */
+static int listable(const char *user)
+{
+    size_t n = strnlen(user, PV_STATE_USER_MAX + 1), i;
+
+    if (n == 0 || n > PV_STATE_USER_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)user[i];
+
+        if (ch < 0x20 || ch == 0x7f || ch == ':')
+            return 0;
+    }
+    return 1;
+}
+
+static int list_one(const char *user, void *ctx)
+{
+    const struct list_filter *f = ctx;
+
+    return listable(user) ? f->fn(user, f->ctx) : 0;
+}
+
+int pv_state_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                  size_t *unnamed, pv_err *err)
+{
+    struct list_filter f = { fn, ctx };
+    size_t ignored = 0;
+
+    if (unnamed == NULL)
+        unnamed = &ignored;
+    *unnamed = 0;
+    if (st == NULL || st->ops == NULL || st->ops->list == NULL || fn == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    return st->ops->list(st, list_one, &f, unnamed, err);
+}
+
+/* ---- provider entry health ------------------------------------------- */
+
+static void health_from(pv_state_health *h, const pv_state_record *rec)
+{
+    memset(h, 0, sizeof *h);
+    h->n = rec->n_endpoints;
+    memcpy(h->key, rec->endpoint_key, sizeof h->key);
+    memcpy(h->until, rec->endpoint_until, sizeof h->until);
+}
+
+int pv_state_health_read(pv_state *st, pv_state_health *h, pv_err *err)
+{
+    pv_state_record rec;
+    int rc;
+
+    if (h == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    rc = pv_state_read(st, PV_STATE_HEALTH_NAME, &rec, err);
+    health_from(h, &rec);
+    pv_state_record_clear(&rec);
+    return rc;
+}
+
+struct health_update {
+    pv_state_health_fn fn;
+    void *ctx;
+};
+
+/* fn over the marks; whatever else the record held is dropped, so the
+ * health record stays "endpoint" lines only. */
+static int health_cb(pv_state_record *rec, void *ctx)
+{
+    const struct health_update *u = ctx;
+    pv_state_health h;
+    int r;
+
+    health_from(&h, rec);
+    r = u->fn(&h, u->ctx);
+    if (r != 0)
+        return r;
+    if (h.n > PV_STATE_MAX_ENDPOINTS)
+        return -1;
+    pv_state_record_clear(rec);
+    rec->n_endpoints = h.n;
+    memcpy(rec->endpoint_key, h.key, sizeof h.key);
+    memcpy(rec->endpoint_until, h.until, sizeof h.until);
+    return 0;
+}
+
+int pv_state_health_update(pv_state *st, pv_state_health_fn fn, void *ctx,
+                           pv_err *err)
+{
+    struct health_update u = { fn, ctx };
+
+    if (fn == NULL) {
+        pv_err_set(err, "state: invalid arguments");
+        return -1;
+    }
+    return pv_state_update(st, PV_STATE_HEALTH_NAME, health_cb, &u, err);
+}
+
 int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
                   pv_err *err)
 {

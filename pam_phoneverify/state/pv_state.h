@@ -31,9 +31,12 @@
 #define PV_STATE_MAX_ENDPOINTS 16 /* endpoint health entries kept */
 #define PV_STATE_MAX_BG_USED 32   /* used break-glass codes kept */
 #define PV_STATE_MAX_ENTRY 99     /* highest provider entry index */
-/* The record holding provider endpoint health: a key no user name can
- * take (pv_user_name_valid refuses ':'), shared fleet-wide with etcd. */
-#define PV_STATE_HEALTH_KEY ":endpoints"
+/* The name the backends keep provider entry health under, each at a key
+ * of its own that no user record takes (the file `health` in state_dir,
+ * <state_prefix>health in etcd); no user name has ':'
+ * (pv_user_name_valid).  Only pv_state_health_* use it.  The record of
+ * the old fake user ":endpoints" is no longer read. */
+#define PV_STATE_HEALTH_NAME ":health"
 
 typedef struct pv_state_record {
     /* failure instants (oldest first), at most PV_STATE_MAX_FAILURES */
@@ -71,8 +74,8 @@ typedef struct pv_state_record {
     char precheck_key[65]; /* hex SHA-256, "" when none */
     time_t precheck_until;
 
-    /* provider endpoint health (only in the reserved record
-     * PV_STATE_HEALTH_KEY): entry key (hex SHA-256) out until */
+    /* provider entry health: carried only by the health record
+     * (pv_state_health_*, which write nothing else there) */
     char endpoint_key[PV_STATE_MAX_ENDPOINTS][65];
     time_t endpoint_until[PV_STATE_MAX_ENDPOINTS];
     size_t n_endpoints;
@@ -91,11 +94,20 @@ typedef struct pv_state pv_state;
  * from rec alone and only overwrite what it reports through ctx. */
 typedef int (*pv_state_update_fn)(pv_state_record *rec, void *ctx);
 
+/* Called by list once per user with a record; 0 goes on, -1 stops the
+ * listing (which then returns -1 with err as set by the caller). */
+typedef int (*pv_state_list_fn)(const char *user, void *ctx);
+
 struct pv_state_ops {
     int (*read)(pv_state *st, const char *user, pv_state_record *rec,
                 pv_err *err);
     int (*update)(pv_state *st, const char *user, pv_state_update_fn fn,
                   void *ctx, pv_err *err);
+    /* Every name with a record, each once, in no set order; *unnamed
+     * counts records kept under a name that cannot be given back (the
+     * file backend's hashed over-long names). */
+    int (*list)(pv_state *st, pv_state_list_fn fn, void *ctx, size_t *unnamed,
+                pv_err *err);
     void (*close)(pv_state *st);
 };
 
@@ -121,6 +133,35 @@ int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
  * locked_until later also sets grants_void to it, whatever fn it runs. */
 int pv_state_update(pv_state *st, const char *user, pv_state_update_fn fn,
                     void *ctx, pv_err *err);
+
+/* Provider entry health (pam_phoneverify.conf(5), PROVIDER FAILOVER),
+ * shared by every login, fleet-wide under etcd: entry key (hex SHA-256 of
+ * its URLs, policy/pv_failover.c) marked out until.  Its own small record
+ * ("endpoint KEY UNTIL" lines), apart from every user's. */
+typedef struct pv_state_health {
+    char key[PV_STATE_MAX_ENDPOINTS][65];
+    time_t until[PV_STATE_MAX_ENDPOINTS];
+    size_t n;
+} pv_state_health;
+
+/* As pv_state_update_fn, over the health marks. */
+typedef int (*pv_state_health_fn)(pv_state_health *h, void *ctx);
+
+/* A missing or corrupt health record reads as no marks.  0 ok, -1 err. */
+int pv_state_health_read(pv_state *st, pv_state_health *h, pv_err *err);
+/* Read -> fn -> write of the health record, atomic as pv_state_update
+ * (compare-and-swap under etcd); only the marks are stored. */
+int pv_state_health_update(pv_state *st, pv_state_health_fn fn, void *ctx,
+                           pv_err *err);
+
+/* Run fn for every user with a record (`phoneverify status`), in no set
+ * order.  Names no user can have are skipped: a control character, or a
+ * ':' (pv_user_name_valid refuses it; the old health record ":endpoints"
+ * was one), so a name from an etcd writer never reaches a terminal raw.
+ * *unnamed (may be NULL) counts records that cannot be named.  0 ok, -1
+ * with err (the store cannot be listed, or fn stopped it). */
+int pv_state_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                  size_t *unnamed, pv_err *err);
 
 /* Record text format (one "key value" per line), used by the file backend
  * and fuzzed: parse returns 0 ok, -1 corrupt (rec then empty). */

@@ -367,13 +367,26 @@ static int etcd_call_json(struct etcd_backend *b, const char *path, cJSON *req,
 
 /* ---- keys, range, lease, txn ------------------------------------------ */
 
-/* malloc'd state_prefix + "user/" + user. */
+/* malloc'd state_prefix + "user/" + user, or state_prefix + "health" for
+ * provider entry health (PV_STATE_HEALTH_NAME: outside "user/", so no
+ * listing of users sees it). */
 static char *user_key(const struct etcd_backend *b, const char *user,
                       pv_err *err)
 {
     size_t n = strnlen(user, PV_STATE_USER_MAX + 1);
     size_t size = strlen(b->prefix) + sizeof "user/" + n;
     char *key;
+
+    if (strcmp(user, PV_STATE_HEALTH_NAME) == 0) {
+        size = strlen(b->prefix) + sizeof "health";
+        key = malloc(size);
+        if (key == NULL || pv_snprintf(key, size, "%shealth", b->prefix) < 0) {
+            free(key);
+            pv_err_set(err, "state: out of memory");
+            return NULL;
+        }
+        return key;
+    }
 
     if (n == 0 || n > PV_STATE_USER_MAX) {
         pv_err_set(err, "state: user name is empty or longer than %d bytes",
@@ -821,6 +834,143 @@ static int etcd_update(pv_state *st, const char *user, pv_state_update_fn fn,
     return -1;
 }
 
+/* ---- list --------------------------------------------------------------- */
+
+#define LIST_PAGE 256 /* keys per range answer: far below its size bound */
+
+/* The range request for one page of user keys: from `from` (len bytes)
+ * up to <prefix>user0 ('/' + 1), keys only. */
+static cJSON *list_request(const struct etcd_backend *b, const char *from,
+                           size_t len)
+{
+    char to[PV_ERR_MAX];
+    int n = pv_snprintf(to, sizeof to, "%suser0", b->prefix);
+    cJSON *req = cJSON_CreateObject();
+
+    if (n < 0 || req == NULL || add_b64(req, "key", from, len) != 0 ||
+        add_b64(req, "range_end", to, (size_t)n) != 0 ||
+        cJSON_AddTrueToObject(req, "keys_only") == NULL ||
+        cJSON_AddNumberToObject(req, "limit", LIST_PAGE) == NULL) {
+        pv_json_free(req);
+        return NULL;
+    }
+    return req;
+}
+
+/* Where a listing stands: the key to read from next (malloc'd, any
+ * bytes), whether etcd has more. */
+struct list_pos {
+    char *from;
+    size_t len;
+    int more;
+};
+
+/* The page goes on just after key: key + NUL.  0 ok, -1 ENOMEM. */
+static int list_after(struct list_pos *pos, const char *key, size_t len)
+{
+    char *next = malloc(len + 1);
+
+    if (next == NULL)
+        return -1;
+    memcpy(next, key, len);
+    next[len] = '\0';
+    free(pos->from);
+    pos->from = next;
+    pos->len = len + 1;
+    return 0;
+}
+
+/* One key of a page: its user to fn.  A key that names no user (the
+ * prefix alone, a NUL inside: an etcd writer's) is passed over.  0 go on,
+ * -1 unusable, -2 fn stopped. */
+static int list_key(const struct etcd_backend *b, const cJSON *item,
+                    pv_state_list_fn fn, void *ctx, struct list_pos *pos)
+{
+    size_t plen = strlen(b->prefix) + strlen("user/");
+    struct etcd_kv kv;
+    int rc = -1;
+
+    memset(&kv, 0, sizeof kv);
+    if (decode_value(cJSON_GetObjectItemCaseSensitive(item, "key"), &kv) !=
+            0 ||
+        kv.value_len < plen || memcmp(kv.value, b->prefix, plen - 5) != 0 ||
+        memcmp(kv.value + plen - 5, "user/", 5) != 0 ||
+        list_after(pos, kv.value, kv.value_len) != 0)
+        goto out;
+    rc = 0;
+    if (kv.value_len > plen && strlen(kv.value) == kv.value_len)
+        rc = fn(kv.value + plen, ctx) != 0 ? -2 : 0;
+out:
+    kv_clear(&kv);
+    return rc;
+}
+
+/* Give fn the user of each key of one page.  The number of keys, -1
+ * unusable answer, -2 fn stopped. */
+static int list_page(const struct etcd_backend *b, const cJSON *answer,
+                     pv_state_list_fn fn, void *ctx, struct list_pos *pos)
+{
+    const cJSON *kvs = cJSON_GetObjectItemCaseSensitive(answer, "kvs");
+    const cJSON *item;
+    int n = 0;
+
+    if (cJSON_GetObjectItemCaseSensitive(answer, "more") == NULL)
+        pos->more = 0;
+    else if (pv_json_bool(answer, "more", &pos->more) != 0)
+        return -1;
+    if (kvs != NULL && !cJSON_IsArray(kvs))
+        return -1;
+    cJSON_ArrayForEach(item, kvs)
+    {
+        int rc = n++ == LIST_PAGE ? -1 : list_key(b, item, fn, ctx, pos);
+
+        if (rc != 0)
+            return rc;
+    }
+    return n;
+}
+
+/* Every key under <prefix>user/, a page at a time.  Never degrades: a
+ * listing of this host's local store would pass for the fleet's. */
+static int etcd_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                     size_t *unnamed, pv_err *err)
+{
+    struct etcd_backend *b = backend(st);
+    struct list_pos pos = { NULL, 0, 1 };
+    int rc = 0;
+
+    if (b->degraded)
+        return pv_state_list(b->local, fn, ctx, unnamed, err);
+    pos.len = strlen(b->prefix) + strlen("user/");
+    if ((pos.from = malloc(pos.len + 1)) == NULL ||
+        pv_snprintf(pos.from, pos.len + 1, "%suser/", b->prefix) < 0) {
+        free(pos.from);
+        pv_err_set(err, "state: out of memory");
+        return -1;
+    }
+    while (rc == 0 && pos.more) {
+        cJSON *answer = NULL, *req = list_request(b, pos.from, pos.len);
+        int n;
+
+        if (req == NULL) {
+            pv_err_set(err, "state: out of memory");
+            rc = -1;
+        } else if (etcd_call_json(b, "/v3/kv/range", req, &answer, err) != 0) {
+            rc = -1;
+        } else if ((n = list_page(b, answer, fn, ctx, &pos)) == -2) {
+            pv_err_set(err, "state: listing stopped");
+            rc = -1;
+        } else if (n < 0 || (pos.more && n == 0)) {
+            /* unusable, or more but nothing to go on from */
+            pv_err_set(err, "etcd: unusable range answer");
+            rc = -1;
+        }
+        pv_json_free(answer);
+    }
+    free(pos.from);
+    return rc;
+}
+
 static void backend_free(struct etcd_backend *b)
 {
     size_t i;
@@ -844,9 +994,10 @@ static void etcd_close(pv_state *st)
 }
 
 static const struct pv_state_ops etcd_ops = {
-    etcd_read,
-    etcd_update,
-    etcd_close,
+    .read = etcd_read,
+    .update = etcd_update,
+    .list = etcd_list,
+    .close = etcd_close,
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -918,21 +1069,27 @@ static pv_transport *state_http(const pv_config *cfg)
     return pv_http_transport_new(&o);
 }
 
-static struct etcd_backend *backend_new(const pv_config *cfg, pv_err *err)
+/* t (owned from here on: freed with the backend or on error) or, when
+ * NULL, the helper transport built from cfg. */
+static struct etcd_backend *backend_new(const pv_config *cfg, pv_transport *t,
+                                        pv_err *err)
 {
     struct etcd_backend *b = calloc(1, sizeof *b);
     const char *prefix =
         cfg->state_prefix != NULL ? cfg->state_prefix : "/pam_phoneverify/";
 
     if (b == NULL) {
+        pv_transport_free(t);
         pv_err_set(err, "state: out of memory");
         return NULL;
     }
+    b->http = t;
     if (parse_endpoints(b, cfg->state_endpoints, err) != 0)
         goto err;
     b->prefix = pv_strdup(prefix);
     b->state_dir = cfg->state_dir != NULL ? pv_strdup(cfg->state_dir) : NULL;
-    b->http = state_http(cfg);
+    if (b->http == NULL)
+        b->http = state_http(cfg);
     if (b->prefix == NULL || b->http == NULL ||
         (cfg->state_dir != NULL && b->state_dir == NULL)) {
         pv_err_set(err, "state: out of memory");
@@ -945,7 +1102,8 @@ err:
     return NULL;
 }
 
-int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
+int pv_state_etcd_open_with(const pv_config *cfg, pv_transport *t,
+                            pv_state **out, pv_err *err)
 {
     struct etcd_backend *b;
     pv_state *st;
@@ -953,10 +1111,11 @@ int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
     *out = NULL;
     if (cfg->state_dir == NULL || cfg->state_dir[0] != '/') {
         /* degraded mode needs the local store */
+        pv_transport_free(t);
         pv_err_set(err, "state = etcd needs an absolute state_dir");
         return -1;
     }
-    if ((b = backend_new(cfg, err)) == NULL)
+    if ((b = backend_new(cfg, t, err)) == NULL)
         return -1;
     if ((st = calloc(1, sizeof *st)) == NULL) {
         backend_free(b);
@@ -967,6 +1126,11 @@ int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
     st->backend = b;
     *out = st;
     return 0;
+}
+
+int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err)
+{
+    return pv_state_etcd_open_with(cfg, NULL, out, err);
 }
 
 /* ---- used break-glass codes ------------------------------------------ */
@@ -1185,7 +1349,7 @@ int pv_state_etcd_probe(const pv_config *cfg, char *msg, size_t size)
     if (msg == NULL || size == 0)
         return -1;
     msg[0] = '\0';
-    if (cfg == NULL || (b = backend_new(cfg, &err)) == NULL) {
+    if (cfg == NULL || (b = backend_new(cfg, NULL, &err)) == NULL) {
         (void)pv_snprintf(msg, size, "%s",
                           cfg != NULL ? err.msg : "state: no config");
         return -1;

@@ -14,7 +14,8 @@
  * carries a lease (granted once per handle) long enough for the longest
  * window the record serves, so records of idle users expire.  Used
  * break-glass codes are keys of their own, state_prefix + "bgused/" +
- * SHA-256, with no lease (pv_state_etcd_claim).
+ * SHA-256, with no lease (pv_state_etcd_claim); provider entry health is
+ * the key state_prefix + "health" (pv_state_health_update).
  *
  * Degraded mode: when no endpoint answers (network, TLS or HTTP failure)
  * the handle switches to the local file store under state_dir for the rest
@@ -28,6 +29,7 @@
 #include "config/pv_config.h"
 #include "base/pv_err.h"
 #include "state/pv_state.h"
+#include "transport/pv_transport.h"
 
 /* Most state_endpoints entries accepted (as pv_config checks). */
 #define PV_STATE_ETCD_MAX_ENDPOINTS PV_MAX_ENDPOINTS
@@ -43,6 +45,11 @@
  * state_cafile, state_client_cert/key, helper, state_dir).  Nothing is
  * sent yet.  0 ok, -1 with err (a configuration error). */
 int pv_state_etcd_open(const pv_config *cfg, pv_state **out, pv_err *err);
+/* The same over transport t instead of the helper transport (NULL: that
+ * one, built from cfg).  The handle owns t from the call on, also when
+ * the open fails.  The unit tests script etcd's answers through it. */
+int pv_state_etcd_open_with(const pv_config *cfg, pv_transport *t,
+                            pv_state **out, pv_err *err);
 
 /* For `phoneverify check-config --probe`: on every endpoint, read under
  * the prefix, grant a lease, write and delete a probe key.  0 when every

@@ -16,10 +16,12 @@
  * remembered pending code or a pre-check grant, which only makes the
  * next login stricter or slower.  See needs_durable().
  *
- * <name> is "u-" + the user name with every byte outside [A-Za-z0-9_-]
+ * <name> is "health" for provider entry health (PV_STATE_HEALTH_NAME),
+ * else "u-" + the user name with every byte outside [A-Za-z0-9_-]
  * written as %XX, or "h-" + SHA-256 of the name when that would be too
  * long for a file name.  Neither form can contain '/' or '.', so no name
  * leaves the directory or collides with another user's .lock/.tmp. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -95,10 +97,55 @@ static int encode_user(const char *user, char out[NAME_BUF], pv_err *err)
                    PV_STATE_USER_MAX);
         return -1;
     }
+    if (strcmp(user, PV_STATE_HEALTH_NAME) == 0) {
+        memcpy(out, "health", sizeof "health"); /* no "u-" or "h-" name */
+        return 0;
+    }
     if (escape_user(user, out, NAME_BUF) == 0)
         return 0;
     memcpy(out, "h-", 2);
     pv_state_sha256_hex(user, n, out + 2);
+    return 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The user name of a record file: only the exact form escape_user writes
+ * ("u-" + kept bytes and %XX of the others) is accepted; a .lock or .tmp
+ * file, or a byte escaped that need not be, is no record name.  0 ok. */
+static int decode_user(const char *file, char *user, size_t size)
+{
+    const char *p;
+    size_t o = 0;
+
+    if (strncmp(file, "u-", 2) != 0 || file[2] == '\0')
+        return -1;
+    for (p = file + 2; *p != '\0'; o++) {
+        unsigned char c = (unsigned char)*p;
+
+        if (o + 1 >= size)
+            return -1;
+        if (keep_byte(c)) {
+            user[o] = (char)c;
+            p++;
+        } else if (c == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
+            c = (unsigned char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+            if (c == 0 || keep_byte(c))
+                return -1; /* not the canonical form */
+            user[o] = (char)c;
+            p += 3;
+        } else {
+            return -1;
+        }
+    }
+    user[o] = '\0';
     return 0;
 }
 
@@ -593,6 +640,40 @@ static int file_update(pv_state *st, const char *user, pv_state_update_fn fn,
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* "h-" + hash, no suffix: a record whose name cannot be given back. */
+static int hashed_record(const char *file)
+{
+    return strncmp(file, "h-", 2) == 0 && strchr(file, '.') == NULL;
+}
+
+static int file_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                     size_t *unnamed, pv_err *err)
+{
+    int fd =
+        openat(backend_dirfd(st), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char user[PV_STATE_USER_MAX + 1], ebuf[64];
+    struct dirent *e;
+    DIR *d;
+    int rc = 0;
+
+    d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        pv_err_set(err, "state directory: %s",
+                   errtext(errno, ebuf, sizeof ebuf));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (hashed_record(e->d_name))
+            (*unnamed)++;
+        else if (decode_user(e->d_name, user, sizeof user) == 0)
+            rc = fn(user, ctx) != 0 ? -1 : 0;
+    }
+    closedir(d);
+    return rc;
+}
+
 static void file_close(pv_state *st)
 {
     struct file_backend *fb = st->backend;
@@ -606,9 +687,10 @@ static void file_close(pv_state *st)
 }
 
 static const struct pv_state_ops file_ops = {
-    file_read,
-    file_update,
-    file_close,
+    .read = file_read,
+    .update = file_update,
+    .list = file_list,
+    .close = file_close,
 };
 
 int pv_state_file_open(const char *dir, pv_state **out, pv_err *err)

@@ -88,6 +88,23 @@ static int mem_update(pv_state *st, const char *user, pv_state_update_fn fn,
     return 0;
 }
 
+static int mem_list(pv_state *st, pv_state_list_fn fn, void *ctx,
+                    size_t *unnamed, pv_err *err)
+{
+    mem_backend *mb = st->backend;
+    mem_entry *e;
+
+    (void)unnamed;
+    if (mb->broken) {
+        pv_err_set(err, "state: unavailable (in-memory store broken)");
+        return -1;
+    }
+    for (e = mb->entries; e != NULL; e = e->next)
+        if (fn(e->user, ctx) != 0)
+            return -1;
+    return 0;
+}
+
 static void mem_close(pv_state *st)
 {
     mem_backend *mb = st->backend;
@@ -105,7 +122,12 @@ static void mem_close(pv_state *st)
     st->backend = NULL;
 }
 
-static const struct pv_state_ops mem_ops = { mem_read, mem_update, mem_close };
+static const struct pv_state_ops mem_ops = {
+    .read = mem_read,
+    .update = mem_update,
+    .list = mem_list,
+    .close = mem_close,
+};
 
 int pv_state_mem_open(pv_state **out, pv_err *err)
 {

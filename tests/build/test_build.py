@@ -263,7 +263,7 @@ def test_conf_man_page_see_also_last_and_key_layout_readable():
     assert "state_prefixuser" not in text and "state_prefixbgused" not in text, text
     assert "state_prefix + user/ + name" in text, text
     assert "/pam_phoneverify/user/alice" in text
-    assert "/pam_phoneverify/user/:endpoints" in text
+    assert "/pam_phoneverify/health" in text
 
 
 def test_conf_man_page_documents_every_key():

@@ -194,6 +194,14 @@ def test_cli_status_and_unlock_use_the_cluster(host, cluster, prefix):
     env = {"PATH": "/usr/bin:/bin", "LD_PRELOAD": "libnss_wrapper.so",
            "NSS_WRAPPER_PASSWD": str(b.passwd),
            "NSS_WRAPPER_GROUP": str(b.group)}
+    # `status` without a user lists the cluster's users (pv_state_list),
+    # not host B's state_dir, where alice has no record
+    cluster.ctl("put", prefix + "user/a\x01b", "pv-state 1\nend\n")
+    r = subprocess.run([str(CLI), "--conf", str(b.conf_path), "status"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r
+    assert [l.split(":")[0] for l in r.stdout.splitlines()] == ["alice"], r
+    assert "degraded" not in r.stderr, r.stderr
     r = subprocess.run([str(CLI), "--conf", str(b.conf_path), "unlock",
                         "alice"], capture_output=True, text=True, timeout=60,
                        env=env)

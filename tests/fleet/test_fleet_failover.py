@@ -2,7 +2,7 @@
 
 - provider endpoint health is fleet-wide: an entry that failed on host A is
   skipped by host B's logins for 60 s (the reserved record
-  `<prefix>user/:endpoints`, a key no user name can take), and used again
+  `<prefix>health`, a key of its own, outside every user record), and used again
   once the mark has passed (played by moving the mark into the past);
 - a break-glass code whose hash is listed on two hosts works once: the use
   is recorded as a key of its own, `<prefix>bgused/<sha256 of the hash>`,
@@ -21,7 +21,7 @@ import pytest
 from pvtest import CODE, NO_LIMITS, assert_pam, second_sim
 from test_decisions import breakglass_login, issue_breakglass
 
-HEALTH = "user/:endpoints"
+HEALTH = "health"
 ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
 
 
@@ -48,7 +48,7 @@ def test_entry_health_is_shared_by_hosts(host, sim, other, cluster, prefix):
     assert other.requests("send") == 1 and sim.requests("send") == 1
     marks = ENDPOINT_RE.findall(cluster.get(prefix + HEALTH))
     assert len(marks) == 1, "the failed entry is not marked in etcd"
-    assert not (a.state_dir / "u-%3Aendpoints").exists(), \
+    assert not (a.state_dir / "health").exists(), \
         "the mark went to the local store"
 
     # host B has never seen entry 1 fail, and skips it

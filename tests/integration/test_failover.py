@@ -20,7 +20,7 @@ from hardening_util import CLI
 from pvtest import (CODE, NO_LIMITS, TIME_SCALE, Session, _Buf,
                     assert_failure, assert_pam, second_sim, wrong_code)
 
-HEALTH_FILE = "u-%3Aendpoints"       # PV_STATE_HEALTH_KEY, escaped
+HEALTH_FILE = "health"               # state_dir/health (PV_STATE_HEALTH_NAME)
 ENDPOINT_RE = re.compile(r"^endpoint ([0-9a-f]{64}) (\d+)$", re.M)
 RESENT = "A new code has been sent."
 

@@ -198,6 +198,19 @@ static void test_mark_fails_entry_in_login(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* An old-style health record (the fake user ":endpoints"): both entries
+ * marked out far ahead. */
+static int old_marks_cb(pv_state_record *rec, void *ctx)
+{
+    const pv_entries *e = ctx;
+
+    rec->n_endpoints = 2;
+    memcpy(rec->endpoint_key[0], e->key[0], 65);
+    memcpy(rec->endpoint_key[1], e->key[1], 65);
+    rec->endpoint_until[0] = rec->endpoint_until[1] = 99999;
+    return 0;
+}
+
 static void test_health_shared(void **state)
 {
     char dir[] = "/tmp/pv-failover-XXXXXX";
@@ -240,8 +253,18 @@ static void test_health_shared(void **state)
     assert_int_equal(a.out_until[0], 5090);
     assert_int_equal(a.out_until[1], 5100);
 
-    /* a user name can never be the health record's key */
-    assert_non_null(strchr(PV_STATE_HEALTH_KEY, ':'));
+    /* the marks are a record of their own (state_dir/health), never a
+     * user's; the old fake user ":endpoints" is not read, whatever it
+     * says of the entries */
+    snprintf(cmd, sizeof cmd, "test -f %s/health", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_non_null(strchr(PV_STATE_HEALTH_NAME, ':'));
+    assert_int_equal(pv_state_update(st, ":endpoints", old_marks_cb, &a, &err),
+                     0);
+    pv_entries_init(&b, cfg);
+    pv_entries_load(&b, st);
+    assert_int_equal(b.out_until[0], 5090);
+    assert_int_equal(b.out_until[1], 5100);
     pv_state_close(st);
     pv_config_free(cfg);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -2090,15 +2090,12 @@ static const flow_case outage_last_try = {
 
 static size_t marks_of(pv_state *st)
 {
-    pv_state_record rec;
+    pv_state_health h;
     pv_err err;
-    size_t n;
 
     pv_err_clear(&err);
-    assert_int_equal(pv_state_read(st, PV_STATE_HEALTH_KEY, &rec, &err), 0);
-    n = rec.n_endpoints;
-    pv_state_record_clear(&rec);
-    return n;
+    assert_int_equal(pv_state_health_read(st, &h, &err), 0);
+    return h.n;
 }
 
 static void test_local_failure_marks_no_entry(void **state)

@@ -1293,6 +1293,172 @@ static void test_hostile_names(void **state)
     pv_state_close(st);
 }
 
+/* ---- list -------------------------------------------------------------- */
+
+struct listed {
+    char all[1024]; /* names in the order given, each + ',' */
+    int calls;
+    int stop_after; /* 0: never stop */
+};
+
+static int list_cb(const char *user, void *ctx)
+{
+    struct listed *l = ctx;
+    size_t n = strlen(l->all);
+
+    l->calls++;
+    snprintf(l->all + n, sizeof l->all - n, "%s,", user);
+    return l->stop_after != 0 && l->calls >= l->stop_after ? -1 : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The listed names sorted and joined with ',' (the backends give no
+ * order). */
+static void sorted(const struct listed *l, char *out, size_t size)
+{
+    char copy[1024], *v[32], *p, *save = NULL;
+    size_t n = 0, i, o = 0;
+
+    snprintf(copy, sizeof copy, "%s", l->all);
+    for (p = strtok_r(copy, ",", &save); p != NULL && n < 32;
+         p = strtok_r(NULL, ",", &save))
+        v[n++] = p;
+    qsort(v, n, sizeof *v, cmp_str);
+    out[0] = '\0';
+    for (i = 0; i < n; i++)
+        o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "", v[i]);
+}
+
+/* Fill st with the names a listing must give back and those it must
+ * not: a control character, a ':' (the old health record), and (file)
+ * an over-long name kept under a hash. */
+static void list_fill(pv_state *st)
+{
+    char longname[PV_STATE_USER_MAX + 1];
+
+    memset(longname, 'l', PV_STATE_USER_MAX);
+    longname[PV_STATE_USER_MAX] = '\0';
+    add_failure(st, "alice", 1);
+    add_failure(st, "j.doe", 1);
+    add_failure(st, "x y", 1);
+    add_failure(st, "a\nb", 1);
+    add_failure(st, ":endpoints", 1);
+    add_failure(st, longname, 1);
+}
+
+static void test_list_file(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    struct listed l;
+    char got[1024], path[256];
+    size_t unnamed = 9;
+    pv_err err = { "" };
+
+    memset(&l, 0, sizeof l);
+    list_fill(st);
+    /* not the form the backend writes: a lock, a tmp, 'a' escaped, a
+     * NUL escaped, a lone "u-" */
+    snprintf(path, sizeof path, "%s/u-%%61", fx->dir);
+    pvt_write_file(path, "pv-state 1\nend\n", 0600);
+    snprintf(path, sizeof path, "%s/u-b%%00", fx->dir);
+    pvt_write_file(path, "pv-state 1\nend\n", 0600);
+    snprintf(path, sizeof path, "%s/u-", fx->dir);
+    pvt_write_file(path, "pv-state 1\nend\n", 0600);
+    assert_int_equal(pv_state_list(st, list_cb, &l, &unnamed, &err), 0);
+    sorted(&l, got, sizeof got);
+    assert_string_equal(got, "alice,j.doe,x y");
+    assert_int_equal(unnamed, 1);
+    /* the callback stops it */
+    memset(&l, 0, sizeof l);
+    l.stop_after = 1;
+    assert_int_equal(pv_state_list(st, list_cb, &l, NULL, &err), -1);
+    assert_int_equal(l.calls, 1);
+    pv_state_close(st);
+}
+
+static void test_list_mem(void **state)
+{
+    pv_state *st = NULL;
+    struct listed l;
+    char got[1024];
+    size_t unnamed = 9;
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(pv_state_mem_open(&st, &err), 0);
+    assert_int_equal(pv_state_list(st, list_cb, &l, &unnamed, &err), 0);
+    assert_int_equal(l.calls, 0);
+    list_fill(st);
+    assert_int_equal(pv_state_list(st, list_cb, &l, &unnamed, &err), 0);
+    sorted(&l, got, sizeof got);
+    assert_int_equal(unnamed, 0);
+    assert_non_null(strstr(got, "alice,j.doe,"));
+    assert_non_null(strstr(got, ",x y"));
+    assert_null(strchr(got, ':'));
+    assert_null(strchr(got, '\n'));
+    pv_state_mem_set_broken(st, 1);
+    assert_int_equal(pv_state_list(st, list_cb, &l, &unnamed, &err), -1);
+    pv_state_close(st);
+    assert_int_equal(pv_state_list(NULL, list_cb, &l, NULL, &err), -1);
+}
+
+/* ---- provider entry health --------------------------------------------- */
+
+static int mark_cb(pv_state_health *h, void *ctx)
+{
+    memset(h->key[h->n], 'a' + (int)h->n, 64);
+    h->key[h->n][64] = '\0';
+    h->until[h->n++] = *(const time_t *)ctx;
+    return 0;
+}
+
+/* Health is a record of its own: the file "health", apart from every
+ * user's, never listed as a user, holding the marks only (whatever else
+ * was planted in it is dropped on the next write). */
+static void test_health_record(void **state)
+{
+    struct fixture *fx = *state;
+    pv_state *st = open_state(fx->dir, NULL);
+    pv_state_health h;
+    struct listed l;
+    char path[256], text[2048];
+    pv_err err = { "" };
+    time_t until = 5060;
+    FILE *fp;
+    size_t n;
+
+    memset(&l, 0, sizeof l);
+    assert_int_equal(pv_state_health_read(st, &h, &err), 0);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(pv_state_health_update(st, mark_cb, &until, &err), 0);
+    /* a failure planted in the health record by hand */
+    add_failure(st, PV_STATE_HEALTH_NAME, 7);
+    assert_int_equal(pv_state_health_update(st, mark_cb, &until, &err), 0);
+    assert_int_equal(pv_state_health_read(st, &h, &err), 0);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.until[1], 5060);
+    snprintf(path, sizeof path, "%s/health", fx->dir);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    assert_null(strstr(text, "fail"));
+    assert_non_null(strstr(text, "endpoint aaaa"));
+    assert_true(n < 256);
+    /* no user record holds it, no listing shows it */
+    assert_int_equal(read_count(st, "health"), 0);
+    assert_int_equal(pv_state_list(st, list_cb, &l, NULL, &err), 0);
+    assert_int_equal(l.calls, 0);
+    pv_state_close(st);
+}
+
 #define FD_SCAN 4096
 
 /* Mark the fds open now (some may be inherited from whoever runs us). */
@@ -1414,6 +1580,9 @@ int main(void)
         T(test_lock_timeout),
         T(test_hostile_names),
         T(test_no_fd_leak),
+        T(test_list_file),
+        cmocka_unit_test(test_list_mem),
+        T(test_health_record),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -924,6 +924,39 @@ static void test_open_errors(void **state)
     pv_config_free(cfg);
 }
 
+static int list_cb(const char *user, void *ctx)
+{
+    char *all = ctx;
+    size_t n = strlen(all);
+
+    /* only this test's users: others share the member */
+    if (strncmp(user, "ls-", 3) == 0)
+        snprintf(all + n, 256 - n, "%s,", user);
+    return 0;
+}
+
+/* pv_state_list over a real member: every user written (etcd gives keys
+ * in order), none twice, the break-glass claims and a name with ':' not
+ * among them. */
+static void test_list_users(void **state)
+{
+    char dir[128], all[256] = "";
+    pv_state *st;
+    pv_err err = { "" };
+    time_t t = 1700000700;
+
+    (void)state;
+    state_dir(dir, sizeof dir, "list");
+    st = open_etcd(etcd.endpoint, dir, NULL);
+    assert_int_equal(pv_state_update(st, "ls-b", append_cb, &t, &err), 0);
+    assert_int_equal(pv_state_update(st, "ls-a", append_cb, &t, &err), 0);
+    assert_int_equal(pv_state_update(st, "ls-:x", append_cb, &t, &err), 0);
+    assert_int_equal(pv_state_list(st, list_cb, all, NULL, &err), 0);
+    assert_string_equal(all, "ls-a,ls-b,");
+    assert_false(pv_state_etcd_degraded(st));
+    pv_state_close(st);
+}
+
 static void test_probe(void **state)
 {
     char msg[512], eps[160];
@@ -1168,6 +1201,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_is_degraded_to_file),
         cmocka_unit_test(test_local_failure_is_not_degraded),
         cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_list_users),
         cmocka_unit_test(test_breakglass_claim_never_expires),
         cmocka_unit_test(test_breakglass_claim_refused_when_degraded),
         cmocka_unit_test(test_breakglass_claim_lost_answer),
