@@ -77,6 +77,24 @@ static void free_opts(pv_http_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
+pv_http_opts pv_http_opts_make(const char *helper, const char *helper_user,
+                               long timeout, long connect_timeout,
+                               const char *cafile, const char *client_cert,
+                               const char *client_key)
+{
+    pv_http_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.helper = helper;
+    o.helper_user = helper_user;
+    o.timeout = timeout;
+    o.connect_timeout = connect_timeout;
+    o.cafile = cafile;
+    o.client_cert = client_cert;
+    o.client_key = client_key;
+    return o;
+}
+
 pv_http *pv_http_new(const pv_http_opts *opts)
 {
     pv_http *h;
