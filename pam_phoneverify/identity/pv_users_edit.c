@@ -274,15 +274,11 @@ fail:
     return -1;
 }
 
-/* ---- the users file --------------------------------------------------- */
-
-/* Create a missing users file empty, 0644 (never over an existing file
- * or through a symlink).  0 ok or already there, -1 with err. */
-static int create_if_missing(const char *path, pv_err *err)
+int pv_edit_create(const char *path, mode_t mode, pv_err *err)
 {
     int fd = open(
         path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-        0644);
+        mode);
 
     if (fd < 0) {
         if (errno == EEXIST)
@@ -290,10 +286,12 @@ static int create_if_missing(const char *path, pv_err *err)
         pv_err_set(err, "%s: cannot create: %s", path, pv_strerror(errno));
         return -1;
     }
-    (void)fchmod(fd, 0644); /* whatever the umask */
+    (void)fchmod(fd, mode); /* whatever the umask */
     close(fd);
     return 0;
 }
+
+/* ---- the users file --------------------------------------------------- */
 
 static int format_line(char *line, size_t size, const char *user,
                        const pv_phone *p, const char *name, const char *email)
@@ -322,7 +320,7 @@ int pv_users_set(const char *path, const char *user, const char *phone,
         pv_err_set(err, "line too long");
         return -1;
     }
-    if (create_if_missing(path, err) != 0)
+    if (pv_edit_create(path, 0644, err) != 0)
         return -1;
     fd = pv_edit_lock(path, PV_FILE_PUBLIC, USERS_LOCK_WAIT_MS, &st, err);
     if (fd < 0 ||

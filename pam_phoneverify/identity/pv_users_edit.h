@@ -37,6 +37,12 @@ int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
 int pv_edit_replace(const char *path, const char *text, size_t len,
                     const struct stat *like, pv_err *err);
 
+/* Create a missing file empty with mode (whatever the umask), never over
+ * an existing file or through a symlink; the edit then locks it with
+ * pv_edit_lock, whose checks it must pass.  0 ok or already there, -1
+ * with err. */
+int pv_edit_create(const char *path, mode_t mode, pv_err *err);
+
 /* Validate the fields (user name as pv_user_name_valid and not starting
  * with '#', phone E.164, name without ':' or control characters, e-mail
  * plausible or empty), then write `user:+E164[:name[:email]]` (trailing
