@@ -157,52 +157,6 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
     return -1;
 }
 
-int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
-                 pv_err *err)
-{
-    struct stat st;
-    char *buf = NULL;
-    size_t n = 0, size;
-    ssize_t r;
-
-    /* sized by the file, not by max: a small file costs a small buffer;
-     * a file that grows while read is refused, not truncated */
-    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size > max ||
-        lseek(fd, 0, SEEK_SET) != 0)
-        goto fail;
-    size = (size_t)st.st_size;
-    if ((buf = malloc(size + 1)) == NULL)
-        goto fail;
-    for (;;) {
-        r = read(fd, buf + n, size + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > size)
-            goto fail;
-    }
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n) != NULL)
-        goto fail;
-    *out = buf;
-    *len = n;
-    return 0;
-fail:
-    pv_err_set(err,
-               "%s: unreadable, larger than %zu bytes or contains a "
-               "NUL byte",
-               path, max);
-    if (buf != NULL) {
-        pv_wipe(buf, n);
-        free(buf);
-    }
-    return -1;
-}
-
 /* Make the rename durable: fsync the directory holding path. */
 static void sync_dir(const char *path)
 {
@@ -324,7 +278,7 @@ int pv_users_set(const char *path, const char *user, const char *phone,
         return -1;
     fd = pv_edit_lock(path, PV_FILE_PUBLIC, USERS_LOCK_WAIT_MS, &st, err);
     if (fd < 0 ||
-        pv_edit_read(fd, path, PV_USERS_MAX_SIZE, &old, &len, err) != 0)
+        pv_safe_read_fd(fd, path, PV_USERS_MAX_SIZE, 0, &old, &len, err) != 0)
         goto out;
     text = rebuild(old, user, line);
     if (text == NULL) {

@@ -24,11 +24,7 @@
 int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
                  struct stat *st, pv_err *err);
 
-/* The whole of the locked file from its start, malloc'd, NUL-terminated,
- * at most max bytes and no NUL inside.  The caller wipes and frees *out.
- * 0 ok, -1 with err. */
-int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
-                 pv_err *err);
+/* The locked file is read with pv_safe_read_fd (base/pv_safefile.h). */
 
 /* Replace path with text[0..len): a temporary file in the same directory
  * given the owner, group and mode of like (the file being replaced),

@@ -189,7 +189,7 @@ match_unlocked(const char *path, const char *user, const char *digits,
 
     if (fd < 0)
         return PV_BREAKGLASS_ERROR;
-    if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0) {
+    if (pv_safe_read_fd(fd, path, BG_MAX_SIZE, 0, &text, &len, err) != 0) {
         close(fd);
         return PV_BREAKGLASS_ERROR;
     }
@@ -211,7 +211,7 @@ static enum pv_breakglass_result remove_line(const char *path,
 
     if (fd < 0)
         return PV_BREAKGLASS_ERROR;
-    if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0)
+    if (pv_safe_read_fd(fd, path, BG_MAX_SIZE, 0, &text, &len, err) != 0)
         goto out;
     if (!find_exact(text, match, &start, &llen)) {
         res = PV_BREAKGLASS_REJECTED; /* used by a parallel login */
@@ -332,7 +332,7 @@ int pv_breakglass_check(const char *path, pv_breakglass_report_fn report,
     if (fd < 0 && errno == ENOENT)
         return 0; /* no codes issued yet */
     if (fd < 0 ||
-        pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, &err) != 0) {
+        pv_safe_read_fd(fd, path, BG_MAX_SIZE, 0, &text, &len, &err) != 0) {
         if (fd >= 0)
             close(fd);
         report(ctx, err.msg);
@@ -461,8 +461,8 @@ static int append_locked(const char *path, const char *lines, size_t llen,
     if (pv_edit_create(path, 0600, err) != 0)
         return -1;
     fd = pv_edit_lock(path, PV_FILE_SECRET, BG_ISSUE_WAIT_MS, &st, err);
-    if (fd < 0 ||
-        pv_edit_read(fd, path, BG_MAX_SIZE - llen, &old, &olen, err) != 0)
+    if (fd < 0 || pv_safe_read_fd(fd, path, BG_MAX_SIZE - llen, 0, &old, &olen,
+                                  err) != 0)
         goto out;
     if ((text = appended(old, olen, lines, llen, &len)) == NULL) {
         pv_err_set(err, "out of memory");
