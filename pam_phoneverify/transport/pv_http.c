@@ -82,16 +82,17 @@ pv_http_opts pv_http_opts_make(const char *helper, const char *helper_user,
                                const char *cafile, const char *client_cert,
                                const char *client_key)
 {
-    pv_http_opts o;
+    /* the fields not named here are zero: NULL, none */
+    pv_http_opts o = {
+        .helper = helper,
+        .helper_user = helper_user,
+        .timeout = timeout,
+        .connect_timeout = connect_timeout,
+        .cafile = cafile,
+        .client_cert = client_cert,
+        .client_key = client_key,
+    };
 
-    memset(&o, 0, sizeof(o));
-    o.helper = helper;
-    o.helper_user = helper_user;
-    o.timeout = timeout;
-    o.connect_timeout = connect_timeout;
-    o.cafile = cafile;
-    o.client_cert = client_cert;
-    o.client_key = client_key;
     return o;
 }
 
