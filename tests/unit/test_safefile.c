@@ -58,7 +58,7 @@ static int teardown(void **state)
         "fifo",   "nobody",    "exec",    "noexec",  "empty",  "max",
         "big",    "nul",       "large",   "dirlink", "sub",    "subgw",
         "subow",  "subnobody", "p/q/f",   "p/q",     "p/link", "p/real/f",
-        "p/real", "p",         "st/link", "st/f",    "st",
+        "p/real", "p",         "st/link", "st/f",    "st",     "bin",
     };
     size_t i;
 
