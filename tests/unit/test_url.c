@@ -369,6 +369,9 @@ static const struct loopback_row {
     { "127.0.0.1@evil.example", 0, 0, 0 },
     { "evil.example@127.0.0.1", 0, 0, 0 },
     { "x:y@127.0.0.1", 0, 0, 0 },
+    { "127.0.0.1:80@evil.example", 0, 0, 0 },
+    { "127.0.0.1\\@evil.example", 0, 0, 0 },
+    { "127.0.0.1%2f@evil.example", 0, 0, 0 },
     /* not loopback */
     { "128.0.0.1", 0, 0, 0 },
     { "10.0.0.1", 0, 0, 0 },
