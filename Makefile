@@ -104,7 +104,8 @@ MODULE := $(BUILD)/pam_phoneverify.so
 HELPER := $(BUILD)/phoneverify-http
 CLI    := $(BUILD)/phoneverify
 HELPER_OBJS := $(addprefix $(BUILD)/obj/,helper/phoneverify_http.o helper/pv_curl_class.o \
-               transport/pv_helper_proto.o base/pv_util.o base/pv_err.o)
+               helper/pv_curl_url.o transport/pv_helper_proto.o base/pv_url.o \
+               base/pv_util.o base/pv_err.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -156,6 +157,9 @@ $(CLI): $(CLI_OBJS) $(LIB)
 
 # libcurl's URL API is the reference reading of an operator link (SPEC 5):
 # the test holds the module's own check against it.
+# The helper's own URL check (helper/pv_curl_url.c), held to the loopback order.
+$(BUILD)/tests/test_url: LIB_LIBS += $(BUILD)/obj/helper/pv_curl_url.o
+$(BUILD)/tests/test_url: $(BUILD)/obj/helper/pv_curl_url.o
 $(BUILD)/tests/test_url: LIB_LIBS += $(CURL_LIBS)
 # The helper's failure table (helper/pv_curl_class.c), held against its rows.
 $(BUILD)/tests/test_http: LIB_LIBS += $(BUILD)/obj/helper/pv_curl_class.o

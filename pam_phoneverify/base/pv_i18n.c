@@ -196,40 +196,19 @@ err:
     return -1;
 }
 
-/* Read a checked catalogue file (binary: pv_safe_read refuses NULs). */
+/* Read a checked catalogue file (binary: NUL bytes are data). */
 static int read_file(const char *path, char **data, size_t *len, pv_err *err)
 {
     struct stat st;
-    size_t got = 0;
-    int fd = pv_safe_open(path, PV_FILE_PUBLIC, &st, err);
+    int fd = pv_safe_open(path, PV_FILE_PUBLIC, &st, err), r;
 
     *data = NULL;
     if (fd < 0)
         return -1;
-    if (st.st_size < 0 || (uint64_t)st.st_size > PV_CATALOG_MAX_SIZE ||
-        (*data = malloc((size_t)st.st_size + 1)) == NULL) {
-        pv_err_set(err, "%s: too large or out of memory", path);
-        goto err;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, *data + got, (size_t)st.st_size - got);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            pv_err_set(err, "%s: read failed", path);
-            goto err;
-        }
-        got += (size_t)r;
-    }
+    r = pv_safe_read_fd(fd, path, PV_CATALOG_MAX_SIZE, PV_READ_BINARY, data,
+                        len, err);
     close(fd);
-    *len = got;
-    return 0;
-err:
-    close(fd);
-    free(*data);
-    *data = NULL;
-    return -1;
+    return r;
 }
 
 int pv_catalog_load(const char *dir, const char *language, pv_catalog **out,

@@ -512,20 +512,22 @@ static int read_all(int fd, size_t max, size_t hint, char **buf, size_t *cap,
     }
 }
 
-int pv_safe_read(const char *path, enum pv_file_rule rule, size_t max,
-                 char **out, size_t *len, pv_err *err)
+int pv_safe_read_fd(int fd, const char *path, size_t max, unsigned flags,
+                    char **out, size_t *len, pv_err *err)
 {
     struct stat st;
     char *buf = NULL;
     size_t cap = 0, n = 0;
-    int fd, r, e = 0;
+    int r, e = 0;
 
     *out = NULL;
     if (len != NULL)
         *len = 0;
-    fd = pv_safe_open(path, rule, &st, err);
-    if (fd < 0)
-        return -1;
+    if (fstat(fd, &st) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        e = errno;
+        pv_err_set(err, "%s: cannot read: %s", path, pv_strerror(e));
+        goto err;
+    }
     if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
         pv_err_set(err, "%s: is larger than %zu bytes", path, max);
         e = EFBIG;
@@ -542,12 +544,11 @@ int pv_safe_read(const char *path, enum pv_file_rule rule, size_t max,
         e = EFBIG;
         goto err;
     }
-    if (memchr(buf, '\0', n) != NULL) {
+    if (!(flags & PV_READ_BINARY) && memchr(buf, '\0', n) != NULL) {
         pv_err_set(err, "%s: contains a NUL byte", path);
         e = EINVAL;
         goto err;
     }
-    close(fd);
     buf[n] = '\0';
     *out = buf;
     if (len != NULL)
@@ -558,7 +559,25 @@ err:
         pv_wipe(buf, cap);
         free(buf);
     }
-    close(fd);
     errno = e;
     return -1;
+}
+
+int pv_safe_read(const char *path, enum pv_file_rule rule, size_t max,
+                 char **out, size_t *len, pv_err *err)
+{
+    struct stat st;
+    int fd, r, e;
+
+    *out = NULL;
+    if (len != NULL)
+        *len = 0;
+    fd = pv_safe_open(path, rule, &st, err);
+    if (fd < 0)
+        return -1;
+    r = pv_safe_read_fd(fd, path, max, 0, out, len, err);
+    e = errno;
+    close(fd);
+    errno = e;
+    return r;
 }

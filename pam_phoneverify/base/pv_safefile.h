@@ -46,9 +46,19 @@ int pv_safe_open_exec(const char *path, pv_err *err);
  * symlink.  0 ok, -1 with err set. */
 int pv_safe_check_dir(const char *path, pv_err *err);
 
-/* Read the whole of a checked file into a malloc'd NUL-terminated buffer
- * (read(2), no stdio buffering, so secrets are not copied around).  Fails
- * when the file is larger than max or contains a NUL byte.  The caller
+/* The one whole-file reader: the whole of the file open on fd, from its
+ * start, into a malloc'd buffer with a NUL after the last byte (read(2),
+ * no stdio buffering, so secrets are not copied around).  Fails when the
+ * file is, or grows while read to, more than max bytes, or (unless flags
+ * has PV_READ_BINARY) holds a NUL byte.  path names it in err.  The
+ * caller keeps fd (and any lock on it), wipes and frees *out.  0 ok, -1
+ * with err set. */
+#define PV_READ_BINARY 1u /* NUL bytes are data (message catalogues) */
+int pv_safe_read_fd(int fd, const char *path, size_t max, unsigned flags,
+                    char **out, size_t *len, pv_err *err);
+
+/* Read the whole of a checked file (pv_safe_open, then pv_safe_read_fd
+ * without flags).  The caller
  * wipes and frees *out.  0 ok, -1 with err set. */
 int pv_safe_read(const char *path, enum pv_file_rule rule, size_t max,
                  char **out, size_t *len, pv_err *err);

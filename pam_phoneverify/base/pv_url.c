@@ -145,15 +145,34 @@ static int port_ok(const char *p, const char *end)
     return v <= 65535;
 }
 
-/* host is 127.0.0.0/8 as a plain dotted quad, or exactly "[::1]". */
-static int loopback_host(const char *host, const char *end)
+/* "[...]" whose inside inet_pton(3) reads as ::1, in any spelling. */
+static int ipv6_loopback_any(const char *host, size_t n)
+{
+    char text[IPV6_TEXT_MAX];
+    struct in6_addr a;
+
+    if (n < 3 || n - 2 >= sizeof(text) || host[0] != '[' || host[n - 1] != ']')
+        return 0;
+    memcpy(text, host + 1, n - 2);
+    text[n - 2] = '\0';
+    return inet_pton(AF_INET6, text, &a) == 1 &&
+           memcmp(&a, &in6addr_loopback, sizeof(a)) == 0;
+}
+
+int pv_url_loopback_host(const char *host, size_t len, unsigned flags)
 {
     unsigned first = 0;
-    size_t n = (size_t)(end - host);
 
-    if (n == 5 && memcmp(host, "[::1]", 5) == 0)
-        return 1;
-    return dotted_quad(host, end, &first) && first == 127;
+    if (host == NULL || len == 0)
+        return 0;
+    if (host[0] == '[') {
+        if (flags & PV_LOOPBACK_CANONICAL)
+            return len == 5 && memcmp(host, "[::1]", 5) == 0;
+        return ipv6_loopback_any(host, len);
+    }
+    /* a plain dotted quad, which is also all inet_pton(3) takes for
+     * AF_INET; never a name: a name can resolve anywhere */
+    return dotted_quad(host, host + len, &first) && first == 127;
 }
 
 /* Where the host of the authority [a, end) ends: after the ']' of an
@@ -188,7 +207,8 @@ static int authority_ok(const char *a, const char *end, int https)
         return 0;
     if (host_end != end && (*host_end != ':' || !port_ok(host_end + 1, end)))
         return 0;
-    return https || loopback_host(a, host_end);
+    return https || pv_url_loopback_host(a, (size_t)(host_end - a),
+                                         PV_LOOPBACK_CANONICAL);
 }
 
 /* The authority of a link that starts with http:// or https://: *end is

@@ -29,4 +29,19 @@ int pv_url_host_listed(const char *url, size_t max, const char *hosts);
  * "*." and a DNS name of at least two labels.  1 yes, 0 no. */
 int pv_url_host_pattern_ok(const char *p, size_t len);
 
+/* The one reading of "is this host text a loopback address", shared by
+ * the three checks that ask it, from the most trusted text to the least:
+ * configuration URLs (config/pv_config_values.c), the helper's last check
+ * on the host libcurl parsed (helper/pv_curl_url.c), the operator link from
+ * a provider (pv_url_link_ok).  A later check may refuse more, never
+ * accept what an earlier one refuses (tests/unit/test_url.c holds the
+ * order).  Accepted: [host, host + len) is 127.0.0.0/8 as a plain dotted
+ * quad (no 127.1, 0x7f.0.0.1, 2130706433 or leading zeros), or "[...]"
+ * holding ::1 in any spelling inet_pton(3) reads.  Never a name
+ * (localhost included): a name can resolve anywhere.
+ * PV_LOOPBACK_CANONICAL also refuses every IPv6 spelling but "[::1]"
+ * (what a browser shows is what is checked).  1 yes, 0 no. */
+#define PV_LOOPBACK_CANONICAL 1u
+int pv_url_loopback_host(const char *host, size_t len, unsigned flags);
+
 #endif

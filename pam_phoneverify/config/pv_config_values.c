@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include "base/pv_base64.h"
 #include "config/pv_config_values.h"
@@ -65,29 +63,6 @@ int pv_cfgval_is_text(const char *s)
         if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
             return 0;
     return 1;
-}
-
-/* The host of an http:// URL must be a loopback address (pam_phoneverify.conf(5): plain
- * HTTP only for tests and the demo on this machine): a dotted quad in
- * 127.0.0.0/8 or [::1], never a name (a name can resolve anywhere). */
-static int loopback_host(const char *host, size_t len)
-{
-    char buf[64];
-    unsigned char a[16];
-
-    if (len == 0 || len >= sizeof buf)
-        return 0;
-    if (host[0] == '[') {
-        if (len < 3 || host[len - 1] != ']')
-            return 0;
-        memcpy(buf, host + 1, len - 2);
-        buf[len - 2] = '\0';
-        return inet_pton(AF_INET6, buf, a) == 1 &&
-               memcmp(a, &in6addr_loopback, 16) == 0;
-    }
-    memcpy(buf, host, len);
-    buf[len] = '\0';
-    return inet_pton(AF_INET, buf, a) == 1 && a[0] == 127;
 }
 
 /* Split "host[:port]" at the port; -1 when the port is not 1..65535. */
@@ -162,7 +137,9 @@ static int check_one_url(const char *name, const char *v, size_t vlen,
         pv_err_set(why, "%s has no valid host[:port]", name);
         return -1;
     }
-    if (!https && !loopback_host(auth, hlen)) {
+    /* plain HTTP only for tests and the demo on this machine
+     * (pam_phoneverify.conf(5)); the most trusted of the loopback checks */
+    if (!https && !pv_url_loopback_host(auth, hlen, 0)) {
         pv_err_set(why,
                    "%s: plain http:// is allowed only to a loopback "
                    "address (127.0.0.0/8 or [::1]); use https://",

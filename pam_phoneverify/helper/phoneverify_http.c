@@ -13,7 +13,6 @@
  *
  * Exit status: 0 socket closed or idle limit, 1 start-up failure,
  * 2 protocol violation from the socket, 3 cannot answer. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include "helper/pv_curl_class.h"
+#include "helper/pv_curl_url.h"
 #include "transport/pv_helper_proto.h"
 #include "transport/pv_http.h"
 #include "base/pv_util.h"
@@ -109,51 +109,6 @@ static int header_value_ok(const pv_proto_field *f)
             return 0;
     }
     return 1;
-}
-
-/* Plain http is for the local simulator and tests only. */
-static int host_is_loopback(const char *host)
-{
-    unsigned char a[16];
-    char v6[64];
-    size_t n = strlen(host);
-
-    if (strcasecmp(host, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, host, a) == 1)
-        return a[0] == 127;
-    if (n < 3 || n - 2 >= sizeof(v6) || host[0] != '[' || host[n - 1] != ']')
-        return 0;
-    memcpy(v6, host + 1, n - 2);
-    v6[n - 2] = '\0';
-    return inet_pton(AF_INET6, v6, a) == 1 &&
-           memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
-}
-
-/* Parse the URL with libcurl's own parser (the same one that will fetch
- * it) and decide before any connection is made.  A fresh CURLU each
- * time: a reused one would resolve a relative URL against the last. */
-static CURLU *checked_url(const char *url)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
-    int ok = 0;
-
-    if (u == NULL || url == NULL ||
-        curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        goto out;
-    ok = strcasecmp(scheme, "https") == 0 ||
-         (strcasecmp(scheme, "http") == 0 && host_is_loopback(host));
-out:
-    curl_free(scheme);
-    curl_free(host);
-    if (!ok) {
-        curl_url_cleanup(u);
-        u = NULL;
-    }
-    return u;
 }
 
 /* ---- session set-up --------------------------------------------------- */
@@ -677,7 +632,7 @@ static int request_shape_ok(const pv_proto_msg *m)
 static void handle_request(struct session *s, const pv_proto_msg *m,
                            struct result *r)
 {
-    CURLU *u = checked_url(field_str(m, PV_F_URL));
+    CURLU *u = pv_curl_url_checked(field_str(m, PV_F_URL));
     struct curl_slist *hdrs = NULL;
     char *body = NULL;
     size_t body_len = 0;

@@ -157,52 +157,6 @@ int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
     return -1;
 }
 
-int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
-                 pv_err *err)
-{
-    struct stat st;
-    char *buf = NULL;
-    size_t n = 0, size;
-    ssize_t r;
-
-    /* sized by the file, not by max: a small file costs a small buffer;
-     * a file that grows while read is refused, not truncated */
-    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size > max ||
-        lseek(fd, 0, SEEK_SET) != 0)
-        goto fail;
-    size = (size_t)st.st_size;
-    if ((buf = malloc(size + 1)) == NULL)
-        goto fail;
-    for (;;) {
-        r = read(fd, buf + n, size + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > size)
-            goto fail;
-    }
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n) != NULL)
-        goto fail;
-    *out = buf;
-    *len = n;
-    return 0;
-fail:
-    pv_err_set(err,
-               "%s: unreadable, larger than %zu bytes or contains a "
-               "NUL byte",
-               path, max);
-    if (buf != NULL) {
-        pv_wipe(buf, n);
-        free(buf);
-    }
-    return -1;
-}
-
 /* Make the rename durable: fsync the directory holding path. */
 static void sync_dir(const char *path)
 {
@@ -274,15 +228,11 @@ fail:
     return -1;
 }
 
-/* ---- the users file --------------------------------------------------- */
-
-/* Create a missing users file empty, 0644 (never over an existing file
- * or through a symlink).  0 ok or already there, -1 with err. */
-static int create_if_missing(const char *path, pv_err *err)
+int pv_edit_create(const char *path, mode_t mode, pv_err *err)
 {
     int fd = open(
         path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-        0644);
+        mode);
 
     if (fd < 0) {
         if (errno == EEXIST)
@@ -290,10 +240,12 @@ static int create_if_missing(const char *path, pv_err *err)
         pv_err_set(err, "%s: cannot create: %s", path, pv_strerror(errno));
         return -1;
     }
-    (void)fchmod(fd, 0644); /* whatever the umask */
+    (void)fchmod(fd, mode); /* whatever the umask */
     close(fd);
     return 0;
 }
+
+/* ---- the users file --------------------------------------------------- */
 
 static int format_line(char *line, size_t size, const char *user,
                        const pv_phone *p, const char *name, const char *email)
@@ -322,11 +274,11 @@ int pv_users_set(const char *path, const char *user, const char *phone,
         pv_err_set(err, "line too long");
         return -1;
     }
-    if (create_if_missing(path, err) != 0)
+    if (pv_edit_create(path, 0644, err) != 0)
         return -1;
     fd = pv_edit_lock(path, PV_FILE_PUBLIC, USERS_LOCK_WAIT_MS, &st, err);
     if (fd < 0 ||
-        pv_edit_read(fd, path, PV_USERS_MAX_SIZE, &old, &len, err) != 0)
+        pv_safe_read_fd(fd, path, PV_USERS_MAX_SIZE, 0, &old, &len, err) != 0)
         goto out;
     text = rebuild(old, user, line);
     if (text == NULL) {

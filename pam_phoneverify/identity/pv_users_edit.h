@@ -24,11 +24,7 @@
 int pv_edit_lock(const char *path, enum pv_file_rule rule, long wait_ms,
                  struct stat *st, pv_err *err);
 
-/* The whole of the locked file from its start, malloc'd, NUL-terminated,
- * at most max bytes and no NUL inside.  The caller wipes and frees *out.
- * 0 ok, -1 with err. */
-int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
-                 pv_err *err);
+/* The locked file is read with pv_safe_read_fd (base/pv_safefile.h). */
 
 /* Replace path with text[0..len): a temporary file in the same directory
  * given the owner, group and mode of like (the file being replaced),
@@ -36,6 +32,12 @@ int pv_edit_read(int fd, const char *path, size_t max, char **out, size_t *len,
  * -1 with err (no temporary file left behind). */
 int pv_edit_replace(const char *path, const char *text, size_t len,
                     const struct stat *like, pv_err *err);
+
+/* Create a missing file empty with mode (whatever the umask), never over
+ * an existing file or through a symlink; the edit then locks it with
+ * pv_edit_lock, whose checks it must pass.  0 ok or already there, -1
+ * with err. */
+int pv_edit_create(const char *path, mode_t mode, pv_err *err);
 
 /* Validate the fields (user name as pv_user_name_valid and not starting
  * with '#', phone E.164, name without ':' or control characters, e-mail

@@ -1,5 +1,4 @@
 /* pv_runtime.c - the real clock and the configured transport. */
-#include <string.h>
 #include <time.h>
 #include "pam/pv_runtime.h"
 #include "transport/pv_http.h"
@@ -28,18 +27,12 @@ pv_clock pv_clock_system(void)
 
 pv_transport *pv_http_from_config(const pv_config *cfg)
 {
-    pv_http_opts o;
+    pv_http_opts o = pv_http_opts_make(
+        cfg->helper, cfg->helper_user, cfg->timeout, cfg->connect_timeout,
+        cfg->cafile, cfg->client_cert, cfg->client_key);
 
-    memset(&o, 0, sizeof(o));
-    o.helper = cfg->helper;
-    o.helper_user = cfg->helper_user;
-    o.timeout = cfg->timeout;
-    o.connect_timeout = cfg->connect_timeout;
-    o.cafile = cfg->cafile;
     o.capath = cfg->capath;
     o.pinned_pubkey = cfg->pinned_pubkey;
-    o.client_cert = cfg->client_cert;
-    o.client_key = cfg->client_key;
     o.proxy = cfg->proxy;
     return pv_http_transport_new(&o);
 }

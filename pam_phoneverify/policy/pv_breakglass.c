@@ -16,11 +16,9 @@
  * can never be used twice. */
 #include <crypt.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,7 +33,9 @@
 #define BG_HASH_MAX 255
 /* user (LOGIN_NAME_MAX), colon, hash */
 #define BG_LINE_MAX (256 + 1 + BG_HASH_MAX + 1)
-#define BG_LOCK_TRIES 50
+#define BG_ISSUE_MAX 100 /* codes in one issue (the CLI asks for 1..20) */
+/* How long `phoneverify breakglass` waits for the lock (as enroll does) */
+#define BG_ISSUE_WAIT_MS 30000
 /* How long a login with a matching code waits for the file's lock:
  * holders only rewrite the file (no hashing under the lock). */
 #define BG_CONSUME_WAIT_MS 10000
@@ -189,7 +189,7 @@ match_unlocked(const char *path, const char *user, const char *digits,
 
     if (fd < 0)
         return PV_BREAKGLASS_ERROR;
-    if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0) {
+    if (pv_safe_read_fd(fd, path, BG_MAX_SIZE, 0, &text, &len, err) != 0) {
         close(fd);
         return PV_BREAKGLASS_ERROR;
     }
@@ -211,7 +211,7 @@ static enum pv_breakglass_result remove_line(const char *path,
 
     if (fd < 0)
         return PV_BREAKGLASS_ERROR;
-    if (pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, err) != 0)
+    if (pv_safe_read_fd(fd, path, BG_MAX_SIZE, 0, &text, &len, err) != 0)
         goto out;
     if (!find_exact(text, match, &start, &llen)) {
         res = PV_BREAKGLASS_REJECTED; /* used by a parallel login */
@@ -332,7 +332,7 @@ int pv_breakglass_check(const char *path, pv_breakglass_report_fn report,
     if (fd < 0 && errno == ENOENT)
         return 0; /* no codes issued yet */
     if (fd < 0 ||
-        pv_edit_read(fd, path, BG_MAX_SIZE, &text, &len, &err) != 0) {
+        pv_safe_read_fd(fd, path, BG_MAX_SIZE, 0, &text, &len, &err) != 0) {
         if (fd >= 0)
             close(fd);
         report(ctx, err.msg);
@@ -393,81 +393,117 @@ static char *hash_code(const char *code)
     return res;
 }
 
-int pv_breakglass_issue(const char *path, const char *user, size_t n,
-                        size_t code_len, char ***codes, pv_err *err)
+/* n codes of code_len digits in list[0..n) and their `user:HASH` lines,
+ * one after another, in *lines (malloc'd).  Hashing is the slow part: it
+ * is done before the file is locked, so logins consuming a code do not
+ * wait behind it.  0 ok, -1 with err. */
+static int make_codes(const char *user, size_t n, size_t code_len, char **list,
+                      char **lines, size_t *len, pv_err *err)
 {
-    char **list = calloc(n + 1, sizeof(*list));
-    size_t i;
-    int fd = -1, rc = -1, tries;
+    size_t i, cap = n * BG_LINE_MAX + 1;
+    char *out = malloc(cap);
 
-    if (list == NULL || code_len < 6 || code_len > BG_CODE_MAX || n == 0) {
-        pv_err_set(err, "invalid request");
-        goto out;
-    }
-    if (!pv_user_name_valid(user)) {
-        pv_err_set(err, "invalid user name");
-        goto out;
-    }
-    /* Lock the file the path names now: a login consuming a code replaces
-     * it by rename while holding the lock, so after waiting make sure the
-     * locked inode is still the one the path names (or the new codes
-     * would go to the unlinked old file). */
-    for (tries = 0;; tries++) {
-        struct stat fst, pst;
-
-        /* O_NONBLOCK: a FIFO planted there fails instead of hanging */
-        fd = open(path,
-                  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-                      O_NOCTTY | O_CLOEXEC,
-                  0600);
-        if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &fst) != 0) {
-            pv_err_set(err, "%s: %s", path, pv_strerror(errno));
-            goto out;
-        }
-        if (!S_ISREG(fst.st_mode) || (fst.st_mode & 027) != 0 ||
-            (fst.st_uid != 0 && fst.st_uid != geteuid())) {
-            pv_err_set(err,
-                       "%s: must be a regular file owned by root, not "
-                       "writable by group and not accessible by others",
-                       path);
-            goto out;
-        }
-        if (lstat(path, &pst) == 0 && pst.st_ino == fst.st_ino &&
-            pst.st_dev == fst.st_dev)
-            break;
-        close(fd);
-        fd = -1;
-        if (tries + 1 >= BG_LOCK_TRIES) {
-            pv_err_set(err, "%s: could not lock", path);
-            goto out;
-        }
-    }
-    for (i = 0; i < n; i++) {
+    *len = 0;
+    for (i = 0; out != NULL && i < n; i++) {
         char *hash;
+        int w;
 
         list[i] = calloc(1, code_len + 1);
         if (list[i] == NULL || random_code(list[i], code_len) != 0 ||
-            (hash = hash_code(list[i])) == NULL) {
-            pv_err_set(err, "cannot generate a code");
-            goto out;
-        }
-        if (dprintf(fd, "%s:%s\n", user, hash) < 0) {
-            free(hash);
-            pv_err_set(err, "%s: %s", path, pv_strerror(errno));
-            goto out;
-        }
+            (hash = hash_code(list[i])) == NULL)
+            break;
+        w = pv_snprintf(out + *len, cap - *len, "%s:%s\n", user, hash);
         free(hash);
+        if (w < 0)
+            break;
+        *len += (size_t)w;
     }
-    if (fsync(fd) != 0) {
-        pv_err_set(err, "%s: %s", path, pv_strerror(errno));
+    if (out == NULL || i < n) {
+        pv_err_set(err, "cannot generate a code");
+        free(out);
+        return -1;
+    }
+    *lines = out;
+    return 0;
+}
+
+/* The file's text with lines appended (after a newline if its last line
+ * has none).  Malloc'd, NULL on ENOMEM. */
+static char *appended(const char *old, size_t olen, const char *lines,
+                      size_t llen, size_t *len)
+{
+    int nl = olen > 0 && old[olen - 1] != '\n';
+    char *text = malloc(olen + (size_t)nl + llen + 1);
+
+    if (text == NULL)
+        return NULL;
+    memcpy(text, old, olen);
+    if (nl)
+        text[olen] = '\n';
+    memcpy(text + olen + (size_t)nl, lines, llen + 1);
+    *len = olen + (size_t)nl + llen;
+    return text;
+}
+
+/* Append lines to the file like every other edit (pv_users_edit.h): a
+ * missing file created 0600, then under pv_edit_lock (pv_safe_open's
+ * checks for a secret file) re-read and replaced by pv_edit_replace, so a
+ * login consuming a code at the same time never loses the new lines nor
+ * brings back a used one. */
+static int append_locked(const char *path, const char *lines, size_t llen,
+                         pv_err *err)
+{
+    struct stat st;
+    char *old = NULL, *text = NULL;
+    size_t olen = 0, len = 0;
+    int fd, rc = -1;
+
+    if (pv_edit_create(path, 0600, err) != 0)
+        return -1;
+    fd = pv_edit_lock(path, PV_FILE_SECRET, BG_ISSUE_WAIT_MS, &st, err);
+    if (fd < 0 || pv_safe_read_fd(fd, path, BG_MAX_SIZE - llen, 0, &old, &olen,
+                                  err) != 0)
+        goto out;
+    if ((text = appended(old, olen, lines, llen, &len)) == NULL) {
+        pv_err_set(err, "out of memory");
         goto out;
     }
+    rc = pv_edit_replace(path, text, len, &st, err);
+out:
+    if (fd >= 0)
+        close(fd); /* releases the lock */
+    free_text(old, olen);
+    free_text(text, len);
+    return rc;
+}
+
+int pv_breakglass_issue(const char *path, const char *user, size_t n,
+                        size_t code_len, char ***codes, pv_err *err)
+{
+    char **list = NULL, *lines = NULL;
+    size_t i, llen = 0;
+    int rc = -1;
+
+    if (code_len < 6 || code_len > BG_CODE_MAX || n == 0 || n > BG_ISSUE_MAX) {
+        pv_err_set(err, "invalid request");
+        return -1;
+    }
+    if (!pv_user_name_valid(user)) {
+        pv_err_set(err, "invalid user name");
+        return -1;
+    }
+    if ((list = calloc(n + 1, sizeof(*list))) == NULL) {
+        pv_err_set(err, "out of memory");
+        return -1;
+    }
+    if (make_codes(user, n, code_len, list, &lines, &llen, err) != 0 ||
+        append_locked(path, lines, llen, err) != 0)
+        goto out;
     *codes = list;
     list = NULL;
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
+    free_text(lines, llen);
     if (list != NULL) {
         for (i = 0; i < n; i++)
             pv_free_secret(list[i]);

@@ -1056,16 +1056,10 @@ static int parse_endpoints(struct etcd_backend *b, const char *list,
 
 static pv_transport *state_http(const pv_config *cfg)
 {
-    pv_http_opts o;
+    pv_http_opts o = pv_http_opts_make(
+        cfg->helper, cfg->helper_user, cfg->state_timeout, cfg->state_timeout,
+        cfg->state_cafile, cfg->state_client_cert, cfg->state_client_key);
 
-    memset(&o, 0, sizeof o);
-    o.helper = cfg->helper;
-    o.helper_user = cfg->helper_user;
-    o.timeout = cfg->state_timeout;
-    o.connect_timeout = cfg->state_timeout;
-    o.cafile = cfg->state_cafile;
-    o.client_cert = cfg->state_client_cert;
-    o.client_key = cfg->state_client_key;
     return pv_http_transport_new(&o);
 }
 

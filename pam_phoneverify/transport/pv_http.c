@@ -77,6 +77,25 @@ static void free_opts(pv_http_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
+pv_http_opts pv_http_opts_make(const char *helper, const char *helper_user,
+                               long timeout, long connect_timeout,
+                               const char *cafile, const char *client_cert,
+                               const char *client_key)
+{
+    /* the fields not named here are zero: NULL, none */
+    pv_http_opts o = {
+        .helper = helper,
+        .helper_user = helper_user,
+        .timeout = timeout,
+        .connect_timeout = connect_timeout,
+        .cafile = cafile,
+        .client_cert = client_cert,
+        .client_key = client_key,
+    };
+
+    return o;
+}
+
 pv_http *pv_http_new(const pv_http_opts *opts)
 {
     pv_http *h;

@@ -43,6 +43,16 @@ typedef struct pv_http_opts {
     const char *proxy; /* the only proxy ever used; NULL: none */
 } pv_http_opts;
 
+/* The one place a pv_http_opts is built (the module's provider transport
+ * and the etcd state backend differ only in these fields): helper and
+ * helper_user as configured, the timeouts and the TLS material of that
+ * use; every other field (capath, pinned_pubkey, proxy) is NULL, set by
+ * the caller that has one. */
+pv_http_opts pv_http_opts_make(const char *helper, const char *helper_user,
+                               long timeout, long connect_timeout,
+                               const char *cafile, const char *client_cert,
+                               const char *client_key);
+
 typedef struct pv_http pv_http; /* opaque: one helper for one login */
 
 /* Prepare a transport; does not start the helper yet.  opts strings are

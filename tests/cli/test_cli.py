@@ -876,14 +876,22 @@ def test_breakglass_refuses_fifo(world):
     assert _codes(r.stdout) == []
 
 
-def _blocked_on(ino, timeout=10):
-    """Wait until some process waits for a lock on inode ino."""
+def _waits_on(pid, ino, timeout=10):
+    """Wait until process pid holds inode ino open while we hold its lock:
+    the edit lock (pv_edit_lock) opens the file and then polls flock with
+    a deadline, so the waiter does not show in /proc/locks."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with open("/proc/locks") as f:
-            for line in f:
-                if "->" in line and re.search(r":%d " % ino, line):
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except FileNotFoundError:
+            return False
+        for name in fds:
+            try:
+                if os.stat("/proc/%d/fd/%s" % (pid, name)).st_ino == ino:
                     return True
+            except OSError:
+                pass
         time.sleep(0.02)
     return False
 
@@ -901,7 +909,7 @@ def test_breakglass_issue_follows_replaced_file(world):
                                  str(world.conf_path), "breakglass", "alice",
                                  "2"], env=world.env(), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert _blocked_on(os.fstat(fd).st_ino), "the CLI never waited"
+        assert _waits_on(proc.pid, os.fstat(fd).st_ino), "the CLI never waited"
         tmp = world.dir / "breakglass.new"
         tmp.write_text(bg.read_text())
         os.chmod(tmp, 0o600)

@@ -462,9 +462,79 @@ static void test_valid_code_not_delayed_by_wrong_tries(void **state)
     free_codes(codes, 2);
 }
 
+/* A file whose last line has no newline (edited by hand): the new codes
+ * start on a line of their own, so neither the old line nor the first new
+ * code is lost (an append straight after it merged the two). */
+static void test_issue_after_unterminated_line(void **state)
+{
+    fixture *f = *state;
+    char **codes = NULL, **bob = NULL, text[4096];
+    pv_err err;
+    FILE *fp;
+    size_t n;
+
+    assert_int_equal(pv_breakglass_issue(f->path, "bob", 1, 10, &bob, &err),
+                     0);
+    fp = fopen(f->path, "r");
+    assert_non_null(fp);
+    n = fread(text, 1, sizeof(text) - 1, fp);
+    fclose(fp);
+    assert_true(n > 1 && text[n - 1] == '\n');
+    text[n - 1] = '\0'; /* drop the newline */
+    pvt_write_file(f->path, text, 0600);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), 0);
+    assert_int_equal(pv_breakglass_consume(f->path, "alice", codes[0], &err),
+                     PV_BREAKGLASS_ACCEPTED);
+    assert_int_equal(pv_breakglass_consume(f->path, "bob", bob[0], &err),
+                     PV_BREAKGLASS_ACCEPTED);
+    free_codes(codes, 1);
+    free_codes(bob, 1);
+}
+
+/* Issuing opens the file like every other edit (pv_safe_open through
+ * pv_edit_lock): a symlink, a FIFO, a file readable by others or owned by
+ * someone else is refused and left as it was; nothing hangs. */
+static void test_issue_refuses_unsafe_files(void **state)
+{
+    fixture *f = *state;
+    char **codes = NULL, target[160];
+    pv_err err;
+    struct stat st;
+
+    snprintf(target, sizeof(target), "%s/target", f->dir);
+    pvt_write_file(target, "", 0600);
+    assert_int_equal(symlink(target, f->path), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), -1);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    unlink(f->path);
+    unlink(target);
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), -1);
+    unlink(f->path);
+    pvt_write_file(f->path, "", 0604);
+    assert_int_equal(
+        pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), -1);
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    if (geteuid() == 0) {
+        assert_int_equal(chmod(f->path, 0600), 0);
+        assert_int_equal(chown(f->path, 65534, 0), 0);
+        assert_int_equal(
+            pv_breakglass_issue(f->path, "alice", 1, 10, &codes, &err), -1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_issue_after_unterminated_line,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_refuses_unsafe_files, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_consume_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_file_refused, setup,

@@ -524,6 +524,14 @@ static void test_url_refused(void **state)
         "127.0.0.1/ok",
         "//127.0.0.1/",
         "gopher://127.0.0.1/",
+        /* names and spellings the configuration refuses
+         * (base/pv_url.h, pv_url_loopback_host) */
+        "http://localhost/",
+        "http://LOCALHOST:8080/",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://2130706433/",
+        "http://user@127.0.0.1/",
         "",
     };
     pv_http *h = new_http(5, NULL);
@@ -555,7 +563,7 @@ static void test_loopback_forms_allowed(void **state)
 
     (void)state;
     memset(&req, 0, sizeof(req));
-    snprintf(url, sizeof(url), "http://localhost:%d/ok", g_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", g_port);
     req.url = url;
     assert_int_equal(pv_http_post(h, &req, &r), 0);
     pv_http_response_clear(&r);

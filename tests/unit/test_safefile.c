@@ -58,7 +58,7 @@ static int teardown(void **state)
         "fifo",   "nobody",    "exec",    "noexec",  "empty",  "max",
         "big",    "nul",       "large",   "dirlink", "sub",    "subgw",
         "subow",  "subnobody", "p/q/f",   "p/q",     "p/link", "p/real/f",
-        "p/real", "p",         "st/link", "st/f",    "st",
+        "p/real", "p",         "st/link", "st/f",    "st",     "bin",
     };
     size_t i;
 
@@ -610,6 +610,39 @@ static void test_open_exec(void **state)
     assert_err(&err, "not executable");
 }
 
+/* The one whole-file reader on an open (locked) descriptor: reads from the
+ * start whatever the offset, keeps the caller's cap and leaves fd open; a
+ * NUL is refused unless the caller reads binary data (catalogues). */
+static void test_read_fd(void **state)
+{
+    pv_err err = { "" };
+    struct stat st;
+    char *out = NULL;
+    size_t len = 99;
+    int fd;
+
+    (void)state;
+    write_file("bin", "ab\0cd\n", 6, 0600);
+    fd = pv_safe_open(tpath("bin"), PV_FILE_SECRET, &st, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, 3, SEEK_SET), 3);
+    assert_int_equal(
+        pv_safe_read_fd(fd, "bin", 6, PV_READ_BINARY, &out, &len, &err), 0);
+    assert_int_equal(len, 6);
+    assert_memory_equal(out, "ab\0cd\n\0", 7);
+    free(out);
+    assert_int_equal(pv_safe_read_fd(fd, "bin", 6, 0, &out, &len, &err), -1);
+    assert_null(out);
+    assert_err(&err, "bin: contains a NUL byte");
+    assert_int_equal(
+        pv_safe_read_fd(fd, "bin", 5, PV_READ_BINARY, &out, &len, &err), -1);
+    assert_null(out);
+    assert_err(&err, "bin: is larger than 5 bytes");
+    /* still open: the caller's lock is the caller's */
+    assert_int_equal(fstat(fd, &st), 0);
+    close(fd);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -629,6 +662,7 @@ int main(void)
         T(test_read_counts_bytes),
         T(test_read_large),
         T(test_read_nul),
+        T(test_read_fd),
         T(test_read_refuses_unsafe),
         T(test_no_fd_leak),
         T(test_parent_writable_refused),

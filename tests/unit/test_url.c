@@ -9,6 +9,8 @@
 #include <cmocka.h>
 #include "provider/pv_provider.h"
 #include "base/pv_url.h"
+#include "config/pv_config_values.h"
+#include "helper/pv_curl_url.h"
 #include "../lib/curl_reads_as.h"
 
 static const char *const good[] = {
@@ -323,6 +325,102 @@ static void test_host_patterns(void **state)
             fail_msg("accepted: %s", bad[i]);
 }
 
+/* ---- one loopback rule, three checks in order ------------------------ */
+
+/* Each host spelling as http://HOST/ through the three checks, from the
+ * most trusted text to the least: the configuration (pv_cfgval_url), the
+ * helper's last check on what libcurl parsed (pv_curl_url_checked), the
+ * operator link (pv_url_link_ok).  Expected: 1 taken, 0 refused, -1 either
+ * (how libcurl rewrites the text differs between its versions). */
+static const struct loopback_row {
+    const char *host;
+    int config, helper, link;
+} loopback_rows[] = {
+    { "127.0.0.1", 1, 1, 1 },
+    { "127.0.0.1:8080", 1, 1, 1 },
+    { "127.1.2.3", 1, 1, 1 },
+    { "127.255.255.254", 1, 1, 1 },
+    { "[::1]", 1, 1, 1 },
+    { "[::1]:8080", 1, 1, 1 },
+    /* ::1 spelled otherwise: configuration text only */
+    { "[0:0:0:0:0:0:0:1]", 1, -1, 0 },
+    { "[::0001]", 1, -1, 0 },
+    { "[0::1]", 1, -1, 0 },
+    /* names: never, a name can resolve anywhere */
+    { "localhost", 0, 0, 0 },
+    { "LOCALHOST", 0, 0, 0 },
+    { "localhost:8080", 0, 0, 0 },
+    { "localhost.", 0, 0, 0 },
+    { "localhost.localdomain", 0, 0, 0 },
+    { "127.0.0.1.nip.io", 0, 0, 0 },
+    { "loopback", 0, 0, 0 },
+    /* numeric forms libcurl rewrites into a dotted quad */
+    { "127.1", 0, 0, 0 },
+    { "127.0.1", 0, 0, 0 },
+    { "0x7f.0.0.1", 0, 0, 0 },
+    { "0x7f000001", 0, 0, 0 },
+    { "2130706433", 0, 0, 0 },
+    { "017700000001", 0, 0, 0 },
+    { "0177.0.0.1", 0, 0, 0 },
+    { "127.000.0.1", 0, 0, 0 },
+    { "127.0.0.01", 0, 0, 0 },
+    { "127.0.0.1.", 0, 0, 0 },
+    /* userinfo: where the host starts is in doubt */
+    { "127.0.0.1@evil.example", 0, 0, 0 },
+    { "evil.example@127.0.0.1", 0, 0, 0 },
+    { "x:y@127.0.0.1", 0, 0, 0 },
+    { "127.0.0.1:80@evil.example", 0, 0, 0 },
+    { "127.0.0.1\\@evil.example", 0, 0, 0 },
+    { "127.0.0.1%2f@evil.example", 0, 0, 0 },
+    /* not loopback */
+    { "128.0.0.1", 0, 0, 0 },
+    { "10.0.0.1", 0, 0, 0 },
+    { "0.0.0.0", 0, 0, 0 },
+    { "[::]", 0, 0, 0 },
+    { "[::2]", 0, 0, 0 },
+    { "[::ffff:127.0.0.1]", 0, 0, 0 },
+    { "[::ffff:7f00:1]", 0, 0, 0 },
+    { "[::1%25lo]", 0, 0, 0 },
+    { "[::127.0.0.1]", 0, 0, 0 },
+    { "evil.example", 0, 0, 0 },
+};
+
+static int helper_takes(const char *url)
+{
+    CURLU *u = pv_curl_url_checked(url);
+
+    curl_url_cleanup(u);
+    return u != NULL;
+}
+
+static void test_loopback_order(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(loopback_rows) / sizeof(loopback_rows[0]); i++) {
+        const struct loopback_row *r = &loopback_rows[i];
+        char url[128];
+        pv_err why = { 0 };
+        int config, helper, link;
+
+        snprintf(url, sizeof(url), "http://%s/", r->host);
+        config = pv_cfgval_url("send_url", url, &why) == 0;
+        helper = helper_takes(url);
+        link = pv_url_link_ok(url, 512);
+        /* never accept in a later check what an earlier one refuses */
+        if (helper && !config)
+            fail_msg("%s: the helper takes what the configuration refuses",
+                     url);
+        if (link && (!helper || !config))
+            fail_msg("%s: the link check is not the strictest", url);
+        if (config != r->config || (r->helper >= 0 && helper != r->helper) ||
+            link != r->link)
+            fail_msg("%s: config %d helper %d link %d", url, config, helper,
+                     link);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_parser_uses_link_check),
         cmocka_unit_test(test_host_list),
         cmocka_unit_test(test_host_patterns),
+        cmocka_unit_test(test_loopback_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
