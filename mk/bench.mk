@@ -16,6 +16,9 @@ bench: all
 #
 #   make bench-fleet
 #   make bench-fleet BENCH_FLEET_ARGS='--rates 25,50 --seconds 10 --variants today,today-newconn'
+#   make all && make bench-fleet BENCH_FLEET_ARGS='--rates 50 --module 20'
+#                                   (first the real module vs the file store,
+#                                   scripts/bench)
 #
 # Starts a 3-member TLS etcd cluster on loopback (tests/fleet/etcdcluster.py),
 # replays the module's etcd requests of a successful login at each rate and
