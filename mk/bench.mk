@@ -11,3 +11,23 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: all
 	$(PYTHON) scripts/bench --build $(abspath $(BUILD)) $(BENCH_ARGS)
+
+# make bench-fleet - `state = etcd` under load (doc/fleet.md).
+#
+#   make bench-fleet
+#   make bench-fleet BENCH_FLEET_ARGS='--rates 25,50 --seconds 10 --variants today,today-newconn'
+#   make all && make bench-fleet BENCH_FLEET_ARGS='--rates 50 --module 20'
+#                                   (first the real module vs the file store,
+#                                   scripts/bench)
+#
+# Starts a 3-member TLS etcd cluster on loopback (tests/fleet/etcdcluster.py),
+# replays the module's etcd requests of a successful login at each rate and
+# prints latency, requests, proposals, leases, etcd CPU and RSS per login;
+# stops the cluster.  Needs etcd-server and etcd-client (scripts/install-deps).
+# Holds /tmp/pv-fleet.lock so that it never shares the machine with the
+# fleet tests.
+BENCH_FLEET_ARGS ?= --rates 25,50,100 --seconds 20 --users 1000 --hosts 10
+
+.PHONY: bench-fleet
+bench-fleet:
+	flock /tmp/pv-fleet.lock $(PYTHON) scripts/bench-fleet $(BENCH_FLEET_ARGS)
