@@ -324,6 +324,20 @@ class PV:
         _write(self.world.conf, self.conf_text, 0o600)
         return self
 
+    def age_last_send(self, ago, user="pve2e"):
+        """Move the user's last send (and its budget entries) `ago` seconds
+        into the past, and the simulator's clock forward as far, as if that
+        much time had passed since the code went out."""
+        p = self.state_dir / ("u-" + user)
+        text = p.read_text()
+        assert re.search(r"^last_sent (\d+)$", text, re.M), \
+            "no last_sent in the state record:\n" + text
+        # the send counted for the budget too, so the record stays consistent
+        p.write_text(re.sub(r"^(last_sent|sent) (\d+)",
+                            lambda m: "%s %d" % (m.group(1), int(m.group(2)) - ago),
+                            text, flags=re.M))
+        self.sim.client.clock(ago)
+
 
 @pytest.fixture
 def pv(e2e, tmp_path):

@@ -19,18 +19,6 @@ WAIT_RE = re.compile(r"A code was sent (\d+) s ago; the provider allows one "
                      r"Press Enter to get it: ")
 
 
-def _age_last_send(pv, ago):
-    p = pv.state_dir / "u-pve2e"
-    text = p.read_text()
-    m = re.search(r"^last_sent (\d+)$", text, re.M)
-    assert m, "no last_sent in the state record:\n" + text
-    # the send counted for the budget too, so the record stays consistent
-    p.write_text(re.sub(r"^(last_sent|sent) (\d+)",
-                        lambda m: "%s %d" % (m.group(1), int(m.group(2)) - ago),
-                        text, flags=re.M))
-    pv.sim.client.clock(ago)
-
-
 def test_ssh_then_sudo_waits_for_the_provider(pv, sshd, sudo):
     assert "resend_wait" not in pv.conf_text     # the default (65)
     with sshd.spawn_ssh() as s:
@@ -39,7 +27,7 @@ def test_ssh_then_sudo_waits_for_the_provider(pv, sshd, sudo):
         out = s.finish()
     assert s.exitstatus == 0 and OK_SSH in out.split("\n"), out
 
-    _age_last_send(pv, AGO)
+    pv.age_last_send(AGO)
     t0 = time.monotonic()
     with sudo.spawn() as s:
         s._expect(WAIT_RE, exact=False)     # at once, before the wait

@@ -23,18 +23,6 @@ WAIT_PROMPT_RE = re.compile(r"A new code can be sent in (\d+) s\. "
                             r"Press Enter to get it: ")
 
 
-def _age_last_send(pv, ago):
-    p = pv.state_dir / "u-pve2e"
-    text = p.read_text()
-    m = re.search(r"^last_sent (\d+)$", text, re.M)
-    assert m, "no last_sent in the state record:\n" + text
-    # the send counted for the budget too, so the record stays consistent
-    p.write_text(re.sub(r"^(last_sent|sent) (\d+)",
-                        lambda m: "%s %d" % (m.group(1), int(m.group(2)) - ago),
-                        text, flags=re.M))
-    pv.sim.client.clock(ago)
-
-
 def _first_login(pv, sshd):
     with sshd.spawn_ssh() as s:
         s.prompt()
@@ -45,7 +33,7 @@ def _first_login(pv, sshd):
 
 def test_resend_wait_is_a_prompt_over_ssh(pv, sshd):
     _first_login(pv, sshd)
-    _age_last_send(pv, AGO)
+    pv.age_last_send(AGO)
     t0 = time.monotonic()
     with sshd.spawn_ssh() as s:
         before = s._expect(WAIT_PROMPT_RE, exact=False)
