@@ -217,9 +217,14 @@ check-fleet: all
 	$(PYTEST) tests/fleet
 
 # The module through pamtester + pam_wrapper: the suite that check-asan and
-# check-valgrind run again against their builds.
+# check-valgrind run again against their builds.  Its logins mostly wait
+# (on the simulator, on time bounds), so it runs in PV_TEST_JOBS
+# pytest-xdist workers (each with its own pam_wrapper directories:
+# tests/lib/pwrap.py); PV_TEST_JOBS=1 runs it in one process.
+PV_TEST_JOBS ?= 4
+PAM_XDIST = $(if $(filter-out 0 1,$(PV_TEST_JOBS)),-n $(PV_TEST_JOBS) -p xdist,-p no:xdist)
 check-pam: all $(PAMAPP)
-	$(PYTEST) tests/integration $(PAM_PYTEST_ARGS)
+	$(PYTEST) $(PAM_XDIST) tests/integration $(PAM_PYTEST_ARGS)
 
 demo: deps-demo
 	$(MAKE) all

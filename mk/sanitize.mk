@@ -73,6 +73,9 @@ VALGRIND        ?= valgrind
 VALGRIND_BUILD  ?= $(BUILD)
 VALGRIND_LOGDIR ?= $(VALGRIND_BUILD)/valgrind-logs
 VALGRIND_TIME_SCALE ?= 5
+# pytest-xdist workers of the valgrind pass (CPU-bound: fewer than the
+# plain pass's PV_TEST_JOBS)
+VALGRIND_TEST_JOBS ?= 3
 # Distinct from pamtester's 0/1 so that a valgrind finding can never pass
 # for an expected authentication failure; the logs are scanned as well.
 VALGRIND_ERROR_EXITCODE ?= 99
@@ -184,6 +187,7 @@ check-valgrind-integration: check-valgrind-build
 	PAM_WRAPPER_DISABLE_DEEPBIND=1 PV_TEST_TIME_SCALE=$(VALGRIND_TIME_SCALE) \
 	PV_TEST_WRAPPER="$$wrap" PV_TEST_RUNNER="$$wrap" \
 	    $(MAKE) BUILD=$(VALGRIND_BUILD) check-pam \
+	        PV_TEST_JOBS=$(VALGRIND_TEST_JOBS) \
 	        PAM_PYTEST_ARGS='$(VALGRIND_PAM_ARGS)'; rc=$$?; \
 	bad=$$(grep -l -E 'ERROR SUMMARY: [1-9]' $(VALGRIND_LOGDIR)/*.log 2>/dev/null); \
 	n=$$(ls $(VALGRIND_LOGDIR) | wc -l); \

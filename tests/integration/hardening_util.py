@@ -58,15 +58,18 @@ def write_world(login, service="sshd", stack="single"):
 # many pamtester processes at once
 # ---------------------------------------------------------------------------
 
-# pam_wrapper copies the service directory to /tmp/pam.X, X one of 36
-# characters: 36 names for every pam_wrapper client running on the machine
-# at once (other suites included).  A batch keeps at most this many of its
+# pam_wrapper copies the service directory to /tmp/pam.X (/tmp/pNm.X in
+# xdist worker N, tests/lib/pwrap.py), X a character it picks at random
+# and moves on from when taken.  A batch keeps at most this many of its
 # clients alive together, starting the next as one ends: still many logins
-# racing on one state record, and room left for everybody else.  A client
-# that found every name taken anyway never reached the module (pam_wrapper
-# says so and PAM runs without our service file): it is run again.
+# racing on one state record, and few names in use at once.  A client
+# whose directory could not be set up (every name it tried was taken, or a
+# stale-copy check of a neighbour removed it under it) never reached the
+# module: pam_wrapper says "Failed to create", or never says it
+# initialised, and there is no record.  It is run again.
 MAX_CONCURRENT = 10
 NO_PAM_DIR = "Failed to create pam_wrapper config dir"
+PAM_DIR_OK = "Successfully initialized pam_wrapper"
 MAX_RERUNS = 50
 
 
@@ -128,8 +131,10 @@ class Batch:
                 # again only when the module never ran (no record): a
                 # client that logged in and then lost its directory to a
                 # neighbour's cleanup has sent its code already
-                if (NO_PAM_DIR in results[i][1] and self.reruns < MAX_RERUNS
-                        and not records_of(results[i][1])):
+                out = results[i][1]
+                if ((NO_PAM_DIR in out or PAM_DIR_OK not in out)
+                        and self.reruns < MAX_RERUNS
+                        and not records_of(out)):
                     self.reruns += 1
                     queue.append((i, self.argvs[i]))
             if not done:

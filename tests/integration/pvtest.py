@@ -28,6 +28,7 @@ import pytest
 from pvsim import (NO_LIMITS, PYTHON, SIM, Sim,  # noqa: E402,F401
                    SimServer, _openssl, closed_port, free_port, fresh_client,
                    make_ca, make_server_cert, second_sim, serve, wrong_code)
+import pwrap  # noqa: E402  (tests/lib: pam_wrapper per xdist worker)
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PV_BUILD") or (REPO / "build")).resolve()
@@ -50,6 +51,8 @@ RUNNER = shlex.split(os.environ.get("PV_TEST_WRAPPER")
 # Extra libraries (the ASan runtime) preloaded before the wrappers, and the
 # sanitizer settings passed through to the PAM client (mk/sanitize.mk).
 PRELOAD_EXTRA = os.environ.get("PV_TEST_PRELOAD", "").split()
+# this process's pam_wrapper (a copy of its own in each xdist worker)
+PAM_WRAPPER_LIB = pwrap.preload(BUILD)
 PASSENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "PYTHONMALLOC",
            "PAM_WRAPPER_DISABLE_DEEPBIND")
 TIME_SCALE = float(os.environ.get("PV_TEST_TIME_SCALE", "1"))
@@ -300,11 +303,13 @@ def _alive(pid):
 
 
 def cleanup_pam_dirs():
-    """pam_wrapper copies the service directory to /tmp/pam.X and removes it
-    in a destructor, which a killed pamtester never runs.  Remove the
-    copies left by processes this suite started (pam_wrapper would remove
-    them as stale later anyway)."""
-    for d in Path("/tmp").glob("pam.?"):
+    """pam_wrapper copies the service directory to /tmp/pam.X (/tmp/pNm.X
+    in xdist worker N, tests/lib/pwrap.py) and removes it in a destructor,
+    which a killed pamtester never runs.  Remove the copies left by
+    processes this suite started (pam_wrapper would remove them as stale
+    later anyway)."""
+    prefix = Path(pwrap.dir_prefix())
+    for d in prefix.parent.glob(prefix.name + "?"):
         try:
             pid = int((d / "pid").read_text().strip())
         except (OSError, ValueError):
@@ -556,7 +561,7 @@ class Login:
             "LANG": "C",
             "LC_ALL": "C",
             "TERM": "dumb",
-            "LD_PRELOAD": " ".join(PRELOAD_EXTRA + ["libpam_wrapper.so",
+            "LD_PRELOAD": " ".join(PRELOAD_EXTRA + [PAM_WRAPPER_LIB,
                                                     "libnss_wrapper.so"]),
             "PAM_WRAPPER": "1",
             "PAM_WRAPPER_SERVICE_DIR": str(self.pamd),

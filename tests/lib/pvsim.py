@@ -53,7 +53,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-closed_port = free_port
+_HELD_PORTS = []
+
+
+def closed_port():
+    """A loopback TCP port that refuses connections for as long as this
+    process lives: bound here and never listened on, so no other process
+    (a server of a test in another pytest-xdist worker) can take it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    _HELD_PORTS.append(s)
+    return s.getsockname()[1]
 
 
 def wrong_code(code):
