@@ -1301,7 +1301,15 @@ static enum attempt cas_loop(pv_state *st, const char *user, const char *key,
         a = update_once(st, user, key, fn, ctx, &lw, why, err);
         if (a != ATTEMPT_CONFLICT)
             break;
-        conflict_backoff(tries);
+        /* The first conflict retries at once from the value the failure
+         * branch brought (one round trip: two hosts racing).  Later ones
+         * mean many writers of the key: a random pause, then a fresh read
+         * (the value brought is stale after the pause, and a compare
+         * against it would only fail again, a proposal each). */
+        if (tries > 0) {
+            conflict_backoff(tries);
+            cache_drop(b);
+        }
     }
     /* what was kept back for user went out with this write */
     if (a == ATTEMPT_DONE && lw.written && b->ov_user != NULL &&
