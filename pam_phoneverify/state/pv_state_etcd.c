@@ -66,7 +66,8 @@
 /* "nonce <hex>\n" before the final "end\n" */
 #define NONCE_LINE (sizeof "nonce " - 1 + NONCE_HEX + 1)
 #define LEASE_FILE ":etcd-lease" /* no user name has ':' */
-#define LEASE_FILE_MAX 256
+#define LEASE_FILE_MAX 512
+#define LEASE_FILE_LINES 4 /* configurations sharing one state dir */
 #define LEASE_TAG_HEX 16
 /* Deferrable fields of a record (a write changing only these waits). */
 #define DEF_PENDING 1u
@@ -634,12 +635,35 @@ static int lease_line_head(const struct etcd_backend *b, long long bucket,
                        bucket, b->lease_ttl);
 }
 
+/* 1 when the line (n bytes, no '\n') is a lease of this cluster and
+ * TTL, of any bucket: the one line put replaces.  Other configurations
+ * sharing the state dir (another cluster, other windows) keep theirs, so
+ * that logins alternating between them do not grant a lease each. */
+static int lease_line_mine(const struct etcd_backend *b, const char *line,
+                           size_t n)
+{
+    char head[64], ttl[32];
+    size_t hl, tl, d;
+
+    if (pv_snprintf(head, sizeof head, "pv-etcd-lease 1 %s ", b->lease_tag) <
+            0 ||
+        pv_snprintf(ttl, sizeof ttl, " %ld ", b->lease_ttl) < 0)
+        return 0;
+    hl = strlen(head);
+    tl = strlen(ttl);
+    if (n < hl || memcmp(line, head, hl) != 0)
+        return 0;
+    for (d = hl; d < n && line[d] >= '0' && line[d] <= '9'; d++)
+        ;
+    return n - d >= tl && memcmp(line + d, ttl, tl) == 0;
+}
+
 /* The lease id kept for this bucket into id: 1, else 0 (none, another
  * bucket, TTL or cluster, or unreadable). */
 static int lease_file_get(int fd, const struct etcd_backend *b,
                           long long bucket, char *id, size_t size)
 {
-    char head[128], *text = NULL;
+    char head[128], *text = NULL, *line, *nl;
     size_t len = 0, hl;
     long long v;
     pv_err e;
@@ -650,9 +674,11 @@ static int lease_file_get(int fd, const struct etcd_backend *b,
             0)
         return 0;
     hl = strlen(head);
-    if (len > hl + 1 && memcmp(text, head, hl) == 0 && text[len - 1] == '\n') {
-        text[len - 1] = '\0';
-        if (parse_int64_text(text + hl, &v) == 0 && v > 0 &&
+    for (line = text; rc == 0 && (nl = strchr(line, '\n')) != NULL;
+         line = nl + 1) {
+        *nl = '\0';
+        if ((size_t)(nl - line) > hl && memcmp(line, head, hl) == 0 &&
+            parse_int64_text(line + hl, &v) == 0 && v > 0 &&
             pv_snprintf(id, size, "%lld", v) >= 0)
             rc = 1;
     }
@@ -660,21 +686,38 @@ static int lease_file_get(int fd, const struct etcd_backend *b,
     return rc;
 }
 
-/* Keep id as the lease of this bucket (rewritten in place under the
- * lock; a torn file only costs a new grant). */
+/* Keep id as the lease of this bucket, with the lines of other
+ * configurations (LEASE_FILE_LINES in all), rewritten in place under the
+ * lock: a torn file only costs a new grant. */
 static void lease_file_put(int fd, const struct etcd_backend *b,
                            long long bucket, const char *id)
 {
-    char line[160];
-    int n = lease_line_head(b, bucket, line, sizeof line);
-    size_t len;
+    char out[LEASE_FILE_MAX], *text = NULL, *line, *nl;
+    size_t len = 0, o, kept = 1;
+    int n = lease_line_head(b, bucket, out, sizeof out);
+    pv_err e;
 
-    if (n < 0 ||
-        pv_snprintf(line + n, sizeof line - (size_t)n, "%s\n", id) < 0)
+    if (n < 0 || pv_snprintf(out + n, sizeof out - (size_t)n, "%s\n", id) < 0)
         return;
-    len = strlen(line);
+    o = strlen(out);
+    if (pv_safe_read_fd(fd, LEASE_FILE, LEASE_FILE_MAX, 0, &text, &len, &e) ==
+        0) {
+        for (line = text; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+            size_t ln = (size_t)(nl - line) + 1;
+
+            if (kept == LEASE_FILE_LINES || o + ln >= sizeof out)
+                break;
+            if (lease_line_mine(b, line, ln - 1) ||
+                strncmp(line, "pv-etcd-lease 1 ", 16) != 0)
+                continue;
+            memcpy(out + o, line, ln);
+            o += ln;
+            kept++;
+        }
+        free(text);
+    }
     if (ftruncate(fd, 0) == 0)
-        (void)!pwrite(fd, line, len, 0);
+        (void)!pwrite(fd, out, o, 0);
 }
 
 /* The lease every write of this handle carries: the host's lease of the

@@ -508,8 +508,8 @@ static int reserve_cb(pv_state_record *rec, void *ctx)
 static int pending_cb(pv_state_record *rec, void *ctx)
 {
     (void)ctx;
-    strcpy(rec->pending_id, "code-id-1");
-    strcpy(rec->pending_to, "+4915100000001");
+    snprintf(rec->pending_id, sizeof rec->pending_id, "code-id-1");
+    snprintf(rec->pending_to, sizeof rec->pending_to, "+4915100000001");
     rec->pending_expires = 1700001300;
     rec->last_sent = 1700001000;
     return 0;
@@ -773,6 +773,35 @@ static void test_unsafe_lease_file_not_used(void **state)
     assert_string_equal(sc.put_lease, "81");
 }
 
+/* Two configurations sharing one state dir (the pre-check on for one
+ * service, off for another: two TTLs) each keep their lease: logins
+ * alternating between them do not grant a lease each. */
+static void test_two_configurations_keep_their_leases(void **state)
+{
+    pvt_logcap lc;
+    pv_state *st;
+    struct append a = { 1700006000, 0 };
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    earlier_login(&lc, "\"TTL\":10800");
+    range_step(RANGE, 0, 0, 0, "");
+    lease_step(GRANT, "90")->expect = "\"TTL\":176400";
+    ok_step(TXN, "\"lease\":\"90\"", 7);
+    precheck_on = 1;
+    st = open_script(EP1, &lc);
+    precheck_on = 0;
+    assert_int_equal(pv_state_update(st, "w", append_cb, &a, &err), 0);
+    pv_state_close(st);
+    range_step(RANGE, 0, 0, 0, "");
+    ok_step(TXN, "\"lease\":\"" LEASE "\"", 8);
+    st = open_script(EP1, &lc);
+    assert_int_equal(pv_state_update(st, "x", append_cb, &a, &err), 0);
+    pv_state_close(st);
+    script_done();
+}
+
 /* With the pre-check on, a record also serves precheck_cache (86400 s
  * by default): the bucket and the TTL follow it. */
 static void test_lease_ttl_counts_precheck_only_when_on(void **state)
@@ -1008,6 +1037,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_lease_ttl_counts_precheck_only_when_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_two_configurations_keep_their_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_degrades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
