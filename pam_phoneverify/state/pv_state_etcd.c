@@ -6,10 +6,14 @@
  *
  * A txn whose answer was lost (timeout, reset, 5xx) may still have been
  * applied.  Re-running the callback then would count one failure twice, so
- * every value written carries a random nonce (a "nonce" line before "end",
- * getrandom(2)), and after such an attempt the current value (the failure
- * branch of the next txn) is checked for exactly what this attempt wrote,
- * nonce included: no other writer produces that value.
+ * every value written carries a random nonce (getrandom(2)), and after
+ * such an attempt the current value (the failure branch of the next txn)
+ * is checked for exactly what this attempt wrote, nonce included: no
+ * other writer produces that value.  The nonce is written as a grace
+ * grant that has ended ("grant <64 hex> 0 0" before "end"): every version
+ * of the record parser reads that line, and none honours it (a grant read
+ * from etcd is dropped, an ended one never counts), so hosts of an older
+ * version in the same fleet read these records as before.
  *
  * Leases (doc/fleet.md): a host reuses one lease for every write in a
  * time bucket; its id and bucket are kept in <state_dir>/:etcd-lease
@@ -61,10 +65,10 @@
 #define PROBE_LEASE_TTL 60L
 #define BACKOFF_FIRST_MS 4L /* after the first conflict, doubling */
 #define BACKOFF_MAX_MS 128L
-#define NONCE_BYTES 8
-#define NONCE_HEX (2 * NONCE_BYTES)
-/* "nonce <hex>\n" before the final "end\n" */
-#define NONCE_LINE (sizeof "nonce " - 1 + NONCE_HEX + 1)
+#define NONCE_BYTES 32
+/* "grant <64 hex> 0 0\n" before the final "end\n" */
+#define NONCE_LINE \
+    (sizeof "grant " - 1 + 2 * NONCE_BYTES + sizeof " 0 0\n" - 1)
 #define LEASE_FILE ":etcd-lease" /* no user name has ':' */
 #define LEASE_FILE_MAX 512
 #define LEASE_FILE_LINES 4 /* configurations sharing one state dir */
@@ -935,60 +939,24 @@ static int degrade(pv_state *st, const pv_err *why, pv_err *err)
 
 /* ---- ops ---------------------------------------------------------------- */
 
-/* Length of kv's record text without the nonce line that ends it (a
- * value written by this version); the whole value otherwise. */
-static size_t record_len(const struct etcd_kv *kv)
-{
-    size_t n = kv->value_len, i;
-    const char *line;
-
-    if (n < sizeof "pv-state 1\n" - 1 + NONCE_LINE + 4 ||
-        memcmp(kv->value + n - 4, "end\n", 4) != 0)
-        return n;
-    line = kv->value + n - 4 - NONCE_LINE;
-    if (line[-1] != '\n' || memcmp(line, "nonce ", 6) != 0 ||
-        line[NONCE_LINE - 1] != '\n')
-        return n;
-    for (i = 6; i < NONCE_LINE - 1; i++)
-        if (strchr("0123456789abcdef", line[i]) == NULL || line[i] == '\0')
-            return n;
-    return n - NONCE_LINE;
-}
-
 /* Parse kv into rec; a corrupt record reads as empty, logged.  Grace
  * grants live on the host that granted them: one in etcd is forged. */
 static void kv_record(pv_state *st, const char *user, const struct etcd_kv *kv,
                       pv_state_record *rec)
 {
-    char safe[96], *text;
-    size_t len;
+    char safe[96];
 
     pv_state_record_clear(rec);
     if (!kv->exists || kv->value_len == 0)
         return;
-    len = record_len(kv);
-    /* without its nonce line: what comes before it, and "end" */
-    text = malloc(len + 1);
-    if (text != NULL && len != kv->value_len) {
-        memcpy(text, kv->value, len - 4);
-        memcpy(text + len - 4, "end\n", 4);
-    } else if (text != NULL) {
-        memcpy(text, kv->value, len);
-    }
-    if (text != NULL)
-        text[len] = '\0';
-    if (text == NULL || pv_state_record_parse(text, len, rec) != 0) {
+    if (pv_state_record_parse(kv->value, kv->value_len, rec) != 0) {
         pv_sanitize(safe, sizeof safe, user);
         pv_logf(&st->logger, LOG_WARNING,
                 "state record of %s in etcd is corrupt; "
                 "ignored (treated as empty)",
                 safe);
     }
-    if (text != NULL) {
-        pv_wipe(text, len);
-        free(text);
-    }
-    pv_state_grants_drop(rec);
+    pv_state_grants_drop(rec); /* the nonce line among them */
 }
 
 /* ---- writes kept back -------------------------------------------------- */
@@ -1134,7 +1102,8 @@ static int own_write_landed(const struct last_write *lw,
 }
 
 /* rec's text with a fresh nonce line before "end" into lw->value (NULL
- * for an empty record: delete). */
+ * for an empty record: delete).  rec holds no grants (kv_record dropped
+ * them): the nonce is the one grant line. */
 static int prepare_write(const pv_state_record *rec, struct last_write *lw,
                          pv_err *err)
 {
@@ -1161,10 +1130,10 @@ static int prepare_write(const pv_state_record *rec, struct last_write *lw,
         return -1;
     }
     memcpy(out, text, len - 4);
-    memcpy(out + len - 4, "nonce ", 6);
+    memcpy(out + len - 4, "grant ", 6);
     for (i = 0; i < NONCE_BYTES; i++)
         (void)pv_snprintf(out + len + 2 + 2 * i, 3, "%02x", nonce[i]);
-    memcpy(out + len - 4 + NONCE_LINE - 1, "\nend\n", 6);
+    memcpy(out + len + 2 + 2 * NONCE_BYTES, " 0 0\nend\n", 10);
     pv_wipe(text, len);
     free(text);
     lw->value = out;
@@ -1295,6 +1264,7 @@ static enum attempt update_once(pv_state *st, const char *user,
     kv_record(st, user, &kv, &rec);
     kv_clear(&kv);
     r = run_fn(st, user, fn, ctx, lw, &rec, err);
+    pv_state_grants_drop(&rec); /* grants stay on their host */
     if (r == 1 && prepare_write(&rec, lw, err) != 0)
         r = -1;
     pv_state_record_clear(&rec);

@@ -326,10 +326,10 @@ static void test_read_update_round_trip(void **state)
     pv_state_close(st);
 
     /* the key is prefix + "user/" + name, the value the record text with
-     * a random nonce line before "end", and it carries a lease */
+     * a random nonce (an ended grant line) before "end", and a lease */
     etcdctl("get /pvtest/user/rt-alice --print-value-only", out, sizeof out);
     assert_non_null(strstr(out, "pv-state 1\nfail 1700000000\n"
-                                "fail 1700000001\nnonce "));
+                                "fail 1700000001\ngrant "));
     etcdctl("get /pvtest/user/rt-alice -w json", out, sizeof out);
     assert_non_null(strstr(out, "\"lease\":"));
     /* nothing went to the local store: the lease file alone is there */
