@@ -604,7 +604,11 @@ static void test_deferred_write_flushed_at_close(void **state)
     memset(&lc, 0, sizeof lc);
     earlier_login(&lc, NULL);
     range_step(RANGE, 0, 0, 7, "");
+    sc.steps[sc.n - 1].expect = "\"serializable\":true";
+    /* a later read of the login (grace grants, the pending code) is
+     * linearizable: a stale grants_void must not let a grant through */
     range_step(RANGE, 0, 0, 7, "");
+    sc.steps[sc.n - 1].reject = "serializable";
     ok_step(TXN, "\"mod_revision\":\"7\"", 8);
     st = open_script(EP1, &lc);
     assert_int_equal(pv_state_read(st, "u", &rec, &err), 0);
@@ -615,6 +619,65 @@ static void test_deferred_write_flushed_at_close(void **state)
     script_done();
     last_put(&rec);
     assert_string_equal(rec.pending_id, "code-id-1");
+}
+
+/* The pending code id kept back goes out with the guess even when the
+ * guess meets another host's write: the retry puts both on that host's
+ * record (its failure and ours both count). */
+static void test_kept_write_survives_conflict(void **state)
+{
+    pvt_logcap lc;
+    pv_state *st;
+    pv_state_record rec;
+    struct append guess = { 1700001010, 0 };
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    earlier_login(&lc, NULL);
+    range_step(RANGE, 0, 0, 7, "");
+    fail_step(TXN, "\"mod_revision\":\"7\"", 1, 1700001005, 8, OTHER_NONCE);
+    ok_step(TXN, "\"mod_revision\":\"8\"", 9);
+    st = open_script(EP1, &lc);
+    assert_int_equal(pv_state_read(st, "u", &rec, &err), 0);
+    assert_int_equal(pv_state_update(st, "u", pending_cb, NULL, &err), 0);
+    assert_int_equal(pv_state_update(st, "u", append_cb, &guess, &err), 0);
+    pv_state_close(st); /* nothing left to write */
+    script_done();
+    assert_int_equal(guess.calls, 2);
+    last_put(&rec);
+    assert_int_equal(rec.n_failures, 2);
+    assert_string_equal(rec.pending_id, "code-id-1");
+}
+
+/* A compare that failed without a usable failure branch (an answer
+ * without "responses", or with two keys in it) is no value to retry on:
+ * the key is read again, never guessed. */
+static void test_conflict_without_failure_branch_reads(void **state)
+{
+    pvt_logcap lc;
+    pv_state *st;
+    pv_state_record rec;
+    struct append a = { 1700007000, 0 };
+    pv_err err = { "" };
+
+    (void)state;
+    memset(&lc, 0, sizeof lc);
+    range_step(RANGE, 1, 1700000000, 5, "");
+    lease_step(GRANT, LEASE);
+    answer(add(TXN, "\"mod_revision\":\"5\""),
+           "{\"header\":{\"revision\":\"6\"},\"responses\":[{"
+           "\"response_range\":{\"kvs\":[{\"key\":\"eA==\","
+           "\"mod_revision\":\"6\"},{\"key\":\"eA==\","
+           "\"mod_revision\":\"6\"}]}}]}");
+    range_step(RANGE, 2, 1700000000, 6, "");
+    ok_step(TXN, "\"mod_revision\":\"6\"", 7);
+    st = open_script(EP1, &lc);
+    assert_int_equal(pv_state_update(st, "u", append_cb, &a, &err), 0);
+    pv_state_close(st);
+    script_done();
+    last_put(&rec);
+    assert_int_equal(rec.n_failures, 3);
 }
 
 /* The serializable first read came from a member that is behind: it
@@ -1038,6 +1101,10 @@ int main(void)
             test_lease_ttl_counts_precheck_only_when_on, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_two_configurations_keep_their_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kept_write_survives_conflict,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conflict_without_failure_branch_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_degrades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
