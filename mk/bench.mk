@@ -15,7 +15,7 @@ bench: all
 # make bench-fleet - `state = etcd` under load (doc/fleet.md).
 #
 #   make bench-fleet
-#   make bench-fleet BENCH_FLEET_ARGS='--rates 25,50 --seconds 10 --variants today,today-newconn'
+#   make bench-fleet BENCH_FLEET_ARGS='--rates 25,50 --seconds 10 --variants old,new,old-newconn'
 #   make all && make bench-fleet BENCH_FLEET_ARGS='--rates 50 --module 20'
 #                                   (first the real module vs the file store,
 #                                   scripts/bench)

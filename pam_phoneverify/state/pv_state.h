@@ -91,7 +91,11 @@ typedef struct pv_state pv_state;
 /* Callback run with the record locked; return 0 to write it back, 1 to
  * leave it unchanged, -1 to abort.  The etcd backend runs it again on a
  * fresh copy when another host changed the record first: it must compute
- * from rec alone and only overwrite what it reports through ctx. */
+ * from rec alone and only overwrite what it reports through ctx.  It also
+ * skips a write that changes nothing, and keeps back one that changes only
+ * the pending code, last_sent or the pre-check cache until the next write
+ * of the handle or its close (doc/fleet.md): those fields are a
+ * convenience, everything that counts is written at once. */
 typedef int (*pv_state_update_fn)(pv_state_record *rec, void *ctx);
 
 /* Called by list once per user with a record; 0 goes on, -1 stops the
@@ -126,7 +130,12 @@ struct pv_state {
 void pv_state_close(pv_state *st);
 
 /* A missing record reads as empty.  A corrupt one reads as empty and is
- * logged through st->logger.  0 ok, -1 err (I/O, unsafe directory). */
+ * logged through st->logger.  0 ok, -1 err (I/O, unsafe directory).
+ * Under etcd the first read of a handle may be a member's own copy, which
+ * can be behind; it is taken only when it shows no failures, lock or
+ * voided grants (so it can hide a lock, never invent one), and every
+ * update after it is a compare-and-swap on the current record: decide
+ * nothing that opens a login on that first read alone (pv_state_etcd.c). */
 int pv_state_read(pv_state *st, const char *user, pv_state_record *rec,
                   pv_err *err);
 /* A lockout ends every grace grant of the user: an update that moves

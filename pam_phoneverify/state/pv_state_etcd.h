@@ -11,8 +11,10 @@
  * of pv_state.c.  An update is read -> callback -> compare-and-swap on the
  * key's mod_revision (create_revision 0 for a new key), retried on
  * conflict, so N updates from N hosts at once are N updates.  Every write
- * carries a lease (granted once per handle) long enough for the longest
- * window the record serves, so records of idle users expire.  Used
+ * carries the host's lease of the current time bucket (kept in
+ * state_dir/:etcd-lease, granted once per host and bucket), long enough
+ * for the longest window the record serves, so records of idle users
+ * expire and live leases are bounded by the number of hosts.  Used
  * break-glass codes are keys of their own, state_prefix + "bgused/" +
  * SHA-256, with no lease (pv_state_etcd_claim); provider entry health is
  * the key state_prefix + "health" (pv_state_health_update).
@@ -37,9 +39,11 @@
  * (with a random, doubling pause between them: 50 logins of one user at
  * once must all get through). */
 #define PV_STATE_ETCD_CAS_TRIES 32
-/* Added to the longest window a record serves to make the lease TTL: it
- * covers the length of one login (the lease is granted at its start). */
+/* Added to the lease TTL (bucket + longest window a record serves): it
+ * covers the length of one login. */
 #define PV_STATE_ETCD_LEASE_MARGIN 3600L
+/* Shortest time bucket of a host's lease (doc/fleet.md). */
+#define PV_STATE_ETCD_BUCKET_MIN 3600L
 
 /* Open the backend for cfg (state_endpoints, state_prefix, state_timeout,
  * state_cafile, state_client_cert/key, helper, state_dir).  Nothing is

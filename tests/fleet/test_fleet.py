@@ -6,6 +6,7 @@ pam.d that share the cluster (conftest.py).
 A used break-glass code refused on the other host and provider endpoint
 health shared by hosts: test_fleet_failover.py."""
 
+import json
 import re
 import statistics
 import subprocess
@@ -420,8 +421,8 @@ def timed_logins(h, n):
 def test_cost_per_login(host, cluster, prefix):
     """Requests to etcd per successful login (from etcd's own counters) and
     the module's ms per login, file store vs etcd, on loopback.  Printed
-    for the issue note; bounded so a regression (a request per prompt, a
-    lease per write) shows."""
+    for the issue note; counted exactly (issue 20): a range and 3 txns, no
+    lease grant once the host holds its lease of the time bucket."""
     h = host("host-a")
     etcd = {k: v for k, v in h.conf.items() if k.startswith("state_")
             and k != "state_dir"}
@@ -445,4 +446,44 @@ def test_cost_per_login(host, cluster, prefix):
                         if v), statistics.median(file_ms),
               statistics.median(etcd_ms), statistics.mean(file_ms),
               statistics.mean(etcd_ms)))
-    assert per_login <= 6, calls
+    # the warm-up logins took the host's lease; the hour may turn once
+    assert calls["LeaseGrant"] <= 1, calls
+    assert calls["Range"] == LOGINS, calls
+    assert calls["Txn"] == 3 * LOGINS, calls
+    assert per_login <= 4 + 1.0 / LOGINS, calls
+
+
+def lease_of(cluster, key):
+    """The lease id (decimal) the key is attached to."""
+    out = json.loads(cluster.ctl("get", key, "-w", "json"))
+    kvs = out.get("kvs") or []
+    assert len(kvs) == 1 and kvs[0].get("lease"), out
+    return str(kvs[0]["lease"])
+
+
+def file_lease(h):
+    """The lease id a host keeps in state_dir/:etcd-lease."""
+    text = (h.state_dir / ":etcd-lease").read_text()
+    assert text.startswith("pv-etcd-lease 1 ") and text.endswith("\n"), text
+    st = (h.state_dir / ":etcd-lease").stat()
+    assert st.st_mode & 0o077 == 0 and st.st_uid == 0, oct(st.st_mode)
+    return text.split()[-1]
+
+
+def test_leases_bounded_by_hosts(host, cluster, prefix):
+    """Issue 20: no lease per login.  Six logins on two hosts (etcd's own
+    counters): two lease grants, one per host, each kept in the host's
+    state_dir; every write of a host carries that lease."""
+    a, b = host("host-a"), host("host-b")
+    before = cluster.grpc_calls()
+    for h in (a, b):
+        for _ in range(3):
+            res = h.run("alice", [CODE])
+            assert_pam(res, "PAM_SUCCESS", "success")
+            assert_not_degraded(res)
+            assert lease_of(cluster, prefix + "user/alice") == \
+                str(int(file_lease(h)))
+    after = cluster.grpc_calls()
+    grants = after.get("LeaseGrant", 0) - before.get("LeaseGrant", 0)
+    assert file_lease(a) != file_lease(b)
+    assert 2 <= grants <= 4, grants     # 4: the hour turned meanwhile

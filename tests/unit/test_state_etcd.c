@@ -320,19 +320,23 @@ static void test_read_update_round_trip(void **state)
     assert_int_equal(rec.failures[1], 1700000001);
     assert_false(pv_state_etcd_degraded(st));
     /* a range per read; an update right after compares against what
-     * the handle read or wrote last (txn only); one lease grant */
+     * the handle read or wrote last (txn only); one lease grant (the
+     * host's, kept in state_dir/:etcd-lease) */
     assert_int_equal(pv_state_etcd_requests(st), 1 + 2 + 1 + 1);
     pv_state_close(st);
 
-    /* the key is prefix + "user/" + name, the value the record text, and
-     * it carries a lease with the TTL of the longest window + margin */
+    /* the key is prefix + "user/" + name, the value the record text with
+     * a random nonce (an ended grant line) before "end", and a lease */
     etcdctl("get /pvtest/user/rt-alice --print-value-only", out, sizeof out);
     assert_non_null(strstr(out, "pv-state 1\nfail 1700000000\n"
-                                "fail 1700000001\nend\n"));
+                                "fail 1700000001\ngrant "));
     etcdctl("get /pvtest/user/rt-alice -w json", out, sizeof out);
     assert_non_null(strstr(out, "\"lease\":"));
-    /* nothing went to the local store */
-    assert_int_equal(access(dir, F_OK), -1);
+    /* nothing went to the local store: the lease file alone is there */
+    snprintf(out, sizeof out, "%s/:etcd-lease", dir);
+    assert_int_equal(access(out, F_OK), 0);
+    snprintf(out, sizeof out, "%s/rt-alice", dir);
+    assert_int_equal(access(out, F_OK), -1);
 }
 
 static void test_other_handle_sees_updates(void **state)
@@ -557,6 +561,49 @@ static void test_revoked_lease_is_replaced(void **state)
     p = strstr(out, "\"lease\":");
     assert_non_null(p);
     assert_true(strtoll(p + strlen("\"lease\":"), NULL, 10) != lease);
+}
+
+/* The lease id on key (0: none). */
+static long long lease_of(const char *key)
+{
+    char out[4096], cmd[160];
+    const char *p;
+
+    snprintf(cmd, sizeof cmd, "get %s -w json", key);
+    etcdctl(cmd, out, sizeof out);
+    p = strstr(out, "\"lease\":");
+    return p != NULL ? strtoll(p + strlen("\"lease\":"), NULL, 10) : 0;
+}
+
+/* Leases bounded by hosts, not logins: every login (handle) of one host
+ * (state_dir) writes under the host's one lease of the time bucket; a
+ * second host takes a lease of its own.  Three logins, two leases. */
+static void test_logins_of_a_host_share_one_lease(void **state)
+{
+    char dir_a[128], dir_b[128];
+    static const char *const users[] = { "sh-x", "sh-y", "sh-z" };
+    pv_err err = { "" };
+    time_t t = 1700000650;
+    pv_state *st;
+    size_t i;
+
+    (void)state;
+    state_dir(dir_a, sizeof dir_a, "share-a");
+    state_dir(dir_b, sizeof dir_b, "share-b");
+    for (i = 0; i < 3; i++) {
+        st = open_etcd(etcd.endpoint, i < 2 ? dir_a : dir_b, NULL);
+        assert_int_equal(pv_state_update(st, users[i], append_cb, &t, &err),
+                         0);
+        /* a login of a host that has its lease: one write, no grant */
+        assert_int_equal(pv_state_etcd_requests(st), i == 1 ? 2 : 3);
+        pv_state_close(st);
+    }
+    assert_true(lease_of("/pvtest/user/sh-x") > 0);
+    assert_true(lease_of("/pvtest/user/sh-x") ==
+                lease_of("/pvtest/user/sh-y"));
+    assert_true(lease_of("/pvtest/user/sh-z") > 0);
+    assert_true(lease_of("/pvtest/user/sh-z") !=
+                lease_of("/pvtest/user/sh-x"));
 }
 
 /* ---- hostile or broken answers: a fake etcd ---------------------------- */
@@ -821,8 +868,10 @@ static void test_next_endpoint_on_failure(void **state)
     assert_int_equal(pv_state_update(st, "fo", append_cb, &t, &err), 0);
     assert_int_equal(failures_of(st, "fo"), 1);
     assert_false(pv_state_etcd_degraded(st));
-    /* the dead one is tried once, then the live one is kept */
-    assert_int_equal(pv_state_etcd_requests(st), 2 + 1 + 1 + 1);
+    /* the dead one is tried once, then the live one is kept; the first
+     * read (serializable) shows a failure, so it is read again
+     * linearizably before anyone decides on it */
+    assert_int_equal(pv_state_etcd_requests(st), 2 + 1 + 1 + 2);
     pv_state_close(st);
 }
 
@@ -1195,6 +1244,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_value_reads_empty),
         cmocka_unit_test(test_concurrent_updates_count_exactly),
         cmocka_unit_test(test_revoked_lease_is_replaced),
+        cmocka_unit_test(test_logins_of_a_host_share_one_lease),
         cmocka_unit_test(test_broken_answers_degrade),
         cmocka_unit_test(test_endless_conflict_is_an_error),
         cmocka_unit_test(test_next_endpoint_on_failure),
