@@ -250,6 +250,9 @@ static int budget_allows(pv_flowctx *f, time_t *at, pv_verdict *v)
         pv_sendlimit_message(f->env->catalog, wait, msg, sizeof(msg));
         *v = pv_verdict_user_refusal("send_limit", msg);
         return 0;
+    case PV_BUDGET_LOCKED:
+        *v = pv_verdict_final(PV_RESULT_LOCKED, "locked_out");
+        return 0;
     case PV_BUDGET_ERROR:
     default:
         *v = pv_verdict_final(PV_RESULT_CONFIG_ERROR, "state_error");

@@ -153,6 +153,9 @@ enum pv_guess_status pv_flow_wrong_entry(pv_flowctx *f, pv_guess *g);
 enum pv_send_budget {
     PV_BUDGET_RESERVED,
     PV_BUDGET_SPENT,
+    /* the record the reservation was written on shows a lockout: the
+     * login's first read was older (etcd's serializable read) */
+    PV_BUDGET_LOCKED,
     PV_BUDGET_ERROR
 };
 /* When the budget is spent only by requests of other logins that may

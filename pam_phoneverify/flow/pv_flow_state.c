@@ -125,6 +125,7 @@ int pv_flow_guess_succeeded(pv_flowctx *f)
 
 typedef struct budget_ctx {
     pv_sendlimit_policy pol;
+    const pv_lockout_policy *lock;
     time_t now;
     time_t since; /* sends from here on may still be in flight */
     const time_t *own;
@@ -132,12 +133,22 @@ typedef struct budget_ctx {
     long wait;
     int reserved;
     int in_flight;
+    int locked;
 } budget_ctx;
 
 static int reserve_cb(pv_state_record *rec, void *ctx)
 {
     budget_ctx *bc = ctx;
 
+    /* The lockout is checked again on the record this write replaces: a
+     * login's first read may be older than another host's lock (etcd's
+     * serializable read, state/pv_state.h), and no code is sent to a
+     * locked-out user. */
+    bc->locked = pv_lockout_active(rec, bc->lock, bc->now, NULL);
+    if (bc->locked) {
+        bc->reserved = 0;
+        return 0;
+    }
     bc->reserved = pv_sendlimit_reserve(rec, &bc->pol, bc->now, &bc->wait);
     bc->in_flight =
         !bc->reserved && pv_sendlimit_maybe_in_flight(rec, &bc->pol, bc->since,
@@ -187,6 +198,7 @@ enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at, long *wait)
     memset(&bc, 0, sizeof(bc));
     bc.pol.limit = f->cfg->send_limit;
     bc.pol.window = f->cfg->send_window;
+    bc.lock = &f->lockout;
     bc.own = f->own_sends;
     bc.n_own = f->n_own_sends;
     *wait = 0;
@@ -198,6 +210,8 @@ enum pv_send_budget pv_flow_send_reserve(pv_flowctx *f, time_t *at, long *wait)
             return PV_BUDGET_ERROR;
         *at = bc.now;
         *wait = bc.wait;
+        if (bc.locked)
+            return PV_BUDGET_LOCKED;
         if (bc.reserved)
             return PV_BUDGET_RESERVED;
         if (!bc.in_flight || c->sleep_ms == NULL || naps-- <= 0 ||

@@ -8,12 +8,15 @@ typedef struct mem_entry {
     char *user;
     char *text; /* pv_state_record_format output */
     size_t len;
+    char *stale; /* the text when stale reads began; NULL: none then */
+    size_t stale_len;
     struct mem_entry *next;
 } mem_entry;
 
 typedef struct mem_backend {
     mem_entry *entries;
     int broken;
+    int stale; /* reads answer from the snapshot (set_stale) */
 } mem_backend;
 
 static mem_entry *find_entry(mem_backend *mb, const char *user)
@@ -26,20 +29,32 @@ static mem_entry *find_entry(mem_backend *mb, const char *user)
     return NULL;
 }
 
-static int mem_read(pv_state *st, const char *user, pv_state_record *rec,
-                    pv_err *err)
+/* The record as of now (stale 0) or as of the snapshot (stale 1). */
+static int read_record(mem_backend *mb, const char *user, int stale,
+                       pv_state_record *rec, pv_err *err)
 {
-    mem_backend *mb = st->backend;
     mem_entry *e;
+    const char *text;
+    size_t len;
 
     if (mb->broken) {
         pv_err_set(err, "state: unavailable (in-memory store broken)");
         return -1;
     }
     e = find_entry(mb, user);
-    if (e == NULL || pv_state_record_parse(e->text, e->len, rec) != 0)
+    text = e == NULL ? NULL : stale ? e->stale : e->text;
+    len = e == NULL ? 0 : stale ? e->stale_len : e->len;
+    if (text == NULL || pv_state_record_parse(text, len, rec) != 0)
         pv_state_record_clear(rec); /* missing or corrupt: empty */
     return 0;
+}
+
+static int mem_read(pv_state *st, const char *user, pv_state_record *rec,
+                    pv_err *err)
+{
+    mem_backend *mb = st->backend;
+
+    return read_record(mb, user, mb->stale, rec, err);
 }
 
 /* Store text as user's record (taking ownership), creating the entry. */
@@ -70,7 +85,8 @@ static int mem_update(pv_state *st, const char *user, pv_state_update_fn fn,
     size_t len = 0;
     int rc;
 
-    if (mem_read(st, user, &rec, err) != 0)
+    /* an update always sees the current record (a compare-and-swap) */
+    if (read_record(st->backend, user, 0, &rec, err) != 0)
         return -1;
     rc = fn(&rec, ctx);
     if (rc == 0 && (pv_state_record_format(&rec, &text, &len) != 0 ||
@@ -114,6 +130,7 @@ static void mem_close(pv_state *st)
         return;
     for (e = mb->entries; e != NULL; e = next) {
         next = e->next;
+        pv_free_secret(e->stale);
         pv_free_secret(e->text);
         free(e->user);
         free(e);
@@ -154,4 +171,25 @@ void pv_state_mem_set_broken(pv_state *st, int broken)
 
     if (mb != NULL)
         mb->broken = broken;
+}
+
+int pv_state_mem_set_stale(pv_state *st, int stale)
+{
+    mem_backend *mb = st->backend;
+    mem_entry *e;
+
+    for (e = mb->entries; e != NULL; e = e->next) {
+        pv_free_secret(e->stale);
+        e->stale = NULL;
+        e->stale_len = 0;
+        if (!stale)
+            continue;
+        if ((e->stale = malloc(e->len + 1)) == NULL)
+            return -1;
+        memcpy(e->stale, e->text, e->len);
+        e->stale[e->len] = '\0';
+        e->stale_len = e->len;
+    }
+    mb->stale = stale;
+    return 0;
 }

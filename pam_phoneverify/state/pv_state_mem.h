@@ -17,4 +17,10 @@ int pv_state_mem_open(pv_state **out, pv_err *err);
  * tests' way to reach the flow's state_error paths.  0 turns it off. */
 void pv_state_mem_set_broken(pv_state *st, int broken);
 
+/* stale 1: from now on reads (not updates) answer with the records as
+ * they are at this call, as an etcd serializable read from a member that
+ * is behind may (state/pv_state.h); updates see the current record.  0
+ * turns it off.  0 ok, -1 out of memory. */
+int pv_state_mem_set_stale(pv_state *st, int stale);
+
 #endif

@@ -150,6 +150,8 @@ typedef struct flow_case {
     int give_back_at_nap;  /* one of them is given back at this nap */
     int pending_at_nap;    /* one of them records its code at this nap */
     int locked_before;     /* another login locked the user */
+    int locked_unseen;     /* ... on another host: the login's reads are
+                              older (a stale etcd serializable read) */
     int lock_at_prompt;    /* ... during this prompt (1-based) */
     int state_broken;
     enum pv_result want;
@@ -594,7 +596,11 @@ static void prepare_world(world *w, const flow_case *c, const pv_config *cfg,
     w->transport.impl = w;
     pv_err_clear(&err);
     assert_int_equal(pv_state_mem_open(&w->state, &err), 0);
-    if (c->locked_before)
+    if (c->locked_unseen) {
+        update(w, give_back_one_cb); /* the user has a record */
+        assert_int_equal(pv_state_mem_set_stale(w->state, 1), 0);
+    }
+    if (c->locked_before || c->locked_unseen)
         lock_user(w);
     if (c->sends_before > 0)
         update(w, sends_cb);
@@ -880,6 +886,12 @@ static const flow_case lockout_rows[] = {
       .reason = "locked_out",
       .sends = 1,
       .verifies = 1,
+      .shown = "Too many failed attempts; try again later." },
+    { .name = "locked on another host, the first read older: nothing sent",
+      .locked_unseen = 1,
+      .want = PV_RESULT_LOCKED,
+      .reason = "locked_out",
+      .sends = 0,
       .shown = "Too many failed attempts; try again later." },
     { .name = "locked during the first prompt: the code is not sent",
       .lock_at_prompt = 1,
