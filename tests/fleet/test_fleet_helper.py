@@ -81,7 +81,7 @@ def test_cluster_down_still_one_helper_and_degraded(host, cluster, monkeypatch):
     assert len(execs) == 1, "helper execs in one login:\n" + "\n".join(execs)
 
 
-LOGINS = 20
+LOGINS = int(os.environ.get("PV_HELPER_COST_LOGINS", "20"))
 
 
 def test_helper_cost_per_login(host):
