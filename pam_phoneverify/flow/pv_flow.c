@@ -294,7 +294,7 @@ static int open_state(pv_flowctx *f)
     if (f->state != NULL)
         return 0;
     pv_err_clear(&err);
-    if (pv_state_open(f->cfg, &f->state, &err) != 0) {
+    if (pv_state_open_shared(f->cfg, f->env->http, &f->state, &err) != 0) {
         pv_logf(&f->env->logger, LOG_ERR, "state: %s", err.msg);
         return -1;
     }

@@ -6,10 +6,18 @@
  * with the module's resource limits.  It makes itself not dumpable (exec
  * undid the module's setting) and opens no file the module trusts: the CA
  * bundle and client certificate and key arrive as data in the setup.
- * Reads one "setup" message, then answers "request" messages one at a
- * time, echoing each request's number, with libcurl, using ONE easy
- * handle for the whole login so the send and verify calls to the same
- * host share a TCP connection and a TLS handshake.
+ *
+ * One helper serves every user of the transport in a login (the provider
+ * clients and the etcd state backend): each is a profile (1..
+ * PV_PROTO_MAX_PROFILES, pv_helper_proto.h), defined once by a "setup"
+ * message naming it, at any point.  Each profile has its OWN libcurl easy
+ * handle, set up from its own setup message and never changed afterwards:
+ * its connection cache and TLS session cache are the handle's, so the
+ * send and verify calls to the provider share one TCP connection and one
+ * TLS handshake, the etcd requests another, and a request is never
+ * performed with another profile's CA, pinned key, client certificate or
+ * proxy.  "request" messages name their profile and are answered one at a
+ * time, echoing the request's number and profile.
  *
  * Exit status: 0 socket closed or idle limit, 1 start-up failure,
  * 2 protocol violation from the socket, 3 cannot answer. */
@@ -29,7 +37,7 @@
 #include "transport/pv_http.h"
 #include "base/pv_util.h"
 
-#define SETUP_WAIT_MS 10000L /* the module sends setup right away */
+#define SETUP_WAIT_MS 10000L /* the module sends a setup right away */
 #define IDLE_MS \
     600000L                   /* a code lives 600 s; the module simply
                                   * starts a new helper if we are gone */
@@ -48,11 +56,16 @@ struct body_buf {
     int toobig; /* our cap, not a libcurl failure */
 };
 
-struct session {
-    CURL *curl;
+/* One profile: a handle of its own, set up once. */
+struct profile {
+    CURL *curl;    /* NULL: not set up yet */
     char *proxy;   /* the configured proxy, for a failed proxy lookup */
-    long connects; /* running CURLINFO_NUM_CONNECTS sum */
-    struct body_buf body;
+    long connects; /* running CURLINFO_NUM_CONNECTS sum of this handle */
+};
+
+struct session {
+    struct profile prof[PV_PROTO_MAX_PROFILES + 1]; /* [0] unused */
+    struct body_buf body; /* one transfer at a time: shared */
 };
 
 struct result {
@@ -258,30 +271,35 @@ static int set_ca(CURL *c, const pv_proto_msg *m)
     return set_blob(c, CURLOPT_CAINFO_BLOB, m, PV_F_CA_BLOB);
 }
 
-/* 0 ready, EXIT_PROTO not a setup message, 1 libcurl refused an option
- * (or no memory). */
-static int session_setup(struct session *s, const pv_proto_msg *m)
+/* Define the profile a setup message names, on a handle of its own.
+ * 0 ready, EXIT_PROTO not a well-formed setup or the profile is already
+ * set up (its handle, connections and TLS sessions are never changed), 1
+ * libcurl refused an option (or no memory). */
+static int profile_setup(struct session *s, const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG,    PV_F_TIMEOUT,   PV_F_CONNECT_TIMEOUT, PV_F_CA_BLOB,
-        PV_F_PINNED, PV_F_CERT_BLOB, PV_F_KEY_BLOB,        PV_F_PROXY,
+        PV_F_MSG,     PV_F_PROFILE, PV_F_TIMEOUT,   PV_F_CONNECT_TIMEOUT,
+        PV_F_CA_BLOB, PV_F_PINNED,  PV_F_CERT_BLOB, PV_F_KEY_BLOB,
+        PV_F_PROXY,
     };
+    struct profile *p;
+    long n;
 
     if (!is_msg(m, "setup") || !tags_within(m, allowed, sizeof(allowed)) ||
-        !tags_at_most_once(m, allowed, sizeof(allowed)))
+        !tags_at_most_once(m, allowed, sizeof(allowed)) ||
+        pv_proto_profile(m, &n) < 0 || s->prof[n].curl != NULL)
         return EXIT_PROTO;
-    s->body.data = malloc(PV_HTTP_MAX_RESPONSE + 1);
-    s->curl = curl_easy_init();
-    if (s->body.data == NULL || s->curl == NULL ||
-        set_fixed(s->curl, &s->body) < 0 || set_limits(s->curl, m) < 0 ||
-        set_ca(s->curl, m) < 0 ||
-        set_opt_field(s->curl, CURLOPT_PINNEDPUBLICKEY, m, PV_F_PINNED) < 0 ||
-        set_blob(s->curl, CURLOPT_SSLCERT_BLOB, m, PV_F_CERT_BLOB) < 0 ||
-        set_blob(s->curl, CURLOPT_SSLKEY_BLOB, m, PV_F_KEY_BLOB) < 0 ||
-        set_proxy(s->curl, m) < 0)
+    p = &s->prof[n];
+    p->curl = curl_easy_init();
+    if (p->curl == NULL || set_fixed(p->curl, &s->body) < 0 ||
+        set_limits(p->curl, m) < 0 || set_ca(p->curl, m) < 0 ||
+        set_opt_field(p->curl, CURLOPT_PINNEDPUBLICKEY, m, PV_F_PINNED) < 0 ||
+        set_blob(p->curl, CURLOPT_SSLCERT_BLOB, m, PV_F_CERT_BLOB) < 0 ||
+        set_blob(p->curl, CURLOPT_SSLKEY_BLOB, m, PV_F_KEY_BLOB) < 0 ||
+        set_proxy(p->curl, m) < 0)
         return 1;
     if (field_str(m, PV_F_PROXY) != NULL &&
-        (s->proxy = strdup(field_str(m, PV_F_PROXY))) == NULL)
+        (p->proxy = strdup(field_str(m, PV_F_PROXY))) == NULL)
         return 1;
     return 0;
 }
@@ -548,7 +566,9 @@ static enum pv_dns_check dns_check_url(const char *url, CURLU *parsed)
     return r;
 }
 
-static enum pv_http_status classify(struct session *s, CURLcode rc, CURLU *u)
+static enum pv_http_status classify(const struct session *s,
+                                    const struct profile *p, CURLcode rc,
+                                    CURLU *u)
 {
     long os_errno = 0;
     enum pv_dns_check dns = PV_DNS_UNCHECKED;
@@ -557,21 +577,22 @@ static enum pv_http_status classify(struct session *s, CURLcode rc, CURLU *u)
         return PV_HTTP_E_LOCAL;
     if (rc == CURLE_OK)
         return PV_HTTP_OK;
-    if (curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+    if (curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
         os_errno = 0;
     if (rc == CURLE_COULDNT_RESOLVE_HOST)
         dns = dns_check_url(NULL, u);
-    else if (rc == CURLE_COULDNT_RESOLVE_PROXY && s->proxy != NULL)
-        dns = dns_check_url(s->proxy, NULL);
+    else if (rc == CURLE_COULDNT_RESOLVE_PROXY && p->proxy != NULL)
+        dns = dns_check_url(p->proxy, NULL);
     return pv_curl_classify(rc, os_errno, s->body.toobig, dns);
 }
 
 /* Run the transfer with the per-request options in place, then detach
  * them so the handle never points at freed (wiped) memory. */
-static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
-                    const char *body, size_t body_len, struct result *r)
+static void perform(struct session *s, struct profile *p, CURLU *u,
+                    struct curl_slist *hdrs, const char *body, size_t body_len,
+                    struct result *r)
 {
-    CURL *c = s->curl;
+    CURL *c = p->curl;
     int64_t t0 = pv_monotonic_ms();
     long code = 0, conns = 0;
     CURLcode rc;
@@ -587,13 +608,13 @@ static void perform(struct session *s, CURLU *u, struct curl_slist *hdrs,
     else
         rc = curl_easy_perform(c);
     r->elapsed_ms = (long)(pv_monotonic_ms() - t0);
-    r->status = classify(s, rc, u);
+    r->status = classify(s, p, rc, u);
     r->error = rc == CURLE_OK ? NULL : curl_easy_strerror(rc);
     if (r->status == PV_HTTP_E_LOCAL && rc == CURLE_OK)
         r->error = "limits or priority changed during the request";
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK &&
         conns > 0)
-        s->connects += conns;
+        p->connects += conns;
     if (rc == CURLE_OK &&
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
         r->http_code = code;
@@ -609,7 +630,7 @@ static int request_shape_ok(const pv_proto_msg *m)
         PV_F_MSG,          PV_F_SEQ,           PV_F_URL,
         PV_F_CONTENT_TYPE, PV_F_AUTHORIZATION, PV_F_BODY,
         PV_F_FORM_NAME,    PV_F_FORM_VALUE,    PV_F_HEADER_NAME,
-        PV_F_HEADER_VALUE,
+        PV_F_HEADER_VALUE, PV_F_PROFILE,
     };
     static const uint8_t once[] = {
         PV_F_MSG,          PV_F_SEQ,           PV_F_URL,
@@ -629,8 +650,8 @@ static int request_shape_ok(const pv_proto_msg *m)
     return 1;
 }
 
-static void handle_request(struct session *s, const pv_proto_msg *m,
-                           struct result *r)
+static void handle_request(struct session *s, struct profile *p,
+                           const pv_proto_msg *m, struct result *r)
 {
     CURLU *u = pv_curl_url_checked(field_str(m, PV_F_URL));
     struct curl_slist *hdrs = NULL;
@@ -646,10 +667,10 @@ static void handle_request(struct session *s, const pv_proto_msg *m,
         return;
     }
     hdrs = build_headers(m, form);
-    if (hdrs == NULL || build_body(s->curl, m, &body, &body_len) < 0)
+    if (hdrs == NULL || build_body(p->curl, m, &body, &body_len) < 0)
         r->error = "bad request headers or body";
     else
-        perform(s, u, hdrs, body, body_len, r);
+        perform(s, p, u, hdrs, body, body_len, r);
     free_headers(hdrs);
     if (body != NULL) {
         pv_wipe(body, body_len);
@@ -660,7 +681,8 @@ static void handle_request(struct session *s, const pv_proto_msg *m,
 
 /* ---- main loop -------------------------------------------------------- */
 
-static int send_answer(struct session *s, const char *seq,
+static int send_answer(struct session *s, const struct profile *p,
+                       const char *seq, const char *profile,
                        const struct result *r)
 {
     pv_proto_msg a;
@@ -669,10 +691,11 @@ static int send_answer(struct session *s, const char *seq,
     memset(&a, 0, sizeof(a));
     if (pv_proto_add_str(&a, PV_F_MSG, "response") == 0 &&
         pv_proto_add_str(&a, PV_F_SEQ, seq) == 0 &&
+        pv_proto_add_str(&a, PV_F_PROFILE, profile) == 0 &&
         pv_proto_add_long(&a, PV_F_STATUS, (long)r->status) == 0 &&
         pv_proto_add_long(&a, PV_F_HTTP_CODE, r->http_code) == 0 &&
         pv_proto_add_long(&a, PV_F_ELAPSED_MS, r->elapsed_ms) == 0 &&
-        pv_proto_add_long(&a, PV_F_CONNECTS, s->connects) == 0 &&
+        pv_proto_add_long(&a, PV_F_CONNECTS, p->connects) == 0 &&
         (r->status != PV_HTTP_OK ||
          pv_proto_add(&a, PV_F_RESP_BODY, s->body.data, s->body.len) == 0) &&
         (r->error == NULL || pv_proto_add_str(&a, PV_F_ERROR, r->error) == 0))
@@ -683,40 +706,75 @@ static int send_answer(struct session *s, const char *seq,
     return rc;
 }
 
+/* Answer one request with the handle of the profile it names (one that
+ * was set up: anything else is a protocol violation).  0 answered,
+ * EXIT_PROTO, EXIT_ANSWER. */
+static int serve_request(struct session *s, pv_proto_msg *m)
+{
+    struct profile *p;
+    struct result r;
+    char seq[32], profile[2];
+    long n;
+
+    if (!request_shape_ok(m) || pv_proto_profile(m, &n) < 0 ||
+        s->prof[n].curl == NULL ||
+        pv_strlcpy(seq, field_str(m, PV_F_SEQ), sizeof(seq)) < 0)
+        return EXIT_PROTO;
+    p = &s->prof[n];
+    profile[0] = (char)('0' + n);
+    profile[1] = '\0';
+    handle_request(s, p, m, &r);
+    pv_proto_clear(m); /* wipes authorization and body */
+    return send_answer(s, p, seq, profile, &r) < 0 ? EXIT_ANSWER : 0;
+}
+
+/* The first message comes right after the start (a setup: a request
+ * needs a profile); then each wait is the idle limit. */
 static int serve(struct session *s)
 {
+    int64_t wait = SETUP_WAIT_MS;
+
     for (;;) {
         pv_proto_msg m;
-        struct result r;
-        char seq[32];
         int rc;
 
-        if (pv_proto_recv(0, &m, pv_monotonic_ms() + IDLE_MS) < 0)
-            return errno == 0 || errno == ETIMEDOUT ? 0 : EXIT_PROTO;
-        if (!request_shape_ok(&m)) {
-            pv_proto_clear(&m);
-            return EXIT_PROTO;
+        if (pv_proto_recv(0, &m, pv_monotonic_ms() + wait) < 0)
+            return errno == 0 || (errno == ETIMEDOUT && wait == IDLE_MS)
+                       ? 0
+                       : EXIT_PROTO;
+        wait = IDLE_MS;
+        rc = is_msg(&m, "setup") ? profile_setup(s, &m) : serve_request(s, &m);
+        pv_proto_clear(&m); /* wipes the key, authorization and body */
+        if (rc != 0)
+            return rc;
+    }
+}
+
+static void session_free(struct session *s)
+{
+    for (int i = 1; i <= PV_PROTO_MAX_PROFILES; i++) {
+        struct profile *p = &s->prof[i];
+
+        if (p->curl != NULL)
+            curl_easy_cleanup(p->curl);
+        if (p->proxy != NULL) {
+            pv_wipe(p->proxy, strlen(p->proxy)); /* may hold user:password */
+            free(p->proxy);
         }
-        if (pv_strlcpy(seq, field_str(&m, PV_F_SEQ), sizeof(seq)) < 0) {
-            pv_proto_clear(&m);
-            return EXIT_PROTO;
-        }
-        handle_request(s, &m, &r);
-        pv_proto_clear(&m); /* wipes authorization and body */
-        rc = send_answer(s, seq, &r);
-        if (rc < 0)
-            return EXIT_ANSWER;
+    }
+    if (s->body.data != NULL) {
+        pv_wipe(s->body.data, PV_HTTP_MAX_RESPONSE + 1);
+        free(s->body.data);
     }
 }
 
 int main(void)
 {
     struct session s;
-    pv_proto_msg setup;
     int rc = 1;
 
     /* Not dumpable: exec made us dumpable again, and this process holds
-     * the client key and the answers.  The module set everything else
+     * the client keys and the answers.  The module set everything else
      * (ids, session, limits) before exec. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         return 1;
@@ -727,24 +785,10 @@ int main(void)
     memset(&s, 0, sizeof(s));
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
-    if (pv_proto_recv(0, &setup, pv_monotonic_ms() + SETUP_WAIT_MS) < 0) {
-        rc = errno == 0 ? 0 : EXIT_PROTO;
-    } else {
-        rc = session_setup(&s, &setup);
-        if (rc == 0)
-            rc = serve(&s);
-        pv_proto_clear(&setup);
-    }
-    if (s.curl != NULL)
-        curl_easy_cleanup(s.curl);
-    if (s.proxy != NULL) {
-        pv_wipe(s.proxy, strlen(s.proxy)); /* may hold user:password */
-        free(s.proxy);
-    }
-    if (s.body.data != NULL) {
-        pv_wipe(s.body.data, PV_HTTP_MAX_RESPONSE + 1);
-        free(s.body.data);
-    }
+    s.body.data = malloc(PV_HTTP_MAX_RESPONSE + 1);
+    if (s.body.data != NULL)
+        rc = serve(&s);
+    session_free(&s);
     curl_global_cleanup();
     return rc;
 }

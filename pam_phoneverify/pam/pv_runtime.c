@@ -1,4 +1,5 @@
-/* pv_runtime.c - the real clock and the configured transport. */
+/* pv_runtime.c - the real clock and the configured transport (one helper
+ * per login: doc/architecture.md). */
 #include <time.h>
 #include "pam/pv_runtime.h"
 #include "transport/pv_http.h"

@@ -7,16 +7,18 @@
 #include "state/pv_state_open.h"
 #include "state/pv_state_etcd.h"
 #include "state/pv_state_file.h"
+#include "transport/pv_http.h"
 
 /* One entry per `state` value. */
 struct backend_entry {
     const char *prefix; /* matched against the start of cfg->state */
     int exact;          /* 1: whole value must equal prefix */
     const char *name;
-    int (*open)(const pv_config *cfg, pv_state **out, pv_err *err);
+    int (*open)(const pv_config *cfg, pv_transport *http, pv_state **out,
+                pv_err *err);
 };
 
-static int open_file_backend(const pv_config *cfg, pv_state **out, pv_err *err)
+static int open_file(const pv_config *cfg, pv_state **out, pv_err *err)
 {
     if (cfg->state_dir == NULL || cfg->state_dir[0] == '\0') {
         pv_err_set(err, "state_dir is not set");
@@ -25,9 +27,45 @@ static int open_file_backend(const pv_config *cfg, pv_state **out, pv_err *err)
     return pv_state_file_open(cfg->state_dir, out, err);
 }
 
+static int open_file_backend(const pv_config *cfg, pv_transport *http,
+                             pv_state **out, pv_err *err)
+{
+    (void)http;
+    return open_file(cfg, out, err);
+}
+
+pv_transport *pv_state_etcd_transport(const pv_config *cfg, pv_transport *http)
+{
+    /* the fields of the backend's own transport (pv_state_etcd.c): the
+     * state_timeout for both limits, state_cafile and the state client
+     * certificate and key, no proxy, no pinned key */
+    pv_http_opts o = pv_http_opts_make(
+        cfg->helper, cfg->helper_user, cfg->state_timeout, cfg->state_timeout,
+        cfg->state_cafile, cfg->state_client_cert, cfg->state_client_key);
+
+    return pv_http_transport_view(http, &o);
+}
+
+/* etcd through a view on the login's helper (http), or, without http, a
+ * helper of its own (pv_state_etcd_open). */
+static int open_etcd_backend(const pv_config *cfg, pv_transport *http,
+                             pv_state **out, pv_err *err)
+{
+    pv_transport *t;
+
+    if (http == NULL)
+        return pv_state_etcd_open(cfg, out, err);
+    if ((t = pv_state_etcd_transport(cfg, http)) == NULL) {
+        *out = NULL;
+        pv_err_set(err, "state: out of memory");
+        return -1;
+    }
+    return pv_state_etcd_open_with(cfg, t, out, err); /* owns t */
+}
+
 static const struct backend_entry backends[] = {
     { "file", 1, "file", open_file_backend },
-    { "etcd", 1, "etcd", pv_state_etcd_open },
+    { "etcd", 1, "etcd", open_etcd_backend },
 };
 
 static int backend_matches(const struct backend_entry *b, const char *v)
@@ -38,6 +76,12 @@ static int backend_matches(const struct backend_entry *b, const char *v)
 }
 
 int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err)
+{
+    return pv_state_open_shared(cfg, NULL, out, err);
+}
+
+int pv_state_open_shared(const pv_config *cfg, pv_transport *http,
+                         pv_state **out, pv_err *err)
 {
     const char *v;
     size_t i;
@@ -51,7 +95,7 @@ int pv_state_open(const pv_config *cfg, pv_state **out, pv_err *err)
     for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
         if (!backend_matches(&backends[i], v))
             continue;
-        if (backends[i].open(cfg, out, err) != 0)
+        if (backends[i].open(cfg, http, out, err) != 0)
             return -1;
         (*out)->lock_wait_ms = PV_STATE_LOCK_WAIT_MS;
         return 0;
@@ -73,7 +117,7 @@ int pv_state_grant_store(const pv_config *cfg, pv_state *main,
         *grants = main;
         return 0;
     }
-    if (open_file_backend(cfg, grants, err) != 0)
+    if (open_file(cfg, grants, err) != 0)
         return -1;
     (*grants)->lock_wait_ms = PV_STATE_LOCK_WAIT_MS;
     if (main != NULL)

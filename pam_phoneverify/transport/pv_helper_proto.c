@@ -27,7 +27,7 @@ static int tag_known(uint8_t tag)
            (tag >= PV_F_TIMEOUT && tag <= PV_F_CA_BLOB) ||
            (tag >= PV_F_PINNED && tag <= PV_F_PROXY) ||
            (tag >= PV_F_URL && tag <= PV_F_AUTHORIZATION) ||
-           (tag >= PV_F_BODY && tag <= PV_F_SEQ) ||
+           (tag >= PV_F_BODY && tag <= PV_F_PROFILE) ||
            (tag >= PV_F_FORM_NAME && tag <= PV_F_HEADER_VALUE) ||
            (tag >= PV_F_STATUS && tag <= PV_F_ERROR);
 }
@@ -78,6 +78,29 @@ const pv_proto_field *pv_proto_get(const pv_proto_msg *m, uint8_t tag)
         if (m->fields[i].tag == tag)
             return &m->fields[i];
     return NULL;
+}
+
+/* One digit is enough for PV_PROTO_MAX_PROFILES (< 10): a single
+ * canonical spelling per profile, so no two strings name the same one. */
+_Static_assert(PV_PROTO_MAX_PROFILES >= 1 && PV_PROTO_MAX_PROFILES < 10,
+               "a profile is one decimal digit");
+int pv_proto_profile(const pv_proto_msg *m, long *out)
+{
+    const pv_proto_field *f = NULL;
+    size_t i;
+
+    for (i = 0; i < m->n; i++) {
+        if (m->fields[i].tag != PV_F_PROFILE)
+            continue;
+        if (f != NULL)
+            return -1; /* named twice */
+        f = &m->fields[i];
+    }
+    if (f == NULL || f->len != 1 || f->value[0] < '1' ||
+        f->value[0] > '0' + PV_PROTO_MAX_PROFILES)
+        return -1;
+    *out = f->value[0] - '0';
+    return 0;
 }
 
 void pv_proto_clear(pv_proto_msg *m)

@@ -9,6 +9,16 @@
  * process that parses hostile network input holds no privilege; the CA
  * bundle and client certificate/key are read here and sent as data.
  *
+ * One helper process per login serves every view made on it (the
+ * provider transport and the etcd backend's, pv_http_view_new): struct
+ * helper is that process, shared and counted; struct pv_http is a view,
+ * with its own settings, its own profile number in the helper (given when
+ * the view is made, never chosen per request) and its own deadlines.  A
+ * view sends its settings before its first request to each helper
+ * process it meets (the generation tells a restarted helper from the one
+ * it set up), so a helper that died or was killed for one view is simply
+ * started again, lazily, by the next request of any view.
+ *
  * No signal handler is installed here; every wait (socket, child) is a
  * bounded poll, the child's through its pidfd. */
 #include <errno.h>
@@ -37,13 +47,24 @@
 #define HELPER_NOFILE 64
 #define HELPER_NPROC 1024 /* all helpers of all logins share the user */
 
+/* The helper process shared by the views of one login. */
+struct helper {
+    char *path, *user; /* helper, helper_user (NULL: the default) */
+    unsigned refs;     /* views holding it */
+    int profiles;      /* profile numbers handed out (1..profiles) */
+    int fd;            /* parent end of the socketpair, or -1 */
+    pv_child child;    /* running helper (pid -1 when none) */
+    unsigned long gen; /* helper processes started so far */
+    long seq;          /* number of the last request sent to this one */
+};
+
 struct pv_http {
-    pv_http_opts o;     /* strings owned, wiped on free */
-    int fd;             /* parent end of the socketpair, or -1 */
-    pv_child child;     /* running helper (pid -1 when none) */
-    long seq;           /* number of the last request sent */
-    long connects_done; /* from helpers that already ended */
-    long connects_cur;  /* running count of the current one */
+    pv_http_opts o;        /* strings owned, wiped on free */
+    struct helper *hp;     /* shared */
+    int profile;           /* ours in hp, 1..PV_PROTO_MAX_PROFILES */
+    unsigned long set_gen; /* hp->gen our setup went to; 0 none */
+    long connects_done;    /* from helpers that already ended */
+    long connects_cur;     /* running count in the current one */
 };
 
 static long clamp_seconds(long v, long dflt)
@@ -96,16 +117,51 @@ pv_http_opts pv_http_opts_make(const char *helper, const char *helper_user,
     return o;
 }
 
-pv_http *pv_http_new(const pv_http_opts *opts)
+static void helper_release(struct helper *hp);
+
+/* A helper record for path/user, no process yet. */
+static struct helper *helper_new(const char *path, const char *user)
+{
+    struct helper *hp = calloc(1, sizeof(*hp));
+
+    if (hp == NULL)
+        return NULL;
+    hp->fd = -1;
+    hp->child.pid = -1;
+    hp->child.pidfd = -1;
+    hp->child.report_fd = -1;
+    hp->refs = 1;
+    if (copy_opt((const char **)&hp->path, path) < 0 ||
+        copy_opt((const char **)&hp->user, user) < 0) {
+        helper_release(hp);
+        return NULL;
+    }
+    return hp;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* Whether a view of o may join hp: the same program as the same user
+ * (doc/architecture.md: otherwise two helpers, as before), and a profile
+ * number left. */
+static int helper_fits(const struct helper *hp, const pv_http_opts *o)
+{
+    return same_str(hp->path, o->helper) &&
+           same_str(hp->user, o->helper_user) &&
+           hp->profiles < PV_PROTO_MAX_PROFILES;
+}
+
+static pv_http *view_new(const pv_http_opts *opts, struct helper *share)
 {
     pv_http *h;
 
     if (opts == NULL || (h = calloc(1, sizeof(*h))) == NULL)
         return NULL;
-    h->fd = -1;
-    h->child.pid = -1;
-    h->child.pidfd = -1;
-    h->child.report_fd = -1;
     /* A zero or negative timeout would mean "no limit" to libcurl; the
      * config validates ranges, this is only a backstop. */
     h->o.timeout = clamp_seconds(opts->timeout, 10);
@@ -117,30 +173,59 @@ pv_http *pv_http_new(const pv_http_opts *opts)
         copy_opt(&h->o.pinned_pubkey, opts->pinned_pubkey) < 0 ||
         copy_opt(&h->o.client_cert, opts->client_cert) < 0 ||
         copy_opt(&h->o.client_key, opts->client_key) < 0 ||
-        copy_opt(&h->o.proxy, opts->proxy) < 0) {
-        free_opts(&h->o);
-        free(h);
-        return NULL;
+        copy_opt(&h->o.proxy, opts->proxy) < 0)
+        goto err;
+    if (share != NULL && helper_fits(share, &h->o)) {
+        share->refs++;
+        h->hp = share;
+    } else if ((h->hp = helper_new(h->o.helper, h->o.helper_user)) == NULL) {
+        goto err;
     }
+    h->profile = ++h->hp->profiles;
     return h;
+err:
+    free_opts(&h->o);
+    free(h);
+    return NULL;
+}
+
+pv_http *pv_http_new(const pv_http_opts *opts)
+{
+    return view_new(opts, NULL);
+}
+
+pv_http *pv_http_view_new(pv_http *base, const pv_http_opts *opts)
+{
+    return view_new(opts, base != NULL ? base->hp : NULL);
 }
 
 /* ---- helper process lifecycle ---------------------------------------- */
 
 /* End the helper: close its socket (it exits on EOF), wait for it at most
  * grace_ms through its pidfd, then SIGKILL whatever is left and reap it.
- * Never leaves a zombie or a descriptor behind. */
-static void stop_helper(pv_http *h, long grace_ms)
+ * Never leaves a zombie or a descriptor behind.  Every view loses its
+ * setup with it (the generation moves on at the next start), and nothing
+ * the process wrote can be read any more: its socket is gone. */
+static void stop_helper(struct helper *hp, long grace_ms)
 {
-    if (h->fd >= 0) {
-        close(h->fd);
-        h->fd = -1;
+    if (hp->fd >= 0) {
+        close(hp->fd);
+        hp->fd = -1;
     }
-    if (h->child.pid > 0 && grace_ms > 0)
-        (void)pv_child_wait(&h->child, pv_monotonic_ms() + grace_ms, NULL);
-    pv_child_kill(&h->child); /* only closes the pidfd when reaped */
-    h->connects_done += h->connects_cur;
-    h->connects_cur = 0;
+    if (hp->child.pid > 0 && grace_ms > 0)
+        (void)pv_child_wait(&hp->child, pv_monotonic_ms() + grace_ms, NULL);
+    pv_child_kill(&hp->child); /* only closes the pidfd when reaped */
+}
+
+/* Drop one view's hold; the last one stops the process and frees it. */
+static void helper_release(struct helper *hp)
+{
+    if (hp == NULL || --hp->refs > 0)
+        return;
+    stop_helper(hp, REAP_WAIT_MS);
+    pv_free_secret(hp->path);
+    pv_free_secret(hp->user);
+    free(hp);
 }
 
 /* Read a TLS file the module trusts (checked with its parents) and add it
@@ -165,6 +250,7 @@ static int add_file_blob(pv_proto_msg *m, uint8_t tag, const char *path,
     return rc;
 }
 
+/* This view's settings, as its profile, to the running helper. */
 static int send_setup(pv_http *h, int64_t deadline)
 {
     const pv_http_opts *o = &h->o;
@@ -173,6 +259,7 @@ static int send_setup(pv_http *h, int64_t deadline)
 
     memset(&m, 0, sizeof(m));
     if (pv_proto_add_str(&m, PV_F_MSG, "setup") < 0 ||
+        pv_proto_add_long(&m, PV_F_PROFILE, h->profile) < 0 ||
         pv_proto_add_long(&m, PV_F_TIMEOUT, o->timeout) < 0 ||
         pv_proto_add_long(&m, PV_F_CONNECT_TIMEOUT, o->connect_timeout) < 0 ||
         add_file_blob(&m, PV_F_CA_BLOB, o->cafile, PV_FILE_PUBLIC) < 0 ||
@@ -183,7 +270,7 @@ static int send_setup(pv_http *h, int64_t deadline)
         add_file_blob(&m, PV_F_KEY_BLOB, o->client_key, PV_FILE_SECRET) < 0 ||
         (o->proxy && pv_proto_add_str(&m, PV_F_PROXY, o->proxy) < 0))
         goto out;
-    rc = pv_proto_send(h->fd, &m, deadline);
+    rc = pv_proto_send(h->hp->fd, &m, deadline);
 out:
     pv_proto_clear(&m); /* wipes the key */
     return rc;
@@ -192,10 +279,9 @@ out:
 /* Who the helper runs as: helper_user (it must exist: there is no
  * fallback user, pam_phoneverify.conf(5)); ourselves when we are not
  * root. */
-static int helper_identity(const pv_http *h, pv_spawn_id *id)
+static int helper_identity(const struct helper *hp, pv_spawn_id *id)
 {
-    const char *name =
-        h->o.helper_user ? h->o.helper_user : DEFAULT_HELPER_USER;
+    const char *name = hp->user ? hp->user : DEFAULT_HELPER_USER;
     pv_err err;
 
     if (geteuid() != 0) {
@@ -231,7 +317,7 @@ static int helper_execute_only(int exec_fd, const pv_spawn_id *id)
     return -1;
 }
 
-static int spawn_helper(pv_http *h, int sock)
+static int spawn_helper(struct helper *hp, int sock)
 {
     static char *const argv[] = { (char *)"phoneverify-http", NULL };
     pv_spawn s;
@@ -239,9 +325,9 @@ static int spawn_helper(pv_http *h, int sock)
     int rc;
 
     memset(&s, 0, sizeof(s));
-    if (helper_identity(h, &s.id) < 0)
+    if (helper_identity(hp, &s.id) < 0)
         return -1;
-    s.exec_fd = pv_safe_open_exec(h->o.helper, &err);
+    s.exec_fd = pv_safe_open_exec(hp->path, &err);
     if (s.exec_fd < 0) {
         syslog(LOG_AUTHPRIV | LOG_ERR, "pam_phoneverify: helper: %s", err.msg);
         return -1;
@@ -259,52 +345,57 @@ static int spawn_helper(pv_http *h, int sock)
     s.nproc = HELPER_NPROC;
     s.fsize = 0;
     s.no_new_privs = 1;
-    rc = pv_spawn_start(&s, &h->child, &err);
+    rc = pv_spawn_start(&s, &hp->child, &err);
     close(s.exec_fd);
     return rc;
 }
 
-static int start_helper(pv_http *h, int64_t deadline)
+/* Start the shared helper process; no setup yet (each view sends its
+ * own). */
+static int start_helper(struct helper *hp)
 {
     int sv[2];
 
-    if (h->o.helper == NULL || h->o.helper[0] != '/')
+    if (hp->path == NULL || hp->path[0] != '/')
         return -1; /* never a PATH search */
-    if (h->o.capath != NULL) {
-        /* The helper runs unprivileged and opens no file we trust; a CA
-         * directory cannot be handed over as one checked blob. */
-        syslog(LOG_AUTHPRIV | LOG_ERR,
-               "pam_phoneverify: capath is not "
-               "supported (the helper gets its CAs as data): use cafile");
-        return -1;
-    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
-    if (spawn_helper(h, sv[1]) < 0) {
+    if (spawn_helper(hp, sv[1]) < 0) {
         close(sv[0]);
         close(sv[1]);
         return -1;
     }
     close(sv[1]);
-    h->fd = sv[0];
-    h->seq = 0;
-    h->connects_cur = 0;
-    /* A helper that could not be executed shows up as EPIPE here or EOF
-     * at the first response; either way PV_HTTP_E_HELPER. */
-    if (send_setup(h, deadline) < 0) {
-        stop_helper(h, 0);
-        return -1;
-    }
+    hp->fd = sv[0];
+    hp->seq = 0;
+    hp->gen++;
     return 0;
 }
 
-/* A helper may have ended between requests (idle limit, OOM killer):
- * reap it so the next request starts a fresh one. */
-static void drop_if_exited(pv_http *h)
+/* A helper may have ended between requests (idle limit, OOM killer, or
+ * killed for another view): reap it so the next request starts a fresh
+ * one. */
+static void drop_if_exited(struct helper *hp)
 {
-    if (h->child.pid > 0 &&
-        pv_child_wait(&h->child, 0, NULL) != PV_CHILD_RUNNING)
-        stop_helper(h, 0);
+    if (hp->child.pid > 0 &&
+        pv_child_wait(&hp->child, 0, NULL) != PV_CHILD_RUNNING)
+        stop_helper(hp, 0);
+}
+
+/* The running helper has this view's settings after this: sent now when
+ * it is a process the view has not set up yet.  A helper that could not
+ * be executed shows up as EPIPE here or EOF at the first response;
+ * either way PV_HTTP_E_HELPER. */
+static int ensure_setup(pv_http *h, int64_t deadline)
+{
+    if (h->set_gen == h->hp->gen)
+        return 0;
+    h->connects_done += h->connects_cur; /* counted by an ended helper */
+    h->connects_cur = 0;
+    if (send_setup(h, deadline) < 0)
+        return -1;
+    h->set_gen = h->hp->gen;
+    return 0;
 }
 
 /* ---- requests -------------------------------------------------------- */
@@ -331,12 +422,14 @@ static int add_headers(pv_proto_msg *m, const pv_http_request *req)
     return 0;
 }
 
-static int build_request(pv_proto_msg *m, const pv_http_request *req, long seq)
+static int build_request(pv_proto_msg *m, const pv_http_request *req, long seq,
+                         int profile)
 {
     size_t i;
 
     if (req->url == NULL || pv_proto_add_str(m, PV_F_MSG, "request") < 0 ||
         pv_proto_add_long(m, PV_F_SEQ, seq) < 0 ||
+        pv_proto_add_long(m, PV_F_PROFILE, profile) < 0 ||
         pv_proto_add_str(m, PV_F_URL, req->url) < 0 ||
         add_opt_str(m, PV_F_CONTENT_TYPE, req->content_type) < 0 ||
         add_opt_str(m, PV_F_AUTHORIZATION, req->authorization) < 0 ||
@@ -362,8 +455,9 @@ static int build_request(pv_proto_msg *m, const pv_http_request *req, long seq)
 static int response_shape_ok(const pv_proto_msg *m)
 {
     static const uint8_t allowed[] = {
-        PV_F_MSG,       PV_F_SEQ,        PV_F_STATUS,   PV_F_HTTP_CODE,
-        PV_F_RESP_BODY, PV_F_ELAPSED_MS, PV_F_CONNECTS, PV_F_ERROR,
+        PV_F_MSG,       PV_F_SEQ,       PV_F_STATUS,
+        PV_F_HTTP_CODE, PV_F_RESP_BODY, PV_F_ELAPSED_MS,
+        PV_F_CONNECTS,  PV_F_ERROR,     PV_F_PROFILE,
     };
     unsigned seen[sizeof(allowed)] = { 0 };
     size_t i, j;
@@ -375,7 +469,8 @@ static int response_shape_ok(const pv_proto_msg *m)
         if (j == sizeof(allowed) || seen[j]++ > 0)
             return 0;
     }
-    return seen[0] && seen[1] && seen[2] && seen[3] && seen[5] && seen[6];
+    return seen[0] && seen[1] && seen[2] && seen[3] && seen[5] && seen[6] &&
+           seen[8];
 }
 
 static int field_long(const pv_proto_msg *m, uint8_t tag, long min, long max,
@@ -400,15 +495,16 @@ static pv_proto_field *find_field(pv_proto_msg *m, uint8_t tag)
 
 /* Check the helper's answer field by field; anything off means the helper
  * is broken or not ours, and the caller kills it.  The answer must carry
- * the number of the request it answers. */
+ * the number and the profile of the request it answers. */
 static int parse_response(pv_http *h, pv_proto_msg *m, pv_http_response *resp)
 {
     const pv_proto_field *msg = pv_proto_get(m, PV_F_MSG);
     pv_proto_field *body = find_field(m, PV_F_RESP_BODY);
-    long st, code, ms, conns, seq;
+    long st, code, ms, conns, seq, profile;
 
     if (!response_shape_ok(m) || strcmp(msg->value, "response") != 0 ||
-        field_long(m, PV_F_SEQ, 1, LONG_MAX, &seq) < 0 || seq != h->seq ||
+        field_long(m, PV_F_SEQ, 1, LONG_MAX, &seq) < 0 || seq != h->hp->seq ||
+        pv_proto_profile(m, &profile) < 0 || profile != h->profile ||
         field_long(m, PV_F_STATUS, PV_HTTP_OK, PV_HTTP_E_LOCAL, &st) < 0 ||
         field_long(m, PV_F_HTTP_CODE, 0, 999, &code) < 0 ||
         field_long(m, PV_F_ELAPSED_MS, 0, 86400000L, &ms) < 0 ||
@@ -445,15 +541,15 @@ static int unasked_bytes(int fd)
  * helper held stopped past libcurl's timeout and then continued would
  * report a network timeout it never saw, so any stop makes the answer a
  * local failure.  waitid(2) without WEXITED never reaps it. */
-static int helper_was_stopped(const pv_http *h)
+static int helper_was_stopped(const struct helper *hp)
 {
     int stopped = 0;
 
-    for (int i = 0; i < 4 && h->child.pid > 0; i++) {
+    for (int i = 0; i < 4 && hp->child.pid > 0; i++) {
         siginfo_t si;
 
         memset(&si, 0, sizeof(si));
-        if (waitid(P_PID, (id_t)h->child.pid, &si,
+        if (waitid(P_PID, (id_t)hp->child.pid, &si,
                    WSTOPPED | WCONTINUED | WNOHANG) != 0 ||
             si.si_pid == 0)
             break;
@@ -471,24 +567,24 @@ static int exchange(pv_http *h, const pv_http_request *req,
     int rc;
 
     memset(&m, 0, sizeof(m));
-    if (unasked_bytes(h->fd))
+    if (unasked_bytes(h->hp->fd))
         return -1;
-    rc = build_request(&m, req, ++h->seq);
+    rc = build_request(&m, req, ++h->hp->seq, h->profile);
     if (rc < 0) {
         pv_proto_clear(&m);
         return -1; /* no memory, or a request we cannot express */
     }
-    rc = pv_proto_send(h->fd, &m, deadline);
+    rc = pv_proto_send(h->hp->fd, &m, deadline);
     pv_proto_clear(&m); /* wipes authorization and body */
-    if (rc < 0 || pv_proto_recv(h->fd, &m, deadline) < 0)
+    if (rc < 0 || pv_proto_recv(h->hp->fd, &m, deadline) < 0)
         return -1;
     rc = parse_response(h, &m, resp);
     pv_proto_clear(&m);
-    if (rc == 0 && unasked_bytes(h->fd)) {
+    if (rc == 0 && unasked_bytes(h->hp->fd)) {
         pv_http_response_clear(resp);
         return -1; /* a second answer already waiting: not ours */
     }
-    if (rc == 0 && helper_was_stopped(h)) {
+    if (rc == 0 && helper_was_stopped(h->hp)) {
         pv_http_response_clear(resp);
         resp->status = PV_HTTP_E_LOCAL;
     }
@@ -504,17 +600,28 @@ int pv_http_post(pv_http *h, const pv_http_request *req,
     resp->status = PV_HTTP_E_HELPER; /* fail closed until proven */
     if (h == NULL || req == NULL)
         return -1;
+    if (h->o.capath != NULL) {
+        /* The helper runs unprivileged and opens no file we trust; a CA
+         * directory cannot be handed over as one checked blob. */
+        syslog(LOG_AUTHPRIV | LOG_ERR,
+               "pam_phoneverify: capath is not "
+               "supported (the helper gets its CAs as data): use cafile");
+        return -1;
+    }
     deadline = pv_monotonic_ms() +
                (h->o.timeout + h->o.connect_timeout + MARGIN_SECONDS) * 1000;
-    drop_if_exited(h);
-    if (h->child.pid < 0 && start_helper(h, deadline) < 0)
+    drop_if_exited(h->hp);
+    if (h->hp->child.pid < 0 && start_helper(h->hp) < 0)
         return -1;
-    if (exchange(h, req, resp, deadline) < 0) {
+    if (ensure_setup(h, deadline) < 0 ||
+        exchange(h, req, resp, deadline) < 0) {
         /* Whatever went wrong here is local, the module-side deadline
-         * included: libcurl's own limits end well before it. */
+         * included: libcurl's own limits end well before it.  The other
+         * views lose the process too; their next request starts a new
+         * one and sets it up again (never an answer of this one). */
         pv_http_response_clear(resp);
         resp->status = PV_HTTP_E_HELPER;
-        stop_helper(h, 0); /* SIGKILL now: it is stuck or lying */
+        stop_helper(h->hp, 0); /* SIGKILL now: it is stuck or lying */
         return -1;
     }
     return resp->status == PV_HTTP_OK ? 0 : -1;
@@ -524,7 +631,7 @@ void pv_http_free(pv_http *h)
 {
     if (h == NULL)
         return;
-    stop_helper(h, REAP_WAIT_MS);
+    helper_release(h->hp);
     free_opts(&h->o);
     free(h);
 }
@@ -532,6 +639,16 @@ void pv_http_free(pv_http *h)
 long pv_http_connects(const pv_http *h)
 {
     return h == NULL ? 0 : h->connects_done + h->connects_cur;
+}
+
+unsigned long pv_http_helper_starts(const pv_http *h)
+{
+    return h == NULL ? 0 : h->hp->gen;
+}
+
+int pv_http_shares_helper(const pv_http *a, const pv_http *b)
+{
+    return a != NULL && b != NULL && a->hp == b->hp;
 }
 
 /* ---- the ops table (pv_transport.h) -------------------------------------- */
@@ -559,17 +676,33 @@ static const struct pv_transport_ops http_transport_ops = {
     transport_free,
 };
 
-pv_transport *pv_http_transport_new(const pv_http_opts *opts)
+static pv_transport *transport_of(pv_http *h)
 {
-    pv_transport *t = calloc(1, sizeof(*t));
+    pv_transport *t;
 
-    if (t == NULL)
+    if (h == NULL)
         return NULL;
-    t->impl = pv_http_new(opts);
-    if (t->impl == NULL) {
-        free(t);
+    if ((t = calloc(1, sizeof(*t))) == NULL) {
+        pv_http_free(h);
         return NULL;
     }
+    t->impl = h;
     t->ops = &http_transport_ops;
     return t;
+}
+
+pv_transport *pv_http_transport_new(const pv_http_opts *opts)
+{
+    return transport_of(pv_http_new(opts));
+}
+
+pv_http *pv_http_of(pv_transport *t)
+{
+    return t != NULL && t->ops == &http_transport_ops ? t->impl : NULL;
+}
+
+pv_transport *pv_http_transport_view(pv_transport *base,
+                                     const pv_http_opts *opts)
+{
+    return transport_of(pv_http_view_new(pv_http_of(base), opts));
 }

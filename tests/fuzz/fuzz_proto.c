@@ -17,7 +17,12 @@
  *    peer has closed;
  *  - round trip: every message received is sent again with pv_proto_send()
  *    (alternately over a socketpair and over a pipe, the two transports
- *    pv_proto_send supports) and received back identical. */
+ *    pv_proto_send supports) and received back identical;
+ *  - profiles (a setup, request or response names the profile it belongs
+ *    to): pv_proto_profile() accepts a message exactly when it has ONE
+ *    PROFILE field holding one digit 1..PV_PROTO_MAX_PROFILES, and then
+ *    returns that digit, so no spelling can name a profile but the one it
+ *    reads as, and no message can name two. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -61,6 +66,27 @@ static void check_msg(const pv_proto_msg *m)
     }
     if (total > PV_PROTO_MAX_MSG)
         fail("message larger than PV_PROTO_MAX_MSG");
+}
+
+/* The profile rule written out plainly, checked against pv_proto_profile. */
+static void check_profile(const pv_proto_msg *m)
+{
+    const pv_proto_field *only = NULL;
+    size_t i, count = 0;
+    long n = -1;
+    int want, got = pv_proto_profile(m, &n);
+
+    for (i = 0; i < m->n; i++)
+        if (m->fields[i].tag == PV_F_PROFILE) {
+            only = &m->fields[i];
+            count++;
+        }
+    want = count == 1 && only->len == 1 && only->value[0] >= '1' &&
+           only->value[0] <= '0' + PV_PROTO_MAX_PROFILES;
+    if (got != (want ? 0 : -1))
+        fail("pv_proto_profile disagrees with the rule");
+    if (want && n != only->value[0] - '0')
+        fail("pv_proto_profile returned another profile");
 }
 
 static void same_msg(const pv_proto_msg *a, const pv_proto_msg *b)
@@ -152,6 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         check_msg(m);
+        check_profile(m);
         round_trip(m, i & 1, back);
         pv_proto_clear(m);
     }

@@ -255,6 +255,40 @@ static void test_tags(void **state)
     pv_proto_clear(&m);
 }
 
+/* The profile of a message: one field, one canonical digit in range. */
+static void test_profile(void **state)
+{
+    static const char *const bad[] = { "0",  "5",  "9", "01", "+1", "-1",
+                                       " 1", "1 ", "",  "12", "a" };
+    pv_proto_msg m;
+    long n = -7;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(pv_proto_profile(&m, &n), -1); /* none */
+    assert_int_equal(n, -7);
+    for (int i = 1; i <= PV_PROTO_MAX_PROFILES; i++) {
+        char v[2] = { (char)('0' + i), '\0' };
+
+        assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, v), 0);
+        assert_int_equal(pv_proto_profile(&m, &n), 0);
+        assert_int_equal(n, i);
+        /* named twice, even the same: refused */
+        assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, v), 0);
+        assert_int_equal(pv_proto_profile(&m, &n), -1);
+        pv_proto_clear(&m);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, bad[i]), 0);
+        if (pv_proto_profile(&m, &n) != -1)
+            fail_msg("profile \"%s\" accepted", bad[i]);
+        pv_proto_clear(&m);
+    }
+    assert_int_equal(pv_proto_add(&m, PV_F_PROFILE, "1\0", 2), 0); /* NUL */
+    assert_int_equal(pv_proto_profile(&m, &n), -1);
+    pv_proto_clear(&m);
+}
+
 static void test_unknown_tag(void **state)
 {
     pv_proto_msg in;
@@ -418,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_unknown_tag),
         cmocka_unit_test(test_message_total_limit),
         cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_profile),
         cmocka_unit_test(test_bad_end),
         cmocka_unit_test(test_truncated_value),
         cmocka_unit_test(test_eof_mid_message),

@@ -35,7 +35,8 @@ static char g_helper[PATH_MAX];
 static pid_t g_server = -1;
 static int g_port;
 static char g_url[128];
-static pv_http *g_h; /* freed by the teardown when a test fails early */
+static pv_http *g_h;  /* freed by the teardown when a test fails early */
+static pv_http *g_h2; /* a second view, likewise */
 
 /* ---- the toy server (runs in forked children) ------------------------ */
 
@@ -302,6 +303,8 @@ static int test_teardown(void **state)
 {
     (void)state;
     done(g_h);
+    pv_http_free(g_h2);
+    g_h2 = NULL;
     return 0;
 }
 
@@ -842,6 +845,7 @@ static void send_setup(int fd)
 
     memset(&m, 0, sizeof(m));
     assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "setup"), 0);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, "1"), 0);
     assert_int_equal(pv_proto_add_long(&m, PV_F_TIMEOUT, 2), 0);
     assert_int_equal(pv_proto_add_long(&m, PV_F_CONNECT_TIMEOUT, 2), 0);
     assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
@@ -898,6 +902,7 @@ static void direct(int fd, const char *path, const char *form_value,
     url_for(url, sizeof(url), path);
     assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "request"), 0);
     assert_int_equal(pv_proto_add_long(&m, PV_F_SEQ, ++seq), 0);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, "1"), 0);
     assert_int_equal(pv_proto_add_str(&m, PV_F_URL, url), 0);
     assert_int_equal(pv_proto_add_str(&m, PV_F_AUTHORIZATION, "Basic eA=="),
                      0);
@@ -945,6 +950,109 @@ static void test_helper_direct(void **state)
     assert_int_equal(helper_exit(pid, fd), 0);
 }
 
+/* ---- profiles, spoken to the helper by hand ----------------------------- */
+
+static void send_setup_of(int fd, const char *profile, int twice)
+{
+    pv_proto_msg m;
+
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "setup"), 0);
+    if (profile != NULL)
+        assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, profile), 0);
+    if (twice)
+        assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, profile), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_TIMEOUT, 2), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_CONNECT_TIMEOUT, 2), 0);
+    assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
+    pv_proto_clear(&m);
+}
+
+/* Send a request of profile to /ok; with answer, read the answer and
+ * return its CONNECTS (it must echo seq and profile). */
+static long request_of(int fd, const char *profile, long seq, int answer)
+{
+    pv_proto_msg m;
+    char url[256];
+    long echoed, conns;
+
+    memset(&m, 0, sizeof(m));
+    url_for(url, sizeof(url), "/ok");
+    assert_int_equal(pv_proto_add_str(&m, PV_F_MSG, "request"), 0);
+    assert_int_equal(pv_proto_add_long(&m, PV_F_SEQ, seq), 0);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_PROFILE, profile), 0);
+    assert_int_equal(pv_proto_add_str(&m, PV_F_URL, url), 0);
+    assert_int_equal(pv_proto_send(fd, &m, pv_monotonic_ms() + 2000), 0);
+    pv_proto_clear(&m);
+    if (!answer)
+        return 0;
+    assert_int_equal(pv_proto_recv(fd, &m, pv_monotonic_ms() + 5000), 0);
+    assert_string_equal(pv_proto_get(&m, PV_F_STATUS)->value, "0");
+    assert_string_equal(pv_proto_get(&m, PV_F_PROFILE)->value, profile);
+    assert_int_equal(
+        pv_parse_long(pv_proto_get(&m, PV_F_SEQ)->value, 1, LONG_MAX, &echoed),
+        0);
+    assert_int_equal(echoed, seq);
+    assert_int_equal(pv_parse_long(pv_proto_get(&m, PV_F_CONNECTS)->value, 0,
+                                   LONG_MAX, &conns),
+                     0);
+    pv_proto_clear(&m);
+    return conns;
+}
+
+/* Two profiles set up at different points of the conversation; each
+ * request is answered for its own profile, on its own connection. */
+static void test_helper_profiles_direct(void **state)
+{
+    int fd;
+    pid_t pid = run_helper(&fd);
+
+    (void)state;
+    send_setup_of(fd, "2", 0);
+    assert_int_equal(request_of(fd, "2", 1, 1), 1);
+    send_setup_of(fd, "1", 0); /* later, between requests */
+    assert_int_equal(request_of(fd, "1", 2, 1), 1);
+    assert_int_equal(request_of(fd, "2", 3, 1), 1); /* kept alive */
+    assert_int_equal(request_of(fd, "1", 4, 1), 1);
+    assert_int_equal(helper_exit(pid, fd), 0);
+}
+
+/* A request of a profile not set up, a profile set up twice, a profile
+ * number out of range or not in canonical decimal: the helper exits
+ * non-zero, without answering. */
+static void test_helper_profile_violations(void **state)
+{
+    static const char *const bad[] = { "0", "5", "01", "+1", " 1", "1 ", "" };
+    int fd;
+    pid_t pid;
+
+    (void)state;
+    pid = run_helper(&fd); /* a request before any setup */
+    request_of(fd, "1", 1, 0);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd); /* a request of another profile */
+    send_setup_of(fd, "1", 0);
+    request_of(fd, "2", 1, 0);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd); /* profile 1 set up again */
+    send_setup_of(fd, "1", 0);
+    assert_int_equal(request_of(fd, "1", 1, 1), 1);
+    send_setup_of(fd, "1", 0);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd); /* a setup naming no profile */
+    send_setup_of(fd, NULL, 0);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    pid = run_helper(&fd); /* a setup naming it twice */
+    send_setup_of(fd, "1", 1);
+    assert_int_not_equal(helper_exit(pid, fd), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pid = run_helper(&fd);
+        send_setup_of(fd, bad[i], 0);
+        if (helper_exit(pid, fd) == 0)
+            fail_msg("setup of profile \"%s\" accepted", bad[i]);
+    }
+}
+
 /* ---- fake helpers speaking the protocol (item 5 of issue 9) ----------- */
 
 struct wire {
@@ -976,6 +1084,7 @@ static void wire_answer(struct wire *w, const char *seq, const char *body)
 {
     wire_field(w, PV_F_MSG, "response");
     wire_field(w, PV_F_SEQ, seq);
+    wire_field(w, PV_F_PROFILE, "1");
     wire_field(w, PV_F_STATUS, "0");
     wire_field(w, PV_F_HTTP_CODE, "200");
     wire_field(w, PV_F_ELAPSED_MS, "1");
@@ -1052,6 +1161,8 @@ static void test_fake_helper_violations(void **state)
         DUP_FIELD,
         ODD_FIELD,
         NO_SEQ,
+        WRONG_PROFILE,
+        NO_PROFILE,
         N_CASES
     };
     pv_http_response r;
@@ -1074,6 +1185,19 @@ static void test_fake_helper_violations(void **state)
         if (c == NO_SEQ) { /* drop the SEQ field: rebuild without it */
             w.n = 0;
             wire_field(&w, PV_F_MSG, "response");
+            wire_field(&w, PV_F_STATUS, "0");
+            wire_field(&w, PV_F_HTTP_CODE, "200");
+            wire_field(&w, PV_F_ELAPSED_MS, "1");
+            wire_field(&w, PV_F_CONNECTS, "1");
+            wire_end(&w);
+        }
+        if (c == WRONG_PROFILE || c == NO_PROFILE) {
+            /* the answer to request 1, but of another profile or none */
+            w.n = 0;
+            wire_field(&w, PV_F_MSG, "response");
+            wire_field(&w, PV_F_SEQ, "1");
+            if (c == WRONG_PROFILE)
+                wire_field(&w, PV_F_PROFILE, "2");
             wire_field(&w, PV_F_STATUS, "0");
             wire_field(&w, PV_F_HTTP_CODE, "200");
             wire_field(&w, PV_F_ELAPSED_MS, "1");
@@ -1454,6 +1578,193 @@ static void test_stopped_helper_is_local(void **state)
     assert_no_child();
 }
 
+/* ---- one helper, two views (issue 20 item 3) --------------------------- */
+
+/* The etcd backend's view next to the provider's, as pv_state_open_shared
+ * makes it: other timeouts, same helper program and user. */
+static pv_http *second_view(pv_http *base, long timeout)
+{
+    pv_http_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.helper = g_helper;
+    o.helper_user = real_helper_user();
+    o.timeout = timeout;
+    o.connect_timeout = timeout;
+    g_h2 = pv_http_view_new(base, &o);
+    assert_non_null(g_h2);
+    return g_h2;
+}
+
+/* Until pid (our child, not reaped) is a zombie: bounded. */
+static void wait_dead(pid_t pid)
+{
+    siginfo_t si;
+
+    for (int i = 0; i < 500; i++) {
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+            si.si_pid == pid)
+            return;
+        usleep(10000);
+    }
+    fail_msg("helper %d did not die", (int)pid);
+}
+
+static int children(void)
+{
+    int n;
+
+    (void)other_child(&n);
+    return n;
+}
+
+/* Requests of both views, interleaved, go through ONE helper process, and
+ * each view keeps its own connection (its own easy handle in the helper:
+ * the second view's first request to the same host opens a connection
+ * of its own instead of reusing the first view's). */
+static void test_two_views_one_helper(void **state)
+{
+    pv_http *p = new_http(5, NULL), *e = second_view(p, 2);
+    pv_http_response r;
+
+    (void)state;
+    assert_true(pv_http_shares_helper(p, e));
+    assert_int_equal(pv_http_helper_starts(p), 0); /* lazily */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(post(e, "/ok", &r), PV_HTTP_OK);
+        assert_string_equal(r.body, "{\"ok\":true}");
+        pv_http_response_clear(&r);
+        assert_int_equal(post(p, "/echo", &r), PV_HTTP_OK);
+        assert_non_null(strstr(r.body, "POST /echo "));
+        pv_http_response_clear(&r);
+        assert_int_equal(children(), 1);
+    }
+    assert_int_equal(pv_http_helper_starts(p), 1);
+    assert_int_equal(pv_http_helper_starts(e), 1);
+    assert_int_equal(pv_http_connects(p), 1);
+    assert_int_equal(pv_http_connects(e), 1);
+    /* freed in either order: the helper ends with the last view */
+    done(p);
+    assert_int_equal(children(), 1);
+    assert_int_equal(post(e, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    pv_http_free(e);
+    g_h2 = NULL;
+    assert_no_child();
+}
+
+/* Another helper program or helper user cannot share: two helpers, as
+ * before (each must run as what its own settings say). */
+static void test_views_that_cannot_share(void **state)
+{
+    pv_http *p = new_http(5, NULL);
+    pv_http_opts o;
+    pv_http *v;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.helper = g_helper;
+    o.helper_user = "root";
+    o.timeout = 2;
+    v = pv_http_view_new(p, &o);
+    assert_non_null(v);
+    assert_false(pv_http_shares_helper(p, v));
+    pv_http_free(v);
+    o.helper_user = real_helper_user();
+    o.helper = "/bin/cat";
+    v = pv_http_view_new(p, &o);
+    assert_false(pv_http_shares_helper(p, v));
+    pv_http_free(v);
+    v = pv_http_view_new(NULL, &o); /* no base: a helper of its own */
+    assert_non_null(v);
+    assert_false(pv_http_shares_helper(p, v));
+    pv_http_free(v);
+    done(p);
+}
+
+/* The helper is killed for one view (stopped past that view's deadline:
+ * E_HELPER, local).  The other view's next request neither hangs nor
+ * reads anything of the killed helper: it starts a new one, sets it up
+ * and gets its own answer; so does the first view.  A helper that died
+ * between requests likewise. */
+static void test_killed_for_one_view_other_view_goes_on(void **state)
+{
+    pv_http *p = new_http(5, NULL), *e = second_view(p, 1);
+    pv_http_response r;
+    pid_t helper;
+
+    (void)state;
+    assert_int_equal(post(p, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(e, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    helper = helper_child();
+    assert_true(helper > 0);
+    assert_int_equal(kill(helper, SIGSTOP), 0); /* stuck for good */
+    /* returns (at the view's deadline), never waits for the helper */
+    assert_int_equal(post(e, "/ok", &r), PV_HTTP_E_HELPER);
+    assert_null(r.body);
+    pv_http_response_clear(&r);
+    assert_no_child(); /* killed and reaped, for both views */
+    assert_int_equal(post(p, "/echo", &r), PV_HTTP_OK);
+    assert_non_null(strstr(r.body, "POST /echo ")); /* its own answer */
+    pv_http_response_clear(&r);
+    assert_int_equal(pv_http_helper_starts(p), 2);
+    assert_int_equal(post(e, "/ok", &r), PV_HTTP_OK);
+    assert_string_equal(r.body, "{\"ok\":true}");
+    pv_http_response_clear(&r);
+    assert_int_equal(pv_http_helper_starts(e), 2);
+    /* died between requests (OOM killer, idle limit) */
+    helper = helper_child();
+    assert_true(helper > 0);
+    assert_int_equal(kill(helper, SIGKILL), 0);
+    wait_dead(helper);
+    assert_int_equal(post(e, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(p, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(pv_http_helper_starts(p), 3);
+    assert_int_equal(children(), 1);
+    /* each view counted its connections over the three helpers */
+    assert_int_equal(pv_http_connects(p), 3);
+    assert_int_equal(pv_http_connects(e), 3);
+    done(p);
+    pv_http_free(e);
+    g_h2 = NULL;
+    assert_no_child();
+}
+
+/* A view with a setting refused on this side (capath) fails locally
+ * without touching the helper the other view uses. */
+static void test_refused_view_leaves_the_other_alone(void **state)
+{
+    pv_http *p = new_http(5, NULL);
+    pv_http_opts o;
+    pv_http_response r;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.helper = g_helper;
+    o.helper_user = real_helper_user();
+    o.timeout = 2;
+    o.capath = "/etc/ssl/certs";
+    g_h2 = pv_http_view_new(p, &o);
+    assert_true(pv_http_shares_helper(p, g_h2));
+    assert_int_equal(post(p, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(g_h2, "/ok", &r), PV_HTTP_E_HELPER);
+    pv_http_response_clear(&r);
+    assert_int_equal(post(p, "/ok", &r), PV_HTTP_OK);
+    pv_http_response_clear(&r);
+    assert_int_equal(pv_http_helper_starts(p), 1);
+    assert_int_equal(pv_http_connects(p), 1);
+    done(p);
+    pv_http_free(g_h2);
+    g_h2 = NULL;
+    assert_no_child();
+}
+
 /* Another process of the helper's user changes the helper's limits or
  * priority during a request (prlimit(2), setpriority(2) need only the
  * same uid): whatever libcurl then says is local. */
@@ -1600,6 +1911,9 @@ int main(void)
         cmocka_unit_test_teardown(test_sigchld_ignored, test_teardown),
         cmocka_unit_test_teardown(test_helper_garbage, test_teardown),
         cmocka_unit_test_teardown(test_helper_direct, test_teardown),
+        cmocka_unit_test_teardown(test_helper_profiles_direct, test_teardown),
+        cmocka_unit_test_teardown(test_helper_profile_violations,
+                                  test_teardown),
         cmocka_unit_test_teardown(test_fake_helper_baseline, test_teardown),
         cmocka_unit_test_teardown(test_fake_helper_violations, test_teardown),
         cmocka_unit_test_teardown(test_unasked_answer_never_used,
@@ -1613,6 +1927,12 @@ int main(void)
         cmocka_unit_test_teardown(test_misc, test_teardown),
         cmocka_unit_test(test_failure_table),
         cmocka_unit_test_teardown(test_stopped_helper_is_local, test_teardown),
+        cmocka_unit_test_teardown(test_two_views_one_helper, test_teardown),
+        cmocka_unit_test_teardown(test_views_that_cannot_share, test_teardown),
+        cmocka_unit_test_teardown(test_killed_for_one_view_other_view_goes_on,
+                                  test_teardown),
+        cmocka_unit_test_teardown(test_refused_view_leaves_the_other_alone,
+                                  test_teardown),
         cmocka_unit_test_teardown(test_changed_limits_are_local,
                                   test_teardown),
         cmocka_unit_test(test_resolver_thread_refused_is_local),
