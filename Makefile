@@ -194,8 +194,10 @@ check: deps
 	$(MAKE) check-integration
 	$(MAKE) check-package
 
+# UNIT_JOBS programs at a time (they mostly wait: scripts/run-unit)
+UNIT_JOBS ?= 4
 check-unit: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; PV_BUILD=$(abspath $(BUILD)) $$t; done
+	@PV_BUILD=$(abspath $(BUILD)) scripts/run-unit -j $(UNIT_JOBS) $(UNIT_TESTS)
 
 PYTEST = PV_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q $(PYTEST_ARGS)
 

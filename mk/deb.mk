@@ -26,6 +26,7 @@ deb:
 	mkdir -p $(DEB_SRC)
 	tar -cf - $(DEB_EXCLUDES) . | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u DEB_DIR \
+	    DEB_BUILD_OPTIONS="parallel=$$(nproc) $${DEB_BUILD_OPTIONS:-}" \
 	    dpkg-buildpackage -us -uc -b
 	lintian $(LINTIAN_ARGS) $(DEB_DIR)/libpam-phoneverify_*.changes
 	@ls -1 $(DEB_DIR)/*.deb

@@ -136,11 +136,10 @@ check-valgrind-build:
 # (dumpability, limits) skip themselves (PV_TEST_UNDER_VALGRIND); the
 # plain and ASan passes run them.
 check-valgrind-unit: check-valgrind-build
-	@set -e; for t in $(VALGRIND_UNIT_TESTS); do \
-	    echo "== valgrind $$t"; \
+	@PV_BUILD=$(abspath $(VALGRIND_BUILD)) \
 	    PV_TEST_HELPER_USER=root PV_TEST_UNDER_VALGRIND=1 \
-	        $(VALGRIND) -q $(VALGRIND_FLAGS) $$t; \
-	done
+	    scripts/run-unit -j $(VALGRIND_TEST_JOBS) \
+	        --wrap "$(VALGRIND) -q $(VALGRIND_FLAGS)" $(VALGRIND_UNIT_TESTS)
 
 # pamtester runs under valgrind (PV_TEST_WRAPPER); the helper it starts is
 # not traced (--trace-children=no).  --keep-debuginfo: libpam dlcloses the

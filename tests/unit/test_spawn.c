@@ -98,6 +98,23 @@ static int status_line(pid_t pid, const char *key, char *out, size_t size)
 }
 
 /* Field n (1-based, after the command name) of /proc/PID/stat. */
+/* 1 when /proc/PID/comm is name: the child has exec'd it. */
+static int exec_done(pid_t pid, const char *name)
+{
+    char path[64], comm[32] = "";
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    if (fgets(comm, sizeof(comm), f) == NULL)
+        comm[0] = '\0';
+    fclose(f);
+    comm[strcspn(comm, "\n")] = '\0';
+    return strcmp(comm, name) == 0;
+}
+
 static long stat_field(pid_t pid, int n)
 {
     char path[64], buf[1024], *p;
@@ -253,7 +270,11 @@ static void test_caller_settings_not_inherited(void **state)
         memset(&s, 0, sizeof(s));
         s.cpu_seconds = 9;
         start(&s, &c, argv, &r);
-        usleep(200000);
+        /* until the child has exec'd (its settings are made before):
+         * SCHED_IDLE gets no CPU while anything else runs (make -j,
+         * scripts/run-unit), so no fixed sleep is long enough */
+        for (r = 0; r < 400 && !exec_done(c.pid, "sleep"); r++)
+            usleep(50000);
         ok = (stat_field(c.pid, 19) == 0 &&
               stat_field(c.pid, 41) == SCHED_OTHER) |
              limit_is(c.pid, "Max cpu time", "9") << 1 |
