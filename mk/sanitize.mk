@@ -22,6 +22,8 @@
 #                     pamconv.py's); empty or unset: no wrapper (the
 #                     suite also reads the older name PV_TEST_RUNNER; both
 #                     are set here);
+#   PV_TEST_LDFLAGS   add it to the link of the C drivers the suite builds
+#                     against the build's libpvcore.a (the sanitizers);
 #   PV_TEST_TIME_SCALE  multiply its time bounds (set to
 #                     $(VALGRIND_TIME_SCALE) under valgrind,
 #                     $(ASAN_TIME_SCALE) under ASan);
@@ -119,6 +121,7 @@ check-asan-unit: check-asan-build
 
 check-asan-integration: check-asan-build
 	$(SAN_ENV) PV_TEST_PRELOAD="$(ASAN_PRELOAD)" \
+	    PV_TEST_LDFLAGS="-fsanitize=address,undefined" \
 	    PV_TEST_TIME_SCALE=$(ASAN_TIME_SCALE) \
 	    $(MAKE) BUILD=$(ASAN_BUILD) SANITIZE=1 check-pam
 
