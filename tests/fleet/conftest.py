@@ -7,7 +7,6 @@ with its own state_dir, passwd, pam.d) configured for the same cluster.
 """
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 
+from cdriver import build_driver  # noqa: E402
 from etcdcluster import Cluster, make_pki  # noqa: E402
 from pvtest import (BUILD, REPO, Login, cleanup_pam_dirs,  # noqa: E402
                     fresh_client, serve, snapshot_artifacts)
@@ -113,17 +113,5 @@ def probe_tool(tmp_path_factory):
     """tests/fleet/probe.c linked against the build's libpvcore.a: calls
     pv_state_etcd_probe (what `check-config --probe` shows) without the
     CLI."""
-    lib = BUILD / "libpvcore.a"
-    if not lib.exists():
-        pytest.fail("%s not built: run `make all`" % lib)
     out = tmp_path_factory.mktemp("probe") / "pv_etcd_probe"
-    cc = os.environ.get("CC", "cc")
-    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
-                        "-Werror", "-I", str(REPO / "pam_phoneverify"),
-                        "-o", str(out), str(HERE / "probe.c"), str(lib),
-                        "-lcjson", "-lqrencode", "-lcrypt", "-lm"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail("building the probe tool failed:\n%s%s"
-                    % (r.stdout, r.stderr))
-    return out
+    return build_driver(BUILD, REPO, HERE / "probe.c", out)

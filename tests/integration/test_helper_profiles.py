@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cdriver import build_driver
 from pvtest import BUILD, REPO, _openssl, make_ca, make_server_cert
 
 pytestmark = pytest.mark.transport
@@ -127,20 +128,8 @@ def servers(pki):
 
 @pytest.fixture(scope="module")
 def views_tool(tmp_path_factory):
-    lib = BUILD / "libpvcore.a"
-    if not lib.exists():
-        pytest.fail("%s not built: run `make all`" % lib)
     out = tmp_path_factory.mktemp("views") / "pv_views"
-    cc = os.environ.get("CC", "cc")
-    r = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
-                        "-Werror", "-I", str(REPO / "pam_phoneverify"),
-                        "-o", str(out), os.path.join(HERE, "pv_views.c"),
-                        str(lib), "-lcjson", "-lqrencode", "-lcrypt", "-lm"]
-                       + os.environ.get("PV_TEST_LDFLAGS", "").split(),
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail("building pv_views failed:\n%s%s" % (r.stdout, r.stderr))
-    return out
+    return build_driver(BUILD, REPO, os.path.join(HERE, "pv_views.c"), out)
 
 
 def helper_user():
