@@ -136,8 +136,9 @@ check-valgrind-build:
 # valgrind runs a child's exec itself, opening the program by path as the
 # new user: the execute-only helper then runs as root here
 # (PV_TEST_HELPER_USER), and the tests of what the kernel does at exec
-# (dumpability, limits) skip themselves (PV_TEST_UNDER_VALGRIND); the
-# plain and ASan passes run them.
+# (dumpability, limits) and the one time bound (a valid break-glass code
+# not delayed by wrong tries) skip themselves (PV_TEST_UNDER_VALGRIND);
+# the plain and ASan passes run them.
 check-valgrind-unit: check-valgrind-build
 	@PV_BUILD=$(abspath $(VALGRIND_BUILD)) \
 	    PV_TEST_HELPER_USER=root PV_TEST_UNDER_VALGRIND=1 \

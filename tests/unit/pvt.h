@@ -38,6 +38,16 @@ static inline void pvt_write_file(const char *path, const char *text,
     pvt_write_at(AT_FDCWD, path, text, strlen(text), mode);
 }
 
+/* 1 in the valgrind pass (mk/sanitize.mk sets PV_TEST_UNDER_VALGRIND):
+ * what the kernel does at exec (valgrind runs a child's exec itself) and
+ * how long something takes are checked in the plain and ASan passes. */
+static inline int pvt_under_valgrind(void)
+{
+    const char *v = getenv("PV_TEST_UNDER_VALGRIND");
+
+    return v != NULL && v[0] == '1';
+}
+
 /* Open descriptors of this process (the directory stream's own included:
  * compare two counts, a leak shows as a difference). */
 static inline int pvt_count_fds(void)

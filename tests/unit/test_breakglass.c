@@ -412,6 +412,10 @@ static void test_valid_code_not_delayed_by_wrong_tries(void **state)
     pv_err err;
     double t0, took;
 
+    /* a time bound: meaningless at valgrind's speed (and its passes run
+     * several programs at once); the plain and ASan passes check it */
+    if (pvt_under_valgrind())
+        skip();
     assert_int_equal(
         pv_breakglass_issue(f->path, "alice", 2, 10, &codes, &err), 0);
     assert_int_equal(pipe(started), 0);
@@ -457,7 +461,9 @@ static void test_valid_code_not_delayed_by_wrong_tries(void **state)
             bad++;
     }
     assert_int_equal(bad, 0);
-    if (took >= 3.0)
+    /* the old design took 18.8 s; 6 s leaves room for a loaded machine
+     * (the unit programs run several at once: scripts/run-unit) */
+    if (took >= 6.0)
         fail_msg("the valid code took %.1f s", took);
     free_codes(codes, 2);
 }

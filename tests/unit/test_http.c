@@ -1770,23 +1770,17 @@ static void test_refused_view_leaves_the_other_alone(void **state)
 /* Another process of the helper's user changes the helper's limits or
  * priority during a request (prlimit(2), setpriority(2) need only the
  * same uid): whatever libcurl then says is local. */
-/* The valgrind pass (mk/sanitize.mk sets PV_TEST_UNDER_VALGRIND): valgrind
- * runs a child's exec itself, opening the program by path as the new user
- * (an execute-only file cannot be read) and keeping its own view of the
- * limits, so what the kernel does at exec (dumpability, limits, threads
- * under the child's own uid) is checked in the plain and ASan passes. */
-static int under_valgrind(void)
-{
-    const char *v = getenv("PV_TEST_UNDER_VALGRIND");
-
-    return v != NULL && v[0] == '1';
-}
+/* The valgrind pass (pvt_under_valgrind): valgrind runs a child's exec
+ * itself, opening the program by path as the new user (an execute-only
+ * file cannot be read) and keeping its own view of the limits, so what
+ * the kernel does at exec (dumpability, limits, threads under the child's
+ * own uid) is checked in the plain and ASan passes. */
 
 static void test_changed_limits_are_local(void **state)
 {
     (void)state;
-    if (under_valgrind())
-        skip(); /* plain and ASan passes: see under_valgrind() */
+    if (pvt_under_valgrind())
+        skip(); /* plain and ASan passes: see pvt_under_valgrind() */
     if (geteuid() != 0) {
         print_message("root needed: the helper runs as nobody\n");
         skip();
@@ -1853,8 +1847,8 @@ static void test_resolver_thread_refused_is_local(void **state)
     int st;
 
     (void)state;
-    if (under_valgrind())
-        skip(); /* plain and ASan passes: see under_valgrind() */
+    if (pvt_under_valgrind())
+        skip(); /* plain and ASan passes: see pvt_under_valgrind() */
     if (geteuid() != 0 || resolvable_name(name, sizeof(name)) == NULL) {
         print_message("root and a host name in /etc/hosts needed\n");
         skip();
