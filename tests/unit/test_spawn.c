@@ -259,7 +259,7 @@ static void test_caller_settings_not_inherited(void **state)
         struct rlimit low = { 0, 0 };
         pv_spawn s;
         pv_child c;
-        int r, ok;
+        int r, ok, naps;
 
         struct sched_param none = { .sched_priority = 0 };
 
@@ -273,7 +273,7 @@ static void test_caller_settings_not_inherited(void **state)
         /* until the child has exec'd (its settings are made before):
          * SCHED_IDLE gets no CPU while anything else runs (make -j,
          * scripts/run-unit), so no fixed sleep is long enough */
-        for (r = 0; r < 400 && !exec_done(c.pid, "sleep"); r++)
+        for (naps = 0; naps < 400 && !exec_done(c.pid, "sleep"); naps++)
             usleep(50000);
         ok = (stat_field(c.pid, 19) == 0 &&
               stat_field(c.pid, 41) == SCHED_OTHER) |
